@@ -6,8 +6,11 @@
 
 mod cli;
 mod clock_tick;
+mod config;
+mod duration;
 mod error;
 mod load;
+mod output;
 mod pull;
 mod report;
 mod run;

@@ -1,10 +1,544 @@
-//! Placeholder: being written.
+//! `rust-bench run`: execute a plan file (`bench.conf`) and write `RESULTS/<run-id>/`.
+//!
+//! The run directory always says how the run went: `run.json` is written first with
+//! `status: interrupted` and rewritten at the end with `complete` or `failed`, so a machine
+//! switched off mid-run leaves `interrupted` and whatever the tests had checkpointed.
 
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
+use serde::Serialize;
+use serde_json::Value;
 
+use crate::config::{self, Plan, Role, RtThrottling, TestName};
+use crate::error::UsageError;
+use crate::output::write_atomic;
+
+/// Execute a plan file and write a results directory.
 #[derive(Debug, ClapArgs)]
-pub struct Args {}
+pub struct Args {
+    /// The plan (bench.conf; see docs/config.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Directory in which the run directory <run-id>/ is created.
+    #[arg(long, value_name = "DIR")]
+    pub results: PathBuf,
+    /// Name of the run directory (default: the UTC start time, YYYYMMDD-HHMMSS, plus -N if
+    /// that is taken).
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+}
 
-pub fn main(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+/// How often partial results are written while a test runs.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Status {
+    Interrupted,
+    Running,
+    Complete,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct TestRecord {
+    status: Status,
+    file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// `run.json`.
+#[derive(Debug, Clone, Serialize)]
+struct RunRecord {
+    schema: u32,
+    run_id: String,
+    status: Status,
+    error: Option<String>,
+    started: String,
+    finished: Option<String>,
+    config_file: String,
+    plan: Option<Plan>,
+    environment: Option<Value>,
+    rt_settings: Option<Value>,
+    boot_to_first_sample_s: Option<f64>,
+    tests: BTreeMap<String, TestRecord>,
+}
+
+/// The run directory and its record, shared with the deadline watcher.
+struct Run {
+    dir: PathBuf,
+    record: Mutex<RunRecord>,
+}
+
+impl Run {
+    fn save(&self) -> Result<()> {
+        let record = self.record.lock().unwrap_or_else(|e| e.into_inner());
+        let mut text = serde_json::to_string_pretty(&*record)?;
+        text.push('\n');
+        write_atomic(&self.dir.join("run.json"), text.as_bytes())
+    }
+
+    fn update(&self, change: impl FnOnce(&mut RunRecord)) -> Result<()> {
+        change(&mut self.record.lock().unwrap_or_else(|e| e.into_inner()));
+        self.save()
+    }
+
+    /// Mark the run failed (keeping the first reason) and save.
+    fn fail(&self, reason: &str) -> Result<()> {
+        self.update(|r| {
+            r.status = Status::Failed;
+            r.error.get_or_insert_with(|| reason.to_string());
+            r.finished = Some(utc_now());
+        })
+    }
+}
+
+pub fn main(args: Args) -> Result<()> {
+    fs::create_dir_all(&args.results).with_context(|| {
+        format!(
+            "cannot create the results directory {}; check that the disk is writable and not full",
+            args.results.display()
+        )
+    })?;
+    let (run_id, dir) = create_run_dir(&args.results, args.run_id.as_deref())?;
+    let run = Arc::new(Run {
+        dir,
+        record: Mutex::new(RunRecord {
+            schema: 1,
+            run_id: run_id.clone(),
+            status: Status::Interrupted,
+            error: None,
+            started: utc_now(),
+            finished: None,
+            config_file: args.config.display().to_string(),
+            plan: None,
+            environment: None,
+            rt_settings: None,
+            boot_to_first_sample_s: None,
+            tests: BTreeMap::new(),
+        }),
+    });
+    say(&format!("run {run_id}: results in {}", run.dir.display()));
+    let plan = match config::load(&args.config) {
+        Ok(plan) => plan,
+        Err(err) => {
+            let message = err.to_string();
+            run.fail(&message).ok();
+            return Err(anyhow::Error::new(UsageError(message)));
+        }
+    };
+    run.update(|r| r.plan = Some(plan.clone()))?;
+    let outcome = execute(&run, &plan);
+    let record = match &outcome {
+        Ok(()) => run.update(|r| {
+            if r.status == Status::Interrupted {
+                r.status = Status::Complete;
+            }
+            r.finished = Some(utc_now());
+        }),
+        Err(err) => run.fail(&one_line(err)),
+    };
+    let status = run.record.lock().unwrap_or_else(|e| e.into_inner()).status;
+    say(&format!(
+        "run {run_id}: {} (results in {})",
+        serde_json::to_value(status)?.as_str().unwrap_or("?"),
+        run.dir.display()
+    ));
+    outcome?;
+    record?;
+    if status == Status::Failed {
+        let error = run
+            .record
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .error
+            .clone();
+        anyhow::bail!("{}", error.unwrap_or_else(|| "the run failed".into()));
+    }
+    Ok(())
+}
+
+/// Run the plan: settings, tests or load, and restore the settings whatever happens.
+fn execute(run: &Arc<Run>, plan: &Plan) -> Result<()> {
+    say(&describe(plan));
+    run.update(|r| r.environment = Some(environment()))?;
+    let settings = if plan.role == Role::Test && plan.rt_throttling == RtThrottling::Off {
+        Some(RtSettings::lift())
+    } else {
+        None
+    };
+    run.update(|r| r.rt_settings = Some(rt_record(settings.as_ref())))?;
+    let deadline = Instant::now() + plan.timeout;
+    watch_deadline(Arc::clone(run), deadline, plan.timeout, settings.clone());
+    let result = match plan.role {
+        Role::Test => run_tests(run, plan),
+        Role::CpuLoad | Role::MemoryLoad => run_load(plan),
+    };
+    if let Some(settings) = settings {
+        let restored = settings.restore();
+        run.update(|r| {
+            if let Some(Value::Object(map)) = &mut r.rt_settings {
+                map.insert("restored".into(), Value::Bool(restored.is_ok()));
+            }
+        })?;
+        if let Err(err) = restored {
+            say(&format!("warning: could not restore RT throttling: {err}"));
+        }
+    }
+    result
+}
+
+/// Run each listed test; a failing test fails the run but the others still run.
+fn run_tests(run: &Arc<Run>, plan: &Plan) -> Result<()> {
+    run.update(|r| {
+        for test in &plan.tests {
+            r.tests.insert(
+                test.to_string(),
+                TestRecord {
+                    status: Status::Interrupted,
+                    file: format!("{test}.json"),
+                    error: None,
+                },
+            );
+        }
+    })?;
+    let mut first = true;
+    for &test in &plan.tests {
+        if first {
+            mark_first_sample(run)?;
+            first = false;
+        }
+        say(&format!("{test}: starting"));
+        run.update(|r| set_test(r, test, Status::Running, None))?;
+        let started = Instant::now();
+        match measure(test, plan, &run.dir) {
+            Ok(summary) => {
+                say(&format!(
+                    "{test}: complete in {:.1} s: {summary}",
+                    started.elapsed().as_secs_f64()
+                ));
+                run.update(|r| set_test(r, test, Status::Complete, None))?;
+            }
+            Err(err) => {
+                let reason = format!("{test} failed: {}", one_line(&err));
+                say(&reason);
+                run.update(|r| {
+                    set_test(r, test, Status::Failed, Some(one_line(&err)));
+                    r.status = Status::Failed;
+                    r.error.get_or_insert(reason);
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn set_test(record: &mut RunRecord, test: TestName, status: Status, error: Option<String>) {
+    if let Some(t) = record.tests.get_mut(test.as_str()) {
+        t.status = status;
+        t.error = error;
+    }
+}
+
+/// Run one test, checkpointing its JSON into `dir`; returns a one-line summary.
+fn measure(test: TestName, _plan: &Plan, _dir: &Path) -> Result<String> {
+    let _ = CHECKPOINT_EVERY;
+    anyhow::bail!("{test} is not available in this build")
+}
+
+/// Run the load loop of a load machine until its duration or the timeout.
+fn run_load(plan: &Plan) -> Result<()> {
+    let _ = plan;
+    anyhow::bail!("the load roles are not available in this build")
+}
+
+/// Note when measuring starts: in the kernel log (a timestamped console line) and run.json.
+fn mark_first_sample(run: &Run) -> Result<()> {
+    let uptime = fs::read_to_string("/proc/uptime").ok().and_then(|s| {
+        s.split_whitespace()
+            .next()
+            .and_then(|t| t.parse::<f64>().ok())
+    });
+    if let Ok(mut kmsg) = fs::OpenOptions::new().write(true).open("/dev/kmsg") {
+        let _ = kmsg.write_all(b"rust-bench: first sample\n");
+    }
+    run.update(|r| r.boot_to_first_sample_s = uptime)
+}
+
+/// The environment as the tests record it.
+fn environment() -> Value {
+    Value::Null
+}
+
+/// The kernel's RT throttling and fair_server settings, lifted for a test run.
+#[derive(Debug, Clone)]
+struct RtSettings {
+    /// (file, value before, value written) for every setting touched.
+    changed: Vec<(PathBuf, String, String)>,
+    errors: Vec<String>,
+}
+
+const RT_RUNTIME: &str = "/proc/sys/kernel/sched_rt_runtime_us";
+const FAIR_SERVER: &str = "/sys/kernel/debug/sched/fair_server";
+
+impl RtSettings {
+    /// Turn RT throttling off and the fair_server reservation to zero, remembering the old
+    /// values. Problems are recorded, not fatal: the record says what was in force.
+    fn lift() -> RtSettings {
+        let mut settings = RtSettings {
+            changed: Vec::new(),
+            errors: Vec::new(),
+        };
+        let mut targets = vec![(PathBuf::from(RT_RUNTIME), "-1")];
+        if let Ok(entries) = fs::read_dir(FAIR_SERVER) {
+            let mut cpus: Vec<PathBuf> = entries
+                .flatten()
+                .map(|e| e.path().join("runtime"))
+                .collect();
+            cpus.sort();
+            targets.extend(cpus.into_iter().map(|p| (p, "0")));
+        }
+        for (path, value) in targets {
+            match fs::read_to_string(&path) {
+                Ok(before) => match fs::write(&path, value) {
+                    Ok(()) => {
+                        settings
+                            .changed
+                            .push((path, before.trim().to_string(), value.to_string()))
+                    }
+                    Err(e) => settings.errors.push(format!("{}: {e}", path.display())),
+                },
+                Err(e) => settings.errors.push(format!("{}: {e}", path.display())),
+            }
+        }
+        for e in &settings.errors {
+            say(&format!("warning: could not lift RT throttling: {e}"));
+        }
+        settings
+    }
+
+    /// Put back every value changed, in reverse order.
+    fn restore(&self) -> Result<()> {
+        let mut failed = Vec::new();
+        for (path, before, _) in self.changed.iter().rev() {
+            if let Err(e) = fs::write(path, before) {
+                failed.push(format!("{}: {e}", path.display()));
+            }
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            anyhow::bail!("{}", failed.join(", "))
+        }
+    }
+}
+
+fn rt_record(settings: Option<&RtSettings>) -> Value {
+    match settings {
+        None => serde_json::json!({ "lifted": false }),
+        Some(s) => serde_json::json!({
+            "lifted": s.errors.is_empty(),
+            "changed": s.changed.iter().map(|(p, before, now)| serde_json::json!({
+                "file": p.display().to_string(), "before": before, "during": now,
+            })).collect::<Vec<_>>(),
+            "errors": s.errors,
+        }),
+    }
+}
+
+/// After the plan's timeout: record the failure, restore the settings and exit.
+fn watch_deadline(
+    run: Arc<Run>,
+    deadline: Instant,
+    timeout: Duration,
+    settings: Option<RtSettings>,
+) {
+    std::thread::spawn(move || {
+        let now = Instant::now();
+        if deadline > now {
+            std::thread::sleep(deadline - now);
+        }
+        let reason = format!(
+            "the plan's timeout ({}) was reached before the plan finished; raise 'timeout' in the config or shorten the tests",
+            crate::duration::format(timeout)
+        );
+        say(&reason);
+        if let Some(s) = settings {
+            let _ = s.restore();
+        }
+        let _ = run.fail(&reason);
+        std::process::exit(1);
+    });
+}
+
+/// Create `<results>/<id>`: the given id, or the UTC time with `-N` appended if taken.
+fn create_run_dir(results: &Path, wanted: Option<&str>) -> Result<(String, PathBuf)> {
+    if let Some(id) = wanted {
+        if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') {
+            return Err(anyhow::Error::new(UsageError(format!(
+                "invalid run id '{id}'; use letters, digits and dashes"
+            ))));
+        }
+        let dir = results.join(id);
+        fs::create_dir(&dir).with_context(|| {
+            format!(
+                "cannot create {}; pick another --run-id or remove it",
+                dir.display()
+            )
+        })?;
+        return Ok((id.to_string(), dir));
+    }
+    let stamp = utc_stamp(SystemTime::now());
+    for n in 0..1000 {
+        let id = if n == 0 {
+            stamp.clone()
+        } else {
+            format!("{stamp}-{n}")
+        };
+        let dir = results.join(&id);
+        match fs::create_dir(&dir) {
+            Ok(()) => return Ok((id, dir)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "cannot create {}; check that the disk is writable and not full",
+                        dir.display()
+                    )
+                });
+            }
+        }
+    }
+    anyhow::bail!(
+        "too many runs named {stamp}-N in {}; clean it up",
+        results.display()
+    )
+}
+
+/// The plan in one console line.
+fn describe(plan: &Plan) -> String {
+    match plan.role {
+        Role::Test => format!(
+            "plan: tests {} on cpu {} at SCHED_FIFO {}, rt_throttling {}, timeout {}",
+            plan.tests
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            plan.cpu,
+            plan.priority,
+            if plan.rt_throttling == RtThrottling::Off {
+                "off"
+            } else {
+                "kept"
+            },
+            crate::duration::format(plan.timeout)
+        ),
+        Role::CpuLoad | Role::MemoryLoad => format!(
+            "plan: {} on cpu {} for {}",
+            if plan.role == Role::CpuLoad {
+                "cpu load"
+            } else {
+                "memory load"
+            },
+            plan.cpu,
+            plan.load_duration
+                .map(crate::duration::format)
+                .unwrap_or_else(|| format!(
+                    "ever (until the timeout, {})",
+                    crate::duration::format(plan.timeout)
+                ))
+        ),
+    }
+}
+
+/// A progress line on stderr (the console on the appliance).
+fn say(line: &str) {
+    eprintln!("rust-bench: {line}");
+}
+
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = err.to_string();
+    for cause in err.chain().skip(1) {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+    }
+    line.replace('\n', " ")
+}
+
+/// Seconds since the epoch as (year, month, day, hour, minute, second) in UTC.
+fn civil(t: SystemTime) -> (i64, u32, u32, u32, u32, u32) {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        year,
+        month,
+        day,
+        (rest / 3600) as u32,
+        (rest % 3600 / 60) as u32,
+        (rest % 60) as u32,
+    )
+}
+
+/// `YYYYMMDD-HHMMSS` in UTC: the default run id.
+fn utc_stamp(t: SystemTime) -> String {
+    let (y, mo, d, h, mi, s) = civil(t);
+    format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{s:02}")
+}
+
+/// RFC 3339 UTC time, e.g. `2026-11-27T20:15:00Z`.
+fn utc_now() -> String {
+    let (y, mo, d, h, mi, s) = civil(SystemTime::now());
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_formatting() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_810_500);
+        assert_eq!(utc_stamp(t), "20261127-201500");
+        assert_eq!(utc_stamp(UNIX_EPOCH), "19700101-000000");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(utc_stamp(leap), "20000229-000000");
+    }
+
+    #[test]
+    fn run_ids_get_a_suffix_when_taken() {
+        let base = std::env::temp_dir().join(format!("rust-bench-run-{}", std::process::id()));
+        fs::create_dir_all(&base).unwrap();
+        let (a, _) = create_run_dir(&base, None).unwrap();
+        let (b, _) = create_run_dir(&base, None).unwrap();
+        assert_ne!(a, b);
+        assert!(b.starts_with(&a[..15]));
+        assert!(create_run_dir(&base, Some("../x")).is_err());
+        let (c, dir) = create_run_dir(&base, Some("mine")).unwrap();
+        assert_eq!(c, "mine");
+        assert!(dir.is_dir());
+        assert!(create_run_dir(&base, Some("mine")).is_err());
+        fs::remove_dir_all(&base).unwrap();
+    }
 }
