@@ -1,0 +1,144 @@
+//! Naming a run's environment the way the paper does: bare metal, Hyper-V emulated, Hyper-V
+//! enlightened, or another hypervisor, from the CPUID hypervisor vendor, VMBus and the
+//! kernel's own configuration.
+
+use super::model::{Environment, Run};
+
+/// The column heading for a run: its environment's name.
+pub fn environment(env: Option<&Environment>) -> String {
+    let Some(env) = env else {
+        return "unknown environment".to_string();
+    };
+    let vendor = env
+        .hypervisor
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    let vmbus = env.vmbus == Some(true);
+    let enlightened_kernel = kernel_option(env, "CONFIG_HYPERV");
+    match vendor {
+        None if vmbus => "Hyper-V enlightened".to_string(),
+        None => "bare metal".to_string(),
+        Some("Microsoft Hv") => {
+            // Enlightened: the guest talks to Hyper-V (VMBus up, or at least a kernel built
+            // for it). Emulated: a kernel without Hyper-V support sees only emulated devices.
+            if vmbus || enlightened_kernel == Some(true) {
+                "Hyper-V enlightened".to_string()
+            } else {
+                "Hyper-V emulated".to_string()
+            }
+        }
+        Some(other) => {
+            let name = hypervisor_name(other);
+            match enlightened_kernel {
+                Some(true) => format!("{name}, enlightened kernel"),
+                Some(false) => format!("{name}, emulated kernel"),
+                None => name,
+            }
+        }
+    }
+}
+
+/// Labels for a set of runs: `--label` values in order, then environment names; a name that
+/// repeats gets its run id so every column is told apart.
+pub fn for_runs(runs: &[Run], given: &[String]) -> Vec<String> {
+    let mut labels: Vec<String> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, run)| {
+            given
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| environment(run.environment.as_ref()))
+        })
+        .collect();
+    let original = labels.clone();
+    for (i, label) in labels.iter_mut().enumerate() {
+        if i >= given.len() && original.iter().filter(|l| *l == label).count() > 1 {
+            *label = format!("{label} ({})", runs[i].id);
+        }
+    }
+    labels
+}
+
+/// `Some(true)` if the kernel option is `y` or `m`, `Some(false)` if the kernel config is
+/// known and lacks it, `None` if the kernel config was not recorded.
+fn kernel_option(env: &Environment, option: &str) -> Option<bool> {
+    let config = env.kernel_config.as_ref()?;
+    Some(matches!(
+        config.get(option).map(String::as_str),
+        Some("y") | Some("m")
+    ))
+}
+
+/// Friendly names for the CPUID leaf 0x40000000 vendor strings.
+fn hypervisor_name(vendor: &str) -> String {
+    match vendor {
+        "KVMKVMKVM" | "KVMKVMKVM\0\0\0" => "KVM".to_string(),
+        "TCGTCGTCGTCG" => "QEMU (TCG)".to_string(),
+        "VMwareVMware" => "VMware".to_string(),
+        "XenVMMXenVMM" => "Xen".to_string(),
+        "VBoxVBoxVBox" => "VirtualBox".to_string(),
+        "bhyve bhyve" => "bhyve".to_string(),
+        "ACRNACRNACRN" => "ACRN".to_string(),
+        "lrpepyh  vr" | "prl hyperv" => "Parallels".to_string(),
+        "QNXQVMBSQG" => "QNX hypervisor".to_string(),
+        other => format!("hypervisor \"{}\"", other.trim_matches('\0')),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn env(hv: Option<&str>, vmbus: bool, hyperv: Option<&str>) -> Environment {
+        let mut config = BTreeMap::new();
+        config.insert("CONFIG_PREEMPT_RT".to_string(), "y".to_string());
+        if let Some(v) = hyperv {
+            config.insert("CONFIG_HYPERV".to_string(), v.to_string());
+        }
+        Environment {
+            hypervisor: hv.map(str::to_string),
+            vmbus: Some(vmbus),
+            kernel_config: Some(config),
+            ..Environment::default()
+        }
+    }
+
+    #[test]
+    fn the_papers_three_environments() {
+        assert_eq!(environment(Some(&env(None, false, None))), "bare metal");
+        assert_eq!(
+            environment(Some(&env(Some("Microsoft Hv"), true, Some("y")))),
+            "Hyper-V enlightened"
+        );
+        assert_eq!(
+            environment(Some(&env(Some("Microsoft Hv"), false, None))),
+            "Hyper-V emulated"
+        );
+        // An enlightened kernel whose VMBus did not come up is still the enlightened image.
+        assert_eq!(
+            environment(Some(&env(Some("Microsoft Hv"), false, Some("m")))),
+            "Hyper-V enlightened"
+        );
+    }
+
+    #[test]
+    fn other_hypervisors_name_the_kernel_flavour() {
+        assert_eq!(
+            environment(Some(&env(Some("TCGTCGTCGTCG"), false, Some("y")))),
+            "QEMU (TCG), enlightened kernel"
+        );
+        assert_eq!(
+            environment(Some(&env(Some("KVMKVMKVM"), false, None))),
+            "KVM, emulated kernel"
+        );
+        let no_config = Environment {
+            hypervisor: Some("Odd".into()),
+            ..Environment::default()
+        };
+        assert_eq!(environment(Some(&no_config)), "hypervisor \"Odd\"");
+        assert_eq!(environment(None), "unknown environment");
+    }
+}

@@ -1,0 +1,626 @@
+//! A tiny SVG chart writer: one plot area, two axes (linear or log), lines, points, bars and a
+//! legend. Output is a plain SVG string with no scripts and no external references, so a
+//! browser, an image viewer or a Markdown renderer shows it as is.
+
+use std::fmt::Write as _;
+
+/// Colours that stay distinct for colour-blind readers (Okabe and Ito).
+pub const PALETTE: [&str; 7] = [
+    "#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#7F7F7F",
+];
+
+const FONT: &str =
+    "font-family=\"system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif\"";
+
+/// How the numbers on an axis are printed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Unit {
+    /// Values are nanoseconds; ticks are printed as ns, µs, ms or s.
+    Nanos,
+    /// Values are seconds (elapsed time).
+    Seconds,
+    /// Plain counts (1, 10, 1k, 1M).
+    Count,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kind {
+    Linear,
+    Log,
+}
+
+/// One axis: its range, how it is scaled and how its ticks are written.
+#[derive(Clone, Debug)]
+pub struct Axis {
+    pub label: String,
+    pub kind: Kind,
+    pub lo: f64,
+    pub hi: f64,
+    pub unit: Unit,
+}
+
+impl Axis {
+    /// A linear axis over `[lo, hi]`, widened to round tick values.
+    pub fn linear(label: &str, lo: f64, hi: f64, unit: Unit) -> Axis {
+        let (lo, hi) = sane_range(lo, hi);
+        let step = nice_step((hi - lo) / 6.0);
+        Axis {
+            label: label.to_string(),
+            kind: Kind::Linear,
+            lo: (lo / step).floor() * step,
+            hi: (hi / step).ceil() * step,
+            unit,
+        }
+    }
+
+    /// A log axis over `[lo, hi]` (both > 0), widened to whole decades.
+    pub fn log(label: &str, lo: f64, hi: f64, unit: Unit) -> Axis {
+        let lo = if lo > 0.0 && lo.is_finite() { lo } else { 1.0 };
+        let hi = if hi > lo && hi.is_finite() {
+            hi
+        } else {
+            lo * 10.0
+        };
+        let lo = 10f64.powf(lo.log10().floor());
+        let mut hi = 10f64.powf(hi.log10().ceil());
+        if hi <= lo {
+            hi = lo * 10.0;
+        }
+        Axis {
+            label: label.to_string(),
+            kind: Kind::Log,
+            lo,
+            hi,
+            unit,
+        }
+    }
+
+    /// Where `v` falls on the axis, 0.0 at `lo` and 1.0 at `hi` (clamped).
+    fn fraction(&self, v: f64) -> f64 {
+        let f = match self.kind {
+            Kind::Linear => (v - self.lo) / (self.hi - self.lo),
+            Kind::Log => {
+                let v = v.max(self.lo * 1e-3);
+                (v.log10() - self.lo.log10()) / (self.hi.log10() - self.lo.log10())
+            }
+        };
+        if f.is_finite() {
+            f.clamp(-0.02, 1.02)
+        } else {
+            0.0
+        }
+    }
+
+    fn ticks(&self) -> Vec<f64> {
+        match self.kind {
+            Kind::Linear => {
+                let step = nice_step((self.hi - self.lo) / 6.0);
+                let first = (self.lo / step).ceil() as i64;
+                let last = (self.hi / step).floor() as i64;
+                (first..=last).map(|i| i as f64 * step).collect()
+            }
+            Kind::Log => {
+                let first = self.lo.log10().round() as i32;
+                let last = self.hi.log10().round() as i32;
+                let decades = (last - first).max(1);
+                let stride = (decades as f64 / 8.0).ceil().max(1.0) as i32;
+                let mut ticks: Vec<f64> = (first..=last)
+                    .filter(|e| (e - first) % stride == 0)
+                    .map(|e| 10f64.powi(e))
+                    .collect();
+                if decades <= 2 {
+                    for e in first..last {
+                        let base = 10f64.powi(e);
+                        ticks.push(2.0 * base);
+                        ticks.push(5.0 * base);
+                    }
+                    ticks.sort_by(f64::total_cmp);
+                }
+                ticks
+            }
+        }
+    }
+
+    /// Text for a tick, in a unit chosen once for the whole axis so ticks compare at a glance.
+    fn tick_label(&self, v: f64) -> String {
+        match self.unit {
+            Unit::Count => format_count(v),
+            Unit::Seconds => format_plain(v),
+            Unit::Nanos => match self.kind {
+                Kind::Log => format_ns(v),
+                Kind::Linear => {
+                    let (div, suffix) = time_unit(self.hi.abs().max(self.lo.abs()));
+                    format!("{} {suffix}", format_plain(v / div))
+                }
+            },
+        }
+    }
+}
+
+/// The pixel layout of a chart.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    pub width: f64,
+    pub height: f64,
+    pub left: f64,
+    pub right: f64,
+    pub top: f64,
+    pub bottom: f64,
+}
+
+impl Default for Frame {
+    fn default() -> Self {
+        Frame {
+            width: 760.0,
+            height: 380.0,
+            left: 78.0,
+            right: 24.0,
+            top: 48.0,
+            bottom: 56.0,
+        }
+    }
+}
+
+/// A chart being drawn. Add marks, then call [`Chart::finish`].
+pub struct Chart {
+    frame: Frame,
+    title: String,
+    subtitle: String,
+    x: Axis,
+    y: Axis,
+    body: String,
+    legend: Vec<(String, String)>,
+}
+
+impl Chart {
+    pub fn new(title: &str, x: Axis, y: Axis) -> Chart {
+        Chart::with_frame(title, x, y, Frame::default())
+    }
+
+    pub fn with_frame(title: &str, x: Axis, y: Axis, frame: Frame) -> Chart {
+        Chart {
+            frame,
+            title: title.to_string(),
+            subtitle: String::new(),
+            x,
+            y,
+            body: String::new(),
+            legend: Vec::new(),
+        }
+    }
+
+    /// A second, smaller line under the title (what was measured, where).
+    pub fn subtitle(&mut self, text: &str) {
+        self.subtitle = text.to_string();
+    }
+
+    pub fn px(&self, x: f64) -> f64 {
+        let f = &self.frame;
+        f.left + self.x.fraction(x) * (f.width - f.left - f.right)
+    }
+
+    pub fn py(&self, y: f64) -> f64 {
+        let f = &self.frame;
+        f.height - f.bottom - self.y.fraction(y) * (f.height - f.top - f.bottom)
+    }
+
+    fn plot_bottom(&self) -> f64 {
+        self.frame.height - self.frame.bottom
+    }
+
+    pub fn legend(&mut self, label: &str, color: &str) {
+        self.legend.push((label.to_string(), color.to_string()));
+    }
+
+    /// A connected line through `points` (data coordinates).
+    pub fn line(&mut self, points: &[(f64, f64)], color: &str, width: f64) {
+        if points.is_empty() {
+            return;
+        }
+        let mut d = String::with_capacity(points.len() * 14);
+        for (i, &(x, y)) in points.iter().enumerate() {
+            let cmd = if i == 0 { 'M' } else { 'L' };
+            let _ = write!(d, "{cmd}{:.1} {:.1}", self.px(x), self.py(y));
+        }
+        let _ = writeln!(
+            self.body,
+            "<path d=\"{d}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"{width}\" stroke-linejoin=\"round\"/>"
+        );
+    }
+
+    /// Small dots, one per point (the paper's scatter of loop durations).
+    pub fn dots(&mut self, points: &[(f64, f64)], color: &str, radius: f64) {
+        let mut d = String::with_capacity(points.len() * 24);
+        for &(x, y) in points {
+            // A zero-length path segment with round caps draws a dot cheaply.
+            let _ = write!(d, "M{:.1} {:.1}h0", self.px(x), self.py(y));
+        }
+        let _ = writeln!(
+            self.body,
+            "<path d=\"{d}\" stroke=\"{color}\" stroke-width=\"{:.1}\" stroke-linecap=\"round\"/>",
+            radius * 2.0
+        );
+    }
+
+    /// A bar from the bottom of the plot up to `y` (works on log axes too).
+    pub fn bar(&mut self, x0: f64, x1: f64, y: f64, color: &str, tooltip: &str) {
+        let bottom = self.plot_bottom();
+        let top = self.py(y);
+        let (a, b) = (self.px(x0), self.px(x1));
+        let _ = writeln!(
+            self.body,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{color}\"><title>{}</title></rect>",
+            a.min(b),
+            top,
+            (b - a).abs().max(0.8),
+            (bottom - top).max(0.0),
+            escape(tooltip)
+        );
+    }
+
+    /// A horizontal reference line across the plot with a label at its right end.
+    pub fn hline(&mut self, y: f64, color: &str, label: &str) {
+        let f = self.frame;
+        let py = self.py(y);
+        let _ = writeln!(
+            self.body,
+            "<line x1=\"{:.1}\" y1=\"{py:.1}\" x2=\"{:.1}\" y2=\"{py:.1}\" stroke=\"{color}\" stroke-width=\"1\" stroke-dasharray=\"5 4\"/>",
+            f.left,
+            f.width - f.right
+        );
+        if !label.is_empty() {
+            let _ = writeln!(
+                self.body,
+                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"{color}\" {FONT}>{}</text>",
+                f.width - f.right - 4.0,
+                py - 4.0,
+                escape(label)
+            );
+        }
+    }
+
+    /// Text at a data position (e.g. a value above a bar).
+    pub fn text(&mut self, x: f64, y: f64, text: &str, size: f64, anchor: &str) {
+        let _ = writeln!(
+            self.body,
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"{size}\" text-anchor=\"{anchor}\" fill=\"#333\" {FONT}>{}</text>",
+            self.px(x),
+            self.py(y) - 3.0,
+            escape(text)
+        );
+    }
+
+    /// Text below the x axis at data position `x` (category names of a bar chart).
+    pub fn x_category(&mut self, x: f64, text: &str) {
+        let _ = writeln!(
+            self.body,
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"#222\" {FONT}>{}</text>",
+            self.px(x),
+            self.plot_bottom() + 18.0,
+            escape(text)
+        );
+    }
+
+    /// The finished SVG document. `x_ticks: false` hides the numeric x ticks (bar charts).
+    pub fn finish_with(self, x_ticks: bool) -> String {
+        let f = self.frame;
+        let (w, h) = (f.width, f.height);
+        let (left, right) = (f.left, f.width - f.right);
+        let (top, bottom) = (f.top, f.height - f.bottom);
+        let mut s = String::with_capacity(self.body.len() + 4096);
+        let _ = writeln!(
+            s,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\">"
+        );
+        let _ = writeln!(s, "<title>{}</title>", escape(&self.title));
+        let _ = writeln!(
+            s,
+            "<rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>"
+        );
+        let _ = writeln!(
+            s,
+            "<text x=\"{left}\" y=\"20\" font-size=\"15\" font-weight=\"600\" fill=\"#111\" {FONT}>{}</text>",
+            escape(&self.title)
+        );
+        if !self.subtitle.is_empty() {
+            let _ = writeln!(
+                s,
+                "<text x=\"{left}\" y=\"37\" font-size=\"11.5\" fill=\"#555\" {FONT}>{}</text>",
+                escape(&self.subtitle)
+            );
+        }
+        // Grid and y ticks.
+        for t in self.y.ticks() {
+            let py = self.py(t);
+            if !(top - 0.5..=bottom + 0.5).contains(&py) {
+                continue;
+            }
+            let _ = writeln!(
+                s,
+                "<line x1=\"{left}\" y1=\"{py:.1}\" x2=\"{right}\" y2=\"{py:.1}\" stroke=\"#e4e4e4\" stroke-width=\"1\"/>"
+            );
+            let _ = writeln!(
+                s,
+                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"#444\" {FONT}>{}</text>",
+                left - 6.0,
+                py + 4.0,
+                escape(&self.y.tick_label(t))
+            );
+        }
+        if x_ticks {
+            for t in self.x.ticks() {
+                let px = self.px(t);
+                if !(left - 0.5..=right + 0.5).contains(&px) {
+                    continue;
+                }
+                let _ = writeln!(
+                    s,
+                    "<line x1=\"{px:.1}\" y1=\"{top}\" x2=\"{px:.1}\" y2=\"{bottom}\" stroke=\"#f0f0f0\" stroke-width=\"1\"/>"
+                );
+                let _ = writeln!(
+                    s,
+                    "<text x=\"{px:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#444\" {FONT}>{}</text>",
+                    bottom + 16.0,
+                    escape(&self.x.tick_label(t))
+                );
+            }
+        }
+        let _ = writeln!(
+            s,
+            "<clipPath id=\"plot\"><rect x=\"{left}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\"/></clipPath>",
+            top - 4.0,
+            right - left,
+            bottom - top + 8.0
+        );
+        let _ = writeln!(s, "<g clip-path=\"url(#plot)\">");
+        s.push_str(&self.body);
+        let _ = writeln!(s, "</g>");
+        // Axes.
+        let _ = writeln!(
+            s,
+            "<path d=\"M{left} {top}V{bottom}H{right}\" fill=\"none\" stroke=\"#333\" stroke-width=\"1\"/>"
+        );
+        let _ = writeln!(
+            s,
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"#222\" {FONT}>{}</text>",
+            (left + right) / 2.0,
+            h - 12.0,
+            escape(&self.x.label)
+        );
+        let _ = writeln!(
+            s,
+            "<text transform=\"translate(16 {:.1}) rotate(-90)\" font-size=\"12\" text-anchor=\"middle\" fill=\"#222\" {FONT}>{}</text>",
+            (top + bottom) / 2.0,
+            escape(&self.y.label)
+        );
+        // Legend, top right inside the plot, one row.
+        if !self.legend.is_empty() {
+            let widths: Vec<f64> = self
+                .legend
+                .iter()
+                .map(|(l, _)| 22.0 + 6.3 * l.chars().count() as f64)
+                .collect();
+            let total: f64 = widths.iter().sum::<f64>() + 8.0;
+            let mut x = (right - total).max(left + 4.0);
+            let y = top - 10.0;
+            for ((label, color), width) in self.legend.iter().zip(widths) {
+                let _ = writeln!(
+                    s,
+                    "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"12\" height=\"10\" rx=\"2\" fill=\"{color}\"/>",
+                    y - 9.0
+                );
+                let _ = writeln!(
+                    s,
+                    "<text x=\"{:.1}\" y=\"{y:.1}\" font-size=\"11.5\" fill=\"#222\" {FONT}>{}</text>",
+                    x + 16.0,
+                    escape(label)
+                );
+                x += width;
+            }
+        }
+        s.push_str("</svg>\n");
+        s
+    }
+
+    pub fn finish(self) -> String {
+        self.finish_with(true)
+    }
+}
+
+/// A chart with a single message instead of data (a test that recorded nothing).
+pub fn empty(title: &str, message: &str) -> String {
+    let f = Frame {
+        height: 140.0,
+        ..Frame::default()
+    };
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\">\n\
+         <rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>\n\
+         <text x=\"{l}\" y=\"20\" font-size=\"15\" font-weight=\"600\" fill=\"#111\" {FONT}>{t}</text>\n\
+         <text x=\"{l}\" y=\"70\" font-size=\"13\" fill=\"#666\" {FONT}>{m}</text>\n</svg>\n",
+        w = f.width,
+        h = f.height,
+        l = f.left,
+        t = escape(title),
+        m = escape(message)
+    )
+}
+
+/// XML-escape text for element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn sane_range(lo: f64, hi: f64) -> (f64, f64) {
+    let lo = if lo.is_finite() { lo } else { 0.0 };
+    let hi = if hi.is_finite() { hi } else { lo + 1.0 };
+    if hi > lo {
+        (lo, hi)
+    } else if lo == 0.0 {
+        (0.0, 1.0)
+    } else {
+        (lo - lo.abs() * 0.1, lo + lo.abs() * 0.1)
+    }
+}
+
+/// 1, 2 or 5 times a power of ten, at least `raw`.
+pub fn nice_step(raw: f64) -> f64 {
+    if !(raw.is_finite() && raw > 0.0) {
+        return 1.0;
+    }
+    let base = 10f64.powf(raw.log10().floor());
+    for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
+        if m * base >= raw {
+            return m * base;
+        }
+    }
+    10.0 * base
+}
+
+/// The unit in which to print a duration of about `ns` nanoseconds: (divisor, suffix).
+pub fn time_unit(ns: f64) -> (f64, &'static str) {
+    if ns >= 1e9 {
+        (1e9, "s")
+    } else if ns >= 1e6 {
+        (1e6, "ms")
+    } else if ns >= 1e3 {
+        (1e3, "µs")
+    } else {
+        (1.0, "ns")
+    }
+}
+
+/// A duration in nanoseconds, three significant digits, in the unit that suits it:
+/// `430 ns`, `11.2 µs`, `7.19 ms`.
+pub fn format_ns(ns: f64) -> String {
+    if !ns.is_finite() {
+        return "–".to_string();
+    }
+    let (div, suffix) = time_unit(ns.abs());
+    format!("{} {suffix}", three_digits(ns / div))
+}
+
+/// Three significant digits without trailing zeros after the point: 7.19, 63.0 → 63, 0.43.
+pub fn three_digits(v: f64) -> String {
+    let a = v.abs();
+    let s = if a >= 100.0 || a == 0.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else if a >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    };
+    trim_zeros(s)
+}
+
+/// `50000000` → `50,000,000`.
+pub fn group_thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn format_plain(v: f64) -> String {
+    if v == v.round() && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        trim_zeros(format!("{v:.3}"))
+    }
+}
+
+fn trim_zeros(s: String) -> String {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+fn format_count(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e9 {
+        format!("{}G", format_plain(v / 1e9))
+    } else if a >= 1e6 {
+        format!("{}M", format_plain(v / 1e6))
+    } else if a >= 1e3 {
+        format!("{}k", format_plain(v / 1e3))
+    } else {
+        format_plain(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_the_paper() {
+        assert_eq!(format_ns(430.0), "430 ns");
+        assert_eq!(format_ns(11_200.0), "11.2 µs");
+        assert_eq!(format_ns(7_190_000.0), "7.19 ms");
+        assert_eq!(format_ns(63_000.0), "63 µs");
+        assert_eq!(format_ns(1_620_000.0), "1.62 ms");
+        assert_eq!(format_ns(0.0), "0 ns");
+    }
+
+    #[test]
+    fn steps_are_round() {
+        assert_eq!(nice_step(0.7), 1.0);
+        assert_eq!(nice_step(13.0), 20.0);
+        assert_eq!(nice_step(4000.0), 5000.0);
+    }
+
+    #[test]
+    fn log_axis_spans_whole_decades() {
+        let a = Axis::log("x", 430.0, 7_190_000.0, Unit::Nanos);
+        assert_eq!((a.lo, a.hi), (100.0, 10_000_000.0));
+        assert_eq!(a.ticks().len(), 6);
+    }
+
+    #[test]
+    fn degenerate_ranges_do_not_break_the_scale() {
+        for (lo, hi) in [
+            (5.0, 5.0),
+            (0.0, 0.0),
+            (f64::NAN, 3.0),
+            (3.0, f64::INFINITY),
+        ] {
+            let a = Axis::linear("x", lo, hi, Unit::Seconds);
+            assert!(a.hi > a.lo, "{lo} {hi} -> {} {}", a.lo, a.hi);
+            assert!(!a.ticks().is_empty());
+        }
+    }
+
+    #[test]
+    fn text_is_escaped() {
+        let mut c = Chart::new(
+            "a<b & \"c\"",
+            Axis::linear("x", 0.0, 1.0, Unit::Seconds),
+            Axis::linear("y", 0.0, 1.0, Unit::Nanos),
+        );
+        c.legend("<x>", PALETTE[0]);
+        let s = c.finish();
+        assert!(s.contains("a&lt;b &amp; &quot;c&quot;"));
+        assert!(!s.contains("<x>"));
+    }
+}
