@@ -1,0 +1,215 @@
+#!/bin/sh
+# Resolve each variant's kernel configuration the way Buildroot does and
+# check it: every line of the base config and of the fragments must
+# survive olddefconfig (merge_config.sh -m never warns when kconfig drops
+# one), and the symbols a variant stands for must have their values.
+#
+# usage: check-kernel-config.sh [VARIANT...]
+#            check the given variants (default: every configs/*_defconfig)
+#        check-kernel-config.sh --resolve VARIANT OUTDIR
+#            only resolve VARIANT's kernel config into OUTDIR/.config
+#
+# The kernel's kconfig comes from Debian's linux-source-6.12, extracted
+# once into output/kernel-src/ and reused.
+#
+# environment:
+#   HVRT_KERNEL_TARBALL  default /usr/src/linux-source-6.12.tar.xz
+#   HVRT_KERNEL_SRC      an extracted kernel tree to use instead
+#   HVRT_OUTPUT          default <tree>/output
+set -eu
+
+TREE=$(cd "$(dirname "$0")/.." && pwd)
+OUTPUT=${HVRT_OUTPUT:-$TREE/output}
+KERNEL_TARBALL=${HVRT_KERNEL_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+KERNEL_SRC=${HVRT_KERNEL_SRC:-$OUTPUT/kernel-src/linux-source-6.12}
+
+die() {
+	echo "check-kernel-config: error: $*" >&2
+	exit 2
+}
+
+# Symbols each variant stands for, in .config syntax ("is not set" also
+# matches a symbol that kconfig does not write at all).
+required_symbols() {
+	cat <<-EOF
+	CONFIG_PREEMPT_RT=y
+	CONFIG_HZ_PERIODIC=y
+	CONFIG_HZ=1000
+	CONFIG_IKCONFIG_PROC=y
+	CONFIG_BLK_DEV_INITRD=y
+	CONFIG_RD_GZIP=y
+	CONFIG_DEVTMPFS=y
+	CONFIG_ACPI=y
+	CONFIG_SERIAL_8250_CONSOLE=y
+	CONFIG_VGA_CONSOLE=y
+	CONFIG_ATA_PIIX=y
+	CONFIG_BLK_DEV_SD=y
+	CONFIG_USB_STORAGE=y
+	CONFIG_VFAT_FS=y
+	CONFIG_SCHED_DEBUG=y
+	# CONFIG_MODULES is not set
+	EOF
+	case $1 in
+	enlightened)
+		cat <<-EOF
+		CONFIG_HYPERVISOR_GUEST=y
+		CONFIG_PARAVIRT=y
+		CONFIG_HYPERV=y
+		CONFIG_HYPERV_TIMER=y
+		CONFIG_HYPERV_STORAGE=y
+		CONFIG_HYPERV_NET=y
+		CONFIG_HYPERV_UTILS=y
+		CONFIG_HYPERV_BALLOON=y
+		CONFIG_HYPERV_KEYBOARD=y
+		EOF
+		;;
+	emulated)
+		cat <<-EOF
+		# CONFIG_HYPERVISOR_GUEST is not set
+		# CONFIG_PARAVIRT is not set
+		# CONFIG_HYPERV is not set
+		CONFIG_TULIP=y
+		EOF
+		;;
+	*) die "unknown variant '$1' (enlightened or emulated)" ;;
+	esac
+}
+
+# Value of a Buildroot string option in a defconfig, with the tree's
+# $(BR2_EXTERNAL_HVRT_PATH) expanded.
+defconfig_value() {
+	sed -n "s/^$2=\"\(.*\)\"\$/\1/p" "$1" |
+		sed "s|\$(BR2_EXTERNAL_HVRT_PATH)|$TREE|g"
+}
+
+# The kernel config files of a variant: base config, then the fragments,
+# in the order Buildroot merges them.
+config_files() {
+	defconfig=$TREE/configs/$1_defconfig
+	[ -f "$defconfig" ] || die "no $defconfig"
+	defconfig_value "$defconfig" BR2_LINUX_KERNEL_CUSTOM_CONFIG_FILE
+	defconfig_value "$defconfig" BR2_LINUX_KERNEL_CONFIG_FRAGMENT_FILES |
+		tr ' ' '\n' | sed '/^$/d'
+}
+
+kernel_src() {
+	[ -f "$KERNEL_SRC/scripts/kconfig/merge_config.sh" ] && return
+	[ -f "$KERNEL_TARBALL" ] ||
+		die "no $KERNEL_TARBALL (apt-get install linux-source-6.12)"
+	echo "extracting $KERNEL_TARBALL into $(dirname "$KERNEL_SRC")"
+	mkdir -p "$(dirname "$KERNEL_SRC")"
+	tar -C "$(dirname "$KERNEL_SRC")" -xJf "$KERNEL_TARBALL"
+	[ -f "$KERNEL_SRC/scripts/kconfig/merge_config.sh" ] ||
+		die "$KERNEL_TARBALL did not give $KERNEL_SRC"
+}
+
+kconfig_make() {
+	make -s -C "$KERNEL_SRC" O="$1" ARCH=x86_64 "$2" >/dev/null
+}
+
+# Buildroot's linux.mk fixups for this configuration (gzip kernel,
+# initramfs, devtmpfs, no GCC plugins), then olddefconfig again.
+buildroot_fixups() {
+	"$KERNEL_SRC/scripts/config" --file "$1/.config" \
+		--enable KERNEL_GZIP --enable BLK_DEV_INITRD \
+		--enable DEVTMPFS --enable DEVTMPFS_MOUNT --disable GCC_PLUGINS
+	kconfig_make "$1" olddefconfig
+}
+
+# resolve VARIANT OUTDIR: base config + fragments -> OUTDIR/.config
+resolve() {
+	variant=$1
+	outdir=$2
+	kernel_src
+	files=$(config_files "$variant")
+	# shellcheck disable=SC2086 # one file name per line, no spaces
+	set -- $files
+	[ $# -ge 1 ] || die "configs/${variant}_defconfig names no kernel config"
+	for f in "$@"; do
+		[ -f "$f" ] || die "$f does not exist"
+	done
+	mkdir -p "$outdir"
+	outdir=$(cd "$outdir" && pwd)
+	install -m 0644 "$1" "$outdir/.config"
+	shift
+	"$KERNEL_SRC/scripts/kconfig/merge_config.sh" -m -O "$outdir" \
+		"$outdir/.config" "$@" >"$outdir/merge.log"
+	kconfig_make "$outdir" olddefconfig
+	buildroot_fixups "$outdir"
+}
+
+# Lines "SYMBOL<TAB>VALUE<TAB>ORIGIN" from config files (later ones win);
+# VALUE is "n" for "# CONFIG_X is not set".
+wanted_lines() {
+	awk '
+	/^CONFIG_[A-Za-z0-9_]+=/ {
+		i = index($0, "=")
+		want(substr($0, 1, i - 1), substr($0, i + 1))
+		next
+	}
+	/^# CONFIG_[A-Za-z0-9_]+ is not set$/ { want($2, "n") }
+	function want(sym, v) {
+		if (val[sym] == v)
+			return
+		val[sym] = v
+		from[sym] = FILENAME ":" FNR
+	}
+	END { for (s in val) print s "\t" val[s] "\t" from[s] }
+	' "$@" | sort
+}
+
+# Print "ORIGIN: SYMBOL wanted VALUE, got VALUE" for each mismatch.
+mismatches() {
+	dotconfig=$1
+	shift
+	wanted_lines "$@" | while IFS='	' read -r sym want origin; do
+		got=$(sed -n "s/^$sym=//p" "$dotconfig")
+		[ -n "$got" ] || got=n
+		[ "$got" = "$want" ] ||
+			echo "  $origin: $sym wanted $want, got $got"
+	done
+}
+
+check_variant() {
+	variant=$1
+	outdir=$OUTPUT/kernel-config/$variant
+	resolve "$variant" "$outdir"
+	required=$outdir/required.config
+	required_symbols "$variant" >"$required"
+	# shellcheck disable=SC2046 # one file name per line, no spaces
+	bad=$(mismatches "$outdir/.config" $(config_files "$variant") "$required" |
+		sed "s|$TREE/||")
+	summary=$(for s in PREEMPT_RT HZ HYPERVISOR_GUEST HYPERV ATA_PIIX TULIP; do
+		v=$(sed -n "s/^CONFIG_$s=//p" "$outdir/.config")
+		printf ' %s=%s' "$s" "${v:-n}"
+	done)
+	if [ -n "$bad" ]; then
+		echo "$variant: FAIL ($outdir/.config)"
+		echo "$bad"
+		return 1
+	fi
+	echo "$variant: ok:$summary"
+}
+
+all_variants() {
+	for f in "$TREE"/configs/*_defconfig; do
+		basename "$f" _defconfig
+	done
+}
+
+main() {
+	if [ "${1:-}" = "--resolve" ]; then
+		[ $# -eq 3 ] || die "usage: $0 --resolve VARIANT OUTDIR"
+		resolve "$2" "$3"
+		return
+	fi
+	# shellcheck disable=SC2046 # variant names have no spaces
+	[ $# -gt 0 ] || set -- $(all_variants)
+	status=0
+	for variant in "$@"; do
+		check_variant "$variant" || status=1
+	done
+	return $status
+}
+
+main "$@"
