@@ -33,6 +33,10 @@ pub struct Args {
     /// that is taken).
     #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
+    /// Only check the config: print `role=`, `timeout_s=` and `poweroff=` lines (for the
+    /// appliance's init) and exit, creating nothing.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// How often partial results are written while a test runs.
@@ -102,6 +106,11 @@ impl Run {
 }
 
 pub fn main(args: Args) -> Result<()> {
+    if args.check {
+        let plan = config::load(&args.config).map_err(|e| UsageError(e.to_string()))?;
+        print!("{}", summary_lines(&plan));
+        return Ok(());
+    }
     fs::create_dir_all(&args.results).with_context(|| {
         format!(
             "cannot create the results directory {}; check that the disk is writable and not full",
@@ -423,6 +432,19 @@ fn create_run_dir(results: &Path, wanted: Option<&str>) -> Result<(String, PathB
     )
 }
 
+/// The settings the appliance's init needs, as `name=value` lines.
+fn summary_lines(plan: &Plan) -> String {
+    let role = serde_json::to_value(plan.role)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    format!(
+        "role={role}\ntimeout_s={}\npoweroff={}\n",
+        plan.timeout.as_secs().max(1),
+        if plan.poweroff { "yes" } else { "no" }
+    )
+}
+
 /// The plan in one console line.
 fn describe(plan: &Plan) -> String {
     match plan.role {
@@ -524,6 +546,14 @@ mod tests {
         assert_eq!(utc_stamp(UNIX_EPOCH), "19700101-000000");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
         assert_eq!(utc_stamp(leap), "20000229-000000");
+    }
+
+    #[test]
+    fn summary_for_the_init() {
+        assert_eq!(
+            summary_lines(&Plan::default()),
+            "role=test\ntimeout_s=10800\npoweroff=yes\n"
+        );
     }
 
     #[test]
