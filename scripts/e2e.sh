@@ -1,0 +1,381 @@
+#!/bin/sh
+# End-to-end test of the appliance, offline, on Debian 12: build both images without
+# Buildroot from the tree's own files, boot each under QEMU, and check the results it wrote.
+#
+# usage: scripts/e2e.sh [VARIANT...]        (default: enlightened emulated)
+#
+# For each variant, in output/e2e/<variant>/:
+#   1. the kernel from Debian's linux-source-6.12 with the tree's config files (resolved by
+#      scripts/check-kernel-config.sh exactly as Buildroot merges them), built in linux/;
+#   2. rust-bench (cargo build --release --locked, shared by both variants);
+#   3. the rootfs: busybox-static + rust-bench and its libraries + the tree's rootfs overlay,
+#      then the tree's post-build.sh, packed as rootfs.cpio.gz;
+#   4. boot.img and grub.img from Debian's grub-pc-bin, made as Buildroot's grub2 package
+#      makes them (grub-mkimage -O i386-pc, the defconfig's module list and boot partition);
+#   5. the tree's board/hyperv/post-image.sh: hvrt-<variant>.img, .vhd, .vhdx;
+#   6. a short plan written into the VHD's bench.conf, the VHD booted under QEMU (TCG, IDE
+#      disk; the emulated variant also with a tulip NIC) until it powers itself off;
+#   7. the results read back out of the VHD and checked; the VHDX remade from the booted VHD;
+#      vhdiinfo on both and fsck.vfat -n on the FAT partition;
+#   8. once more from a copy of the image with a broken bench.conf: the VM must power off by
+#      itself and record status failed with a reason.
+# The booted images stay in output/e2e/<variant>/ with their results; serial.log is the
+# console of the run.
+#
+# environment:
+#   HVRT_OUTPUT        output directory (default <tree>/output)
+#   E2E_JOBS           parallel kernel build jobs (default: nproc)
+#   E2E_BOOT_TIMEOUT   seconds a boot may take before it counts as hung (default 900)
+set -eu
+
+TREE=$(cd "$(dirname "$0")/.." && pwd)
+OUTPUT=${HVRT_OUTPUT:-$TREE/output}
+E2E=$OUTPUT/e2e
+KERNEL_SRC=${HVRT_KERNEL_SRC:-$OUTPUT/kernel-src/linux-source-6.12}
+JOBS=${E2E_JOBS:-$(nproc)}
+BOOT_TIMEOUT=${E2E_BOOT_TIMEOUT:-900}
+GRUB_DIR=/usr/lib/grub/i386-pc
+MARKER="rust-bench: first sample"
+
+# The plan booted in CI: both tests, briefly.
+e2e_plan() {
+	cat <<-EOF
+	# e2e: both tests, briefly
+	role = test
+	tests = clock-tick, thread-switch
+	clock_tick.duration = 2s
+	clock_tick.loop_us = 68
+	thread_switch.threads = 2, 100
+	thread_switch.duration = 1s
+	rt_throttling = off
+	poweroff = yes
+	timeout = 5m
+	EOF
+}
+
+# A plan that must be refused: the VM records the failure and powers off.
+broken_plan() {
+	printf 'role = foo\ntests = clock-tick\n'
+}
+
+log() {
+	printf 'e2e: %s\n' "$*"
+}
+
+die() {
+	printf 'e2e: FAIL: %s\n' "$*" >&2
+	exit 1
+}
+
+need_tools() {
+	missing=""
+	for tool in qemu-system-x86_64 qemu-img grub-mkimage genimage mkfs.vfat fsck.vfat \
+		mcopy mdir mmd vhdiinfo cpio gzip cargo make gcc bc bison flex; do
+		command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
+	done
+	[ -x /bin/busybox ] || missing="$missing busybox(busybox-static)"
+	[ -f "$GRUB_DIR/boot.img" ] || missing="$missing $GRUB_DIR(grub-pc-bin)"
+	[ -z "$missing" ] || die "missing tools:$missing; see the package list in scripts/e2e.sh"
+}
+
+# Value of a string option in a variant's defconfig.
+defconfig_value() {
+	sed -n "s/^$2=\"\(.*\)\"\$/\1/p" "$TREE/configs/$1_defconfig"
+}
+
+# --- 1. kernel ---------------------------------------------------------------------------
+
+# Resolve the variant's kernel config; rebuild only when it (or nothing yet) changed.
+build_kernel() {
+	variant=$1
+	dir=$E2E/$variant/linux
+	fresh=$E2E/$variant/kconfig
+	rm -rf "$fresh"
+	HVRT_OUTPUT=$OUTPUT "$TREE/scripts/check-kernel-config.sh" --resolve "$variant" "$fresh" >/dev/null
+	mkdir -p "$dir"
+	if ! cmp -s "$fresh/.config" "$dir/.config"; then
+		cp "$fresh/.config" "$dir/.config"
+		rm -f "$dir/.built"
+	fi
+	if [ -f "$dir/.built" ] && [ -f "$dir/arch/x86/boot/bzImage" ]; then
+		log "$variant: kernel up to date"
+		return
+	fi
+	log "$variant: building the kernel (make -j$JOBS bzImage)"
+	start=$(date +%s)
+	make -s -C "$KERNEL_SRC" O="$dir" ARCH=x86_64 olddefconfig >/dev/null
+	make -s -C "$KERNEL_SRC" O="$dir" ARCH=x86_64 -j"$JOBS" bzImage >"$dir/build.log" 2>&1 ||
+		{ tail -n 30 "$dir/build.log"; die "$variant: kernel build failed ($dir/build.log)"; }
+	touch "$dir/.built"
+	log "$variant: kernel built in $(($(date +%s) - start)) s"
+}
+
+# --- 2. rust-bench ------------------------------------------------------------------------
+
+build_rust_bench() {
+	log "building rust-bench (cargo build --release --locked)"
+	cargo build --quiet --release --locked --manifest-path "$TREE/rust-bench/Cargo.toml" \
+		--target-dir "$E2E/cargo"
+	RUST_BENCH=$E2E/cargo/release/rust-bench
+	[ -x "$RUST_BENCH" ] || die "cargo did not produce $RUST_BENCH"
+}
+
+# --- 3. rootfs ----------------------------------------------------------------------------
+
+# busybox at /bin/busybox with a link for every applet, as Buildroot installs it.
+install_busybox() {
+	root=$1
+	install -D -m 0755 /bin/busybox "$root/bin/busybox"
+	/bin/busybox --list-full | while read -r applet; do
+		[ "$applet" != bin/busybox ] || continue
+		mkdir -p "$root/$(dirname "$applet")"
+		[ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
+	done
+}
+
+# A program and the shared libraries it loads, at the same paths as on this host.
+install_program() {
+	root=$1
+	program=$2
+	dest=$3
+	install -D -m 0755 "$program" "$root$dest"
+	ldd "$program" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) .*/\1/p' |
+		while read -r lib; do
+			mkdir -p "$root$(dirname "$lib")"
+			cp -L "$lib" "$root$lib"
+		done
+}
+
+build_rootfs() {
+	variant=$1
+	images=$2
+	root=$E2E/$variant/target
+	rm -rf "$root"
+	mkdir -p "$root"
+	for d in dev proc sys tmp run mnt root etc; do
+		mkdir -p "$root/$d"
+	done
+	install_busybox "$root"
+	install_program "$root" "$RUST_BENCH" /usr/bin/rust-bench
+	cp -a "$TREE/board/hyperv/rootfs-overlay/." "$root/"
+	if [ -x "$TREE/post-build.sh" ]; then
+		BR2_EXTERNAL_HVRT_PATH=$TREE TARGET_DIR=$root BINARIES_DIR=$images \
+			HVRT_VARIANT=$variant "$TREE/post-build.sh" "$root" "$variant"
+	fi
+	[ -x "$root/sbin/hvrt-init" ] || die "$variant: the rootfs has no executable /sbin/hvrt-init"
+	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
+		gzip -9n >"$images/rootfs.cpio.gz"
+}
+
+# --- 4. boot loader -----------------------------------------------------------------------
+
+# boot.img and grub.img as Buildroot's grub2 package makes them for i386-pc.
+build_grub() {
+	variant=$1
+	images=$2
+	modules=$(defconfig_value "$variant" BR2_TARGET_GRUB2_BUILTIN_MODULES_PC)
+	partition=$(defconfig_value "$variant" BR2_TARGET_GRUB2_BOOT_PARTITION)
+	[ -n "$modules" ] || die "configs/${variant}_defconfig sets no BR2_TARGET_GRUB2_BUILTIN_MODULES_PC"
+	cp "$GRUB_DIR/boot.img" "$images/boot.img"
+	# shellcheck disable=SC2086 # a space-separated module list
+	grub-mkimage -d "$GRUB_DIR" -O i386-pc -o "$images/grub.img" \
+		-p "(${partition:-hd0,msdos1})/boot/grub" $modules
+}
+
+# --- 5. disk images -----------------------------------------------------------------------
+
+build_images() {
+	variant=$1
+	images=$E2E/$variant
+	log "$variant: assembling the rootfs, boot loader and disk images"
+	cp "$E2E/$variant/linux/arch/x86/boot/bzImage" "$images/bzImage"
+	build_rootfs "$variant" "$images"
+	build_grub "$variant" "$images"
+	rm -f "$images/hvrt-$variant.img" "$images/hvrt-$variant.vhd" "$images/hvrt-$variant.vhdx"
+	BR2_EXTERNAL_HVRT_PATH=$TREE HVRT_VARIANT=$variant BINARIES_DIR=$images \
+		"$TREE/board/hyperv/post-image.sh" "$images" "$variant" >"$images/post-image.log" 2>&1 ||
+		{ cat "$images/post-image.log"; die "$variant: post-image.sh failed"; }
+	for ext in img vhd vhdx; do
+		[ -s "$images/hvrt-$variant.$ext" ] || die "$variant: post-image.sh made no hvrt-$variant.$ext"
+	done
+}
+
+# --- 6. boot ------------------------------------------------------------------------------
+
+# Byte offset and sector count of the first partition of a raw (or fixed VHD) disk.
+partition_start() {
+	echo $(($(od -An -tu4 -j454 -N4 "$1" | tr -d ' ') * 512))
+}
+
+partition_sectors() {
+	od -An -tu4 -j458 -N4 "$1" | tr -d ' '
+}
+
+# mtools on the FAT partition of a disk file.
+mtools_image() {
+	printf '%s@@%s' "$1" "$(partition_start "$1")"
+}
+
+write_plan() {
+	disk=$1
+	plan=$2
+	MTOOLS_SKIP_CHECK=1 mcopy -o -i "$(mtools_image "$disk")" "$plan" ::bench.conf
+}
+
+# Boot a VHD until it powers itself off; print the host seconds to the first sample.
+boot_vhd() {
+	variant=$1
+	disk=$2
+	serial=$3
+	set -- qemu-system-x86_64 -accel tcg -m 1024 -smp 1 -display none -monitor none \
+		-no-reboot -serial "file:$serial" -drive "file=$disk,format=vpc,if=ide"
+	[ "$variant" != emulated ] || set -- "$@" -netdev user,id=n -device tulip,netdev=n
+	rm -f "$serial"
+	"$@" </dev/null >"$serial.qemu" 2>&1 &
+	pid=$!
+	start=$(date +%s)
+	first=""
+	while kill -0 "$pid" 2>/dev/null; do
+		now=$(date +%s)
+		if [ -z "$first" ] && grep -q "$MARKER" "$serial" 2>/dev/null; then
+			first=$((now - start))
+		fi
+		if [ $((now - start)) -ge "$BOOT_TIMEOUT" ]; then
+			kill "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+			tail -n 40 "$serial" >&2 || true
+			die "$variant: the VM did not power off within $BOOT_TIMEOUT s ($serial)"
+		fi
+		sleep 1
+	done
+	wait "$pid" || die "$variant: qemu failed: $(cat "$serial.qemu")"
+	log "$variant: the VM powered off after $(($(date +%s) - start)) s"
+	printf '%s\n' "${first:--}" >"$serial.first"
+}
+
+# --- 7. checks ----------------------------------------------------------------------------
+
+# Copy results/ out of the disk into DIR/results.
+pull_results() {
+	rm -rf "$2/results"
+	MTOOLS_SKIP_CHECK=1 mcopy -s -n -i "$(mtools_image "$1")" ::results "$2/" ||
+		die "cannot read results/ from $1"
+}
+
+# The single run directory under results/.
+only_run() {
+	runs=$(ls "$1/results")
+	[ "$(printf '%s\n' "$runs" | grep -c .)" -eq 1 ] || die "expected one run in $1/results, found: $runs"
+	printf '%s\n' "$1/results/$runs"
+}
+
+# The value of the first "KEY": VALUE line of a pretty-printed JSON file.
+json_value() {
+	sed -n "s/^ *\"$2\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" "$1" | head -n 1
+}
+
+check_results() {
+	variant=$1
+	run=$(only_run "$E2E/$variant")
+	status=$(json_value "$run/run.json" status)
+	[ "$status" = complete ] ||
+		die "$variant: run status '$status': $(json_value "$run/run.json" error)"
+	rt=$(json_value "$run/run.json" CONFIG_PREEMPT_RT)
+	[ "$rt" = y ] || die "$variant: CONFIG_PREEMPT_RT is '$rt' in run.json, not y"
+	hyperv=$(json_value "$run/run.json" CONFIG_HYPERV)
+	case $variant in
+	enlightened) [ "$hyperv" = y ] || die "enlightened: CONFIG_HYPERV is '$hyperv', not y" ;;
+	emulated) [ -z "$hyperv" ] || die "emulated: CONFIG_HYPERV is '$hyperv', should be unset" ;;
+	esac
+	samples=$(json_value "$run/clock-tick.json" samples)
+	[ "${samples:-0}" -gt 0 ] || die "$variant: clock-tick recorded no samples"
+	[ "$(json_value "$run/clock-tick.json" complete)" = true ] || die "$variant: clock-tick incomplete"
+	switches=$(sed -n 's/^ *"switches": \([0-9]*\),\{0,1\}$/\1/p' "$run/thread-switch.json")
+	[ "$(printf '%s\n' "$switches" | grep -c '^[1-9]')" -ge 2 ] ||
+		die "$variant: thread-switch runs without switches: $(echo "$switches" | tr '\n' ' ')"
+	[ "$(json_value "$run/thread-switch.json" complete)" = true ] || die "$variant: thread-switch incomplete"
+	log "$variant: results ok: complete, PREEMPT_RT=$rt, HYPERV=${hyperv:-n}, clock-tick $samples samples, thread-switch switches $(echo "$switches" | tr '\n' ' ')"
+}
+
+# The FAT partition passes fsck; vhdiinfo reads the VHD and the VHDX.
+check_images() {
+	variant=$1
+	dir=$E2E/$variant
+	vhd=$dir/hvrt-$variant.vhd
+	part=$dir/fat-partition.img
+	dd if="$vhd" of="$part" bs=512 skip=$(($(partition_start "$vhd") / 512)) \
+		count="$(partition_sectors "$vhd")" 2>/dev/null
+	fsck.vfat -n "$part" >"$dir/fsck.log" 2>&1 || { cat "$dir/fsck.log"; die "$variant: fsck.vfat -n failed"; }
+	rm -f "$part"
+	rm -f "$dir/hvrt-$variant.vhdx"
+	qemu-img convert -f vpc -O vhdx "$vhd" "$dir/hvrt-$variant.vhdx"
+	for image in "$vhd" "$dir/hvrt-$variant.vhdx"; do
+		vhdiinfo "$image" >"$image.info" 2>&1 || { cat "$image.info"; die "vhdiinfo rejects $image"; }
+	done
+	log "$variant: fsck.vfat -n, vhdiinfo (VHD, VHDX): ok"
+}
+
+# Boot a copy with a broken plan: it must power off by itself and record the failure.
+check_broken_config() {
+	variant=$1
+	dir=$E2E/$variant/broken
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cp "$E2E/$variant/hvrt-$variant.vhd" "$dir/broken.vhd"
+	MTOOLS_SKIP_CHECK=1 mdeltree -i "$(mtools_image "$dir/broken.vhd")" ::results
+	MTOOLS_SKIP_CHECK=1 mmd -i "$(mtools_image "$dir/broken.vhd")" ::results
+	broken_plan >"$dir/bench.conf"
+	write_plan "$dir/broken.vhd" "$dir/bench.conf"
+	log "$variant: booting with a broken bench.conf"
+	boot_vhd "$variant" "$dir/broken.vhd" "$dir/serial.log"
+	pull_results "$dir/broken.vhd" "$dir"
+	run=$(only_run "$dir")
+	status=$(json_value "$run/run.json" status)
+	error=$(json_value "$run/run.json" error)
+	[ "$status" = failed ] || die "broken config: status '$status', expected failed"
+	case $error in
+	*"unknown role 'foo'"*) ;;
+	*) die "broken config: error '$error' does not name the problem" ;;
+	esac
+	grep -q "switching off" "$dir/serial.log" || die "broken config: no power-off message on the console"
+	log "$variant: broken config: powered off by itself, status failed: $error"
+	rm -f "$dir/broken.vhd"
+}
+
+# Seconds from kernel start to the first sample, from the console's printk timestamps.
+kernel_first_sample() {
+	sed -n "s/^\[ *\([0-9.]*\)\] $MARKER.*/\1/p" "$1" | head -n 1
+}
+
+run_variant() {
+	variant=$1
+	dir=$E2E/$variant
+	build_kernel "$variant"
+	build_images "$variant"
+	e2e_plan >"$dir/bench.conf"
+	write_plan "$dir/hvrt-$variant.vhd" "$dir/bench.conf"
+	log "$variant: booting hvrt-$variant.vhd under QEMU (serial: $dir/serial.log)"
+	boot_vhd "$variant" "$dir/hvrt-$variant.vhd" "$dir/serial.log"
+	pull_results "$dir/hvrt-$variant.vhd" "$dir"
+	check_results "$variant"
+	check_images "$variant"
+}
+
+main() {
+	[ $# -gt 0 ] || set -- enlightened emulated
+	need_tools
+	begin=$(date +%s)
+	mkdir -p "$E2E"
+	build_rust_bench
+	for variant in "$@"; do
+		run_variant "$variant"
+	done
+	check_broken_config "$1"
+	for variant in "$@"; do
+		serial=$E2E/$variant/serial.log
+		log "$variant: boot to first sample: $(kernel_first_sample "$serial") s after kernel start, $(cat "$serial.first") s after power-on (host clock, TCG)"
+	done
+	log "all checks passed in $(($(date +%s) - begin)) s"
+}
+
+main "$@"
