@@ -130,13 +130,35 @@ impl Default for Plan {
     }
 }
 
+/// A duration written back the way [`duration::parse`] reads it, in the largest unit that
+/// keeps it exact (`90m`, `5s`, `250ms`).
+pub fn format_duration(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns == 0 {
+        return "0s".to_string();
+    }
+    let units: [(&str, u128); 5] = [
+        ("h", 3_600_000_000_000),
+        ("m", 60_000_000_000),
+        ("s", 1_000_000_000),
+        ("ms", 1_000_000),
+        ("us", 1_000),
+    ];
+    for (unit, size) in units {
+        if ns.is_multiple_of(size) {
+            return format!("{}{unit}", ns / size);
+        }
+    }
+    format!("{ns}ns")
+}
+
 fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&duration::format(*d))
+    s.serialize_str(&format_duration(*d))
 }
 
 fn ser_opt_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
     match d {
-        Some(d) => s.serialize_str(&duration::format(*d)),
+        Some(d) => s.serialize_str(&format_duration(*d)),
         None => s.serialize_str("forever"),
     }
 }
@@ -466,11 +488,16 @@ fn parse_amount(
 }
 
 fn parse_positive_duration(v: &str, key: &str) -> Result<Duration, String> {
-    let d = duration::parse(v).map_err(|m| format!("{key}: {m}"))?;
-    if d.is_zero() {
+    if v.starts_with('-') {
+        return Err(format!(
+            "{key} cannot be negative ('{v}'); e.g. {key} = 10s"
+        ));
+    }
+    let number = v.trim_end_matches(|c: char| c.is_alphabetic() || c == 'µ' || c == ' ');
+    if number.parse::<f64>().is_ok_and(|n| n == 0.0) {
         return Err(format!("{key} must be longer than zero; e.g. {key} = 10s"));
     }
-    Ok(d)
+    duration::parse(v).map_err(|m| format!("{key}: {m}"))
 }
 
 fn parse_load_duration(v: &str) -> Result<Option<Duration>, String> {
@@ -668,6 +695,13 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../board/hyperv/bench.conf");
         if let Ok(bytes) = std::fs::read(&path) {
             assert_eq!(parse("bench.conf", &bytes).unwrap(), Plan::default());
+        }
+    }
+
+    #[test]
+    fn durations_round_trip() {
+        for text in ["90m", "5s", "250ms", "68us", "2h", "61s"] {
+            assert_eq!(format_duration(duration::parse(text).unwrap()), text);
         }
     }
 

@@ -55,32 +55,6 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_nanos(nanos))
 }
 
-/// A duration written back the way [`parse`] reads it (`1h30m`, `5s`, `250ms`).
-pub fn format(d: Duration) -> String {
-    let ns = d.as_nanos();
-    if ns == 0 {
-        return "0s".to_string();
-    }
-    if !ns.is_multiple_of(1_000_000_000) {
-        return if ns.is_multiple_of(1_000_000) {
-            format!("{}ms", ns / 1_000_000)
-        } else if ns.is_multiple_of(1_000) {
-            format!("{}us", ns / 1_000)
-        } else {
-            format!("{ns}ns")
-        };
-    }
-    let mut secs = d.as_secs();
-    let mut out = String::new();
-    for (unit, size) in [("h", 3600), ("m", 60), ("s", 1)] {
-        if secs >= size {
-            out.push_str(&format!("{}{unit}", secs / size));
-            secs %= size;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,12 +80,5 @@ mod tests {
         assert!(parse("s").is_err());
         assert!(parse("1..2s").is_err());
         assert!(parse("99999999999999999999999").is_err());
-    }
-
-    #[test]
-    fn formats_round_trip() {
-        for text in ["1h30m", "5s", "250ms", "68us", "0s", "2h", "1m1s"] {
-            assert_eq!(format(parse(text).unwrap()), text);
-        }
     }
 }

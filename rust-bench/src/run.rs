@@ -377,7 +377,7 @@ fn watch_deadline(
         }
         let reason = format!(
             "the plan's timeout ({}) was reached before the plan finished; raise 'timeout' in the config or shorten the tests",
-            crate::duration::format(timeout)
+            config::format_duration(timeout)
         );
         say(&reason);
         if let Some(s) = settings {
@@ -462,7 +462,7 @@ fn describe(plan: &Plan) -> String {
             } else {
                 "kept"
             },
-            crate::duration::format(plan.timeout)
+            config::format_duration(plan.timeout)
         ),
         Role::CpuLoad | Role::MemoryLoad => format!(
             "plan: {} on cpu {} for {}",
@@ -473,10 +473,10 @@ fn describe(plan: &Plan) -> String {
             },
             plan.cpu,
             plan.load_duration
-                .map(crate::duration::format)
+                .map(config::format_duration)
                 .unwrap_or_else(|| format!(
                     "ever (until the timeout, {})",
-                    crate::duration::format(plan.timeout)
+                    config::format_duration(plan.timeout)
                 ))
         ),
     }
