@@ -67,7 +67,7 @@ pub fn clock_tick_timeline(json: &Value, label: &str) -> String {
     let ys = max_pts.iter().chain(&min_pts).map(|p| p.1);
     let (lo, hi) = bounds(ys);
     let end = max.len().max(min.len()) as f64 * interval;
-    let x = Axis::linear("time since start (s)", 0.0, end, Unit::Seconds);
+    let x = Axis::linear_tight("time since start (s)", 0.0, end, Unit::Seconds);
     let log = lo > 0.0 && hi / lo > 30.0;
     let y_label = if log {
         "loop duration (log scale)"
@@ -82,18 +82,11 @@ pub fn clock_tick_timeline(json: &Value, label: &str) -> String {
     };
     let mut chart = Chart::new(&title, x, y);
     chart.subtitle(&clock_tick_summary(json, interval));
-    // A faint band from min to max per interval, then the two series on top.
-    for (i, (hi, lo)) in max.iter().zip(&min).enumerate() {
-        if let (Some(h), Some(l)) = (hi, lo) {
-            let t = i as f64 * interval;
-            chart.line(&[(t, *l), (t, *h)], "#d9d9d9", 1.0);
-        }
-    }
     if let Some(threshold) = spike_threshold(json) {
         chart.hline(threshold, "#999999", "spike threshold");
     }
     let radius = if max_pts.len() > 600 { 1.1 } else { 1.6 };
-    chart.dots(&min_pts, PALETTE[0], radius);
+    chart.line(&min_pts, PALETTE[0], 1.4);
     chart.dots(&max_pts, PALETTE[1], radius);
     chart.legend("longest loop per interval", PALETTE[1]);
     chart.legend("shortest", PALETTE[0]);
@@ -178,10 +171,15 @@ pub fn comparison(title: &str, series: &[String], groups: &[(String, Vec<Option<
             let Some(v) = value else { continue };
             let x0 = g as f64 + 0.1 + s as f64 * width;
             let color = PALETTE[s % PALETTE.len()];
-            let tip = format!("{}: {} = {}", series[s], name, format_ns(*v));
+            let tip = format!(
+                "{}: {} = {}",
+                series[s],
+                name.replace('\n', " "),
+                format_ns(*v)
+            );
             chart.bar(x0, x0 + width * 0.92, *v, color, &tip);
             if series.len() <= 4 {
-                chart.text(x0 + width * 0.46, *v, &format_ns(*v), 10.0, "middle");
+                chart.text(x0 + width * 0.46, *v, &format_ns(*v), 9.0, "middle");
             }
         }
     }

@@ -34,7 +34,7 @@ tbody th { font-weight: normal; color: #3a424b; white-space: nowrap; }
 td { text-align: right; white-space: nowrap; }
 td.text { text-align: left; white-space: normal; }
 tr.headline th, tr.headline td { font-weight: 650; color: #000; }
-tr.headline td { background: #f3f7fc; }
+tr.headline th, tr.headline td { background: #f3f7fc; }
 td.missing { color: #9aa3ad; }
 .badge { display: inline-block; padding: 1px 9px; border-radius: 10px; font-size: 13px; font-weight: 600; }
 .complete { background: #e3f4ea; color: #16653a; }
@@ -43,7 +43,7 @@ td.missing { color: #9aa3ad; }
 .notes { background: #fffaf0; border-color: #f1dfb4; }
 .notes li { margin: 4px 0; }
 figure { margin: 0 0 18px; }
-figure svg { max-width: 100%; height: auto; display: block; }
+figure svg { width: 100%; max-width: 1000px; height: auto; display: block; margin: 0 auto; }
 figcaption { color: #5a6470; font-size: 13px; margin-top: 4px; }
 footer { color: #7a848f; font-size: 13px; margin-top: 40px; }
 code { font-family: ui-monospace, "Cascadia Mono", Consolas, monospace; font-size: 13px; }
@@ -123,12 +123,12 @@ fn render(title: &str, runs: &[Run], labels: &[String]) -> String {
             .collect();
         let mut groups = Vec::new();
         if overhead.iter().any(Option::is_some) {
-            groups.push(("clock tick: max overhead".to_string(), overhead));
+            groups.push(("clock tick\nmax overhead".to_string(), overhead));
         }
         for n in table::thread_counts(runs) {
             for stat in [Stat::Min, Stat::Max] {
                 groups.push((
-                    format!("switch {} ({n} thr.)", stat.name()),
+                    format!("switch {}\n{n} threads", stat.name()),
                     runs.iter()
                         .map(|r| table::switch_stat(r, n, stat))
                         .collect(),

@@ -53,6 +53,18 @@ impl Axis {
         }
     }
 
+    /// A linear axis over exactly `[lo, hi]` (time axes: the data fills the plot).
+    pub fn linear_tight(label: &str, lo: f64, hi: f64, unit: Unit) -> Axis {
+        let (lo, hi) = sane_range(lo, hi);
+        Axis {
+            label: label.to_string(),
+            kind: Kind::Linear,
+            lo,
+            hi,
+            unit,
+        }
+    }
+
     /// A log axis over `[lo, hi]` (both > 0), widened to whole decades.
     pub fn log(label: &str, lo: f64, hi: f64, unit: Unit) -> Axis {
         let lo = if lo > 0.0 && lo.is_finite() { lo } else { 1.0 };
@@ -155,7 +167,7 @@ impl Default for Frame {
             height: 380.0,
             left: 78.0,
             right: 24.0,
-            top: 48.0,
+            top: 66.0,
             bottom: 56.0,
         }
     }
@@ -169,6 +181,8 @@ pub struct Chart {
     x: Axis,
     y: Axis,
     body: String,
+    /// Marks outside the plot area (not clipped): category names under the x axis.
+    outside: String,
     legend: Vec<(String, String)>,
 }
 
@@ -185,6 +199,7 @@ impl Chart {
             x,
             y,
             body: String::new(),
+            outside: String::new(),
             legend: Vec::new(),
         }
     }
@@ -290,15 +305,24 @@ impl Chart {
         );
     }
 
-    /// Text below the x axis at data position `x` (category names of a bar chart).
+    /// Text below the x axis at data position `x` (category names of a bar chart); a `\n`
+    /// starts a second line.
     pub fn x_category(&mut self, x: f64, text: &str) {
-        let _ = writeln!(
-            self.body,
-            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"#222\" {FONT}>{}</text>",
-            self.px(x),
-            self.plot_bottom() + 18.0,
-            escape(text)
+        let px = self.px(x);
+        let _ = write!(
+            self.outside,
+            "<text x=\"{px:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"#222\" {FONT}>",
+            self.plot_bottom() + 18.0
         );
+        for (i, line) in text.lines().enumerate() {
+            let dy = if i == 0 { 0.0 } else { 14.0 };
+            let _ = write!(
+                self.outside,
+                "<tspan x=\"{px:.1}\" dy=\"{dy}\">{}</tspan>",
+                escape(line)
+            );
+        }
+        let _ = writeln!(self.outside, "</text>");
     }
 
     /// The finished SVG document. `x_ticks: false` hides the numeric x ticks (bar charts).
@@ -365,16 +389,22 @@ impl Chart {
                 );
             }
         }
+        // Several charts share one HTML page: each needs its own clip id.
+        let clip = format!(
+            "plot-{:016x}",
+            fnv1a(self.title.as_bytes(), self.body.as_bytes())
+        );
         let _ = writeln!(
             s,
-            "<clipPath id=\"plot\"><rect x=\"{left}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\"/></clipPath>",
+            "<clipPath id=\"{clip}\"><rect x=\"{left}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\"/></clipPath>",
             top - 4.0,
             right - left,
             bottom - top + 8.0
         );
-        let _ = writeln!(s, "<g clip-path=\"url(#plot)\">");
+        let _ = writeln!(s, "<g clip-path=\"url(#{clip})\">");
         s.push_str(&self.body);
         let _ = writeln!(s, "</g>");
+        s.push_str(&self.outside);
         // Axes.
         let _ = writeln!(
             s,
@@ -402,7 +432,7 @@ impl Chart {
                 .collect();
             let total: f64 = widths.iter().sum::<f64>() + 8.0;
             let mut x = (right - total).max(left + 4.0);
-            let y = top - 10.0;
+            let y = top - 12.0;
             for ((label, color), width) in self.legend.iter().zip(widths) {
                 let _ = writeln!(
                     s,
@@ -444,6 +474,16 @@ pub fn empty(title: &str, message: &str) -> String {
         t = escape(title),
         m = escape(message)
     )
+}
+
+/// FNV-1a over two byte strings: a stable, content-derived id.
+fn fnv1a(a: &[u8], b: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in a.iter().chain(b) {
+        h ^= u64::from(byte);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 /// XML-escape text for element content and attribute values.

@@ -1,0 +1,420 @@
+//! `rust-bench report` end to end on run directories written here. The numbers are synthetic
+//! test fixtures in the results format (shaped after the paper's tables), not measurements.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+fn rust_bench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rust-bench"))
+        .args(args)
+        .output()
+        .expect("run rust-bench")
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).expect("utf-8")
+}
+
+/// One line on stderr, exit status 2, mentioning every `needle`.
+fn usage_error(o: &Output, needles: &[&str]) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "one line please: {err}");
+    assert!(err.starts_with("rust-bench: error: "), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "{err:?} lacks {n:?}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn environment(hypervisor: Option<&str>, vmbus: bool, hyperv: bool) -> Value {
+    let mut config = serde_json::Map::new();
+    config.insert("CONFIG_PREEMPT_RT".into(), "y".into());
+    if hyperv {
+        config.insert("CONFIG_HYPERV".into(), "y".into());
+    }
+    json!({
+        "kernel": {"release": "6.12.91-rt", "version": "#1 SMP PREEMPT_RT", "preempt_rt": true},
+        "hypervisor": hypervisor, "vmbus": vmbus, "clocksource": "tsc",
+        "cpu_model": "Test CPU @ 3.10GHz", "invariant_tsc": true, "cmdline": "quiet",
+        "rt_throttling": {"sched_rt_runtime_us": -1, "sched_rt_period_us": 1000000, "fair_server": null},
+        "kernel_config": config
+    })
+}
+
+fn clock_tick(env: &Value, min: u64, max: u64) -> Value {
+    let n = 120;
+    let max_ns: Vec<u64> = (0..n)
+        .map(|i| if i == 77 { max } else { min + 8000 })
+        .collect();
+    let min_ns: Vec<u64> = (0..n).map(|_| min).collect();
+    json!({
+        "schema": 1, "test": "clock-tick", "samples": 1_000_000u64, "duration_s": 120.0,
+        "loop_ns": {"target": 68000, "min": min, "mean": min + 100, "p50": min + 20, "p99": min + 8000,
+                    "p999": min + 8100, "p9999": min + 8200, "max": max},
+        "max_overhead_ns": max - min,
+        "spikes": {"threshold_ns": 20000, "count": 1, "overhead_ns": {"min": max - min, "p50": max - min, "max": max - min},
+                   "list": [{"t_s": 77.2, "overhead_ns": max - min}]},
+        "histogram": {"unit": "ns", "buckets": [[min, 990_000], [min + 8000, 9999], [max, 1]], "relative_error": 0.01},
+        "timeline": {"interval_s": 1.0, "max_ns": max_ns, "min_ns": min_ns},
+        "clock": {"source": "tsc", "hz": 3_100_000_000u64},
+        "priority": 99, "cpu": 0, "environment": env, "complete": true
+    })
+}
+
+fn thread_switch(env: &Value, stats: &[(u64, [f64; 3])]) -> Value {
+    let runs: Vec<Value> = stats
+        .iter()
+        .map(|(threads, [min, mean, max])| {
+            json!({"threads": threads, "switches": 100_000, "yields": 100_000, "switched_yields": 100_000,
+                   "switch_ns": {"min": min, "mean": mean, "p50": mean, "p99": max * 0.5, "max": max},
+                   "histogram": {"unit": "ns", "buckets": [[min, 99_000], [*max, 1]], "relative_error": 0.01}})
+        })
+        .collect();
+    json!({"schema": 1, "test": "thread-switch", "runs": runs, "clock": {"source": "tsc", "hz": 3.1e9},
+           "priority": 99, "cpu": 0, "environment": env, "complete": true})
+}
+
+fn write(dir: &Path, name: &str, v: &Value) {
+    fs::create_dir_all(dir).unwrap();
+    fs::write(dir.join(name), serde_json::to_string_pretty(v).unwrap()).unwrap();
+}
+
+fn run_json(id: &str, status: &str, env: &Value) -> Value {
+    json!({"schema": 1, "run_id": id, "status": status, "error": null,
+           "started": "2026-11-27T10:00:00Z", "finished": "2026-11-27T11:00:00Z",
+           "plan": {}, "environment": env,
+           "tests": {"clock-tick": {"status": "complete", "file": "clock-tick.json"},
+                     "thread-switch": {"status": "complete", "file": "thread-switch.json"}}})
+}
+
+/// results/ with three runs: bare metal, Hyper-V emulated, Hyper-V enlightened.
+fn three_runs(root: &Path) -> PathBuf {
+    let results = root.join("results");
+    let runs = [
+        (
+            "20261127-100000",
+            environment(None, false, false),
+            68_000,
+            78_000,
+            [430.0, 520.5, 11_200.0],
+            [450.0, 610.0, 11_450.0],
+        ),
+        (
+            "20261127-110000",
+            environment(Some("Microsoft Hv"), false, false),
+            68_100,
+            7_258_100,
+            [3_000.0, 4_100.0, 3_530_000.0],
+            [3_100.0, 4_000.0, 1_240_000.0],
+        ),
+        (
+            "20261127-120000",
+            environment(Some("Microsoft Hv"), true, true),
+            68_050,
+            4_148_050,
+            [900.0, 1_000.25, 63_000.0],
+            [950.0, 1_200.0, 687_000.0],
+        ),
+    ];
+    for (id, env, min, max, two, thousand) in runs {
+        let dir = results.join(id);
+        write(&dir, "run.json", &run_json(id, "complete", &env));
+        write(&dir, "clock-tick.json", &clock_tick(&env, min, max));
+        write(
+            &dir,
+            "thread-switch.json",
+            &thread_switch(&env, &[(2, two), (1000, thousand)]),
+        );
+    }
+    results
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temporary directory")
+}
+
+#[test]
+fn markdown_has_one_column_per_environment() {
+    let t = tmp();
+    let results = three_runs(t.path());
+    let md = stdout(&rust_bench(&["report", results.to_str().unwrap()]));
+    assert!(
+        md.contains("| | bare metal | Hyper-V emulated | Hyper-V enlightened |"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "| **max overhead (max − min loop)** | **10 µs** | **7.19 ms** | **4.08 ms** |"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("| **2 threads, min** | **430 ns** | **3 µs** | **900 ns** |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| **1000 threads, max** | **11.4 µs** | **1.24 ms** | **687 µs** |"),
+        "{md}"
+    );
+}
+
+/// Every CSV number must be the very number in the JSON it came from.
+#[test]
+fn csv_numbers_are_the_json_numbers() {
+    let t = tmp();
+    let results = three_runs(t.path());
+    let csv = stdout(&rust_bench(&[
+        "report",
+        results.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]));
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("label,metric,value_ns"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 3 * (1 + 2 * 3));
+    let mut dirs: Vec<PathBuf> = fs::read_dir(&results)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    let labels = ["bare metal", "Hyper-V emulated", "Hyper-V enlightened"];
+    for (dir, label) in dirs.iter().zip(labels) {
+        let ct: Value =
+            serde_json::from_slice(&fs::read(dir.join("clock-tick.json")).unwrap()).unwrap();
+        let ts: Value =
+            serde_json::from_slice(&fs::read(dir.join("thread-switch.json")).unwrap()).unwrap();
+        let mut expected = vec![(
+            "clock_tick_max_overhead".to_string(),
+            ct["max_overhead_ns"].as_f64().unwrap(),
+        )];
+        for run in ts["runs"].as_array().unwrap() {
+            let n = run["threads"].as_u64().unwrap();
+            for stat in ["min", "mean", "max"] {
+                expected.push((
+                    format!("thread_switch_{stat}@{n}"),
+                    run["switch_ns"][stat].as_f64().unwrap(),
+                ));
+            }
+        }
+        for (metric, value) in expected {
+            let row = rows
+                .iter()
+                .find(|r| r[0] == label && r[1] == metric)
+                .unwrap_or_else(|| panic!("no row {label},{metric} in\n{csv}"));
+            assert_eq!(row[2].parse::<f64>().unwrap(), value, "{label} {metric}");
+        }
+    }
+    assert!(
+        csv.contains("Hyper-V enlightened,thread_switch_mean@2,1000.25\n"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn labels_and_several_directories() {
+    let t = tmp();
+    let results = three_runs(t.path());
+    let mut dirs: Vec<String> = fs::read_dir(&results)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    dirs.sort();
+    let mut args = vec![
+        "report",
+        "--format",
+        "csv",
+        "--label",
+        "bare, quoted \"x\"",
+        "--label",
+        "emu",
+    ];
+    args.extend(dirs.iter().map(String::as_str));
+    let csv = stdout(&rust_bench(&args));
+    assert!(
+        csv.contains("\"bare, quoted \"\"x\"\"\",clock_tick_max_overhead,10000\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("emu,clock_tick_max_overhead,7190000\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("Hyper-V enlightened,clock_tick_max_overhead,4080000\n"),
+        "{csv}"
+    );
+
+    let too_many = rust_bench(&["report", dirs[0].as_str(), "--label", "a", "--label", "b"]);
+    usage_error(&too_many, &["2 labels for 1 runs"]);
+}
+
+#[test]
+fn html_is_one_self_contained_page() {
+    let t = tmp();
+    let results = three_runs(t.path());
+    let out = t.path().join("report.html");
+    stdout(&rust_bench(&[
+        "report",
+        results.to_str().unwrap(),
+        "--format",
+        "html",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let html = fs::read_to_string(&out).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    // Figures: a comparison, then per run a timeline and two histograms.
+    assert_eq!(html.matches("<svg ").count(), 1 + 3 * 3);
+    for external in ["src=", "href=", "<script", "url(http", "@import"] {
+        assert!(!html.contains(external), "external reference {external}");
+    }
+    assert!(html.contains("7.19 ms"));
+}
+
+#[test]
+fn a_single_tests_out_dir_is_a_run() {
+    let t = tmp();
+    let env = environment(None, false, false);
+    let dir = t.path().join("ct");
+    write(&dir, "clock-tick.json", &clock_tick(&env, 68_000, 70_000));
+    let csv = stdout(&rust_bench(&[
+        "report",
+        dir.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(
+        csv,
+        "label,metric,value_ns\nbare metal,clock_tick_max_overhead,2000\n"
+    );
+}
+
+#[test]
+fn same_environment_twice_is_told_apart_by_run_id() {
+    let t = tmp();
+    let env = environment(None, false, false);
+    for id in ["20261127-100000", "20261127-100000-2"] {
+        let dir = t.path().join(id);
+        write(&dir, "run.json", &run_json(id, "complete", &env));
+        write(&dir, "clock-tick.json", &clock_tick(&env, 68_000, 70_000));
+        write(
+            &dir,
+            "thread-switch.json",
+            &thread_switch(&env, &[(2, [1.0, 2.0, 3.0])]),
+        );
+    }
+    let csv = stdout(&rust_bench(&[
+        "report",
+        t.path().to_str().unwrap(),
+        "--format",
+        "csv",
+    ]));
+    assert!(csv.contains("bare metal (20261127-100000),"), "{csv}");
+    assert!(csv.contains("bare metal (20261127-100000-2),"), "{csv}");
+}
+
+#[test]
+fn interrupted_runs_are_reported_with_a_note() {
+    let t = tmp();
+    let env = environment(Some("Microsoft Hv"), true, true);
+    let dir = t.path().join("20261127-130000");
+    let mut run = run_json("20261127-130000", "interrupted", &env);
+    run["tests"]["thread-switch"]["status"] = json!("interrupted");
+    write(&dir, "run.json", &run);
+    let mut ct = clock_tick(&env, 68_000, 99_000);
+    ct["complete"] = json!(false);
+    write(&dir, "clock-tick.json", &ct);
+    let md = stdout(&rust_bench(&["report", dir.to_str().unwrap()]));
+    assert!(md.contains("run interrupted"), "{md}");
+    assert!(md.contains("(partial)"), "{md}");
+    assert!(!md.contains("## Thread switch latency"), "{md}");
+}
+
+#[test]
+fn malformed_run_directories_get_one_clear_line() {
+    let t = tmp();
+    let env = environment(None, false, false);
+
+    // A file run.json lists as complete is missing.
+    let missing = t.path().join("missing");
+    write(&missing, "run.json", &run_json("m", "complete", &env));
+    write(&missing, "clock-tick.json", &clock_tick(&env, 1, 2));
+    usage_error(
+        &rust_bench(&["report", missing.to_str().unwrap()]),
+        &["thread-switch.json", "missing"],
+    );
+
+    // Truncated JSON (power cut while writing).
+    let truncated = t.path().join("truncated");
+    write(&truncated, "run.json", &run_json("t", "complete", &env));
+    let full = serde_json::to_string(&clock_tick(&env, 1, 2)).unwrap();
+    fs::write(truncated.join("clock-tick.json"), &full[..full.len() / 2]).unwrap();
+    usage_error(
+        &rust_bench(&["report", truncated.to_str().unwrap()]),
+        &["clock-tick.json", "truncated"],
+    );
+
+    // Not JSON at all.
+    let garbage = t.path().join("garbage");
+    fs::create_dir_all(&garbage).unwrap();
+    fs::write(garbage.join("run.json"), b"\xff\xfe garbage").unwrap();
+    usage_error(
+        &rust_bench(&["report", garbage.to_str().unwrap()]),
+        &["run.json", "not valid JSON"],
+    );
+
+    // Another schema.
+    let schema = t.path().join("schema");
+    let mut ct = clock_tick(&env, 1, 2);
+    ct["schema"] = json!(2);
+    write(&schema, "clock-tick.json", &ct);
+    usage_error(
+        &rust_bench(&["report", schema.to_str().unwrap()]),
+        &["clock-tick.json", "schema 2"],
+    );
+
+    // A required field missing or of the wrong type.
+    let field = t.path().join("field");
+    let mut ts = thread_switch(&env, &[(2, [1.0, 2.0, 3.0])]);
+    ts["runs"][0]["switch_ns"]["max"] = json!("slow");
+    write(&field, "thread-switch.json", &ts);
+    usage_error(
+        &rust_bench(&["report", field.to_str().unwrap()]),
+        &["thread-switch.json", "results format"],
+    );
+
+    // The wrong test in a file.
+    let swapped = t.path().join("swapped");
+    write(&swapped, "clock-tick.json", &thread_switch(&env, &[]));
+    usage_error(
+        &rust_bench(&["report", swapped.to_str().unwrap()]),
+        &["clock-tick.json", "\"thread-switch\""],
+    );
+
+    // Not a run directory, nor one holding runs; a path that does not exist; a file.
+    let empty = t.path().join("empty");
+    fs::create_dir_all(&empty).unwrap();
+    usage_error(
+        &rust_bench(&["report", empty.to_str().unwrap()]),
+        &["not a run directory"],
+    );
+    usage_error(
+        &rust_bench(&["report", "/nonexistent/results"]),
+        &["no such directory"],
+    );
+    usage_error(
+        &rust_bench(&["report", missing.join("run.json").to_str().unwrap()]),
+        &["not a directory"],
+    );
+}
