@@ -1,10 +1,791 @@
-//! Placeholder: being written.
+//! Test 1 of the paper: clock tick processing duration.
+//!
+//! One SCHED_FIFO thread, pinned to a CPU, runs a fixed busy loop (`--loop-us`, 68 µs in
+//! the paper) over and over and timestamps it with LFENCE-ordered RDTSC. Whenever an
+//! interrupt, a higher-priority thread or the hypervisor takes the CPU, that loop lasts
+//! longer; `overhead = sample - min` is the time taken away.
+//!
+//! Method details (see docs/results-format.md):
+//! - Timestamps are chained: every sample is the time between two consecutive TSC reads,
+//!   and the bookkeeping of a sample is inside the next one. So no instant of a burst is
+//!   unobserved (unlike {t0; loop; t1} pairs, which are blind between t1 and the next t0).
+//!   With `--loop-us 0` this is exactly oslat's back-to-back method.
+//! - The run is cut in bursts (`--burst-ms`, default 500 ms) separated by a sleep
+//!   (`--gap-us`, default 5 ms): on a one-CPU VM a FIFO thread that never sleeps starves RCU,
+//!   timers, kworkers and the console for the whole run, and RT throttling / the fair_server
+//!   would cut in anyway. The duty cycle is recorded; nothing is lost inside a burst.
+//! - Spikes: a sample is a spike when `sample - min >= threshold`, with `min` the smallest
+//!   sample seen so far, starting from a 100 ms warm-up before the first burst (warm-up samples
+//!   are not recorded). The final minimum is in `loop_ns.min`; the warm-up's in
+//!   `spikes.baseline_ns`.
+//! - Memory is fixed: a log-linear histogram, a capped spike list, and a timeline of
+//!   per-interval minimum and maximum whose interval doubles whenever it would exceed its cap.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
 use clap::Args as ClapArgs;
+use serde::Serialize;
+
+use crate::environment::{self, Environment};
+use crate::histogram::Histogram;
+use crate::stats::{self, HistogramJson, LoopSummary};
+use crate::tsc::{self, Clock, ClockInfo};
+use crate::{duration, output, rt};
 
 #[derive(Debug, ClapArgs)]
-pub struct Args {}
+pub struct Args {
+    /// CPU to measure on.
+    #[arg(long, default_value_t = 0)]
+    pub cpu: usize,
+    /// SCHED_FIFO priority of the measuring thread (1-99).
+    #[arg(long, default_value_t = 99, value_parser = clap::value_parser!(i32).range(1..=99))]
+    pub priority: i32,
+    /// How long to measure, e.g. 10s, 5m, 1h (default 10s unless --samples is given).
+    #[arg(long, value_parser = duration::clap_duration, conflicts_with = "samples")]
+    pub duration: Option<Duration>,
+    /// How many samples to take (the paper: 50000000).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub samples: Option<u64>,
+    /// Busy-loop length in microseconds (0 = back-to-back timestamps, oslat's method).
+    #[arg(long, default_value_t = 68.0, value_parser = parse_loop_us)]
+    pub loop_us: f64,
+    /// A sample whose overhead (sample - minimum) reaches this many microseconds is a spike.
+    #[arg(long, default_value_t = 20.0, value_parser = parse_threshold_us)]
+    pub threshold_us: f64,
+    /// Length of one measuring burst in milliseconds.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub burst_ms: u64,
+    /// Sleep between bursts in microseconds (0 = no sleep: only for multi-CPU machines).
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    pub gap_us: u64,
+    /// Timestamp source.
+    #[arg(long, value_enum, default_value_t)]
+    pub clock: tsc::Choice,
+    /// Lift RT throttling (sched_rt_runtime_us = -1) for the run and restore it afterwards.
+    #[arg(long)]
+    pub no_rt_throttling: bool,
+    /// Write the JSON result to FILE ('-' for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<String>,
+    /// Write clock-tick.json and the CSV files into DIR (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
 
-pub fn main(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+fn parse_loop_us(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1_000_000.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "'{s}' is not a loop length in microseconds between 0 and 1000000"
+        )),
+    }
+}
+
+fn parse_threshold_us(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 10_000_000.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a positive threshold in microseconds")),
+    }
+}
+
+/// When a run ends.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Limit {
+    Duration(Duration),
+    Samples(u64),
+}
+
+/// Everything a clock-tick run needs (the CLI flags, or the appliance's plan).
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub cpu: usize,
+    pub priority: i32,
+    pub limit: Limit,
+    /// Busy-loop target in ns (0 = back-to-back timestamps).
+    pub loop_ns: u64,
+    pub threshold_ns: u64,
+    pub burst: Duration,
+    pub gap: Duration,
+    pub clock: tsc::Choice,
+    /// Lift RT throttling for the run (restored afterwards).
+    pub lift_rt_throttling: bool,
+    /// How often `checkpoint` is called with a partial report.
+    pub checkpoint_every: Duration,
+    /// Maximum number of spikes listed individually (all are counted).
+    pub spike_list_cap: usize,
+    /// Maximum number of timeline points (the interval doubles to stay below).
+    pub timeline_cap: usize,
+    /// Warm-up before the first burst (establishes the minimum; not recorded).
+    pub warmup: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            cpu: 0,
+            priority: 99,
+            limit: Limit::Duration(Duration::from_secs(10)),
+            loop_ns: 68_000,
+            threshold_ns: 20_000,
+            burst: Duration::from_millis(500),
+            gap: Duration::from_micros(5000),
+            clock: tsc::Choice::Auto,
+            lift_rt_throttling: false,
+            checkpoint_every: Duration::from_secs(10),
+            spike_list_cap: 10_000,
+            timeline_cap: 65_536,
+            warmup: Duration::from_millis(100),
+        }
+    }
+}
+
+/// The clock-tick result (`clock-tick.json`). See docs/results-format.md.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub schema: u32,
+    pub test: &'static str,
+    /// False in a checkpoint and when the run was interrupted.
+    pub complete: bool,
+    /// Why the run ended: "samples", "duration", "signal", or "running" in a checkpoint.
+    pub end: &'static str,
+    pub samples: u64,
+    pub duration_s: f64,
+    pub measured_s: f64,
+    pub duty_cycle: f64,
+    pub bursts: u64,
+    pub burst_ms: u64,
+    pub gap_us: u64,
+    pub loop_ns: LoopSummary,
+    pub loop_iterations: u64,
+    pub max_overhead_ns: u64,
+    pub spikes: Spikes,
+    pub histogram: HistogramJson,
+    pub timeline: Timeline,
+    pub clock: ClockInfo,
+    pub priority: i32,
+    pub cpu: usize,
+    pub rt_throttling_lifted: bool,
+    pub memory_locked: bool,
+    pub environment: Environment,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Spikes {
+    pub threshold_ns: u64,
+    /// Minimum loop duration found by the warm-up (the first reference for overheads).
+    pub baseline_ns: u64,
+    pub count: u64,
+    /// Overhead statistics over all spikes; null when there was none.
+    pub overhead_ns: Option<SpikeOverhead>,
+    /// The first `list_cap` spikes.
+    pub list: Vec<Spike>,
+    pub list_cap: usize,
+    pub list_truncated: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SpikeOverhead {
+    pub min: u64,
+    pub mean: f64,
+    pub p50: u64,
+    pub max: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Spike {
+    /// Start of the sample, seconds since the start of the run.
+    pub t_s: f64,
+    pub overhead_ns: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Timeline {
+    pub interval_s: f64,
+    /// Per interval, the longest sample that ended in it (null: no sample, e.g. between bursts).
+    pub max_ns: Vec<Option<u64>>,
+    pub min_ns: Vec<Option<u64>>,
+}
+
+const EMPTY_MIN: u64 = u64::MAX;
+
+/// The measuring state: fixed-size, allocated and touched before the first burst.
+struct State {
+    clock: Clock,
+    start: u64,
+    hist: Histogram,
+    spike_hist: Histogram,
+    spikes: Vec<(u64, u64)>,
+    spike_cap: usize,
+    spike_count: u64,
+    threshold_ns: u64,
+    run_min: u64,
+    samples: u64,
+    // timeline
+    interval: u64,
+    next_boundary: u64,
+    cur_max: u64,
+    cur_min: u64,
+    tl_max: Vec<u64>,
+    tl_min: Vec<u64>,
+    tl_cap: usize,
+}
+
+impl State {
+    fn new(clock: Clock, opts: &Options, start: u64) -> State {
+        let interval = clock.ticks(1_000_000).max(1);
+        let phys = opts.timeline_cap * 2 + 16;
+        let mut tl_max = Vec::with_capacity(phys);
+        let mut tl_min = Vec::with_capacity(phys);
+        // Touch the timeline and spike buffers so they are resident before measuring.
+        tl_max.resize(phys, 0);
+        tl_min.resize(phys, 0);
+        tl_max.clear();
+        tl_min.clear();
+        let mut spikes = Vec::with_capacity(opts.spike_list_cap);
+        spikes.resize(opts.spike_list_cap, (0, 0));
+        spikes.clear();
+        State {
+            clock,
+            start,
+            hist: Histogram::new(),
+            spike_hist: Histogram::new(),
+            spikes,
+            spike_cap: opts.spike_list_cap,
+            spike_count: 0,
+            threshold_ns: opts.threshold_ns,
+            run_min: u64::MAX,
+            samples: 0,
+            interval,
+            next_boundary: start + interval,
+            cur_max: 0,
+            cur_min: EMPTY_MIN,
+            tl_max,
+            tl_min,
+            tl_cap: opts.timeline_cap,
+        }
+    }
+
+    /// Make room for one burst of `burst_ticks` in the timeline without reallocating inside
+    /// it: halve the resolution (merge pairs) until it fits.
+    fn prepare_timeline(&mut self, burst_ticks: u64, now: u64) {
+        loop {
+            let pending = now.saturating_sub(self.next_boundary) / self.interval + 1;
+            let during = burst_ticks / self.interval + 2;
+            let need = self.tl_max.len() as u64 + pending + during;
+            if need <= self.tl_cap as u64 && need <= self.tl_max.capacity() as u64 {
+                return;
+            }
+            self.compact();
+            if self.tl_max.is_empty() && self.interval > burst_ticks.max(1) * 4 {
+                return;
+            }
+        }
+    }
+
+    fn compact(&mut self) {
+        let n = self.tl_max.len();
+        // An odd last interval is merged with the current one.
+        let pairs = n / 2;
+        for i in 0..pairs {
+            self.tl_max[i] = self.tl_max[2 * i].max(self.tl_max[2 * i + 1]);
+            self.tl_min[i] = self.tl_min[2 * i].min(self.tl_min[2 * i + 1]);
+        }
+        if n % 2 == 1 {
+            self.cur_max = self.cur_max.max(self.tl_max[n - 1]);
+            self.cur_min = self.cur_min.min(self.tl_min[n - 1]);
+        }
+        self.tl_max.truncate(pairs);
+        self.tl_min.truncate(pairs);
+        self.interval *= 2;
+        self.next_boundary = self.start + self.interval * (pairs as u64 + 1);
+    }
+
+    #[inline(always)]
+    fn flush_intervals(&mut self, now: u64) {
+        while now >= self.next_boundary {
+            self.tl_max.push(self.cur_max);
+            self.tl_min.push(self.cur_min);
+            self.cur_max = 0;
+            self.cur_min = EMPTY_MIN;
+            self.next_boundary += self.interval;
+        }
+    }
+
+    /// Record one sample of `ns` that started at tick `from` and ended at `to`.
+    #[inline(always)]
+    fn record(&mut self, ns: u64, from: u64, to: u64) {
+        self.hist.record(ns);
+        self.samples += 1;
+        if ns < self.run_min {
+            self.run_min = ns;
+        }
+        let over = ns - self.run_min;
+        if over >= self.threshold_ns {
+            self.spike_count += 1;
+            self.spike_hist.record(over);
+            if self.spikes.len() < self.spike_cap {
+                self.spikes.push((from - self.start, over));
+            }
+        }
+        if to >= self.next_boundary {
+            self.flush_intervals(to);
+        }
+        if ns > self.cur_max {
+            self.cur_max = ns;
+        }
+        if ns < self.cur_min {
+            self.cur_min = ns;
+        }
+    }
+
+    /// One burst: sample until `end` (ticks) or until `max_samples` in total.
+    #[inline(never)]
+    fn burst(&mut self, iterations: u64, end: u64, max_samples: u64) -> (u64, u64) {
+        let clock = self.clock;
+        let first = clock.now();
+        let mut prev = first;
+        while self.samples < max_samples {
+            busy(iterations);
+            let now = clock.now();
+            let ns = clock.to_ns(now.wrapping_sub(prev));
+            self.record(ns, prev, now);
+            prev = now;
+            if now >= end {
+                break;
+            }
+        }
+        (first, prev)
+    }
+}
+
+/// The fixed busy loop: `iterations` rounds that the optimizer cannot remove.
+#[inline(never)]
+fn busy(iterations: u64) {
+    let mut i = 0u64;
+    while i < iterations {
+        std::hint::black_box(i);
+        i += 1;
+    }
+}
+
+/// Smallest duration of `busy(iterations)` plus one timestamp, over `reps` tries, in ns.
+fn min_loop_ns(clock: &Clock, iterations: u64, reps: u32) -> u64 {
+    let mut best = u64::MAX;
+    let mut prev = clock.now();
+    for _ in 0..reps {
+        busy(iterations);
+        let now = clock.now();
+        best = best.min(clock.to_ns(now - prev));
+        prev = now;
+    }
+    best
+}
+
+/// Iterations of `busy` so that the minimum sample lasts `target_ns`.
+fn calibrate_loop(clock: &Clock, target_ns: u64) -> u64 {
+    if target_ns == 0 {
+        return 0;
+    }
+    let base = min_loop_ns(clock, 0, 2000);
+    if target_ns <= base {
+        return 0;
+    }
+    // Rough estimate from a short loop, then refine on loops of the target length.
+    let probe = 10_000u64;
+    let reps = |ns: u64| (20_000_000 / ns.max(1)).clamp(20, 2000) as u32;
+    let t = min_loop_ns(clock, probe, 50).saturating_sub(base).max(1);
+    let mut iters = ((target_ns - base) as f64 * probe as f64 / t as f64) as u64;
+    for _ in 0..4 {
+        let got = min_loop_ns(clock, iters, reps(target_ns));
+        if got == 0 {
+            break;
+        }
+        let next = (iters as f64 * (target_ns.saturating_sub(base)) as f64
+            / (got.saturating_sub(base)).max(1) as f64) as u64;
+        if next.abs_diff(iters) <= iters / 1000 {
+            iters = next;
+            break;
+        }
+        iters = next.max(1);
+    }
+    iters
+}
+
+impl Options {
+    /// Build options from the command line.
+    pub fn from_args(a: &Args) -> Options {
+        let limit = match (a.samples, a.duration) {
+            (Some(n), _) => Limit::Samples(n),
+            (None, Some(d)) => Limit::Duration(d),
+            (None, None) => Limit::Duration(Duration::from_secs(10)),
+        };
+        Options {
+            cpu: a.cpu,
+            priority: a.priority,
+            limit,
+            loop_ns: (a.loop_us * 1000.0).round() as u64,
+            threshold_ns: (a.threshold_us * 1000.0).round() as u64,
+            burst: Duration::from_millis(a.burst_ms),
+            gap: Duration::from_micros(a.gap_us),
+            clock: a.clock,
+            lift_rt_throttling: a.no_rt_throttling,
+            ..Options::default()
+        }
+    }
+}
+
+struct Meta<'a> {
+    opts: &'a Options,
+    clock_info: ClockInfo,
+    environment: Environment,
+    lifted: bool,
+    locked: bool,
+    iterations: u64,
+    baseline: u64,
+    bursts: u64,
+    measured_ticks: u64,
+    wall_start_ns: u64,
+}
+
+fn build_report(st: &State, m: &Meta, complete: bool, end: &'static str) -> Report {
+    let clock = &st.clock;
+    let mut max_ns: Vec<Option<u64>> = st.tl_max.iter().map(|&v| Some(v)).collect();
+    let mut min_ns: Vec<Option<u64>> = st
+        .tl_min
+        .iter()
+        .map(|&v| (v != EMPTY_MIN).then_some(v))
+        .collect();
+    for (mx, mn) in max_ns.iter_mut().zip(min_ns.iter()) {
+        if mn.is_none() {
+            *mx = None;
+        }
+    }
+    if st.cur_min != EMPTY_MIN {
+        max_ns.push(Some(st.cur_max));
+        min_ns.push(Some(st.cur_min));
+    }
+    let duration_s = (tsc::monotonic_ns().saturating_sub(m.wall_start_ns)) as f64 / 1e9;
+    let measured_s = clock.to_ns(m.measured_ticks) as f64 / 1e9;
+    let hz = clock.hz();
+    let overhead = (st.spike_count > 0).then(|| SpikeOverhead {
+        min: st.spike_hist.min().unwrap_or(0),
+        mean: (st.spike_hist.mean().unwrap_or(0.0) * 10.0).round() / 10.0,
+        p50: st.spike_hist.quantile(0.5).unwrap_or(0),
+        max: st.spike_hist.max().unwrap_or(0),
+    });
+    let loop_ns = stats::loop_summary(&st.hist, m.opts.loop_ns);
+    Report {
+        schema: 1,
+        test: "clock-tick",
+        complete,
+        end,
+        samples: st.samples,
+        duration_s: round6(duration_s),
+        measured_s: round6(measured_s),
+        duty_cycle: if duration_s > 0.0 {
+            round6((measured_s / duration_s).min(1.0))
+        } else {
+            0.0
+        },
+        bursts: m.bursts,
+        burst_ms: m.opts.burst.as_millis() as u64,
+        gap_us: m.opts.gap.as_micros() as u64,
+        max_overhead_ns: loop_ns.max.saturating_sub(loop_ns.min),
+        loop_ns,
+        loop_iterations: m.iterations,
+        spikes: Spikes {
+            threshold_ns: m.opts.threshold_ns,
+            baseline_ns: m.baseline,
+            count: st.spike_count,
+            overhead_ns: overhead,
+            list: st
+                .spikes
+                .iter()
+                .map(|&(t, o)| Spike {
+                    t_s: round6(t as f64 / hz),
+                    overhead_ns: o,
+                })
+                .collect(),
+            list_cap: st.spike_cap,
+            list_truncated: st.spike_count > st.spikes.len() as u64,
+        },
+        histogram: HistogramJson::from(&st.hist),
+        timeline: Timeline {
+            interval_s: round6(clock.to_ns(st.interval) as f64 / 1e9),
+            max_ns,
+            min_ns,
+        },
+        clock: m.clock_info.clone(),
+        priority: m.opts.priority,
+        cpu: m.opts.cpu,
+        rt_throttling_lifted: m.lifted,
+        memory_locked: m.locked,
+        environment: m.environment.clone(),
+    }
+}
+
+fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
+/// Run clock-tick without checkpoints.
+#[allow(dead_code)] // library API for the plan executor
+pub fn run(opts: &Options) -> Result<Report> {
+    measure(opts, &mut |_| {})
+}
+
+/// Run clock-tick on the calling thread (made SCHED_FIFO and pinned for the run, restored
+/// afterwards). `checkpoint` is called between bursts about every `opts.checkpoint_every`
+/// with a partial report (`complete: false`, `end: "running"`). The run ends early, with
+/// `complete: false`, when [`rt::stop_requested`] becomes true (SIGINT/SIGTERM after
+/// [`rt::install_stop_handler`]).
+pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Report> {
+    if opts.threshold_ns == 0 {
+        crate::usage!(
+            "the spike threshold must be positive; pass --threshold-us with a value above 0"
+        );
+    }
+    if let Limit::Samples(0) = opts.limit {
+        crate::usage!("--samples must be at least 1");
+    }
+    rt::check_cpu(opts.cpu)?;
+    rt::check_fifo(opts.priority)?;
+    let throttle = if opts.lift_rt_throttling {
+        Some(rt::ThrottleGuard::lift()?)
+    } else {
+        None
+    };
+    let lifted = throttle.as_ref().is_some_and(|g| g.lifted());
+    let environment = environment::collect();
+    if let Some(w) = environment.rt_throttling.warning() {
+        eprintln!("{w}");
+    }
+    let (clock, clock_info) = tsc::Clock::with_info(opts.clock);
+
+    let _sched = rt::ThreadSchedGuard::save();
+    rt::pin_current_thread(opts.cpu)?;
+    rt::set_fifo(opts.priority)?;
+    let locked = rt::lock_memory();
+    rt::prefault_stack(256 * 1024);
+
+    let iterations = calibrate_loop(&clock, opts.loop_ns);
+    // Warm-up: find the minimum before recording anything.
+    let warm_reps = if opts.loop_ns == 0 {
+        2_000_000
+    } else {
+        (opts.warmup.as_nanos() as u64 / opts.loop_ns.max(1)).clamp(10, 100_000) as u32
+    };
+    let baseline = min_loop_ns(&clock, iterations, warm_reps);
+
+    let start = clock.now();
+    let wall_start_ns = tsc::monotonic_ns();
+    let mut st = State::new(clock, opts, start);
+    st.run_min = baseline;
+    let mut meta = Meta {
+        opts,
+        clock_info,
+        environment,
+        lifted,
+        locked,
+        iterations,
+        baseline,
+        bursts: 0,
+        measured_ticks: 0,
+        wall_start_ns,
+    };
+    let (run_end, max_samples) = match opts.limit {
+        Limit::Duration(d) => (start + clock.ticks(d.as_nanos() as u64), u64::MAX),
+        Limit::Samples(n) => (u64::MAX, n),
+    };
+    let burst_ticks = clock.ticks(opts.burst.as_nanos() as u64).max(1);
+    let gap_ns = opts.gap.as_nanos() as u64;
+    let mut next_checkpoint = wall_start_ns + opts.checkpoint_every.as_nanos() as u64;
+    let end = loop {
+        if rt::stop_requested() {
+            break "signal";
+        }
+        let now = clock.now();
+        if now >= run_end {
+            break "duration";
+        }
+        if st.samples >= max_samples {
+            break "samples";
+        }
+        st.prepare_timeline(burst_ticks, now);
+        let burst_end = run_end.min(now.saturating_add(burst_ticks));
+        let (first, last) = st.burst(iterations, burst_end, max_samples);
+        meta.bursts += 1;
+        meta.measured_ticks += last - first;
+        if rt::stop_requested() {
+            break "signal";
+        }
+        if tsc::monotonic_ns() >= next_checkpoint {
+            checkpoint(&build_report(&st, &meta, false, "running"));
+            next_checkpoint = tsc::monotonic_ns() + opts.checkpoint_every.as_nanos() as u64;
+        }
+        if gap_ns > 0 && clock.now() < run_end && st.samples < max_samples {
+            rt::sleep_until_monotonic(tsc::monotonic_ns() + gap_ns);
+        }
+    };
+    let report = build_report(&st, &meta, end != "signal", end);
+    drop(throttle);
+    Ok(report)
+}
+
+/// `rust-bench clock-tick`.
+pub fn main(args: Args) -> Result<()> {
+    let opts = Options::from_args(&args);
+    rt::install_stop_handler();
+    let out = args.out.clone();
+    let json = args.json.clone();
+    let report = measure(&opts, &mut |partial| {
+        if let Some(dir) = &out
+            && let Err(e) = output::write_test_files(dir, output::TestReport::ClockTick(partial))
+        {
+            eprintln!("rust-bench: warning: checkpoint not written: {e:#}");
+        }
+    })?;
+    if let Some(dir) = &out {
+        output::write_test_files(dir, output::TestReport::ClockTick(&report))?;
+    }
+    if let Some(dest) = &json {
+        output::write_json(dest, &report)?;
+    }
+    let to_stdout = json.as_deref() != Some("-");
+    let text = summary_text(&report);
+    if to_stdout {
+        print!("{text}");
+    } else {
+        eprint!("{text}");
+    }
+    if !report.complete {
+        eprintln!("rust-bench: clock-tick interrupted; partial results written");
+    }
+    Ok(())
+}
+
+/// A short human summary.
+pub fn summary_text(r: &Report) -> String {
+    let l = &r.loop_ns;
+    let us = |ns: u64| ns as f64 / 1000.0;
+    let mut s = format!(
+        "clock-tick: {} samples in {:.1} s (duty cycle {:.1} %), clock {:?} {:.0} MHz, cpu {} prio {}\n",
+        r.samples,
+        r.duration_s,
+        r.duty_cycle * 100.0,
+        r.clock.source,
+        r.clock.hz / 1e6,
+        r.cpu,
+        r.priority
+    );
+    s += &format!(
+        "  loop (us): target {:.3} min {:.3} p50 {:.3} p99 {:.3} p99.99 {:.3} max {:.3}\n",
+        us(l.target),
+        us(l.min),
+        us(l.p50),
+        us(l.p99),
+        us(l.p9999),
+        us(l.max)
+    );
+    s += &format!(
+        "  max overhead {:.3} us; spikes >= {:.3} us: {}",
+        us(r.max_overhead_ns),
+        us(r.spikes.threshold_ns),
+        r.spikes.count
+    );
+    if let Some(o) = &r.spikes.overhead_ns {
+        s += &format!(
+            " (overhead min {:.3} p50 {:.3} max {:.3} us)",
+            us(o.min),
+            us(o.p50),
+            us(o.max)
+        );
+    }
+    s += "\n";
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(ticks_per_ms: f64) -> State {
+        let clock = Clock::for_test(ticks_per_ms * 1000.0);
+        let opts = Options {
+            timeline_cap: 8,
+            spike_list_cap: 2,
+            threshold_ns: 100,
+            ..Options::default()
+        };
+        State::new(clock, &opts, 1_000)
+    }
+
+    #[test]
+    fn spikes_against_running_min() {
+        // 1 tick = 1 ns, 1 ms = 1e6 ticks.
+        let mut st = state(1e6);
+        st.run_min = 50;
+        for (ns, t) in [
+            (50u64, 1_100u64),
+            (149, 1_200),
+            (150, 1_300),
+            (40, 1_400),
+            (140, 1_500),
+            (1000, 1_600),
+        ] {
+            st.record(ns, t - 100, t);
+        }
+        assert_eq!(st.samples, 6);
+        assert_eq!(st.spike_count, 3); // 150-50, 140-40, 1000-40
+        assert_eq!(st.spikes, vec![(1_200 - 1_000, 100), (1_400 - 1_000, 100)]);
+        assert_eq!(st.spike_hist.max(), Some(960));
+        assert_eq!(st.hist.min(), Some(40));
+    }
+
+    #[test]
+    fn timeline_compacts() {
+        let mut st = state(1e6);
+        let ms = 1_000_000u64;
+        // One sample per ms for 10 ms, value = ms index.
+        for i in 0..10u64 {
+            st.record(100 + i, 1_000 + i * ms, 1_000 + i * ms + 10);
+        }
+        assert_eq!(st.tl_max, (100..109).collect::<Vec<_>>());
+        st.prepare_timeline(2 * ms, 1_000 + 10 * ms);
+        assert_eq!(st.interval, 2 * ms);
+        assert_eq!(st.tl_max, vec![101, 103, 105, 107]);
+        assert_eq!(st.tl_min, vec![100, 102, 104, 106]);
+        // The odd 9th interval was folded into the current one.
+        assert_eq!((st.cur_min, st.cur_max), (108, 109));
+    }
+
+    #[test]
+    fn options_from_args() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct T {
+            #[command(flatten)]
+            a: Args,
+        }
+        let t = T::try_parse_from([
+            "x",
+            "--samples",
+            "5",
+            "--loop-us",
+            "0",
+            "--threshold-us",
+            "2.5",
+        ])
+        .unwrap();
+        let o = Options::from_args(&t.a);
+        assert_eq!(o.limit, Limit::Samples(5));
+        assert_eq!(o.loop_ns, 0);
+        assert_eq!(o.threshold_ns, 2500);
+        assert!(T::try_parse_from(["x", "--samples", "5", "--duration", "1s"]).is_err());
+        assert!(T::try_parse_from(["x", "--samples", "0"]).is_err());
+        assert!(T::try_parse_from(["x", "--priority", "100"]).is_err());
+        assert!(T::try_parse_from(["x", "--duration", "soon"]).is_err());
+    }
 }

@@ -1,10 +1,139 @@
-//! Placeholder: being written.
+//! The paper's load VMs: `load cpu` (an endless busy loop) and `load memory` (memcpy of a
+//! 9 MB buffer back and forth, over and over). Ordinary SCHED_OTHER threads; they end after
+//! `--duration` (default: never) or on SIGINT/SIGTERM.
 
-use clap::Args as ClapArgs;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use clap::{Args as ClapArgs, Subcommand};
+
+use crate::{duration, rt};
 
 #[derive(Debug, ClapArgs)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    pub kind: Kind,
+}
 
-pub fn main(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+#[derive(Debug, Subcommand)]
+pub enum Kind {
+    /// Burn a CPU in a busy loop.
+    Cpu(Common),
+    /// Copy a buffer (default 9 MiB, as in the paper) back and forth in a loop.
+    Memory {
+        #[command(flatten)]
+        common: Common,
+        /// Buffer size (e.g. 9MiB, 512KiB).
+        #[arg(long, default_value = "9MiB", value_parser = duration::clap_size)]
+        size: u64,
+    },
+}
+
+#[derive(Clone, Debug, ClapArgs)]
+pub struct Common {
+    /// Pin the load to this CPU (default: let the scheduler choose).
+    #[arg(long)]
+    pub cpu: Option<usize>,
+    /// How long to run (e.g. 10m; default forever).
+    #[arg(long, default_value = "forever", value_parser = duration::clap_duration_or_forever)]
+    pub duration: duration::Until,
+}
+
+/// What kind of load to generate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LoadKind {
+    Cpu,
+    Memory { size: u64 },
+}
+
+/// Counters of a finished load run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct LoadStats {
+    pub seconds: f64,
+    /// Busy-loop rounds (cpu) or buffers copied (memory).
+    pub rounds: u64,
+    pub bytes_copied: u64,
+}
+
+/// Generate load on the calling thread until `limit` passes (None: until stopped).
+pub fn generate(kind: LoadKind, cpu: Option<usize>, limit: Option<Duration>) -> Result<LoadStats> {
+    if let Some(c) = cpu {
+        rt::pin_current_thread(c)?;
+    }
+    let start = Instant::now();
+    let over =
+        |start: &Instant| rt::stop_requested() || limit.is_some_and(|l| start.elapsed() >= l);
+    let mut stats = LoadStats::default();
+    match kind {
+        LoadKind::Cpu => {
+            while !over(&start) {
+                let mut x = 0u64;
+                for i in 0..1_000_000u64 {
+                    x = std::hint::black_box(x.wrapping_add(i));
+                }
+                stats.rounds += 1;
+            }
+        }
+        LoadKind::Memory { size } => {
+            let size = usize::try_from(size).unwrap_or(usize::MAX);
+            let mut a = vec![0x5au8; size];
+            let mut b = vec![0xa5u8; size];
+            while !over(&start) {
+                b.copy_from_slice(std::hint::black_box(&a));
+                a.copy_from_slice(std::hint::black_box(&b));
+                stats.rounds += 2;
+                stats.bytes_copied += 2 * size as u64;
+            }
+        }
+    }
+    stats.seconds = start.elapsed().as_secs_f64();
+    Ok(stats)
+}
+
+/// `rust-bench load cpu|memory`.
+pub fn main(args: Args) -> Result<()> {
+    rt::install_stop_handler();
+    let (kind, common) = match args.kind {
+        Kind::Cpu(c) => (LoadKind::Cpu, c),
+        Kind::Memory { common, size } => (LoadKind::Memory { size }, common),
+    };
+    if let Some(c) = common.cpu {
+        rt::check_cpu(c)?;
+    }
+    let what = match kind {
+        LoadKind::Cpu => "cpu".to_string(),
+        LoadKind::Memory { size } => format!("memory ({size} bytes copied back and forth)"),
+    };
+    let until = common
+        .duration
+        .0
+        .map(|d| format!("for {d:?}"))
+        .unwrap_or_else(|| "until stopped".into());
+    eprintln!("rust-bench: load {what} {until}");
+    let stats = generate(kind, common.cpu, common.duration.0)?;
+    println!(
+        "load: {:.1} s, {} rounds, {:.1} GiB copied",
+        stats.seconds,
+        stats.rounds,
+        stats.bytes_copied as f64 / (1u64 << 30) as f64
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_loads() {
+        let c = generate(LoadKind::Cpu, None, Some(Duration::from_millis(30))).unwrap();
+        assert!(c.rounds > 0 && c.seconds >= 0.03);
+        let m = generate(
+            LoadKind::Memory { size: 1 << 20 },
+            None,
+            Some(Duration::from_millis(30)),
+        )
+        .unwrap();
+        assert!(m.rounds >= 2 && m.bytes_copied == m.rounds * (1 << 20));
+    }
 }

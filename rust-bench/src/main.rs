@@ -8,13 +8,19 @@ mod cli;
 mod clock_tick;
 mod config;
 mod duration;
+mod environment;
 mod error;
+mod histogram;
+mod inject;
 mod load;
 mod output;
 mod pull;
 mod report;
+mod rt;
 mod run;
+mod stats;
 mod thread_switch;
+mod tsc;
 
 use std::process::ExitCode;
 
@@ -34,6 +40,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::main(args),
         Command::Report(args) => report::main(args),
         Command::Pull(args) => pull::main(args),
+        Command::Inject(args) => inject::main(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

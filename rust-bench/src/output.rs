@@ -1,11 +1,15 @@
-//! Writing result files so that a power cut leaves either the old or the new file, never a
-//! torn one.
+//! Writing results: atomic file writes (a power cut leaves either the old or the new file,
+//! never a torn one), JSON, and the per-test files of `--out DIR`.
 
+use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::histogram;
 
 /// Write `bytes` to `path` atomically: a temporary file next to it, fsync, rename over the
 /// target, fsync the directory.
@@ -38,6 +42,159 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result
 }
 
+/// Pretty JSON of `value` with a trailing newline.
+pub fn to_json(value: &impl Serialize) -> Result<Vec<u8>> {
+    let mut v = serde_json::to_vec_pretty(value).context("cannot serialize results")?;
+    v.push(b'\n');
+    Ok(v)
+}
+
+/// Write JSON to a file (atomically) or, for "-", to standard output.
+pub fn write_json(dest: &str, value: &impl Serialize) -> Result<()> {
+    let bytes = to_json(value)?;
+    if dest == "-" {
+        let mut out = std::io::stdout().lock();
+        out.write_all(&bytes)
+            .context("cannot write to standard output")?;
+        out.flush().ok();
+        Ok(())
+    } else {
+        write_atomic(Path::new(dest), &bytes)
+    }
+}
+
+/// A test result to be written by [`write_test_files`].
+#[derive(Clone, Copy)]
+pub enum TestReport<'a> {
+    ClockTick(&'a crate::clock_tick::Report),
+    ThreadSwitch(&'a crate::thread_switch::Report),
+}
+
+impl TestReport<'_> {
+    /// The test's name, also the stem of its files ("clock-tick", "thread-switch").
+    pub fn name(&self) -> &'static str {
+        match self {
+            TestReport::ClockTick(_) => "clock-tick",
+            TestReport::ThreadSwitch(_) => "thread-switch",
+        }
+    }
+}
+
+/// Write every file of one test into `dir` (created if needed) and return their paths:
+/// `<test>.json` plus CSV files (clock-tick: `-timeline.csv`, `-histogram.csv`,
+/// `-spikes.csv`; thread-switch: `-runs.csv`, `-histogram.csv`).
+/// This is the single place where a test's files are produced: figures (SVG) belong here.
+pub fn write_test_files(dir: &Path, report: TestReport) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "cannot create {}; check the path and permissions",
+            dir.display()
+        )
+    })?;
+    let name = report.name();
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    match report {
+        TestReport::ClockTick(r) => {
+            files.push((format!("{name}.json"), to_json(r)?));
+            files.push((
+                format!("{name}-timeline.csv"),
+                clock_tick_timeline_csv(r).into_bytes(),
+            ));
+            files.push((
+                format!("{name}-histogram.csv"),
+                histogram_csv(None, &r.histogram.buckets).into_bytes(),
+            ));
+            files.push((
+                format!("{name}-spikes.csv"),
+                clock_tick_spikes_csv(r).into_bytes(),
+            ));
+        }
+        TestReport::ThreadSwitch(r) => {
+            files.push((format!("{name}.json"), to_json(r)?));
+            files.push((
+                format!("{name}-runs.csv"),
+                thread_switch_runs_csv(r).into_bytes(),
+            ));
+            let mut h = String::from("threads,lower_ns,upper_ns,count\n");
+            for run in &r.runs {
+                let body = histogram_csv(Some(run.threads), &run.histogram.buckets);
+                h.push_str(body.split_once('\n').map(|x| x.1).unwrap_or(""));
+            }
+            files.push((format!("{name}-histogram.csv"), h.into_bytes()));
+        }
+    }
+    // Figures: the shared SVG module adds its files to `files` here.
+    let mut paths = Vec::new();
+    for (file, bytes) in files {
+        let p = dir.join(file);
+        write_atomic(&p, &bytes)?;
+        paths.push(p);
+    }
+    Ok(paths)
+}
+
+/// `t_s,min_ns,max_ns` per timeline interval (t_s = interval start; empty fields = no sample).
+pub fn clock_tick_timeline_csv(r: &crate::clock_tick::Report) -> String {
+    let mut s = String::from("t_s,min_ns,max_ns\n");
+    let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+    for (i, (mn, mx)) in r.timeline.min_ns.iter().zip(&r.timeline.max_ns).enumerate() {
+        let t = i as f64 * r.timeline.interval_s;
+        let _ = writeln!(s, "{:.6},{},{}", t, opt(*mn), opt(*mx));
+    }
+    s
+}
+
+/// `t_s,overhead_ns` per listed spike.
+pub fn clock_tick_spikes_csv(r: &crate::clock_tick::Report) -> String {
+    let mut s = String::from("t_s,overhead_ns\n");
+    for sp in &r.spikes.list {
+        let _ = writeln!(s, "{:.6},{}", sp.t_s, sp.overhead_ns);
+    }
+    s
+}
+
+/// `[threads,]lower_ns,upper_ns,count` per non-empty bucket (upper is exclusive).
+pub fn histogram_csv(threads: Option<usize>, buckets: &[[u64; 2]]) -> String {
+    let mut s = String::new();
+    if threads.is_some() {
+        s.push_str("threads,");
+    }
+    s.push_str("lower_ns,upper_ns,count\n");
+    for [lower, count] in buckets {
+        let upper = lower.saturating_add(histogram::width(histogram::index(*lower)));
+        if let Some(t) = threads {
+            let _ = write!(s, "{t},");
+        }
+        let _ = writeln!(s, "{lower},{upper},{count}");
+    }
+    s
+}
+
+/// One line per thread-switch run.
+pub fn thread_switch_runs_csv(r: &crate::thread_switch::Report) -> String {
+    let mut s = String::from(
+        "threads,switches,yields,switched_yields,min_ns,mean_ns,p50_ns,p99_ns,max_ns,complete\n",
+    );
+    for run in &r.runs {
+        let n = &run.switch_ns;
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{},{},{},{}",
+            run.threads,
+            run.switches,
+            run.yields,
+            run.switched_yields,
+            n.min,
+            n.mean,
+            n.p50,
+            n.p99,
+            n.max,
+            run.complete
+        );
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +219,13 @@ mod tests {
     fn reports_a_missing_directory() {
         let err = write_atomic(Path::new("/nonexistent-dir/x.json"), b"x").unwrap_err();
         assert!(err.to_string().contains("cannot create"));
+    }
+
+    #[test]
+    fn histogram_csv_bounds() {
+        let s = histogram_csv(None, &[[3, 2], [1000, 1]]);
+        assert_eq!(s, "lower_ns,upper_ns,count\n3,4,2\n1000,1004,1\n");
+        let t = histogram_csv(Some(2), &[[3, 2]]);
+        assert_eq!(t, "threads,lower_ns,upper_ns,count\n2,3,4,2\n");
     }
 }

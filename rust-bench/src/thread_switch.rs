@@ -1,10 +1,668 @@
-//! Placeholder: being written.
+//! Test 2 of the paper: thread switch latency between SCHED_FIFO threads of one priority.
+//!
+//! N threads, all pinned to one CPU at the same FIFO priority, are released together
+//! from a start gate. Each one loops: read the TSC, note it in a shared slot with its id,
+//! `sched_yield()`. The thread that runs next reads the TSC first thing and looks at the
+//! slot: another thread's id means the yield switched, and the switch took `now - stamp`;
+//! its own id means `sched_yield` returned without switching (no other runnable thread).
+//! `yields` counts every yield whose outcome was observed, `switched_yields` those that
+//! switched (each one is a sample in the histogram, so `switches == switched_yields`).
+//!
+//! Only one of these threads runs at a time (one CPU, same FIFO priority, no preemption
+//! among them), so the shared state is plain relaxed atomics and the histogram uses
+//! relaxed loads and stores (no locked instructions on the hot path).
+//!
+//! Like clock-tick, a run is cut into bursts (`--burst-ms`) separated by a sleep
+//! (`--gap-us`): the thread that sees the burst end clears the slot and announces a pause;
+//! every thread sleeps until the common resume time; the first stamp after a pause is not
+//! a sample.
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use anyhow::Result;
 use clap::Args as ClapArgs;
+use serde::Serialize;
+
+use crate::environment::{self, Environment};
+use crate::histogram::SharedHistogram;
+use crate::stats::{self, HistogramJson, Summary};
+use crate::tsc::{self, Clock, ClockInfo};
+use crate::{duration, output, rt};
 
 #[derive(Debug, ClapArgs)]
-pub struct Args {}
+pub struct Args {
+    /// CPU all threads are pinned to.
+    #[arg(long, default_value_t = 0)]
+    pub cpu: usize,
+    /// SCHED_FIFO priority of every thread (1-99).
+    #[arg(long, default_value_t = 99, value_parser = clap::value_parser!(i32).range(1..=99))]
+    pub priority: i32,
+    /// Thread counts, one run each (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "2,1000", value_parser = parse_threads)]
+    pub threads: Vec<usize>,
+    /// Switches to measure per run (default 1000000 unless --duration is given).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "duration")]
+    pub switches: Option<u64>,
+    /// Measure each run for this long instead of a number of switches (e.g. 10s).
+    #[arg(long, value_parser = duration::clap_duration)]
+    pub duration: Option<Duration>,
+    /// Upper bound on one run when counting switches.
+    #[arg(long, default_value = "10m", value_parser = duration::clap_duration)]
+    pub timeout: Duration,
+    /// Length of one measuring burst in milliseconds.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub burst_ms: u64,
+    /// Sleep between bursts in microseconds (0 = no sleep).
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    pub gap_us: u64,
+    /// Stack size of each thread in KiB.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(32..=8192))]
+    pub stack_kib: u64,
+    /// Timestamp source.
+    #[arg(long, value_enum, default_value_t)]
+    pub clock: tsc::Choice,
+    /// Lift RT throttling (sched_rt_runtime_us = -1) for the run and restore it afterwards.
+    #[arg(long)]
+    pub no_rt_throttling: bool,
+    /// Write the JSON result to FILE ('-' for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<String>,
+    /// Write thread-switch.json and the CSV files into DIR (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
 
-pub fn main(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+/// Most threads one run may use.
+pub const MAX_THREADS: usize = 10_000;
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (2..=MAX_THREADS).contains(&n) => Ok(n),
+        Ok(n) => Err(format!(
+            "{n} threads cannot measure a switch; give between 2 and {MAX_THREADS} threads per run"
+        )),
+        Err(_) => Err(format!(
+            "'{s}' is not a thread count; write e.g. --threads 2,1000"
+        )),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Limit {
+    /// Measure this many switches per run (bounded by `Options::timeout`).
+    Switches(u64),
+    Duration(Duration),
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub cpu: usize,
+    pub priority: i32,
+    pub threads: Vec<usize>,
+    pub limit: Limit,
+    pub timeout: Duration,
+    pub burst: Duration,
+    pub gap: Duration,
+    pub stack_bytes: usize,
+    pub clock: tsc::Choice,
+    pub lift_rt_throttling: bool,
+    pub checkpoint_every: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            cpu: 0,
+            priority: 99,
+            threads: vec![2, 1000],
+            limit: Limit::Switches(1_000_000),
+            timeout: Duration::from_secs(600),
+            burst: Duration::from_millis(500),
+            gap: Duration::from_micros(5000),
+            stack_bytes: 64 * 1024,
+            clock: tsc::Choice::Auto,
+            lift_rt_throttling: false,
+            checkpoint_every: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Options {
+    pub fn from_args(a: &Args) -> Options {
+        let limit = match (a.switches, a.duration) {
+            (Some(n), _) => Limit::Switches(n),
+            (None, Some(d)) => Limit::Duration(d),
+            (None, None) => Limit::Switches(1_000_000),
+        };
+        Options {
+            cpu: a.cpu,
+            priority: a.priority,
+            threads: a.threads.clone(),
+            limit,
+            timeout: a.timeout,
+            burst: Duration::from_millis(a.burst_ms),
+            gap: Duration::from_micros(a.gap_us),
+            stack_bytes: (a.stack_kib * 1024) as usize,
+            clock: a.clock,
+            lift_rt_throttling: a.no_rt_throttling,
+            ..Options::default()
+        }
+    }
+}
+
+/// The thread-switch result (`thread-switch.json`). See docs/results-format.md.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub schema: u32,
+    pub test: &'static str,
+    pub complete: bool,
+    pub runs: Vec<Run>,
+    pub clock: ClockInfo,
+    pub priority: i32,
+    pub cpu: usize,
+    pub burst_ms: u64,
+    pub gap_us: u64,
+    pub rt_throttling_lifted: bool,
+    pub memory_locked: bool,
+    pub environment: Environment,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Run {
+    pub threads: usize,
+    /// Measured switches (samples in `switch_ns` and `histogram`).
+    pub switches: u64,
+    /// sched_yield calls whose outcome was observed.
+    pub yields: u64,
+    /// Of those, the ones after which another thread ran (== switches).
+    pub switched_yields: u64,
+    pub duration_s: f64,
+    pub measured_s: f64,
+    pub duty_cycle: f64,
+    pub bursts: u64,
+    pub switch_ns: Summary,
+    pub histogram: HistogramJson,
+    /// False while running (checkpoint) or when interrupted / timed out.
+    pub complete: bool,
+    /// "switches", "duration", "timeout", "signal", or "running".
+    pub end: &'static str,
+}
+
+const NONE: u32 = u32::MAX;
+
+/// State shared by the threads of one run.
+struct Shared {
+    clock: Clock,
+    slot_id: AtomicU32,
+    slot_t: AtomicU64,
+    hist: SharedHistogram,
+    yields: AtomicU64,
+    switches: AtomicU64,
+    done: AtomicBool,
+    end: AtomicU32,
+    generation: AtomicU64,
+    resume_mono_ns: AtomicU64,
+    burst_start: AtomicU64,
+    burst_end: AtomicU64,
+    measured_ticks: AtomicU64,
+    bursts: AtomicU64,
+    target: u64,
+    /// Set by the first thread through the gate: the run starts there.
+    started: AtomicBool,
+    wall_start_ns: AtomicU64,
+    run_ticks: u64,
+    run_end: AtomicU64,
+    burst_ticks: u64,
+    gap_ns: u64,
+    setup_error: Mutex<Option<String>>,
+    gate: Gate,
+}
+
+const END_SWITCHES: u32 = 1;
+const END_DURATION: u32 = 2;
+const END_TIMEOUT: u32 = 3;
+const END_SIGNAL: u32 = 4;
+const END_ERROR: u32 = 5;
+
+/// A start gate that can be opened for everyone or aborted (if a thread cannot start).
+struct Gate {
+    state: Mutex<(usize, bool)>,
+    cv: Condvar,
+}
+
+impl Gate {
+    fn new() -> Gate {
+        Gate {
+            state: Mutex::new((0, false)),
+            cv: Condvar::new(),
+        }
+    }
+
+    /// Wait until `n` threads arrived; false if aborted.
+    fn wait(&self, n: usize) -> bool {
+        let mut g = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        g.0 += 1;
+        if g.0 >= n {
+            self.cv.notify_all();
+        }
+        while g.0 < n && !g.1 {
+            g = self.cv.wait(g).unwrap_or_else(|e| e.into_inner());
+        }
+        !g.1
+    }
+
+    fn abort(&self) {
+        let mut g = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        g.1 = true;
+        self.cv.notify_all();
+    }
+}
+
+fn worker(id: u32, n: usize, sh: &Shared, cpu: usize, priority: i32) {
+    let setup = rt::pin_current_thread(cpu).and_then(|_| rt::set_fifo(priority));
+    if let Err(e) = setup {
+        let mut slot = sh.setup_error.lock().unwrap_or_else(|e| e.into_inner());
+        slot.get_or_insert_with(|| format!("{e:#}"));
+        sh.end.store(END_ERROR, Relaxed);
+        sh.done.store(true, Relaxed);
+        drop(slot);
+        sh.gate.abort();
+        return;
+    }
+    rt::prefault_stack(16 * 1024);
+    if !sh.gate.wait(n) {
+        return;
+    }
+    measure_loop(id, sh);
+}
+
+#[inline(never)]
+fn measure_loop(id: u32, sh: &Shared) {
+    let clock = sh.clock;
+    if !sh.started.load(Relaxed) {
+        sh.started.store(true, Relaxed);
+        sh.wall_start_ns.store(tsc::monotonic_ns(), Relaxed);
+        let t = clock.now();
+        sh.burst_start.store(t, Relaxed);
+        sh.burst_end
+            .store(t.saturating_add(sh.burst_ticks), Relaxed);
+        sh.run_end.store(t.saturating_add(sh.run_ticks), Relaxed);
+    }
+    let run_end = sh.run_end.load(Relaxed);
+    let mut generation = sh.generation.load(Relaxed);
+    loop {
+        let t = clock.now();
+        if sh.done.load(Relaxed) {
+            break;
+        }
+        let who = sh.slot_id.load(Relaxed);
+        if who != NONE {
+            bump(&sh.yields);
+            if who != id {
+                sh.hist
+                    .record(clock.to_ns(t.wrapping_sub(sh.slot_t.load(Relaxed))));
+                bump(&sh.switches);
+            }
+            sh.slot_id.store(NONE, Relaxed);
+        }
+        if sh.switches.load(Relaxed) >= sh.target || t >= run_end || rt::stop_requested() {
+            let why = if rt::stop_requested() {
+                END_SIGNAL
+            } else if sh.switches.load(Relaxed) >= sh.target {
+                END_SWITCHES
+            } else if sh.target == u64::MAX {
+                END_DURATION
+            } else {
+                END_TIMEOUT
+            };
+            sh.measured_ticks.store(
+                sh.measured_ticks.load(Relaxed) + t.saturating_sub(sh.burst_start.load(Relaxed)),
+                Relaxed,
+            );
+            sh.end.store(why, Relaxed);
+            sh.done.store(true, Relaxed);
+            break;
+        }
+        let g = sh.generation.load(Relaxed);
+        if g != generation || t >= sh.burst_end.load(Relaxed) {
+            if g == generation {
+                // This thread ends the burst and announces the pause.
+                let resume_mono = tsc::monotonic_ns() + sh.gap_ns;
+                let resume_tick = t + sh.clock.ticks(sh.gap_ns);
+                sh.measured_ticks.store(
+                    sh.measured_ticks.load(Relaxed)
+                        + t.saturating_sub(sh.burst_start.load(Relaxed)),
+                    Relaxed,
+                );
+                bump(&sh.bursts);
+                sh.burst_start.store(resume_tick, Relaxed);
+                sh.burst_end
+                    .store(resume_tick.saturating_add(sh.burst_ticks), Relaxed);
+                sh.resume_mono_ns.store(resume_mono, Relaxed);
+                sh.generation.store(g + 1, Relaxed);
+            }
+            generation = sh.generation.load(Relaxed);
+            rt::sleep_until_monotonic(sh.resume_mono_ns.load(Relaxed));
+            continue;
+        }
+        let stamp = clock.now();
+        sh.slot_t.store(stamp, Relaxed);
+        sh.slot_id.store(id, Relaxed);
+        std::thread::yield_now();
+    }
+}
+
+#[inline(always)]
+fn bump(a: &AtomicU64) {
+    a.store(a.load(Relaxed) + 1, Relaxed);
+}
+
+struct Common {
+    clock_info: ClockInfo,
+    environment: Environment,
+    lifted: bool,
+    locked: bool,
+}
+
+fn report(opts: &Options, c: &Common, runs: Vec<Run>, complete: bool) -> Report {
+    Report {
+        schema: 1,
+        test: "thread-switch",
+        complete,
+        runs,
+        clock: c.clock_info.clone(),
+        priority: opts.priority,
+        cpu: opts.cpu,
+        burst_ms: opts.burst.as_millis() as u64,
+        gap_us: opts.gap.as_micros() as u64,
+        rt_throttling_lifted: c.lifted,
+        memory_locked: c.locked,
+        environment: c.environment.clone(),
+    }
+}
+
+fn run_of(sh: &Shared, threads: usize, running: bool) -> Run {
+    let h = sh.hist.snapshot();
+    let wall_start = sh.wall_start_ns.load(Relaxed);
+    let duration_s = if wall_start == 0 {
+        0.0
+    } else {
+        tsc::monotonic_ns().saturating_sub(wall_start) as f64 / 1e9
+    };
+    let measured_s = sh.clock.to_ns(sh.measured_ticks.load(Relaxed)) as f64 / 1e9;
+    let end = match (running, sh.end.load(Relaxed)) {
+        (true, _) => "running",
+        (_, END_SWITCHES) => "switches",
+        (_, END_DURATION) => "duration",
+        (_, END_TIMEOUT) => "timeout",
+        (_, END_SIGNAL) => "signal",
+        _ => "error",
+    };
+    let r6 = |v: f64| (v * 1e6).round() / 1e6;
+    Run {
+        threads,
+        switches: h.count(),
+        yields: sh.yields.load(Relaxed),
+        switched_yields: sh.switches.load(Relaxed),
+        duration_s: r6(duration_s),
+        measured_s: r6(measured_s),
+        duty_cycle: if duration_s > 0.0 {
+            r6((measured_s / duration_s).min(1.0))
+        } else {
+            0.0
+        },
+        bursts: sh.bursts.load(Relaxed) + u64::from(!running),
+        switch_ns: stats::summary(&h),
+        histogram: HistogramJson::from(&h),
+        complete: matches!(end, "switches" | "duration"),
+        end,
+    }
+}
+
+/// Run thread-switch without checkpoints.
+#[allow(dead_code)] // library API for the plan executor
+pub fn run(opts: &Options) -> Result<Report> {
+    measure(opts, &mut |_| {})
+}
+
+/// Run every thread count of `opts.threads` in turn. The calling thread only starts and
+/// watches the workers (it is not made real-time); `checkpoint` is called from it about
+/// every `opts.checkpoint_every` and after each run with the report so far
+/// (`complete: false`). Stops early on [`rt::stop_requested`].
+pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Report> {
+    if opts.threads.is_empty() {
+        crate::usage!("no thread counts given; pass e.g. --threads 2,1000");
+    }
+    if let Some(&bad) = opts
+        .threads
+        .iter()
+        .find(|&&n| !(2..=MAX_THREADS).contains(&n))
+    {
+        crate::usage!(
+            "{bad} threads cannot measure a switch; give between 2 and {MAX_THREADS} threads per run"
+        );
+    }
+    if let Limit::Switches(0) = opts.limit {
+        crate::usage!("--switches must be at least 1");
+    }
+    rt::check_cpu(opts.cpu)?;
+    rt::check_fifo(opts.priority)?;
+    let throttle = if opts.lift_rt_throttling {
+        Some(rt::ThrottleGuard::lift()?)
+    } else {
+        None
+    };
+    let environment = environment::collect();
+    if let Some(w) = environment.rt_throttling.warning() {
+        eprintln!("{w}");
+    }
+    let (clock, clock_info) = Clock::with_info(opts.clock);
+    let locked = rt::lock_memory();
+    let common = Common {
+        clock_info,
+        environment,
+        lifted: throttle.as_ref().is_some_and(|g| g.lifted()),
+        locked,
+    };
+    let mut runs: Vec<Run> = Vec::new();
+    let mut interrupted = false;
+    for &n in &opts.threads {
+        if rt::stop_requested() {
+            interrupted = true;
+            break;
+        }
+        let run = one_run(opts, clock, n, &mut |partial: Run| {
+            let mut all = runs.clone();
+            all.push(partial);
+            checkpoint(&report(opts, &common, all, false));
+        })?;
+        interrupted |= run.end == "signal";
+        runs.push(run);
+        if !interrupted && runs.len() < opts.threads.len() {
+            checkpoint(&report(opts, &common, runs.clone(), false));
+        }
+    }
+    let complete =
+        !interrupted && runs.len() == opts.threads.len() && runs.iter().all(|r| r.complete);
+    let rep = report(opts, &common, runs, complete);
+    drop(throttle);
+    Ok(rep)
+}
+
+fn one_run(opts: &Options, clock: Clock, n: usize, progress: &mut dyn FnMut(Run)) -> Result<Run> {
+    let (target, run_ticks) = match opts.limit {
+        Limit::Switches(k) => (k, clock.ticks(opts.timeout.as_nanos() as u64)),
+        Limit::Duration(d) => (u64::MAX, clock.ticks(d.as_nanos() as u64)),
+    };
+    let burst_ticks = clock.ticks(opts.burst.as_nanos() as u64).max(1);
+    let sh = Shared {
+        clock,
+        slot_id: AtomicU32::new(NONE),
+        slot_t: AtomicU64::new(0),
+        hist: SharedHistogram::new(),
+        yields: AtomicU64::new(0),
+        switches: AtomicU64::new(0),
+        done: AtomicBool::new(false),
+        end: AtomicU32::new(0),
+        generation: AtomicU64::new(0),
+        resume_mono_ns: AtomicU64::new(0),
+        burst_start: AtomicU64::new(0),
+        burst_end: AtomicU64::new(u64::MAX),
+        measured_ticks: AtomicU64::new(0),
+        bursts: AtomicU64::new(0),
+        target,
+        started: AtomicBool::new(false),
+        wall_start_ns: AtomicU64::new(0),
+        run_ticks,
+        run_end: AtomicU64::new(u64::MAX),
+        burst_ticks,
+        gap_ns: opts.gap.as_nanos() as u64,
+        setup_error: Mutex::new(None),
+        gate: Gate::new(),
+    };
+    let spawn_error = std::thread::scope(|s| -> Option<String> {
+        let mut spawn_error = None;
+        for id in 0..n {
+            let shr = &sh;
+            let (cpu, prio) = (opts.cpu, opts.priority);
+            let spawned = std::thread::Builder::new()
+                .name(format!("ts-{id}"))
+                .stack_size(opts.stack_bytes)
+                .spawn_scoped(s, move || worker(id as u32, n, shr, cpu, prio));
+            if let Err(e) = spawned {
+                spawn_error = Some(format!(
+                    "cannot start thread {} of {n}: {e}; use fewer --threads or raise the thread limit",
+                    id + 1
+                ));
+                sh.done.store(true, Relaxed);
+                sh.gate.abort();
+                break;
+            }
+        }
+        // Watch the run from here (not real-time) and hand out checkpoints.
+        let mut next = tsc::monotonic_ns() + opts.checkpoint_every.as_nanos() as u64;
+        // Safety net: workers end the run themselves at `run_end`; if they cannot
+        // (stuck), give up 30 s later rather than hang.
+        let give_up = clock
+            .now()
+            .saturating_add(run_ticks)
+            .saturating_add(clock.ticks(60_000_000_000));
+        while !sh.done.load(Relaxed) {
+            std::thread::sleep(Duration::from_millis(50));
+            if clock.now() > give_up {
+                sh.end.store(END_TIMEOUT, Relaxed);
+                sh.done.store(true, Relaxed);
+            }
+            if tsc::monotonic_ns() >= next && !sh.done.load(Relaxed) {
+                progress(run_of(&sh, n, true));
+                next = tsc::monotonic_ns() + opts.checkpoint_every.as_nanos() as u64;
+            }
+        }
+        spawn_error
+    });
+    if let Some(e) = spawn_error {
+        anyhow::bail!(e);
+    }
+    if let Some(e) = sh
+        .setup_error
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+    {
+        anyhow::bail!(e);
+    }
+    Ok(run_of(&sh, n, false))
+}
+
+/// `rust-bench thread-switch`.
+pub fn main(args: Args) -> Result<()> {
+    let opts = Options::from_args(&args);
+    rt::install_stop_handler();
+    let out = args.out.clone();
+    let report = measure(&opts, &mut |partial| {
+        if let Some(dir) = &out
+            && let Err(e) = output::write_test_files(dir, output::TestReport::ThreadSwitch(partial))
+        {
+            eprintln!("rust-bench: warning: checkpoint not written: {e:#}");
+        }
+    })?;
+    if let Some(dir) = &out {
+        output::write_test_files(dir, output::TestReport::ThreadSwitch(&report))?;
+    }
+    if let Some(dest) = &args.json {
+        output::write_json(dest, &report)?;
+    }
+    let text = summary_text(&report);
+    if args.json.as_deref() == Some("-") {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+    if !report.complete {
+        eprintln!(
+            "rust-bench: thread-switch incomplete (interrupted or timed out); partial results written"
+        );
+    }
+    Ok(())
+}
+
+pub fn summary_text(r: &Report) -> String {
+    let mut s = format!(
+        "thread-switch: cpu {} prio {}, clock {:?} {:.0} MHz\n",
+        r.cpu,
+        r.priority,
+        r.clock.source,
+        r.clock.hz / 1e6
+    );
+    for run in &r.runs {
+        let n = &run.switch_ns;
+        s += &format!(
+            "  {:>5} threads: {} switches ({} of {} yields switched) in {:.2} s; switch (us) min {:.3} mean {:.3} p50 {:.3} p99 {:.3} max {:.3}\n",
+            run.threads,
+            run.switches,
+            run.switched_yields,
+            run.yields,
+            run.duration_s,
+            n.min as f64 / 1e3,
+            n.mean / 1e3,
+            n.p50 as f64 / 1e3,
+            n.p99 as f64 / 1e3,
+            n.max as f64 / 1e3
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_counts() {
+        assert_eq!(parse_threads("2"), Ok(2));
+        assert!(parse_threads("0").is_err());
+        assert!(parse_threads("1").is_err());
+        assert!(parse_threads("x").is_err());
+        assert!(parse_threads("100000").is_err());
+    }
+
+    #[test]
+    fn gate_opens_and_aborts() {
+        let g = Gate::new();
+        std::thread::scope(|s| {
+            let a = s.spawn(|| g.wait(2));
+            assert!(g.wait(2));
+            assert!(a.join().unwrap());
+        });
+        let g = Gate::new();
+        std::thread::scope(|s| {
+            let a = s.spawn(|| g.wait(3));
+            std::thread::sleep(Duration::from_millis(10));
+            g.abort();
+            assert!(!a.join().unwrap());
+        });
+    }
 }

@@ -1,0 +1,464 @@
+//! Real-time setup: SCHED_FIFO, CPU affinity, locked memory, RT throttling, stop signals,
+//! absolute sleeps. Everything here is Linux-specific; other systems get stubs that fail
+//! with a clear message, so the report and pull commands still build there.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+pub const RT_RUNTIME: &str = "/proc/sys/kernel/sched_rt_runtime_us";
+pub const RT_PERIOD: &str = "/proc/sys/kernel/sched_rt_period_us";
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// True once SIGINT or SIGTERM arrived (after [`install_stop_handler`]) or [`request_stop`].
+#[inline(always)]
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::Relaxed)
+}
+
+/// Ask the running measurement to end at its next check.
+#[allow(dead_code)] // for the plan executor (e.g. on its own timeout)
+pub fn request_stop() {
+    STOP.store(true, Ordering::Relaxed);
+}
+
+/// Forget an earlier stop request (before a new measurement in the same process).
+#[allow(dead_code)]
+pub fn clear_stop() {
+    STOP.store(false, Ordering::Relaxed);
+}
+
+#[cfg(target_os = "linux")]
+extern "C" fn on_stop_signal(_: libc::c_int) {
+    // Only an atomic store: async-signal-safe.
+    STOP.store(true, Ordering::Relaxed);
+}
+
+/// Make SIGINT and SIGTERM set the stop flag instead of killing the process, so a run ends
+/// cleanly and still writes its (incomplete) results. A second signal kills as usual.
+pub fn install_stop_handler() {
+    #[cfg(target_os = "linux")]
+    {
+        for sig in [libc::SIGINT, libc::SIGTERM] {
+            // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value; the handler
+            // is an extern "C" fn that only does an atomic store (async-signal-safe).
+            // SA_RESETHAND restores the default action, so a second signal terminates.
+            unsafe {
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                sa.sa_sigaction = on_stop_signal as extern "C" fn(libc::c_int) as usize;
+                sa.sa_flags = libc::SA_RESETHAND;
+                libc::sigemptyset(&mut sa.sa_mask);
+                libc::sigaction(sig, &sa, std::ptr::null_mut());
+            }
+        }
+    }
+}
+
+/// Parse a kernel CPU list such as "0-3,5,7-8".
+pub fn parse_cpu_list(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    for part in text.trim().split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                if let (Ok(a), Ok(b)) = (a.trim().parse::<usize>(), b.trim().parse::<usize>()) {
+                    out.extend(a..=b.min(a + 4096));
+                }
+            }
+            None => {
+                if let Ok(a) = part.trim().parse() {
+                    out.push(a);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Format CPUs as a compact list ("0-3,6").
+pub fn format_cpu_list(cpus: &[usize]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < cpus.len() {
+        let start = cpus[i];
+        let mut end = start;
+        while i + 1 < cpus.len() && cpus[i + 1] == end + 1 {
+            i += 1;
+            end = cpus[i];
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    parts.join(",")
+}
+
+/// CPUs this process may run on: online and in its affinity mask.
+pub fn usable_cpus() -> Vec<usize> {
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online")
+        .map(|s| parse_cpu_list(&s))
+        .unwrap_or_default();
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: a zeroed cpu_set_t is an empty set; sched_getaffinity writes at most
+        // size_of::<cpu_set_t>() bytes into it.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: as above, `set` is valid for writes of the given size.
+        let ok =
+            unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) }
+                == 0;
+        if ok {
+            // SAFETY: CPU_ISSET only reads the set; i is below CPU_SETSIZE.
+            let allowed: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+                .filter(|&i| unsafe { libc::CPU_ISSET(i, &set) })
+                .collect();
+            if online.is_empty() {
+                return allowed;
+            }
+            return online.into_iter().filter(|c| allowed.contains(c)).collect();
+        }
+    }
+    online
+}
+
+/// Check that `cpu` exists, is online and allowed (a usage error naming the valid CPUs).
+pub fn check_cpu(cpu: usize) -> Result<()> {
+    let cpus = usable_cpus();
+    if !cpus.is_empty() && !cpus.contains(&cpu) {
+        crate::usage!(
+            "CPU {cpu} does not exist or is offline; use one of CPUs {}",
+            format_cpu_list(&cpus)
+        );
+    }
+    Ok(())
+}
+
+/// Pin the calling thread to one CPU.
+#[cfg(target_os = "linux")]
+pub fn pin_current_thread(cpu: usize) -> Result<()> {
+    check_cpu(cpu)?;
+    // SAFETY: a zeroed cpu_set_t is an empty set; CPU_SET writes bit `cpu` (< CPU_SETSIZE,
+    // checked) and sched_setaffinity only reads the set.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if cpu >= libc::CPU_SETSIZE as usize {
+            crate::usage!("CPU {cpu} is beyond the supported CPU numbers; pick a smaller one");
+        }
+        libc::CPU_SET(cpu, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            let err = std::io::Error::last_os_error();
+            anyhow::bail!("cannot pin the thread to CPU {cpu}: {err}; pick another CPU with --cpu");
+        }
+    }
+    Ok(())
+}
+
+/// Make the calling thread SCHED_FIFO at `priority`.
+#[cfg(target_os = "linux")]
+pub fn set_fifo(priority: i32) -> Result<()> {
+    set_policy(libc::SCHED_FIFO, priority)
+}
+
+#[cfg(target_os = "linux")]
+fn set_policy(policy: libc::c_int, priority: i32) -> Result<()> {
+    let param = libc::sched_param {
+        sched_priority: priority,
+    };
+    // SAFETY: pthread_self() is the calling thread; `param` is a valid sched_param.
+    let rc = unsafe { libc::pthread_setschedparam(libc::pthread_self(), policy, &param) };
+    if rc == libc::EPERM {
+        anyhow::bail!(
+            "no permission for SCHED_FIFO priority {priority}; run as root or grant CAP_SYS_NICE/rtprio (e.g. '@realtime - rtprio 99' in /etc/security/limits.conf)"
+        );
+    }
+    if rc != 0 {
+        let err = std::io::Error::from_raw_os_error(rc);
+        anyhow::bail!(
+            "cannot set scheduling policy {policy} priority {priority}: {err}; use a priority between 1 and 99"
+        );
+    }
+    Ok(())
+}
+
+/// Fail early, with the one-line message, when SCHED_FIFO at `priority` is not allowed
+/// (tried on a short-lived thread, so the caller's scheduling is untouched).
+pub fn check_fifo(priority: i32) -> Result<()> {
+    std::thread::scope(|s| {
+        s.spawn(|| set_fifo(priority))
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the SCHED_FIFO probe thread failed")))
+    })
+}
+
+/// Saves the calling thread's scheduling policy and affinity; restores them when dropped,
+/// so a measurement can run on the caller's thread and leave it as it was.
+#[cfg(target_os = "linux")]
+pub struct ThreadSchedGuard {
+    policy: libc::c_int,
+    param: libc::sched_param,
+    affinity: Option<libc::cpu_set_t>,
+}
+
+#[cfg(target_os = "linux")]
+impl ThreadSchedGuard {
+    pub fn save() -> ThreadSchedGuard {
+        let mut policy = 0;
+        let mut param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: both out-pointers are valid for writes.
+        unsafe { libc::pthread_getschedparam(libc::pthread_self(), &mut policy, &mut param) };
+        // SAFETY: zeroed cpu_set_t is valid; sched_getaffinity writes within its size.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        let ok =
+            unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) }
+                == 0;
+        ThreadSchedGuard {
+            policy,
+            param,
+            affinity: ok.then_some(set),
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for ThreadSchedGuard {
+    fn drop(&mut self) {
+        // SAFETY: restoring values read from this same thread by save(); pointers are valid.
+        unsafe {
+            libc::pthread_setschedparam(libc::pthread_self(), self.policy, &self.param);
+            if let Some(set) = &self.affinity {
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set);
+            }
+        }
+    }
+}
+
+/// Lock all current and future memory (mlockall). Returns false (with a warning on stderr)
+/// when the kernel refuses.
+#[cfg(target_os = "linux")]
+pub fn lock_memory() -> bool {
+    // SAFETY: mlockall has no memory-safety preconditions.
+    let rc = unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) };
+    if rc != 0 {
+        let err = std::io::Error::last_os_error();
+        eprintln!(
+            "rust-bench: warning: mlockall failed ({err}); page faults may disturb the measurement"
+        );
+        return false;
+    }
+    true
+}
+
+/// Touch `bytes` of stack so the measured code never takes a stack page fault.
+#[inline(never)]
+pub fn prefault_stack(bytes: usize) {
+    const CHUNK: usize = 16 * 1024;
+    fn touch(depth: usize) {
+        let buf = [0u8; CHUNK];
+        std::hint::black_box(&buf);
+        if depth > 0 {
+            touch(depth - 1);
+        }
+    }
+    touch(bytes / CHUNK);
+}
+
+/// Sleep until CLOCK_MONOTONIC reaches `deadline_ns` (absolute; early wake-ups by signals
+/// return early, which callers treat as "check the stop flag").
+#[cfg(target_os = "linux")]
+pub fn sleep_until_monotonic(deadline_ns: u64) {
+    let ts = libc::timespec {
+        tv_sec: (deadline_ns / 1_000_000_000) as libc::time_t,
+        tv_nsec: (deadline_ns % 1_000_000_000) as libc::c_long,
+    };
+    // SAFETY: `ts` is a valid timespec; the remaining-time pointer may be null for TIMER_ABSTIME.
+    unsafe {
+        libc::clock_nanosleep(
+            libc::CLOCK_MONOTONIC,
+            libc::TIMER_ABSTIME,
+            &ts,
+            std::ptr::null_mut(),
+        )
+    };
+}
+
+/// The RT throttling settings in force: `rt_throttling` in the environment.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Throttling {
+    /// -1 means unlimited (throttling off); null when unreadable.
+    pub sched_rt_runtime_us: Option<i64>,
+    pub sched_rt_period_us: Option<i64>,
+    /// Per-CPU fair_server dl-server (Linux >= 6.12), from debugfs; null when not readable
+    /// (no such kernel feature, or debugfs not mounted).
+    pub fair_server: Option<std::collections::BTreeMap<String, FairServer>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FairServer {
+    pub runtime_ns: Option<u64>,
+    pub period_ns: Option<u64>,
+}
+
+fn read_i64(path: impl AsRef<Path>) -> Option<i64> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+impl Throttling {
+    pub fn read() -> Throttling {
+        let dir = Path::new("/sys/kernel/debug/sched/fair_server");
+        let fair_server = std::fs::read_dir(dir).ok().map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().starts_with("cpu"))
+                .map(|e| {
+                    let p = e.path();
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        FairServer {
+                            runtime_ns: read_i64(p.join("runtime")).map(|v| v as u64),
+                            period_ns: read_i64(p.join("period")).map(|v| v as u64),
+                        },
+                    )
+                })
+                .collect()
+        });
+        Throttling {
+            sched_rt_runtime_us: read_i64(RT_RUNTIME),
+            sched_rt_period_us: read_i64(RT_PERIOD),
+            fair_server,
+        }
+    }
+
+    /// True when a busy SCHED_FIFO thread would be throttled.
+    pub fn active(&self) -> bool {
+        match (self.sched_rt_runtime_us, self.sched_rt_period_us) {
+            (Some(r), Some(p)) => r >= 0 && r < p,
+            _ => false,
+        }
+    }
+
+    /// The one-line warning printed when throttling is active.
+    pub fn warning(&self) -> Option<String> {
+        if !self.active() {
+            return None;
+        }
+        let r = self.sched_rt_runtime_us.unwrap_or(0);
+        let p = self.sched_rt_period_us.unwrap_or(0);
+        Some(format!(
+            "rust-bench: warning: RT throttling is on (sched_rt_runtime_us={r} of sched_rt_period_us={p}): a busy SCHED_FIFO thread loses {} ms every {} ms; pass --no-rt-throttling to lift it for the run",
+            (p - r) / 1000,
+            p / 1000
+        ))
+    }
+}
+
+/// Lifts RT throttling (sched_rt_runtime_us = -1) and puts the old value back when dropped,
+/// including on errors and after SIGINT/SIGTERM (which only set the stop flag).
+pub struct ThrottleGuard {
+    saved: Option<String>,
+}
+
+impl ThrottleGuard {
+    /// Lift throttling; a no-op guard when it is already off.
+    pub fn lift() -> Result<ThrottleGuard> {
+        let old = std::fs::read_to_string(RT_RUNTIME).with_context(|| {
+            format!("cannot read {RT_RUNTIME}; RT throttling cannot be lifted on this system")
+        })?;
+        if old.trim() == "-1" {
+            return Ok(ThrottleGuard { saved: None });
+        }
+        std::fs::write(RT_RUNTIME, "-1").with_context(|| {
+            format!("cannot write -1 to {RT_RUNTIME} to lift RT throttling; run as root or drop --no-rt-throttling")
+        })?;
+        Ok(ThrottleGuard {
+            saved: Some(old.trim().to_string()),
+        })
+    }
+
+    /// Whether this guard changed anything.
+    pub fn lifted(&self) -> bool {
+        self.saved.is_some()
+    }
+}
+
+impl Drop for ThrottleGuard {
+    fn drop(&mut self) {
+        if let Some(old) = self.saved.take()
+            && let Err(e) = std::fs::write(RT_RUNTIME, &old)
+        {
+            eprintln!(
+                "rust-bench: warning: could not restore {RT_RUNTIME} to {old}: {e}; write it by hand"
+            );
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod stubs {
+    use anyhow::Result;
+
+    fn unsupported() -> anyhow::Error {
+        anyhow::anyhow!(
+            "real-time measurement needs Linux; run the tests on the machine being measured"
+        )
+    }
+    pub fn pin_current_thread(_cpu: usize) -> Result<()> {
+        Err(unsupported())
+    }
+    pub fn set_fifo(_priority: i32) -> Result<()> {
+        Err(unsupported())
+    }
+    pub fn lock_memory() -> bool {
+        false
+    }
+    pub fn sleep_until_monotonic(deadline_ns: u64) {
+        let now = crate::tsc::monotonic_ns();
+        if deadline_ns > now {
+            std::thread::sleep(std::time::Duration::from_nanos(deadline_ns - now));
+        }
+    }
+    pub struct ThreadSchedGuard;
+    impl ThreadSchedGuard {
+        pub fn save() -> ThreadSchedGuard {
+            ThreadSchedGuard
+        }
+    }
+}
+#[cfg(not(target_os = "linux"))]
+pub use stubs::*;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpu_list("0-3,5,7-8\n"), vec![0, 1, 2, 3, 5, 7, 8]);
+        assert_eq!(parse_cpu_list("0"), vec![0]);
+        assert_eq!(parse_cpu_list(""), Vec::<usize>::new());
+        assert_eq!(format_cpu_list(&[0, 1, 2, 3, 5, 7, 8]), "0-3,5,7-8");
+        assert_eq!(format_cpu_list(&[1]), "1");
+    }
+
+    #[test]
+    fn throttling_warning() {
+        let t = Throttling {
+            sched_rt_runtime_us: Some(950_000),
+            sched_rt_period_us: Some(1_000_000),
+            fair_server: None,
+        };
+        assert!(t.active());
+        assert!(t.warning().unwrap().contains("loses 50 ms every 1000 ms"));
+        let off = Throttling {
+            sched_rt_runtime_us: Some(-1),
+            ..t
+        };
+        assert!(!off.active());
+        assert!(off.warning().is_none());
+    }
+}
