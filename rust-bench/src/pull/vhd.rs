@@ -1,0 +1,196 @@
+//! VHD (Virtual Hard Disk image format specification, Microsoft, 2006), read-only: fixed
+//! disks (data, then a 512-byte footer) and dynamic disks (footer copy, dynamic header, block
+//! allocation table, blocks of sector bitmap + data, footer). Differencing disks need their
+//! parent and are refused.
+
+use std::fs::File;
+use std::io;
+
+use anyhow::Result;
+
+use super::image::{Blocks, damaged, read_exact_at};
+use crate::usage;
+
+pub const COOKIE: &[u8; 8] = b"conectix";
+const SPARSE_COOKIE: &[u8; 8] = b"cxsparse";
+const SECTOR: u64 = 512;
+const UNALLOCATED: u32 = 0xFFFF_FFFF;
+
+pub struct Vhd {
+    file: File,
+    size: u64,
+    dynamic: Option<Dynamic>,
+}
+
+struct Dynamic {
+    block_size: u64,
+    /// Sector offset of each block in the file (`UNALLOCATED` for none).
+    bat: Vec<u32>,
+    bitmap_bytes: u64,
+    file_len: u64,
+    /// The sector bitmap of the block read last: (block, bitmap).
+    cached: Option<(usize, Vec<u8>)>,
+}
+
+fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn be64(b: &[u8], at: usize) -> u64 {
+    let mut x = [0u8; 8];
+    x.copy_from_slice(&b[at..at + 8]);
+    u64::from_be_bytes(x)
+}
+
+/// The one's complement of the byte sum, with the checksum field itself taken as zero.
+fn checksum(b: &[u8], field: usize) -> u32 {
+    let sum = b
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !(field..field + 4).contains(i))
+        .fold(0u32, |s, (_, &x)| s.wrapping_add(u32::from(x)));
+    !sum
+}
+
+impl Vhd {
+    pub fn open(mut file: File, file_len: u64, footer: &[u8; 512]) -> Result<Vhd> {
+        if checksum(footer, 64) != be32(footer, 64) {
+            usage!("VHD footer checksum does not match: the image is damaged");
+        }
+        let size = be64(footer, 48);
+        let disk_type = be32(footer, 60);
+        match disk_type {
+            2 => {
+                if size.checked_add(SECTOR).is_none_or(|need| need > file_len) {
+                    usage!(
+                        "fixed VHD of {size} bytes in a file of {file_len}: the image is truncated"
+                    );
+                }
+                Ok(Vhd {
+                    file,
+                    size,
+                    dynamic: None,
+                })
+            }
+            3 => {
+                let header_at = be64(footer, 16);
+                let mut h = [0u8; 1024];
+                if header_at.checked_add(1024).is_none_or(|end| end > file_len) {
+                    usage!(
+                        "VHD dynamic header lies beyond the end of the file: the image is truncated"
+                    );
+                }
+                read_exact_at(&mut file, header_at, &mut h)?;
+                if &h[..8] != SPARSE_COOKIE {
+                    usage!(
+                        "VHD dynamic header not found where the footer points: the image is damaged"
+                    );
+                }
+                if checksum(&h, 36) != be32(&h, 36) {
+                    usage!("VHD dynamic header checksum does not match: the image is damaged");
+                }
+                let table_at = be64(&h, 16);
+                let entries = u64::from(be32(&h, 28));
+                let block_size = u64::from(be32(&h, 32));
+                if !block_size.is_power_of_two() || !(SECTOR..=1 << 28).contains(&block_size) {
+                    usage!("VHD block size {block_size} is not valid: the image is damaged");
+                }
+                if entries.saturating_mul(block_size) < size {
+                    usage!("VHD block table covers less than the disk size: the image is damaged");
+                }
+                if entries > 1 << 24 {
+                    usage!(
+                        "VHD block table of {entries} entries is implausibly large: the image is damaged"
+                    );
+                }
+                if table_at.saturating_add(entries * 4) > file_len {
+                    usage!(
+                        "VHD block table lies beyond the end of the file: the image is truncated"
+                    );
+                }
+                let mut raw = vec![0u8; (entries * 4) as usize];
+                read_exact_at(&mut file, table_at, &mut raw)?;
+                let bat = raw.chunks_exact(4).map(|c| be32(c, 0)).collect();
+                let sectors_per_block = block_size / SECTOR;
+                let bitmap_bytes = sectors_per_block.div_ceil(8).div_ceil(SECTOR) * SECTOR;
+                Ok(Vhd {
+                    file,
+                    size,
+                    dynamic: Some(Dynamic {
+                        block_size,
+                        bat,
+                        bitmap_bytes,
+                        file_len,
+                        cached: None,
+                    }),
+                })
+            }
+            4 => usage!(
+                "a differencing VHD holds only changes to its parent disk; open the parent, or merge them first (qemu-img convert)"
+            ),
+            other => usage!("VHD disk type {other} is not fixed (2) or dynamic (3)"),
+        }
+    }
+
+    pub fn is_dynamic(&self) -> bool {
+        self.dynamic.is_some()
+    }
+}
+
+impl Blocks for Vhd {
+    fn len(&self) -> u64 {
+        self.size
+    }
+
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        let Some(d) = &mut self.dynamic else {
+            self.file.seek(SeekFrom::Start(offset))?;
+            return self.file.read_exact(buf);
+        };
+        let mut done = 0usize;
+        while done < buf.len() {
+            let at = offset + done as u64;
+            let block = (at / d.block_size) as usize;
+            let within = at % d.block_size;
+            // One sector at most per step: the sector bitmap says, sector by sector, whether
+            // data is present.
+            let step = (SECTOR - within % SECTOR).min((buf.len() - done) as u64) as usize;
+            let out = &mut buf[done..done + step];
+            let entry = *d
+                .bat
+                .get(block)
+                .ok_or_else(|| damaged(format!("VHD read past its block table at {at}")))?;
+            if entry == UNALLOCATED {
+                out.fill(0);
+            } else {
+                let block_at = u64::from(entry) * SECTOR;
+                if block_at + d.bitmap_bytes + d.block_size > d.file_len {
+                    return Err(damaged(format!(
+                        "VHD block {block} lies beyond the end of the file: the image is truncated"
+                    )));
+                }
+                if d.cached.as_ref().is_none_or(|(b, _)| *b != block) {
+                    let mut bitmap = vec![0u8; d.bitmap_bytes as usize];
+                    self.file.seek(SeekFrom::Start(block_at))?;
+                    self.file.read_exact(&mut bitmap)?;
+                    d.cached = Some((block, bitmap));
+                }
+                let sector = (within / SECTOR) as usize;
+                let present = d
+                    .cached
+                    .as_ref()
+                    .is_some_and(|(_, bm)| bm[sector / 8] & (0x80 >> (sector % 8)) != 0);
+                if present {
+                    self.file
+                        .seek(SeekFrom::Start(block_at + d.bitmap_bytes + within))?;
+                    self.file.read_exact(out)?;
+                } else {
+                    out.fill(0);
+                }
+            }
+            done += step;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,458 @@
+//! `rust-bench pull` on real images made here with the usual tools (sfdisk, mkfs.vfat,
+//! mtools, qemu-img), compared file by file with what mtools extracts; and on truncated,
+//! corrupted and foreign images, which must give one clear line and never a panic.
+//!
+//! Needs: sfdisk (fdisk), mkfs.vfat (dosfstools), mmd/mcopy (mtools), qemu-img (qemu-utils).
+//! Without them these tests say so loudly and pass without checking anything.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+const TOOLS: [&str; 5] = ["sfdisk", "mkfs.vfat", "mmd", "mcopy", "qemu-img"];
+
+fn have_tools() -> bool {
+    let missing: Vec<&str> = TOOLS
+        .iter()
+        .copied()
+        .filter(|t| {
+            !std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .any(|d| d.join(t).is_file())
+        })
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    eprintln!(
+        "\n*** SKIPPED: pull image tests need {} (apt-get install fdisk dosfstools mtools qemu-utils) ***\n",
+        missing.join(", ")
+    );
+    false
+}
+
+fn sh(script: &str, dir: &Path) {
+    let o = Command::new("sh")
+        .arg("-ec")
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .expect("run sh");
+    assert!(
+        o.status.success(),
+        "{script}\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn rust_bench(args: &[&Path]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rust-bench"))
+        .args(args)
+        .output()
+        .expect("run rust-bench")
+}
+
+/// Files under `root`, relative path -> bytes.
+fn tree(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for e in fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.insert(
+                    p.strip_prefix(root).unwrap().to_path_buf(),
+                    fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// A fresh, empty directory under the test's scratch area.
+fn scratch(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("pull")
+        .join(name);
+    let _ = fs::remove_dir_all(&d);
+    fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Shared images, made once: the hvrt layout (MBR, FAT32 with 512-byte clusters from 1 MiB,
+/// label HVRT) with two run directories, in every container format; plus small FAT16 copies
+/// for the corruption tests.
+struct Images {
+    dir: PathBuf,
+}
+
+fn images() -> Option<&'static Images> {
+    static IMAGES: OnceLock<Option<Images>> = OnceLock::new();
+    IMAGES
+        .get_or_init(|| {
+            if !have_tools() {
+                return None;
+            }
+            let dir = scratch("images");
+            // Contents: JSON like a run's, a file spanning many clusters and several VHD
+            // blocks, a long name with spaces, an empty file, a nested directory.
+            let mut big = Vec::with_capacity(5_000_000);
+            let mut x: u32 = 12345;
+            while big.len() < 5_000_000 {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                big.extend_from_slice(&x.to_le_bytes());
+            }
+            let src = dir.join("src/results");
+            fs::create_dir_all(src.join("20261127-100000")).unwrap();
+            fs::create_dir_all(src.join("20261127-110000-2/more")).unwrap();
+            fs::write(
+                src.join("20261127-100000/run.json"),
+                b"{\"schema\": 1, \"status\": \"complete\"}\n",
+            )
+            .unwrap();
+            fs::write(
+                src.join("20261127-100000/clock-tick.json"),
+                b"{\"schema\": 1, \"test\": \"clock-tick\"}\n",
+            )
+            .unwrap();
+            fs::write(src.join("20261127-110000-2/big.bin"), &big).unwrap();
+            fs::write(
+                src.join("20261127-110000-2/a long file name with spaces.txt"),
+                b"hello\r\n",
+            )
+            .unwrap();
+            fs::write(src.join("20261127-110000-2/empty"), b"").unwrap();
+            fs::write(
+                src.join("20261127-110000-2/more/report.html"),
+                b"<!DOCTYPE html>",
+            )
+            .unwrap();
+            sh(
+                "truncate -s 72M disk.img
+                 echo 'start=2048, type=c, bootable' | sfdisk -q disk.img
+                 mkfs.vfat -F 32 -s 1 -n HVRT --offset 2048 disk.img 72704 >/dev/null
+                 mcopy -s -i disk.img@@1M src/results ::
+                 qemu-img convert -O vpc -o subformat=fixed,force_size=on disk.img fixed.vhd
+                 qemu-img convert -O vpc disk.img dynamic.vhd
+                 qemu-img convert -O vhdx disk.img disk.vhdx
+                 mkdir mtools && mcopy -s -n -i disk.img@@1M ::results mtools/
+                 # Small FAT16 images for the corruption tests.
+                 truncate -s 8M small.img
+                 echo 'start=2048, type=6' | sfdisk -q small.img
+                 mkfs.vfat -F 16 -s 1 -n HVRT --offset 2048 small.img 7168 >/dev/null
+                 mmd -i small.img@@1M ::results ::results/r1
+                 mcopy -i small.img@@1M src/results/20261127-100000/run.json ::results/r1/
+                 mcopy -i small.img@@1M src/results/20261127-110000-2/big.bin ::results/r1/
+                 qemu-img convert -O vpc -o subformat=fixed,force_size=on small.img small-fixed.vhd
+                 qemu-img convert -O vpc small.img small-dynamic.vhd
+                 qemu-img convert -O vhdx small.img small.vhdx",
+                &dir,
+            );
+            Some(Images { dir })
+        })
+        .as_ref()
+}
+
+#[test]
+fn every_container_gives_what_mtools_extracts() {
+    let Some(img) = images() else { return };
+    let expected = tree(&img.dir.join("mtools/results"));
+    assert_eq!(expected.len(), 6, "{:?}", expected.keys());
+    for name in ["disk.img", "fixed.vhd", "dynamic.vhd", "disk.vhdx"] {
+        let image = img.dir.join(name);
+        let out = scratch(&format!("out-{name}"));
+        let o = rust_bench(&[Path::new("pull"), &image, &out]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let said = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            said.contains("pulled 2 runs") && said.contains("6 new files"),
+            "{said}"
+        );
+        assert!(
+            tree(&out) == expected,
+            "{name}: pulled files differ from mtools' extraction"
+        );
+
+        // The container reader checked independently: qemu-img's raw conversion of this very
+        // file, extracted by mtools, must match too.
+        let check = scratch(&format!("check-{name}"));
+        sh(
+            &format!(
+                "qemu-img convert -O raw '{}' raw.img && mkdir x && mcopy -s -n -i raw.img@@1M ::results x/",
+                image.display()
+            ),
+            &check,
+        );
+        assert!(
+            tree(&check.join("x/results")) == expected,
+            "{name}: qemu-img's view differs"
+        );
+    }
+    // Empty run directories come along too.
+    let out = scratch("out-dirs");
+    assert!(
+        rust_bench(&[Path::new("pull"), &img.dir.join("small.img"), &out])
+            .status
+            .success()
+    );
+    assert!(out.join("r1").is_dir());
+}
+
+#[test]
+fn a_bare_fat_file_system_without_partition_table() {
+    let Some(img) = images() else { return };
+    let dir = scratch("bare-fat");
+    sh(
+        &format!(
+            "mkfs.vfat -C bare.img 4096 >/dev/null && mmd -i bare.img ::results ::results/r && mcopy -i bare.img '{}' ::results/r/run.json",
+            img.dir
+                .join("src/results/20261127-100000/run.json")
+                .display()
+        ),
+        &dir,
+    );
+    let out = dir.join("out");
+    let o = rust_bench(&[Path::new("pull"), &dir.join("bare.img"), &out]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        fs::read(out.join("r/run.json")).unwrap(),
+        fs::read(img.dir.join("src/results/20261127-100000/run.json")).unwrap()
+    );
+}
+
+#[test]
+fn pulling_again_merges_and_never_overwrites_silently() {
+    let Some(img) = images() else { return };
+    let image = img.dir.join("fixed.vhd");
+    let out = scratch("merge");
+    let first = rust_bench(&[Path::new("pull"), &image, &out]);
+    assert!(first.status.success());
+
+    // Same image again: nothing new, nothing replaced.
+    let again = rust_bench(&[Path::new("pull"), &image, &out]);
+    assert!(again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("0 new files, 6 unchanged, 0 replaced")
+    );
+
+    // A local change and a local deletion: refused as a whole, nothing touched.
+    let changed = out.join("20261127-100000/run.json");
+    let deleted = out.join("20261127-110000-2/empty");
+    fs::write(&changed, b"edited").unwrap();
+    fs::remove_file(&deleted).unwrap();
+    let refused = rust_bench(&[Path::new("pull"), &image, &out]);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("differs from the image's copies") && err.contains("--overwrite"),
+        "{err}"
+    );
+    assert_eq!(fs::read(&changed).unwrap(), b"edited");
+    assert!(
+        !deleted.exists(),
+        "nothing may be copied when a file conflicts"
+    );
+
+    let forced = Command::new(env!("CARGO_BIN_EXE_rust-bench"))
+        .arg("pull")
+        .arg(&image)
+        .arg(&out)
+        .arg("--overwrite")
+        .output()
+        .unwrap();
+    assert!(forced.status.success());
+    assert!(
+        String::from_utf8_lossy(&forced.stdout).contains("1 new file, 4 unchanged, 1 replaced")
+    );
+    assert_eq!(tree(&out), tree(&img.dir.join("mtools/results")));
+
+    // Another run appearing later merges in beside the old ones.
+    let other = scratch("merge-other");
+    sh(
+        &format!(
+            "cp '{}' d.img && mmd -i d.img@@1M ::results/20261128-090000",
+            img.dir.join("disk.img").display()
+        ),
+        &other,
+    );
+    let merged = rust_bench(&[Path::new("pull"), &other.join("d.img"), &out]);
+    assert!(
+        merged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    assert!(out.join("20261128-090000").is_dir() && out.join("20261127-100000/run.json").is_file());
+}
+
+/// A failing pull: exit status 2, one line on stderr that names the image, no panic.
+fn assert_clear_failure(o: &Output, what: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{what}: {err}");
+    assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+    assert_eq!(err.lines().count(), 1, "{what}: {err}");
+    assert!(err.starts_with("rust-bench: error: "), "{what}: {err}");
+}
+
+#[test]
+fn foreign_and_garbage_inputs_are_refused_clearly() {
+    let Some(img) = images() else { return };
+    let dir = scratch("foreign");
+    let mut noise = vec![0u8; 3 << 20];
+    let mut x: u64 = 99;
+    for b in noise.iter_mut() {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        *b = (x >> 56) as u8;
+    }
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("noise.img", noise.clone(), "not an hvrt image"),
+        ("noise.vhd", noise.clone(), "no VHD footer"),
+        ("noise.vhdx", noise.clone(), "no VHDX signature"),
+        ("zeros.img", vec![0u8; 1 << 20], "not an hvrt image"),
+        ("tiny.img", b"hello".to_vec(), "too small"),
+        (
+            "text.img",
+            b"just some text\n".repeat(100),
+            "not an hvrt image",
+        ),
+    ];
+    for (name, bytes, needle) in cases {
+        let path = dir.join(name);
+        fs::write(&path, bytes).unwrap();
+        let o = rust_bench(&[Path::new("pull"), &path, &dir.join("out")]);
+        assert_clear_failure(&o, name);
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(needle),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    sh(
+        "truncate -s 4M gpt.img && echo 'start=2048, type=L' | sfdisk -q --label gpt gpt.img
+         truncate -s 4M linux.img && echo 'start=2048, type=83' | sfdisk -q linux.img
+         truncate -s 8M nores.img && echo 'start=2048, type=6' | sfdisk -q nores.img
+         mkfs.vfat -F 16 -s 1 -n OTHER --offset 2048 nores.img 7168 >/dev/null",
+        &dir,
+    );
+    for (name, needle) in [
+        ("gpt.img", "GPT"),
+        (
+            "linux.img",
+            "no FAT partition on the disk (partition types 0x83)",
+        ),
+        (
+            "nores.img",
+            "FAT volume \"OTHER\" has no results/ directory",
+        ),
+        ("missing.img", "no such file"),
+    ] {
+        let o = rust_bench(&[Path::new("pull"), &dir.join(name), &dir.join("out")]);
+        assert_clear_failure(&o, name);
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(needle),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    assert!(!dir.join("out").exists(), "a failed pull writes nothing");
+    let _ = img;
+}
+
+#[test]
+fn truncated_and_corrupted_images_never_panic() {
+    let Some(img) = images() else { return };
+    let dir = scratch("damaged");
+    let mut x: u64 = 7;
+    let mut next = || {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        x >> 33
+    };
+    let mut ran = 0;
+    for name in [
+        "small.img",
+        "small-fixed.vhd",
+        "small-dynamic.vhd",
+        "small.vhdx",
+    ] {
+        let original = fs::read(img.dir.join(name)).unwrap();
+        let len = original.len();
+        let mut variants: Vec<Vec<u8>> = Vec::new();
+        for cut in [
+            1usize,
+            511,
+            4096,
+            65_536,
+            200_000,
+            1 << 20,
+            len / 2,
+            len - 512,
+            len - 1,
+        ] {
+            if cut < len {
+                variants.push(original[..cut].to_vec());
+            }
+        }
+        // Corrupt bytes where the structures are: MBR and VHD footer copy / dynamic header /
+        // BAT (start), VHD footer (end), VHDX headers, region tables and metadata, and the FAT
+        // boot sector, FATs and root directory of the raw and fixed images (from 1 MiB).
+        let hot = [
+            (0, 4096),
+            (len - 512, 512),
+            (64 << 10, 4096),
+            (128 << 10, 4096),
+            (192 << 10, 64 << 10),
+            (256 << 10, 64 << 10),
+            (1 << 20, 160 << 10),
+            (2 << 20, 64 << 10),
+        ];
+        for round in 0..32 {
+            let mut v = original.clone();
+            for _ in 0..(1 + round % 6) {
+                let (start, span) = hot[next() as usize % hot.len()];
+                let at = (start + next() as usize % span).min(len - 1);
+                match round % 4 {
+                    0 => v[at] ^= 1 << (next() % 8),
+                    1 => v[at] = next() as u8,
+                    2 => {
+                        let page = at & !4095;
+                        v[page..(page + 4096).min(len)].fill(0);
+                    }
+                    _ => {
+                        let end = (at + 4).min(len);
+                        v[at..end].fill(0xFF);
+                    }
+                }
+            }
+            variants.push(v);
+        }
+        for (i, v) in variants.iter().enumerate() {
+            let ext = Path::new(name).extension().unwrap().to_str().unwrap();
+            let path = dir.join(format!("v{i}.{ext}"));
+            fs::write(&path, v).unwrap();
+            let out = dir.join(format!("out-{name}-{i}"));
+            let o = rust_bench(&[Path::new("pull"), &path, &out]);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(!err.contains("panicked"), "{name} variant {i}: {err}");
+            match o.status.code() {
+                Some(0) => {}
+                Some(2) => assert_eq!(err.lines().count(), 1, "{name} variant {i}: {err}"),
+                other => panic!("{name} variant {i}: exit {other:?}: {err}"),
+            }
+            ran += 1;
+        }
+    }
+    assert!(ran > 140);
+}
