@@ -176,9 +176,11 @@ check_variant() {
 	resolve "$variant" "$outdir"
 	required=$outdir/required.config
 	required_symbols "$variant" >"$required"
-	# shellcheck disable=SC2046 # one file name per line, no spaces
-	bad=$(mismatches "$outdir/.config" $(config_files "$variant") "$required" |
-		sed "s|$TREE/||")
+	files=$(config_files "$variant")
+	# shellcheck disable=SC2086 # one file name per line, no spaces
+	bad=$(mismatches "$outdir/.config" $files "$required" | sed "s|$TREE/||")
+	# shellcheck disable=SC2086
+	checked=$(wanted_lines $files "$required" | wc -l)
 	summary=$(for s in PREEMPT_RT HZ HYPERVISOR_GUEST HYPERV ATA_PIIX TULIP; do
 		v=$(sed -n "s/^CONFIG_$s=//p" "$outdir/.config")
 		printf ' %s=%s' "$s" "${v:-n}"
@@ -188,7 +190,7 @@ check_variant() {
 		echo "$bad"
 		return 1
 	fi
-	echo "$variant: ok:$summary"
+	echo "$variant: ok, $checked symbols as wanted:$summary"
 }
 
 all_variants() {
