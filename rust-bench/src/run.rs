@@ -141,6 +141,7 @@ pub fn main(args: Args) -> Result<()> {
         Err(err) => {
             let message = err.to_string();
             run.fail(&message).ok();
+            write_report(&run);
             return Err(anyhow::Error::new(UsageError(message)));
         }
     };
@@ -155,6 +156,7 @@ pub fn main(args: Args) -> Result<()> {
         }),
         Err(err) => run.fail(&one_line(err)),
     };
+    write_report(&run);
     let status = run.record.lock().unwrap_or_else(|e| e.into_inner()).status;
     say(&format!(
         "run {run_id}: {} (results in {})",
@@ -173,6 +175,15 @@ pub fn main(args: Args) -> Result<()> {
         anyhow::bail!("{}", error.unwrap_or_else(|| "the run failed".into()));
     }
     Ok(())
+}
+
+/// `report.html` for the run as it stands; a problem here is a warning, not a failure.
+fn write_report(run: &Run) {
+    let written = crate::report::html::render_run(&run.dir)
+        .and_then(|page| write_atomic(&run.dir.join("report.html"), page.as_bytes()));
+    if let Err(err) = written {
+        say(&format!("warning: no report.html: {}", one_line(&err)));
+    }
 }
 
 /// Run the plan: settings, tests or load, and restore the settings whatever happens.
