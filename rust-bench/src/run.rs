@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,9 +17,10 @@ use clap::Args as ClapArgs;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::{self, Plan, Role, RtThrottling, TestName};
+use crate::config::{self, Amount, Plan, Role, RtThrottling, TestName};
 use crate::error::UsageError;
-use crate::output::write_atomic;
+use crate::output::{self, TestReport, write_atomic};
+use crate::{clock_tick, environment, load, rt, thread_switch};
 
 /// Execute a plan file and write a results directory.
 #[derive(Debug, ClapArgs)]
@@ -74,6 +76,9 @@ struct RunRecord {
     rt_settings: Option<Value>,
     boot_to_first_sample_s: Option<f64>,
     tests: BTreeMap<String, TestRecord>,
+    /// What a load role did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    load: Option<load::LoadStats>,
 }
 
 /// The run directory and its record, shared with the deadline watcher.
@@ -133,6 +138,7 @@ pub fn main(args: Args) -> Result<()> {
             rt_settings: None,
             boot_to_first_sample_s: None,
             tests: BTreeMap::new(),
+            load: None,
         }),
     });
     say(&format!("run {run_id}: results in {}", run.dir.display()));
@@ -189,31 +195,51 @@ fn write_report(run: &Run) {
 /// Run the plan: settings, tests or load, and restore the settings whatever happens.
 fn execute(run: &Arc<Run>, plan: &Plan) -> Result<()> {
     say(&describe(plan));
-    run.update(|r| r.environment = Some(environment()))?;
-    let settings = if plan.role == Role::Test && plan.rt_throttling == RtThrottling::Off {
-        Some(RtSettings::lift())
+    rt::install_stop_handler();
+    let lift = plan.role == Role::Test && plan.rt_throttling == RtThrottling::Off;
+    let throttle = if lift {
+        Some(rt::ThrottleGuard::lift()?)
     } else {
         None
     };
-    run.update(|r| r.rt_settings = Some(rt_record(settings.as_ref())))?;
-    let deadline = Instant::now() + plan.timeout;
-    watch_deadline(Arc::clone(run), deadline, plan.timeout, settings.clone());
+    let fair = if lift {
+        Some(FairServerGuard::lift())
+    } else {
+        None
+    };
+    let environment = serde_json::to_value(environment::collect())?;
+    run.update(|r| {
+        r.environment = Some(environment);
+        r.rt_settings = Some(serde_json::json!({
+            "requested": plan.rt_throttling,
+            "rt_throttling_lifted": throttle.as_ref().is_some_and(|g| g.lifted()),
+            "fair_server": fair.as_ref().map(FairServerGuard::record),
+        }));
+    })?;
+    watch_deadline(Arc::clone(run), plan.timeout);
     let result = match plan.role {
         Role::Test => run_tests(run, plan),
-        Role::CpuLoad | Role::MemoryLoad => run_load(plan),
+        Role::CpuLoad | Role::MemoryLoad => run_load(run, plan),
     };
-    if let Some(settings) = settings {
-        let restored = settings.restore();
-        run.update(|r| {
-            if let Some(Value::Object(map)) = &mut r.rt_settings {
-                map.insert("restored".into(), Value::Bool(restored.is_ok()));
-            }
-        })?;
-        if let Err(err) = restored {
-            say(&format!("warning: could not restore RT throttling: {err}"));
+    drop(throttle);
+    let restored = fair.map(FairServerGuard::restore).unwrap_or(true);
+    run.update(|r| {
+        if let Some(Value::Object(map)) = &mut r.rt_settings {
+            map.insert("restored".into(), Value::Bool(restored));
         }
-    }
+    })?;
     result
+}
+
+/// Why a test ended early, if it did: the plan's timeout or a signal.
+fn stop_reason(plan: &Plan) -> Option<String> {
+    if TIMED_OUT.load(Ordering::SeqCst) {
+        Some(timeout_reason(plan.timeout))
+    } else if rt::stop_requested() {
+        Some("stopped by a signal before the plan finished".to_string())
+    } else {
+        None
+    }
 }
 
 /// Run each listed test; a failing test fails the run but the others still run.
@@ -230,19 +256,26 @@ fn run_tests(run: &Arc<Run>, plan: &Plan) -> Result<()> {
             );
         }
     })?;
-    let mut first = true;
+    mark_first_sample(run)?;
     for &test in &plan.tests {
-        if first {
-            mark_first_sample(run)?;
-            first = false;
+        if let Some(reason) = stop_reason(plan) {
+            run.update(|r| set_test(r, test, Status::Failed, Some(format!("not run: {reason}"))))?;
+            continue;
         }
         say(&format!("{test}: starting"));
         run.update(|r| set_test(r, test, Status::Running, None))?;
         let started = Instant::now();
-        match measure(test, plan, &run.dir) {
-            Ok(summary) => {
+        let outcome = measure(test, plan, &run.dir).and_then(|complete| match stop_reason(plan) {
+            Some(reason) if !complete => anyhow::bail!("{reason}; partial results kept"),
+            _ if !complete => {
+                anyhow::bail!("ended before its planned length; partial results kept")
+            }
+            _ => Ok(()),
+        });
+        match outcome {
+            Ok(()) => {
                 say(&format!(
-                    "{test}: complete in {:.1} s: {summary}",
+                    "{test}: complete in {:.1} s",
                     started.elapsed().as_secs_f64()
                 ));
                 run.update(|r| set_test(r, test, Status::Complete, None))?;
@@ -268,16 +301,122 @@ fn set_test(record: &mut RunRecord, test: TestName, status: Status, error: Optio
     }
 }
 
-/// Run one test, checkpointing its JSON into `dir`; returns a one-line summary.
-fn measure(test: TestName, _plan: &Plan, _dir: &Path) -> Result<String> {
-    let _ = CHECKPOINT_EVERY;
-    anyhow::bail!("{test} is not available in this build")
+/// Writes a test's files at each checkpoint and prints a progress line.
+fn checkpointer<'a>(
+    test: TestName,
+    dir: &'a Path,
+    write: impl Fn(&Path) -> Result<Vec<PathBuf>> + 'a,
+    progress: impl Fn() -> String + 'a,
+) -> impl FnMut() + 'a {
+    move || {
+        if let Err(err) = write(dir) {
+            say(&format!(
+                "warning: {test} checkpoint not written: {}",
+                one_line(&err)
+            ));
+        }
+        say(&format!("{test}: {}", progress()));
+    }
 }
 
-/// Run the load loop of a load machine until its duration or the timeout.
-fn run_load(plan: &Plan) -> Result<()> {
-    let _ = plan;
-    anyhow::bail!("the load roles are not available in this build")
+/// Run one test, checkpointing its files into `dir`; returns whether it completed.
+fn measure(test: TestName, plan: &Plan, dir: &Path) -> Result<bool> {
+    match test {
+        TestName::ClockTick => {
+            let opts = clock_tick::Options {
+                cpu: plan.cpu,
+                priority: plan.priority,
+                limit: match plan.clock_tick.amount {
+                    Amount::Count(n) => clock_tick::Limit::Samples(n),
+                    Amount::Duration(d) => clock_tick::Limit::Duration(d),
+                },
+                loop_ns: (plan.clock_tick.loop_us * 1000.0).round() as u64,
+                threshold_ns: ((plan.clock_tick.threshold_us * 1000.0).round() as u64).max(1),
+                checkpoint_every: CHECKPOINT_EVERY,
+                ..clock_tick::Options::default()
+            };
+            let report = clock_tick::measure(&opts, &mut |partial| {
+                checkpointer(
+                    test,
+                    dir,
+                    |d| output::write_test_files(d, TestReport::ClockTick(partial)),
+                    || {
+                        format!(
+                            "{} samples, max overhead {:.1} us, {} spikes",
+                            partial.samples,
+                            partial.max_overhead_ns as f64 / 1e3,
+                            partial.spikes.count
+                        )
+                    },
+                )()
+            })?;
+            output::write_test_files(dir, TestReport::ClockTick(&report))?;
+            for line in clock_tick::summary_text(&report).lines() {
+                say(line);
+            }
+            Ok(report.complete)
+        }
+        TestName::ThreadSwitch => {
+            let opts = thread_switch::Options {
+                cpu: plan.cpu,
+                priority: plan.priority,
+                threads: plan.thread_switch.threads.clone(),
+                limit: match plan.thread_switch.amount {
+                    Amount::Count(n) => thread_switch::Limit::Switches(n),
+                    Amount::Duration(d) => thread_switch::Limit::Duration(d),
+                },
+                timeout: plan.timeout,
+                checkpoint_every: CHECKPOINT_EVERY,
+                ..thread_switch::Options::default()
+            };
+            let report = thread_switch::measure(&opts, &mut |partial| {
+                checkpointer(
+                    test,
+                    dir,
+                    |d| output::write_test_files(d, TestReport::ThreadSwitch(partial)),
+                    || match partial.runs.last() {
+                        Some(r) => format!("{} threads: {} switches", r.threads, r.switches),
+                        None => "starting".to_string(),
+                    },
+                )()
+            })?;
+            output::write_test_files(dir, TestReport::ThreadSwitch(&report))?;
+            for line in thread_switch::summary_text(&report).lines() {
+                say(line);
+            }
+            Ok(report.complete)
+        }
+    }
+}
+
+/// Run the load loop of a load machine until its duration, the timeout or a signal.
+fn run_load(run: &Run, plan: &Plan) -> Result<()> {
+    let kind = match plan.role {
+        Role::MemoryLoad => load::LoadKind::Memory {
+            size: plan.memory_load_size,
+        },
+        _ => load::LoadKind::Cpu,
+    };
+    say("load: running");
+    let stats = load::generate(kind, Some(plan.cpu), plan.load_duration)?;
+    say(&format!(
+        "load: {} rounds in {:.1} s",
+        stats.rounds, stats.seconds
+    ));
+    let reason = if TIMED_OUT.load(Ordering::SeqCst) && plan.load_duration.is_some() {
+        Some(timeout_reason(plan.timeout))
+    } else if rt::stop_requested() && !TIMED_OUT.load(Ordering::SeqCst) {
+        Some("stopped by a signal".to_string())
+    } else {
+        None
+    };
+    run.update(|r| {
+        r.load = Some(stats);
+        if let Some(reason) = &reason {
+            r.status = Status::Failed;
+            r.error.get_or_insert_with(|| reason.clone());
+        }
+    })
 }
 
 /// Note when measuring starts: in the kernel log (a timestamped console line) and run.json.
@@ -293,108 +432,97 @@ fn mark_first_sample(run: &Run) -> Result<()> {
     run.update(|r| r.boot_to_first_sample_s = uptime)
 }
 
-/// The environment as the tests record it.
-fn environment() -> Value {
-    Value::Null
-}
+const FAIR_SERVER: &str = "/sys/kernel/debug/sched/fair_server";
 
-/// The kernel's RT throttling and fair_server settings, lifted for a test run.
-#[derive(Debug, Clone)]
-struct RtSettings {
-    /// (file, value before, value written) for every setting touched.
-    changed: Vec<(PathBuf, String, String)>,
+/// The fair_server (6.12's dl-server that reserves CPU time for ordinary tasks), set to zero
+/// runtime for a test run and restored afterwards. Problems are recorded, not fatal.
+struct FairServerGuard {
+    /// (runtime file, value before) for every CPU changed.
+    changed: Vec<(PathBuf, String)>,
     errors: Vec<String>,
 }
 
-const RT_RUNTIME: &str = "/proc/sys/kernel/sched_rt_runtime_us";
-const FAIR_SERVER: &str = "/sys/kernel/debug/sched/fair_server";
-
-impl RtSettings {
-    /// Turn RT throttling off and the fair_server reservation to zero, remembering the old
-    /// values. Problems are recorded, not fatal: the record says what was in force.
-    fn lift() -> RtSettings {
-        let mut settings = RtSettings {
+impl FairServerGuard {
+    fn lift() -> FairServerGuard {
+        let mut guard = FairServerGuard {
             changed: Vec::new(),
             errors: Vec::new(),
         };
-        let mut targets = vec![(PathBuf::from(RT_RUNTIME), "-1")];
-        if let Ok(entries) = fs::read_dir(FAIR_SERVER) {
-            let mut cpus: Vec<PathBuf> = entries
-                .flatten()
-                .map(|e| e.path().join("runtime"))
-                .collect();
-            cpus.sort();
-            targets.extend(cpus.into_iter().map(|p| (p, "0")));
-        }
-        for (path, value) in targets {
-            match fs::read_to_string(&path) {
-                Ok(before) => match fs::write(&path, value) {
-                    Ok(()) => {
-                        settings
-                            .changed
-                            .push((path, before.trim().to_string(), value.to_string()))
-                    }
-                    Err(e) => settings.errors.push(format!("{}: {e}", path.display())),
-                },
-                Err(e) => settings.errors.push(format!("{}: {e}", path.display())),
+        let Ok(entries) = fs::read_dir(FAIR_SERVER) else {
+            return guard;
+        };
+        let mut files: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path().join("runtime"))
+            .collect();
+        files.sort();
+        for file in files {
+            let result = fs::read_to_string(&file).and_then(|before| {
+                fs::write(&file, "0")?;
+                Ok(before.trim().to_string())
+            });
+            match result {
+                Ok(before) => guard.changed.push((file, before)),
+                Err(e) => guard.errors.push(format!("{}: {e}", file.display())),
             }
         }
-        for e in &settings.errors {
-            say(&format!("warning: could not lift RT throttling: {e}"));
+        for e in &guard.errors {
+            say(&format!(
+                "warning: could not set the fair_server runtime to 0: {e}"
+            ));
         }
-        settings
+        guard
     }
 
-    /// Put back every value changed, in reverse order.
-    fn restore(&self) -> Result<()> {
-        let mut failed = Vec::new();
-        for (path, before, _) in self.changed.iter().rev() {
-            if let Err(e) = fs::write(path, before) {
-                failed.push(format!("{}: {e}", path.display()));
-            }
-        }
-        if failed.is_empty() {
-            Ok(())
-        } else {
-            anyhow::bail!("{}", failed.join(", "))
-        }
-    }
-}
-
-fn rt_record(settings: Option<&RtSettings>) -> Value {
-    match settings {
-        None => serde_json::json!({ "lifted": false }),
-        Some(s) => serde_json::json!({
-            "lifted": s.errors.is_empty(),
-            "changed": s.changed.iter().map(|(p, before, now)| serde_json::json!({
-                "file": p.display().to_string(), "before": before, "during": now,
+    fn record(&self) -> Value {
+        serde_json::json!({
+            "changed": self.changed.iter().map(|(file, before)| serde_json::json!({
+                "file": file.display().to_string(), "before": before, "during": "0",
             })).collect::<Vec<_>>(),
-            "errors": s.errors,
-        }),
+            "errors": self.errors,
+        })
+    }
+
+    /// Put back every value; true when all were restored.
+    fn restore(self) -> bool {
+        let mut ok = true;
+        for (file, before) in self.changed.iter().rev() {
+            if let Err(e) = fs::write(file, before) {
+                say(&format!(
+                    "warning: could not restore {}: {e}",
+                    file.display()
+                ));
+                ok = false;
+            }
+        }
+        ok
     }
 }
 
-/// After the plan's timeout: record the failure, restore the settings and exit.
-fn watch_deadline(
-    run: Arc<Run>,
-    deadline: Instant,
-    timeout: Duration,
-    settings: Option<RtSettings>,
-) {
+/// Set when the plan's timeout has passed.
+static TIMED_OUT: AtomicBool = AtomicBool::new(false);
+
+/// How long the run may take to wind down after the timeout before it is cut short.
+const TIMEOUT_GRACE: Duration = Duration::from_secs(60);
+
+fn timeout_reason(timeout: Duration) -> String {
+    format!(
+        "the plan's timeout ({}) was reached before the plan finished; raise 'timeout' in the config or shorten the tests",
+        config::format_duration(timeout)
+    )
+}
+
+/// At the plan's timeout, ask the tests to stop (they keep what they measured); if the run
+/// has not ended a minute later, record the failure and exit.
+fn watch_deadline(run: Arc<Run>, timeout: Duration) {
     std::thread::spawn(move || {
-        let now = Instant::now();
-        if deadline > now {
-            std::thread::sleep(deadline - now);
-        }
-        let reason = format!(
-            "the plan's timeout ({}) was reached before the plan finished; raise 'timeout' in the config or shorten the tests",
-            config::format_duration(timeout)
-        );
-        say(&reason);
-        if let Some(s) = settings {
-            let _ = s.restore();
-        }
-        let _ = run.fail(&reason);
+        std::thread::sleep(timeout);
+        TIMED_OUT.store(true, Ordering::SeqCst);
+        say(&timeout_reason(timeout));
+        rt::request_stop();
+        std::thread::sleep(TIMEOUT_GRACE);
+        let _ = run.fail(&timeout_reason(timeout));
+        say("the run did not stop after the timeout; exiting");
         std::process::exit(1);
     });
 }
