@@ -123,7 +123,11 @@ pub fn write_test_files(dir: &Path, report: TestReport) -> Result<Vec<PathBuf>> 
             files.push((format!("{name}-histogram.csv"), h.into_bytes()));
         }
     }
-    // Figures: the shared SVG module adds its files to `files` here.
+    // Figures, drawn from the JSON just produced (the first file).
+    let json: serde_json::Value = serde_json::from_slice(&files[0].1)?;
+    for (file, svg) in crate::report::figures::for_test(&json) {
+        files.push((file, svg.into_bytes()));
+    }
     let mut paths = Vec::new();
     for (file, bytes) in files {
         let p = dir.join(file);

@@ -18,7 +18,6 @@ const MAX_POINTS: usize = 1500;
 /// The figures for one test's JSON, as `(file name, SVG)` pairs, e.g.
 /// `clock-tick-timeline.svg`, `clock-tick-histogram.svg`, `thread-switch-histogram.svg`.
 /// Unknown tests give no figures. Called by the tests' `--out DIR` and by `rust-bench run`.
-#[allow(dead_code)]
 pub fn for_test(json: &Value) -> Vec<(String, String)> {
     match json.get("test").and_then(Value::as_str) {
         Some("clock-tick") => vec![

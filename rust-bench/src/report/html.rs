@@ -51,7 +51,6 @@ code { font-family: ui-monospace, "Cascadia Mono", Consolas, monospace; font-siz
 
 /// The page for one run directory (the appliance's `report.html`). Failed and interrupted
 /// runs get a page too: it says what happened and shows what was measured.
-#[allow(dead_code)]
 pub fn render_run(run_dir: &Path) -> Result<String> {
     let run = model::load(run_dir)?;
     let labels = label::for_runs(std::slice::from_ref(&run), &[]);
