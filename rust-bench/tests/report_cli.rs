@@ -418,3 +418,95 @@ fn malformed_run_directories_get_one_clear_line() {
         &["not a directory"],
     );
 }
+
+/// The same check on real measurements from this machine: `clock-tick --out` and
+/// `thread-switch --out` into one directory, then every CSV number against its JSON.
+#[test]
+fn report_numbers_match_a_real_measurement() {
+    let t = tmp();
+    let dir = t.path().join("host");
+    let d = dir.to_str().unwrap();
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let cpu = (cpus - 1).to_string();
+    let ct = rust_bench(&["clock-tick", "--cpu", &cpu, "--duration", "1s", "--out", d]);
+    if !ct.status.success() {
+        let err = String::from_utf8_lossy(&ct.stderr);
+        assert!(
+            err.contains("permission") || err.contains("SCHED_FIFO") || err.contains("privilege"),
+            "clock-tick failed for another reason than permissions: {err}"
+        );
+        eprintln!("\n*** SKIPPED: measuring needs SCHED_FIFO (run as root): {err} ***\n");
+        return;
+    }
+    let ts = rust_bench(&[
+        "thread-switch",
+        "--cpu",
+        &cpu,
+        "--threads",
+        "2,50",
+        "--switches",
+        "20000",
+        "--out",
+        d,
+    ]);
+    stdout(&ts);
+
+    let csv = stdout(&rust_bench(&[
+        "report", d, "--format", "csv", "--label", "host",
+    ]));
+    let value = |metric: &str| -> f64 {
+        let line = csv
+            .lines()
+            .find(|l| l.starts_with(&format!("host,{metric},")))
+            .unwrap_or_else(|| panic!("no {metric} in\n{csv}"));
+        line.rsplit(',').next().unwrap().parse().unwrap()
+    };
+    let ct: Value =
+        serde_json::from_slice(&fs::read(dir.join("clock-tick.json")).unwrap()).unwrap();
+    let ts: Value =
+        serde_json::from_slice(&fs::read(dir.join("thread-switch.json")).unwrap()).unwrap();
+    assert_eq!(
+        value("clock_tick_max_overhead"),
+        ct["max_overhead_ns"].as_f64().unwrap()
+    );
+    for run in ts["runs"].as_array().unwrap() {
+        let n = run["threads"].as_u64().unwrap();
+        for stat in ["min", "mean", "max"] {
+            assert_eq!(
+                value(&format!("thread_switch_{stat}@{n}")),
+                run["switch_ns"][stat].as_f64().unwrap(),
+                "{stat}@{n}"
+            );
+        }
+    }
+    assert_eq!(csv.lines().count(), 1 + 1 + 2 * 3, "{csv}");
+
+    // And the page renders from it, figures included.
+    let html = stdout(&rust_bench(&["report", d, "--format", "html"]));
+    assert_eq!(html.matches("<svg ").count(), 3);
+}
+
+#[test]
+fn a_failed_run_without_test_files_still_reports() {
+    let t = tmp();
+    let dir = t.path().join("20261127-140000");
+    let mut run = run_json("20261127-140000", "failed", &Value::Null);
+    run["error"] = json!("the config has an unknown role 'tset'");
+    run["tests"] = json!({});
+    write(&dir, "run.json", &run);
+    let md = stdout(&rust_bench(&["report", dir.to_str().unwrap()]));
+    assert!(
+        md.contains("failed: the config has an unknown role 'tset'"),
+        "{md}"
+    );
+    assert!(!md.contains("## Clock tick"), "{md}");
+    let html = stdout(&rust_bench(&[
+        "report",
+        dir.to_str().unwrap(),
+        "--format",
+        "html",
+    ]));
+    assert!(html.contains("badge failed"), "{html}");
+}

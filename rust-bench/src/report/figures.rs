@@ -81,14 +81,18 @@ pub fn clock_tick_timeline(json: &Value, label: &str) -> String {
     };
     let mut chart = Chart::new(&title, x, y);
     chart.subtitle(&clock_tick_summary(json, interval));
-    if let Some(threshold) = spike_threshold(json) {
-        chart.hline(threshold, "#999999", "spike threshold");
+    let threshold = spike_threshold(json);
+    if let Some(t) = threshold {
+        chart.hline(t, "#8c8c8c", "");
     }
     let radius = if max_pts.len() > 600 { 1.1 } else { 1.6 };
     chart.line(&min_pts, PALETTE[0], 1.4);
     chart.dots(&max_pts, PALETTE[1], radius);
     chart.legend("longest loop per interval", PALETTE[1]);
     chart.legend("shortest", PALETTE[0]);
+    if threshold.is_some() {
+        chart.legend("spike threshold", "#8c8c8c");
+    }
     chart.finish()
 }
 
@@ -210,7 +214,7 @@ fn histogram_chart(title: &str, all: &[&Vec<(f64, f64)>], rel: f64, what: &str) 
         let pad = ((hi - lo) * 0.05).max(hi * 0.002);
         Axis::linear(what, (lo - pad).max(0.0), hi + pad, Unit::Nanos)
     };
-    let y = Axis::log("samples", 1.0, max_count * 1.2, Unit::Count);
+    let y = Axis::log_counts("samples (log scale)", max_count * 1.2);
     Chart::new(title, x, y)
 }
 
@@ -249,10 +253,13 @@ fn clock_tick_summary(json: &Value, interval: f64) -> String {
     parts.join(" · ")
 }
 
+/// Where a loop counts as a spike: its baseline (the shortest loop) plus the threshold.
 fn spike_threshold(json: &Value) -> Option<f64> {
-    let min = num(json.get("loop_ns").and_then(|l| l.get("min")))?;
-    let threshold = num(json.get("spikes").and_then(|s| s.get("threshold_ns")))?;
-    Some(min + threshold)
+    let spikes = json.get("spikes");
+    let baseline = num(spikes.and_then(|s| s.get("baseline_ns")))
+        .or_else(|| num(json.get("loop_ns").and_then(|l| l.get("min"))))?;
+    let threshold = num(spikes.and_then(|s| s.get("threshold_ns")))?;
+    Some(baseline + threshold)
 }
 
 fn seconds(s: f64) -> String {

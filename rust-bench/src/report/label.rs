@@ -15,25 +15,28 @@ pub fn environment(env: Option<&Environment>) -> String {
         .map(str::trim)
         .filter(|v| !v.is_empty());
     let vmbus = env.vmbus == Some(true);
-    let enlightened_kernel = kernel_option(env, "CONFIG_HYPERV");
+    let hyperv_kernel = kernel_option(env, "CONFIG_HYPERV");
+    let guest_kernel = kernel_option(env, "CONFIG_HYPERVISOR_GUEST");
     match vendor {
         None if vmbus => "Hyper-V enlightened".to_string(),
         None => "bare metal".to_string(),
         Some("Microsoft Hv") => {
             // Enlightened: the guest talks to Hyper-V (VMBus up, or at least a kernel built
             // for it). Emulated: a kernel without Hyper-V support sees only emulated devices.
-            if vmbus || enlightened_kernel == Some(true) {
+            if vmbus || hyperv_kernel == Some(true) {
                 "Hyper-V enlightened".to_string()
             } else {
                 "Hyper-V emulated".to_string()
             }
         }
         Some(other) => {
+            // Under another hypervisor (QEMU in the end-to-end test), name the image's kernel
+            // flavour when it is one of the two this project builds.
             let name = hypervisor_name(other);
-            match enlightened_kernel {
-                Some(true) => format!("{name}, enlightened kernel"),
-                Some(false) => format!("{name}, emulated kernel"),
-                None => name,
+            match (hyperv_kernel, guest_kernel) {
+                (Some(true), _) => format!("{name}, enlightened kernel"),
+                (Some(false), Some(false)) => format!("{name}, emulated kernel"),
+                _ => name,
             }
         }
     }
@@ -134,6 +137,14 @@ mod tests {
             environment(Some(&env(Some("KVMKVMKVM"), false, None))),
             "KVM, emulated kernel"
         );
+        // A general-purpose guest kernel (hypervisor support, no Hyper-V drivers): no flavour.
+        let mut generic = env(Some("KVMKVMKVM"), false, None);
+        generic
+            .kernel_config
+            .as_mut()
+            .unwrap()
+            .insert("CONFIG_HYPERVISOR_GUEST".into(), "y".into());
+        assert_eq!(environment(Some(&generic)), "KVM");
         let no_config = Environment {
             hypervisor: Some("Odd".into()),
             ..Environment::default()

@@ -87,6 +87,14 @@ impl Axis {
         }
     }
 
+    /// A log axis for counts: from just below 1, so a bucket holding one sample still shows
+    /// as a bar, up to the decade above `max`.
+    pub fn log_counts(label: &str, max: f64) -> Axis {
+        let mut a = Axis::log(label, 1.0, max.max(2.0), Unit::Count);
+        a.lo = 0.4;
+        a
+    }
+
     /// Where `v` falls on the axis, 0.0 at `lo` and 1.0 at `hi` (clamped).
     fn fraction(&self, v: f64) -> f64 {
         let f = match self.kind {
@@ -112,7 +120,7 @@ impl Axis {
                 (first..=last).map(|i| i as f64 * step).collect()
             }
             Kind::Log => {
-                let first = self.lo.log10().round() as i32;
+                let first = self.lo.log10().ceil() as i32;
                 let last = self.hi.log10().round() as i32;
                 let decades = (last - first).max(1);
                 let stride = (decades as f64 / 8.0).ceil().max(1.0) as i32;

@@ -281,12 +281,13 @@ pub fn csv(runs: &[Run], labels: &[String]) -> String {
 /// A Markdown document: the environments and both tables, with notes on partial runs.
 pub fn markdown(runs: &[Run], labels: &[String]) -> String {
     let mut out = String::from("# Real-time latency report\n\n");
+    let measured_clock_tick = runs.iter().any(|r| r.clock_tick.is_some());
     for table in [
         environments(runs, labels),
         clock_tick(runs, labels),
         thread_switch(runs, labels),
     ] {
-        if table.rows.is_empty() {
+        if table.rows.is_empty() || (table.title.starts_with("Clock") && !measured_clock_tick) {
             continue;
         }
         let _ = writeln!(out, "## {}\n", table.title);
