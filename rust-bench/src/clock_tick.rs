@@ -66,6 +66,9 @@ pub struct Args {
     /// Lift RT throttling (sched_rt_runtime_us = -1) for the run and restore it afterwards.
     #[arg(long)]
     pub no_rt_throttling: bool,
+    /// Initial timeline interval in microseconds (doubles whenever the timeline is full).
+    #[arg(long, hide = true, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=3_600_000_000))]
+    pub timeline_us: u64,
     /// Write the JSON result to FILE ('-' for standard output).
     #[arg(long, value_name = "FILE")]
     pub json: Option<String>,
@@ -119,6 +122,8 @@ pub struct Options {
     pub timeline_cap: usize,
     /// Warm-up before the first burst (establishes the minimum; not recorded).
     pub warmup: Duration,
+    /// Initial timeline interval (doubles whenever the timeline would exceed its cap).
+    pub timeline_interval: Duration,
 }
 
 impl Default for Options {
@@ -137,6 +142,7 @@ impl Default for Options {
             spike_list_cap: 10_000,
             timeline_cap: 65_536,
             warmup: Duration::from_millis(100),
+            timeline_interval: Duration::from_millis(1),
         }
     }
 }
@@ -234,7 +240,7 @@ struct State {
 
 impl State {
     fn new(clock: Clock, opts: &Options, start: u64) -> State {
-        let interval = clock.ticks(1_000_000).max(1);
+        let interval = clock.ticks(opts.timeline_interval.as_nanos() as u64).max(1);
         let phys = opts.timeline_cap * 2 + 16;
         let mut tl_max = Vec::with_capacity(phys);
         let mut tl_min = Vec::with_capacity(phys);
@@ -431,6 +437,7 @@ impl Options {
             gap: Duration::from_micros(a.gap_us),
             clock: a.clock,
             lift_rt_throttling: a.no_rt_throttling,
+            timeline_interval: Duration::from_micros(a.timeline_us),
             ..Options::default()
         }
     }
