@@ -37,6 +37,10 @@ if [ -z "${RUST_BENCH:-}" ]; then
 	RUST_BENCH=$root/rust-bench/target/release/rust-bench
 fi
 
+# Measure alone: the integration tests take the same lock.
+exec 9>/tmp/rust-bench-measure.lock
+flock 9
+
 tmp=$(mktemp -d)
 rt_runtime=/proc/sys/kernel/sched_rt_runtime_us
 saved_runtime=$(cat "$rt_runtime")

