@@ -1,0 +1,63 @@
+<#
+.SYNOPSIS
+Wait for a scenario's test VM to power off, stop its load VMs, and copy the results out of the
+test VM's disk (mounted read-only).
+
+.DESCRIPTION
+Copies results\<run-id>\ directories from the disk's HVRT volume into
+<Destination>\s<scenario>-<variant>\, next to runs copied before; a run directory that exists
+already is left as it is. Then: rust-bench report <Destination>\s1-enlightened ... for the tables.
+
+.EXAMPLE
+.\Get-HvrtResults.ps1 -Scenario 3 -Variant emulated -Destination C:\hvrt\results
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory)][ValidateRange(1, 7)][int]$Scenario,
+    [Parameter(Mandatory)][ValidateSet('enlightened', 'emulated')][string]$Variant,
+    [Parameter(Mandatory)][string]$Destination,
+    [string]$Prefix = 'hvrt',
+    # The default plan takes a bit over an hour; the appliance's own timeout is 3 h.
+    [TimeSpan]$Timeout = (New-TimeSpan -Hours 4),
+    # Leave the load VMs running (for another test VM run).
+    [switch]$KeepLoads
+)
+
+. (Join-Path $PSScriptRoot 'HvrtCommon.ps1')
+
+$test = Get-HvrtVmName $Prefix $Scenario $Variant 'test'
+if (-not (Get-VM -Name $test -ErrorAction SilentlyContinue)) {
+    throw "No VM named ${test}: create it with New-HvrtScenario.ps1 -Scenario $Scenario -Variant $Variant."
+}
+Write-Host "waiting for $test to power off (up to $Timeout); console: \\.\pipe\$test"
+if (-not (Wait-HvrtVmOff -Name $test -Timeout $Timeout)) {
+    throw "$test is still running after $Timeout; look at its console, then Stop-VM -TurnOff and run this again."
+}
+
+if (-not $KeepLoads) {
+    Get-VM -Name (Get-HvrtVmName $Prefix $Scenario $Variant 'load*') -ErrorAction SilentlyContinue |
+        Where-Object State -ne 'Off' |
+        ForEach-Object { Stop-VM -VM $_ -TurnOff -Force; Write-Host "stopped $($_.Name)" }
+}
+
+$disk = (Get-VMHardDiskDrive -VMName $test | Select-Object -First 1).Path
+$target = Join-Path $Destination "s$Scenario-$Variant"
+New-Item -ItemType Directory -Force -Path $target | Out-Null
+$root = Mount-HvrtVolume -Path $disk -ReadOnly
+try {
+    $runs = @(Get-ChildItem -Directory -Path (Join-Path $root 'results') -ErrorAction SilentlyContinue)
+    if ($runs.Count -eq 0) { throw "$disk has no results\<run-id>\ directory: did the VM run the test role?" }
+    foreach ($run in $runs) {
+        $to = Join-Path $target $run.Name
+        if (Test-Path $to) {
+            Write-Host "kept $to (copied before)"
+            continue
+        }
+        Copy-Item -Recurse -Path $run.FullName -Destination $to
+        $status = (Get-Content -Raw (Join-Path $to 'run.json') | ConvertFrom-Json).status
+        Write-Host "copied $to ($status)"
+    }
+} finally {
+    Dismount-VHD -Path $disk
+}
+Write-Host "open $target\<run-id>\report.html, or: rust-bench report $Destination"
