@@ -3,8 +3,9 @@
 //!
 //! RDTSC alone may execute before earlier instructions retire; `lfence; rdtsc` (what the
 //! kernel's rdtsc_ordered() does on Intel and on AMD with LFENCE made serializing) orders it.
-//! The TSC is only used when CPUID says it is invariant (leaf 0x8000_0007, EDX bit 8):
-//! constant rate and not stopped in idle states. Otherwise, or off x86_64, the clock is
+//! The TSC is only used when CPUID says it is invariant (leaf 0x8000_0007, EDX bit 8:
+//! constant rate, not stopped in idle states) or the kernel itself keeps time with it
+//! (clocksource "tsc"). Otherwise, or off x86_64, the clock is
 //! clock_gettime(CLOCK_MONOTONIC_RAW) in nanoseconds and `clock.source` says "clock_gettime".
 
 use std::time::Duration;
@@ -122,6 +123,15 @@ pub fn cpuid(leaf: u32) -> [u32; 4] {
     [r.eax, r.ebx, r.ecx, r.edx]
 }
 
+/// Whether the kernel keeps time with the TSC (its clocksource watchdog found it stable).
+/// Hyper-V shows the invariant-TSC CPUID bit only after the guest asks for it through a
+/// synthetic MSR (HV_X64_MSR_TSC_INVARIANT_CONTROL), which a kernel without Hyper-V support
+/// never does; its clocksource then tells whether the TSC can be trusted.
+pub fn kernel_uses_tsc() -> bool {
+    std::fs::read_to_string("/sys/devices/system/clocksource/clocksource0/current_clocksource")
+        .is_ok_and(|s| s.trim() == "tsc")
+}
+
 /// Whether CPUID reports an invariant TSC (leaf 0x8000_0007 EDX bit 8).
 pub fn invariant_tsc() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -149,6 +159,11 @@ impl Clock {
         let (use_tsc, reason) = match choice {
             Choice::Auto if !tsc_possible => (false, "no TSC on this architecture".to_string()),
             Choice::Auto if invariant => (true, "invariant TSC".to_string()),
+            Choice::Auto if kernel_uses_tsc() => (
+                true,
+                "CPUID does not report an invariant TSC, but the kernel's clocksource is tsc"
+                    .to_string(),
+            ),
             Choice::Auto => (
                 false,
                 "CPUID does not report an invariant TSC; using clock_gettime(CLOCK_MONOTONIC_RAW)"
