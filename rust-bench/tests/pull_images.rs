@@ -456,3 +456,67 @@ fn truncated_and_corrupted_images_never_panic() {
     }
     assert!(ran > 140);
 }
+
+/// The images the end-to-end test booted (`make e2e` leaves them in output/e2e/<variant>/),
+/// when they are there: pull from each VHD and VHDX must give what mtools extracts from
+/// qemu-img's raw conversion of the same file, and every pulled run must report.
+#[test]
+fn end_to_end_images_when_present() {
+    if !have_tools() {
+        return;
+    }
+    let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("../output/e2e");
+    let mut images = Vec::new();
+    for variant in ["enlightened", "emulated"] {
+        for ext in ["vhd", "vhdx"] {
+            let p = e2e.join(variant).join(format!("hvrt-{variant}.{ext}"));
+            if p.is_file() {
+                images.push(p);
+            }
+        }
+    }
+    if images.is_empty() {
+        eprintln!(
+            "note: no end-to-end images in {} (make e2e makes them); nothing to check",
+            e2e.display()
+        );
+        return;
+    }
+    let mut with_results = 0;
+    for image in images {
+        let name = image.file_name().unwrap().to_string_lossy().to_string();
+        let out = scratch(&format!("e2e-{name}"));
+        let o = rust_bench(&[Path::new("pull"), &image, &out.join("pulled")]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        sh(
+            &format!(
+                "qemu-img convert -O raw '{}' raw.img && mkdir mtools && mcopy -s -n -i raw.img@@1M ::results mtools/ && rm raw.img",
+                image.display()
+            ),
+            &out,
+        );
+        let expected = tree(&out.join("mtools/results"));
+        assert!(
+            !expected.is_empty(),
+            "{name}: the booted image has no results"
+        );
+        assert!(
+            tree(&out.join("pulled")) == expected,
+            "{name}: pull differs from mtools"
+        );
+        let r = Command::new(env!("CARGO_BIN_EXE_rust-bench"))
+            .arg("report")
+            .arg(out.join("pulled"))
+            .output()
+            .unwrap();
+        assert!(
+            r.status.success(),
+            "{name}: report: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+    }
+}
