@@ -26,7 +26,8 @@ h3 { font-size: 16px; margin: 22px 0 8px; }
 .sub { color: #5a6470; margin: 0; }
 .card { background: #fff; border: 1px solid #dde1e6; border-radius: 8px; padding: 14px 16px;
   margin: 10px 0 18px; overflow-x: auto; }
-table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+table { border-collapse: collapse; min-width: 520px; font-variant-numeric: tabular-nums; }
+.tablecard { display: inline-block; max-width: 100%; vertical-align: top; }
 th, td { padding: 6px 12px; border-bottom: 1px solid #eceef1; vertical-align: top; }
 thead th { text-align: right; font-weight: 600; color: #333; border-bottom: 2px solid #cfd5dc; }
 thead th:first-child, tbody th { text-align: left; }
@@ -212,7 +213,7 @@ fn figure(body: &mut String, svg: &str, caption: &str) {
 }
 
 pub fn html_table(table: &Table) -> String {
-    let mut s = String::from("<div class=\"card\"><table>\n<thead><tr><th></th>");
+    let mut s = String::from("<div class=\"card tablecard\"><table>\n<thead><tr><th></th>");
     for c in &table.columns {
         let _ = write!(s, "<th>{}</th>", escape(c));
     }
