@@ -12,33 +12,37 @@ pub fn environment(env: Option<&Environment>) -> String {
     let vendor = env
         .hypervisor
         .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty());
+        .map(|v| v.trim_matches(['\0', ' ']));
     let vmbus = env.vmbus == Some(true);
+    let qemu_cpu = env.cpu_model.as_deref().is_some_and(|m| m.contains("QEMU"));
     let hyperv_kernel = kernel_option(env, "CONFIG_HYPERV");
     let guest_kernel = kernel_option(env, "CONFIG_HYPERVISOR_GUEST");
-    match vendor {
-        None if vmbus => "Hyper-V enlightened".to_string(),
-        None => "bare metal".to_string(),
+    let enlightened = "Hyper-V enlightened".to_string();
+    let name = match vendor {
+        None if vmbus => return enlightened,
+        // No hypervisor bit, yet QEMU's own CPU model: an emulator that does not say so.
+        None if qemu_cpu => "QEMU".to_string(),
+        None => return "bare metal".to_string(),
+        // The hypervisor bit is set but the vendor leaf is empty.
+        Some("") if vmbus => return enlightened,
+        Some("") => "unknown hypervisor".to_string(),
         Some("Microsoft Hv") => {
             // Enlightened: the guest talks to Hyper-V (VMBus up, or at least a kernel built
             // for it). Emulated: a kernel without Hyper-V support sees only emulated devices.
-            if vmbus || hyperv_kernel == Some(true) {
-                "Hyper-V enlightened".to_string()
+            return if vmbus || hyperv_kernel == Some(true) {
+                enlightened
             } else {
                 "Hyper-V emulated".to_string()
-            }
+            };
         }
-        Some(other) => {
-            // Under another hypervisor (QEMU in the end-to-end test), name the image's kernel
-            // flavour when it is one of the two this project builds.
-            let name = hypervisor_name(other);
-            match (hyperv_kernel, guest_kernel) {
-                (Some(true), _) => format!("{name}, enlightened kernel"),
-                (Some(false), Some(false)) => format!("{name}, emulated kernel"),
-                _ => name,
-            }
-        }
+        Some(other) => hypervisor_name(other),
+    };
+    // Under another hypervisor (QEMU in the end-to-end test), name the image's kernel flavour
+    // when it is one of the two this project builds.
+    match (hyperv_kernel, guest_kernel) {
+        (Some(true), _) => format!("{name}, enlightened kernel"),
+        (Some(false), Some(false)) => format!("{name}, emulated kernel"),
+        _ => name,
     }
 }
 
@@ -150,6 +154,16 @@ mod tests {
             ..Environment::default()
         };
         assert_eq!(environment(Some(&no_config)), "hypervisor \"Odd\"");
+        let hidden = Environment {
+            hypervisor: Some(String::new()),
+            ..Environment::default()
+        };
+        assert_eq!(environment(Some(&hidden)), "unknown hypervisor");
+        let qemu = Environment {
+            cpu_model: Some("QEMU Virtual CPU version 2.5+".into()),
+            ..Environment::default()
+        };
+        assert_eq!(environment(Some(&qemu)), "QEMU");
         assert_eq!(environment(None), "unknown environment");
     }
 }
