@@ -89,9 +89,10 @@ pub struct SwitchRun {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct SwitchNs {
-    pub min: f64,
-    pub mean: f64,
-    pub max: f64,
+    // null when a run has no switch yet (a checkpoint taken right at its start).
+    pub min: Option<f64>,
+    pub mean: Option<f64>,
+    pub max: Option<f64>,
 }
 
 /// The machine a run measured. Every field is optional here: labelling copes with less.

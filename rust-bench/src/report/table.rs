@@ -196,11 +196,11 @@ pub fn thread_counts(runs: &[Run]) -> Vec<u64> {
 pub fn switch_stat(run: &Run, threads: u64, stat: Stat) -> Option<f64> {
     let t = run.thread_switch.as_ref()?;
     let r = t.runs.iter().find(|r| r.threads == threads)?;
-    Some(match stat {
+    match stat {
         Stat::Min => r.switch_ns.min,
         Stat::Mean => r.switch_ns.mean,
         Stat::Max => r.switch_ns.max,
-    })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
