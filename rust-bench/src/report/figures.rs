@@ -104,15 +104,15 @@ pub fn clock_tick_histogram(json: &Value, label: &str) -> String {
     if buckets.is_empty() {
         return svg::empty(&title, "No histogram recorded.");
     }
-    let rel = relative_error(h);
-    let mut chart = histogram_chart(&title, &[&buckets], rel, "loop duration");
+    let widths = Widths::of(h);
+    let mut chart = histogram_chart(&title, &[&buckets], widths, "loop duration");
     let samples = num(json.get("samples")).unwrap_or(0.0);
     chart.subtitle(&format!(
-        "{} samples · bucket width ≤ {:.1}% of its value · counts on a log scale",
+        "{} samples · bucket width ≤ {} % of its value · counts on a log scale",
         group_thousands(samples as u64),
-        rel * 100.0
+        svg::three_digits(widths.max_fraction() * 100.0)
     ));
-    sticks(&mut chart, &buckets, rel, PALETTE[0]);
+    sticks(&mut chart, &buckets, widths, PALETTE[0]);
     chart.finish()
 }
 
@@ -125,11 +125,11 @@ pub fn thread_switch_histogram(json: &Value, label: &str) -> String {
         .map(|r| r.iter().collect())
         .unwrap_or_default();
     let mut all = Vec::new();
-    let mut rel = 0.01;
+    let mut widths = Widths::of(None);
     for run in &runs {
         let b = buckets(run.get("histogram"));
         if !b.is_empty() {
-            rel = relative_error(run.get("histogram"));
+            widths = Widths::of(run.get("histogram"));
             let threads = num(run.get("threads")).unwrap_or(0.0);
             all.push((threads, b));
         }
@@ -138,13 +138,13 @@ pub fn thread_switch_histogram(json: &Value, label: &str) -> String {
         return svg::empty(&title, "No histogram recorded.");
     }
     let refs: Vec<&Vec<(f64, f64)>> = all.iter().map(|(_, b)| b).collect();
-    let mut chart = histogram_chart(&title, &refs, rel, "switch latency");
+    let mut chart = histogram_chart(&title, &refs, widths, "switch latency");
     chart.subtitle(
         "SCHED_FIFO threads of one priority on one CPU, sched_yield · counts on a log scale",
     );
     for (i, (threads, b)) in all.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
-        sticks(&mut chart, b, rel, color);
+        sticks(&mut chart, b, widths, color);
         chart.legend(&format!("{threads} threads"), color);
     }
     chart.finish()
@@ -200,10 +200,10 @@ fn titled(title: &str, label: &str) -> String {
     }
 }
 
-fn histogram_chart(title: &str, all: &[&Vec<(f64, f64)>], rel: f64, what: &str) -> Chart {
+fn histogram_chart(title: &str, all: &[&Vec<(f64, f64)>], widths: Widths, what: &str) -> Chart {
     let xs = all.iter().flat_map(|b| b.iter().map(|p| p.0));
     let (lo, hi) = bounds(xs);
-    let hi = hi * (1.0 + rel);
+    let hi = hi + widths.width(hi);
     let max_count = all
         .iter()
         .flat_map(|b| b.iter().map(|p| p.1))
@@ -219,9 +219,9 @@ fn histogram_chart(title: &str, all: &[&Vec<(f64, f64)>], rel: f64, what: &str) 
 }
 
 /// One thin bar per non-empty bucket, from its lower bound over its width.
-fn sticks(chart: &mut Chart, buckets: &[(f64, f64)], rel: f64, color: &str) {
+fn sticks(chart: &mut Chart, buckets: &[(f64, f64)], widths: Widths, color: &str) {
     for &(lower, count) in buckets {
-        let upper = lower + (lower * rel).max(1.0);
+        let upper = lower + widths.width(lower);
         let tip = format!(
             "{} – {}: {} samples",
             format_ns(lower),
@@ -318,10 +318,48 @@ fn buckets(h: Option<&Value>) -> Vec<(f64, f64)> {
         .collect()
 }
 
-fn relative_error(h: Option<&Value>) -> f64 {
-    num(h.and_then(|h| h.get("relative_error")))
-        .filter(|r| *r > 0.0 && *r < 1.0)
-        .unwrap_or(0.01)
+/// How wide a histogram bucket is (docs/results-format.md): log-linear with `sub` buckets per
+/// power of two (exact, width 1, below `2 * sub`); or, for histograms that do not say, a
+/// width of twice the stated relative error.
+#[derive(Clone, Copy, Debug)]
+enum Widths {
+    LogLinear { sub: f64 },
+    Relative(f64),
+}
+
+impl Widths {
+    fn of(h: Option<&Value>) -> Widths {
+        let sub = num(h.and_then(|h| h.get("sub_buckets")));
+        match sub {
+            Some(sub) if (1.0..=65536.0).contains(&sub) && (sub as u64).is_power_of_two() => {
+                Widths::LogLinear { sub }
+            }
+            _ => Widths::Relative(
+                num(h.and_then(|h| h.get("relative_error")))
+                    .filter(|r| *r > 0.0 && *r < 0.5)
+                    .map(|r| 2.0 * r)
+                    .unwrap_or(0.01),
+            ),
+        }
+    }
+
+    fn width(self, lower: f64) -> f64 {
+        match self {
+            Widths::LogLinear { sub } if lower >= 2.0 * sub => {
+                2f64.powf(lower.log2().floor() - sub.log2())
+            }
+            Widths::LogLinear { .. } => 1.0,
+            Widths::Relative(r) => (lower * r).max(1.0),
+        }
+    }
+
+    /// The widest a bucket gets relative to its lower bound.
+    fn max_fraction(self) -> f64 {
+        match self {
+            Widths::LogLinear { sub } => 1.0 / sub,
+            Widths::Relative(r) => r,
+        }
+    }
 }
 
 fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
@@ -420,6 +458,20 @@ mod tests {
         assert_eq!(interval, 7.0);
         assert_eq!(mx.iter().flatten().copied().fold(0.0, f64::max), 9e6);
         assert_eq!(mn.iter().flatten().copied().fold(f64::MAX, f64::min), 1.0);
+    }
+
+    #[test]
+    fn bucket_widths_follow_the_results_format() {
+        let h = json!({"relative_error": 1.0 / 256.0, "sub_buckets": 128});
+        let w = Widths::of(Some(&h));
+        assert_eq!(w.width(100.0), 1.0);
+        assert_eq!(w.width(255.0), 1.0);
+        assert_eq!(w.width(256.0), 2.0);
+        assert_eq!(w.width(67_584.0), 512.0);
+        assert_eq!(w.width(65_536.0), 512.0);
+        assert_eq!(w.width(65_535.0), 256.0);
+        let old = Widths::of(Some(&json!({"relative_error": 0.01})));
+        assert_eq!(old.width(10_000.0), 200.0);
     }
 
     #[test]
