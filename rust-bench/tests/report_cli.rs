@@ -510,3 +510,40 @@ fn a_failed_run_without_test_files_still_reports() {
     ]));
     assert!(html.contains("badge failed"), "{html}");
 }
+
+#[test]
+fn scenarios_from_the_hyper_v_kit_are_told_apart_by_their_directory() {
+    let t = tmp();
+    let env = environment(Some("Microsoft Hv"), true, true);
+    for scenario in ["s1-enlightened", "s3-enlightened"] {
+        let dir = t.path().join(scenario).join("20261127-100000");
+        write(
+            &dir,
+            "run.json",
+            &run_json("20261127-100000", "complete", &env),
+        );
+        write(&dir, "clock-tick.json", &clock_tick(&env, 68_000, 70_000));
+        write(
+            &dir,
+            "thread-switch.json",
+            &thread_switch(&env, &[(2, [1.0, 2.0, 3.0])]),
+        );
+    }
+    let s1 = t.path().join("s1-enlightened");
+    let s3 = t.path().join("s3-enlightened");
+    let csv = stdout(&rust_bench(&[
+        "report",
+        s1.to_str().unwrap(),
+        s3.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]));
+    assert!(
+        csv.contains("Hyper-V enlightened (s1-enlightened),clock_tick_max_overhead,2000\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("Hyper-V enlightened (s3-enlightened),clock_tick_max_overhead,2000\n"),
+        "{csv}"
+    );
+}

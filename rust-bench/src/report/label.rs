@@ -46,8 +46,9 @@ pub fn environment(env: Option<&Environment>) -> String {
     }
 }
 
-/// Labels for a set of runs: `--label` values in order, then environment names; a name that
-/// repeats gets its run id so every column is told apart.
+/// Labels for a set of runs: `--label` values in order, then environment names. Runs that
+/// share a name are told apart by the directory holding them when those differ (e.g.
+/// `s1-enlightened/`, `s3-enlightened/` as Get-HvrtResults.ps1 lays them out), else by run id.
 pub fn for_runs(runs: &[Run], given: &[String]) -> Vec<String> {
     let mut labels: Vec<String> = runs
         .iter()
@@ -61,11 +62,33 @@ pub fn for_runs(runs: &[Run], given: &[String]) -> Vec<String> {
         .collect();
     let original = labels.clone();
     for (i, label) in labels.iter_mut().enumerate() {
-        if i >= given.len() && original.iter().filter(|l| *l == label).count() > 1 {
-            *label = format!("{label} ({})", runs[i].id);
+        if i < given.len() {
+            continue;
         }
+        let twins: Vec<usize> = (given.len()..runs.len())
+            .filter(|&j| original[j] == original[i])
+            .collect();
+        if twins.len() < 2 {
+            continue;
+        }
+        let parents: Vec<Option<String>> = twins.iter().map(|&j| parent_name(&runs[j])).collect();
+        let distinct = parents.iter().all(Option::is_some)
+            && parents
+                .iter()
+                .enumerate()
+                .all(|(a, p)| parents.iter().skip(a + 1).all(|q| q != p));
+        *label = match parent_name(&runs[i]) {
+            Some(parent) if distinct => format!("{label} ({parent})"),
+            _ => format!("{label} ({})", runs[i].id),
+        };
     }
     labels
+}
+
+/// The name of the directory holding a run directory.
+fn parent_name(run: &Run) -> Option<String> {
+    let dir = run.dir.canonicalize().unwrap_or_else(|_| run.dir.clone());
+    Some(dir.parent()?.file_name()?.to_string_lossy().into_owned())
 }
 
 /// `Some(true)` if the kernel option is `y` or `m`, `Some(false)` if the kernel config is
