@@ -54,7 +54,12 @@ try {
             continue
         }
         Copy-Item -Recurse -Path $run.FullName -Destination $to
-        $status = (Get-Content -Raw (Join-Path $to 'run.json') | ConvertFrom-Json).status
+        $runJson = Join-Path $to 'run.json'
+        $status = if (Test-Path $runJson) {
+            (Get-Content -Raw $runJson | ConvertFrom-Json).status
+        } else {
+            'no run.json'
+        }
         Write-Host "copied $to ($status)"
     }
 } finally {

@@ -15,7 +15,7 @@ param([Parameter(Mandatory)][string]$VmName)
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 
-$pipe = New-Object IO.Pipes.NamedPipeClientStream('.', $VmName, [IO.Pipes.PipeDirection]::In)
+$pipe = New-Object IO.Pipes.NamedPipeClientStream('.', $VmName, [IO.Pipes.PipeDirection]::InOut)
 Write-Host "connecting to \\.\pipe\$VmName (the VM's COM1) ..."
 $pipe.Connect(600000)
 $reader = New-Object IO.StreamReader($pipe, [Text.Encoding]::UTF8)
