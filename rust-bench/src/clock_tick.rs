@@ -214,7 +214,62 @@ pub struct Timeline {
     pub min_ns: Vec<Option<u64>>,
 }
 
-const EMPTY_MIN: u64 = u64::MAX;
+impl Timeline {
+    /// The same timeline with neighbouring intervals merged (max of maxima, min of minima)
+    /// until at most `points` remain.
+    pub fn merged(&self, points: usize) -> Timeline {
+        let n = self.max_ns.len().max(self.min_ns.len());
+        let k = n.div_ceil(points.max(1)).max(1);
+        let merge = |s: &[Option<u64>], pick: fn(u64, u64) -> u64| -> Vec<Option<u64>> {
+            s.chunks(k)
+                .map(|c| c.iter().flatten().copied().reduce(pick))
+                .collect()
+        };
+        Timeline {
+            interval_s: self.interval_s * k as f64,
+            max_ns: merge(&self.max_ns, u64::max),
+            min_ns: merge(&self.min_ns, u64::min),
+        }
+    }
+}
+
+impl Report {
+    /// A copy with the timeline merged down to at most `points` intervals (for figures,
+    /// which cannot show more than a few thousand points anyway), without ever holding a
+    /// second full-resolution timeline.
+    pub fn with_timeline_points(&self, points: usize) -> Report {
+        Report {
+            schema: self.schema,
+            test: self.test,
+            complete: self.complete,
+            end: self.end,
+            samples: self.samples,
+            duration_s: self.duration_s,
+            measured_s: self.measured_s,
+            duty_cycle: self.duty_cycle,
+            bursts: self.bursts,
+            burst_ms: self.burst_ms,
+            gap_us: self.gap_us,
+            loop_ns: self.loop_ns.clone(),
+            loop_iterations: self.loop_iterations,
+            max_overhead_ns: self.max_overhead_ns,
+            spikes: self.spikes.clone(),
+            histogram: self.histogram.clone(),
+            timeline: self.timeline.merged(points),
+            clock: self.clock.clone(),
+            priority: self.priority,
+            cpu: self.cpu,
+            rt_throttling_lifted: self.rt_throttling_lifted,
+            memory_locked: self.memory_locked,
+            environment: self.environment.clone(),
+        }
+    }
+}
+
+/// Timeline values are stored as u32 nanoseconds (half the memory), saturating just below
+/// 4.29 s; u32::MAX marks an interval without samples.
+const EMPTY_MIN: u32 = u32::MAX;
+const TL_SATURATE: u64 = u32::MAX as u64 - 1;
 
 /// The measuring state: fixed-size, allocated and touched before the first burst.
 struct State {
@@ -231,16 +286,19 @@ struct State {
     // timeline
     interval: u64,
     next_boundary: u64,
-    cur_max: u64,
-    cur_min: u64,
-    tl_max: Vec<u64>,
-    tl_min: Vec<u64>,
+    cur_max: u32,
+    cur_min: u32,
+    tl_max: Vec<u32>,
+    tl_min: Vec<u32>,
     tl_cap: usize,
 }
 
 impl State {
     fn new(clock: Clock, opts: &Options, start: u64) -> State {
         let interval = clock.ticks(opts.timeline_interval.as_nanos() as u64).max(1);
+        // prepare_timeline() keeps a burst's worth of room below the cap; the spare half
+        // absorbs a burst overrun by a very long sample, and flush_intervals() never grows
+        // the vectors (a reallocation inside a burst would show up as a spike).
         let phys = opts.timeline_cap * 2 + 16;
         let mut tl_max = Vec::with_capacity(phys);
         let mut tl_min = Vec::with_capacity(phys);
@@ -311,10 +369,14 @@ impl State {
     #[inline(always)]
     fn flush_intervals(&mut self, now: u64) {
         while now >= self.next_boundary {
-            self.tl_max.push(self.cur_max);
-            self.tl_min.push(self.cur_min);
-            self.cur_max = 0;
-            self.cur_min = EMPTY_MIN;
+            if self.tl_max.len() < self.tl_max.capacity() {
+                self.tl_max.push(self.cur_max);
+                self.tl_min.push(self.cur_min);
+                self.cur_max = 0;
+                self.cur_min = EMPTY_MIN;
+            }
+            // else (only after a stall of tens of thousands of intervals inside one burst):
+            // keep accumulating into the current interval rather than reallocate here.
             self.next_boundary += self.interval;
         }
     }
@@ -338,11 +400,12 @@ impl State {
         if to >= self.next_boundary {
             self.flush_intervals(to);
         }
-        if ns > self.cur_max {
-            self.cur_max = ns;
+        let ns32 = ns.min(TL_SATURATE) as u32;
+        if ns32 > self.cur_max {
+            self.cur_max = ns32;
         }
-        if ns < self.cur_min {
-            self.cur_min = ns;
+        if ns32 < self.cur_min {
+            self.cur_min = ns32;
         }
     }
 
@@ -458,11 +521,11 @@ struct Meta<'a> {
 
 fn build_report(st: &State, m: &Meta, complete: bool, end: &'static str) -> Report {
     let clock = &st.clock;
-    let mut max_ns: Vec<Option<u64>> = st.tl_max.iter().map(|&v| Some(v)).collect();
+    let mut max_ns: Vec<Option<u64>> = st.tl_max.iter().map(|&v| Some(v as u64)).collect();
     let mut min_ns: Vec<Option<u64>> = st
         .tl_min
         .iter()
-        .map(|&v| (v != EMPTY_MIN).then_some(v))
+        .map(|&v| (v != EMPTY_MIN).then_some(v as u64))
         .collect();
     for (mx, mn) in max_ns.iter_mut().zip(min_ns.iter()) {
         if mn.is_none() {
@@ -470,8 +533,8 @@ fn build_report(st: &State, m: &Meta, complete: bool, end: &'static str) -> Repo
         }
     }
     if st.cur_min != EMPTY_MIN {
-        max_ns.push(Some(st.cur_max));
-        min_ns.push(Some(st.cur_min));
+        max_ns.push(Some(st.cur_max as u64));
+        min_ns.push(Some(st.cur_min as u64));
     }
     let duration_s = (tsc::monotonic_ns().saturating_sub(m.wall_start_ns)) as f64 / 1e9;
     let measured_s = clock.to_ns(m.measured_ticks) as f64 / 1e9;
@@ -766,6 +829,20 @@ mod tests {
         assert_eq!(st.tl_min, vec![100, 102, 104, 106]);
         // The odd 9th interval was folded into the current one.
         assert_eq!((st.cur_min, st.cur_max), (108, 109));
+    }
+
+    #[test]
+    fn timeline_merge() {
+        let t = Timeline {
+            interval_s: 0.001,
+            max_ns: vec![Some(5), None, Some(7), Some(1), None],
+            min_ns: vec![Some(4), None, Some(2), Some(1), None],
+        };
+        let m = t.merged(2);
+        assert_eq!(m.interval_s, 0.003);
+        assert_eq!(m.max_ns, vec![Some(7), Some(1)]);
+        assert_eq!(m.min_ns, vec![Some(2), Some(1)]);
+        assert_eq!(t.merged(10).max_ns, t.max_ns);
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub fn write_json(dest: &str, value: &impl Serialize) -> Result<()> {
     }
 }
 
+/// Timeline intervals handed to the figures (they merge further, to their own resolution).
+const FIGURE_POINTS: usize = 6000;
+
 /// A test result to be written by [`write_test_files`].
 #[derive(Clone, Copy)]
 pub enum TestReport<'a> {
@@ -92,47 +95,54 @@ pub fn write_test_files(dir: &Path, report: TestReport) -> Result<Vec<PathBuf>> 
         )
     })?;
     let name = report.name();
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    // Each file is generated, written and dropped in turn, so that a long run's large
+    // timeline is held in memory in one form at a time (the 16 MiB budget).
+    let mut paths = Vec::new();
+    let mut put = |file: String, bytes: &[u8]| -> Result<()> {
+        let p = dir.join(file);
+        write_atomic(&p, bytes)?;
+        paths.push(p);
+        Ok(())
+    };
     match report {
         TestReport::ClockTick(r) => {
-            files.push((format!("{name}.json"), to_json(r)?));
-            files.push((
+            put(format!("{name}.json"), &to_json(r)?)?;
+            put(
                 format!("{name}-timeline.csv"),
-                clock_tick_timeline_csv(r).into_bytes(),
-            ));
-            files.push((
+                clock_tick_timeline_csv(r).as_bytes(),
+            )?;
+            put(
                 format!("{name}-histogram.csv"),
-                histogram_csv(None, &r.histogram.buckets).into_bytes(),
-            ));
-            files.push((
+                histogram_csv(None, &r.histogram.buckets).as_bytes(),
+            )?;
+            put(
                 format!("{name}-spikes.csv"),
-                clock_tick_spikes_csv(r).into_bytes(),
-            ));
+                clock_tick_spikes_csv(r).as_bytes(),
+            )?;
         }
         TestReport::ThreadSwitch(r) => {
-            files.push((format!("{name}.json"), to_json(r)?));
-            files.push((
+            put(format!("{name}.json"), &to_json(r)?)?;
+            put(
                 format!("{name}-runs.csv"),
-                thread_switch_runs_csv(r).into_bytes(),
-            ));
+                thread_switch_runs_csv(r).as_bytes(),
+            )?;
             let mut h = String::from("threads,lower_ns,upper_ns,count\n");
             for run in &r.runs {
                 let body = histogram_csv(Some(run.threads), &run.histogram.buckets);
                 h.push_str(body.split_once('\n').map(|x| x.1).unwrap_or(""));
             }
-            files.push((format!("{name}-histogram.csv"), h.into_bytes()));
+            put(format!("{name}-histogram.csv"), h.as_bytes())?;
         }
     }
-    // Figures, drawn from the JSON just produced (the first file).
-    let json: serde_json::Value = serde_json::from_slice(&files[0].1)?;
+    // Figures, drawn from the same data as the JSON (the timeline merged down to a few
+    // thousand points first: a figure shows no more, and a full-resolution JSON value of a
+    // one-hour run would cost several MiB).
+    let json = match report {
+        TestReport::ClockTick(r) => serde_json::to_value(r.with_timeline_points(FIGURE_POINTS))?,
+        TestReport::ThreadSwitch(r) => serde_json::to_value(r)?,
+    };
     for (file, svg) in crate::report::figures::for_test(&json) {
-        files.push((file, svg.into_bytes()));
-    }
-    let mut paths = Vec::new();
-    for (file, bytes) in files {
-        let p = dir.join(file);
-        write_atomic(&p, &bytes)?;
-        paths.push(p);
+        put(file, svg.as_bytes())?;
     }
     Ok(paths)
 }

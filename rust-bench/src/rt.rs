@@ -188,8 +188,13 @@ fn set_policy(policy: libc::c_int, priority: i32) -> Result<()> {
 /// Fail early, with the one-line message, when SCHED_FIFO at `priority` is not allowed
 /// (tried on a short-lived thread, so the caller's scheduling is untouched).
 pub fn check_fifo(priority: i32) -> Result<()> {
+    // A small stack: glibc caches exited threads' stacks, and a later mlockall would lock
+    // (and fault in) a default 2 MiB one.
     std::thread::scope(|s| {
-        s.spawn(|| set_fifo(priority))
+        std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn_scoped(s, || set_fifo(priority))
+            .map_err(|e| anyhow::anyhow!("cannot start a thread: {e}"))?
             .join()
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the SCHED_FIFO probe thread failed")))
     })
