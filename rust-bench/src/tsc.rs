@@ -123,13 +123,14 @@ pub fn cpuid(leaf: u32) -> [u32; 4] {
     [r.eax, r.ebx, r.ecx, r.edx]
 }
 
-/// Whether the kernel keeps time with the TSC (its clocksource watchdog found it stable).
+/// Whether the kernel keeps time with the TSC (clocksource "tsc", or "tsc-early" during the
+/// first seconds after boot, before the refined calibration).
 /// Hyper-V shows the invariant-TSC CPUID bit only after the guest asks for it through a
 /// synthetic MSR (HV_X64_MSR_TSC_INVARIANT_CONTROL), which a kernel without Hyper-V support
 /// never does; its clocksource then tells whether the TSC can be trusted.
 pub fn kernel_uses_tsc() -> bool {
     std::fs::read_to_string("/sys/devices/system/clocksource/clocksource0/current_clocksource")
-        .is_ok_and(|s| s.trim() == "tsc")
+        .is_ok_and(|s| matches!(s.trim(), "tsc" | "tsc-early"))
 }
 
 /// Whether CPUID reports an invariant TSC (leaf 0x8000_0007 EDX bit 8).
@@ -161,7 +162,7 @@ impl Clock {
             Choice::Auto if invariant => (true, "invariant TSC".to_string()),
             Choice::Auto if kernel_uses_tsc() => (
                 true,
-                "CPUID does not report an invariant TSC, but the kernel's clocksource is tsc"
+                "CPUID does not report an invariant TSC, but the kernel's clocksource is the TSC"
                     .to_string(),
             ),
             Choice::Auto => (
