@@ -79,9 +79,9 @@ pub struct Args {
 
 fn parse_loop_us(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
-        Ok(v) if (0.0..=1_000_000.0).contains(&v) => Ok(v),
+        Ok(v) if (0.0..=100_000.0).contains(&v) => Ok(v),
         _ => Err(format!(
-            "'{s}' is not a loop length in microseconds between 0 and 1000000"
+            "'{s}' is not a loop length in microseconds between 0 and 100000"
         )),
     }
 }
@@ -463,7 +463,7 @@ fn calibrate_loop(clock: &Clock, target_ns: u64) -> u64 {
     }
     // Rough estimate from a short loop, then refine on loops of the target length.
     let probe = 10_000u64;
-    let reps = |ns: u64| (20_000_000 / ns.max(1)).clamp(20, 2000) as u32;
+    let reps = |ns: u64| (20_000_000 / ns.max(1)).clamp(5, 2000) as u32;
     let t = min_loop_ns(clock, probe, 50).saturating_sub(base).max(1);
     let mut iters = ((target_ns - base) as f64 * probe as f64 / t as f64) as u64;
     for _ in 0..4 {
@@ -619,6 +619,11 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Re
     }
     if let Limit::Samples(0) = opts.limit {
         crate::usage!("--samples must be at least 1");
+    }
+    if opts.loop_ns > 100_000_000 {
+        crate::usage!(
+            "the busy loop may last at most 100000 us (100 ms); pass a smaller --loop-us"
+        );
     }
     rt::check_cpu(opts.cpu)?;
     rt::check_fifo(opts.priority)?;

@@ -76,6 +76,11 @@ fn bad_duration_and_numbers() {
         "cannot be used with",
     );
     one_line_error(&["load", "memory", "--size", "9XB"], 2, "unknown unit");
+    one_line_error(
+        &["clock-tick", "--loop-us", "200000"],
+        2,
+        "between 0 and 100000",
+    );
 }
 
 /// As an unprivileged user (tests run as root in CI, so drop to nobody with setpriv).
