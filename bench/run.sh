@@ -148,11 +148,11 @@ print("per round medians: C", [x["p50_ns"] for x in c], "rust-bench", [x["p50"] 
 PY
 
 echo
-echo "== 3. 50 000 000 clock-tick samples (loop-us 0; the timeline filled as in a one-hour run)"
+echo "== 3. 50 000 000 clock-tick samples (loop-us 0; timeline filled as in a one-hour run; all --out files)"
 /usr/bin/time -v "$RUST_BENCH" clock-tick --cpu "$CPU" --priority "$MEASURE_PRIO" \
-	--samples 50000000 --loop-us 0 --timeline-us 3 --json "$tmp/50m.json" \
+	--samples 50000000 --loop-us 0 --timeline-us 3 --out "$tmp/50m" \
 	>/dev/null 2>"$tmp/time.txt"
-python3 - "$tmp/time.txt" "$tmp/50m.json" <<'PY'
+python3 - "$tmp/time.txt" "$tmp/50m/clock-tick.json" <<'PY'
 import json, sys
 kb = next(int(l.split(":")[1]) for l in open(sys.argv[1]) if "Maximum resident set size" in l)
 r = json.load(open(sys.argv[2]))
