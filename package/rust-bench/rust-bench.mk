@@ -30,7 +30,9 @@ define RUST_BENCH_VENDOR_CRATES
 			cargo vendor --locked --versioned-dirs \
 			--manifest-path $(@D)/Cargo.toml \
 			$${vendor}.tmp >/dev/null && \
-		mv $${vendor}.tmp $${vendor}; \
+		mv $${vendor}.tmp $${vendor} && \
+		printf '(note: crates vendored into %s for rust-bench)\n' \
+			$${vendor}; \
 	fi && \
 	mkdir -p $(@D)/.cargo && \
 	printf '%s\n' \
