@@ -227,8 +227,13 @@ boot_vhd() {
 	variant=$1
 	disk=$2
 	serial=$3
-	set -- qemu-system-x86_64 -accel tcg -m 1024 -smp 1 -display none -monitor none \
-		-no-reboot -serial "file:$serial" -drive "file=$disk,format=vpc,if=ide"
+	# -icount: the guest's clock follows the instructions it executes (and real time when
+	# idle), so a busy host cannot starve its boot-time timer checks; without it, TCG on a
+	# loaded 2-core machine sometimes panics ("IO-APIC + timer doesn't work") or loses its
+	# timer interrupts and hangs at power-off.
+	set -- qemu-system-x86_64 -accel tcg -icount shift=3,sleep=on -m 1024 -smp 1 \
+		-display none -monitor none -no-reboot -serial "file:$serial" \
+		-drive "file=$disk,format=vpc,if=ide"
 	[ "$variant" != emulated ] || set -- "$@" -netdev user,id=n -device tulip,netdev=n
 	rm -f "$serial"
 	"$@" </dev/null >"$serial.qemu" 2>&1 &

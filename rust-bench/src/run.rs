@@ -536,13 +536,18 @@ fn create_run_dir(results: &Path, wanted: Option<&str>) -> Result<(String, PathB
             ))));
         }
         let dir = results.join(id);
-        fs::create_dir(&dir).with_context(|| {
-            format!(
-                "cannot create {}; pick another --run-id or remove it",
-                dir.display()
-            )
-        })?;
-        return Ok((id.to_string(), dir));
+        return match fs::create_dir(&dir) {
+            Ok(()) => Ok((id.to_string(), dir)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(anyhow::Error::new(
+                UsageError(format!("{} exists; pick another --run-id", dir.display())),
+            )),
+            Err(e) => Err(e).with_context(|| {
+                format!(
+                    "cannot create {}; check that the disk is writable and not full",
+                    dir.display()
+                )
+            }),
+        };
     }
     let stamp = utc_stamp(SystemTime::now());
     for n in 0..1000 {
