@@ -12,7 +12,12 @@ use serde::Serialize;
 use crate::histogram;
 
 /// Write `bytes` to `path` atomically: a temporary file next to it, fsync, rename over the
-/// target, fsync the directory.
+/// target, fsync the file again and the directory.
+///
+/// The second fsync matters on FAT (the appliance's results partition): Linux's vfat writes
+/// a renamed file's new directory entry with size 0 and records the real size and first
+/// cluster only when the inode is written back, so without it a power cut shortly after the
+/// rename leaves an empty file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
@@ -32,6 +37,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             .and_then(|()| file.sync_all())
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+        file.sync_all()
+            .with_context(|| format!("cannot write {}", path.display()))?;
         File::open(dir)
             .and_then(|d| d.sync_all())
             .with_context(|| format!("cannot sync directory {}", dir.display()))

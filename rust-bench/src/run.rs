@@ -48,7 +48,6 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
 #[serde(rename_all = "lowercase")]
 enum Status {
     Interrupted,
-    Running,
     Complete,
     Failed,
 }
@@ -263,7 +262,6 @@ fn run_tests(run: &Arc<Run>, plan: &Plan) -> Result<()> {
             continue;
         }
         say(&format!("{test}: starting"));
-        run.update(|r| set_test(r, test, Status::Running, None))?;
         let started = Instant::now();
         let outcome = measure(test, plan, &run.dir).and_then(|complete| match stop_reason(plan) {
             Some(reason) if !complete => anyhow::bail!("{reason}; partial results kept"),
