@@ -215,7 +215,8 @@ fn execute(run: &Arc<Run>, plan: &Plan) -> Result<()> {
             "fair_server": fair.as_ref().map(FairServerGuard::record),
         }));
     })?;
-    watch_deadline(Arc::clone(run), plan.timeout);
+    let timeout_ends_plan = plan.role != Role::Test && plan.load_duration.is_none();
+    watch_deadline(Arc::clone(run), plan.timeout, timeout_ends_plan);
     let result = match plan.role {
         Role::Test => run_tests(run, plan),
         Role::CpuLoad | Role::MemoryLoad => run_load(run, plan),
@@ -510,13 +511,21 @@ fn timeout_reason(timeout: Duration) -> String {
     )
 }
 
-/// At the plan's timeout, ask the tests to stop (they keep what they measured); if the run
-/// has not ended a minute later, record the failure and exit.
-fn watch_deadline(run: Arc<Run>, timeout: Duration) {
+/// At the plan's timeout, ask the tests (or the load) to stop, keeping what they measured;
+/// if the run has not ended a minute later, record the failure and exit. `ends_plan`: the
+/// timeout is the plan's normal end (a load that runs "forever").
+fn watch_deadline(run: Arc<Run>, timeout: Duration, ends_plan: bool) {
     std::thread::spawn(move || {
         std::thread::sleep(timeout);
         TIMED_OUT.store(true, Ordering::SeqCst);
-        say(&timeout_reason(timeout));
+        if ends_plan {
+            say(&format!(
+                "the plan's timeout ({}) has passed: stopping the load",
+                config::format_duration(timeout)
+            ));
+        } else {
+            say(&timeout_reason(timeout));
+        }
         rt::request_stop();
         std::thread::sleep(TIMEOUT_GRACE);
         let _ = run.fail(&timeout_reason(timeout));
