@@ -88,25 +88,25 @@ defconfig_value() {
 # Resolve the variant's kernel config; rebuild only when it (or nothing yet) changed.
 build_kernel() {
 	variant=$1
-	dir=$E2E/$variant/linux
+	kdir=$E2E/$variant/linux
 	fresh=$E2E/$variant/kconfig
 	rm -rf "$fresh"
 	HVRT_OUTPUT=$OUTPUT "$TREE/scripts/check-kernel-config.sh" --resolve "$variant" "$fresh" >/dev/null
-	mkdir -p "$dir"
-	if ! cmp -s "$fresh/.config" "$dir/.config"; then
-		cp "$fresh/.config" "$dir/.config"
-		rm -f "$dir/.built"
+	mkdir -p "$kdir"
+	if ! cmp -s "$fresh/.config" "$kdir/.config"; then
+		cp "$fresh/.config" "$kdir/.config"
+		rm -f "$kdir/.built"
 	fi
-	if [ -f "$dir/.built" ] && [ -f "$dir/arch/x86/boot/bzImage" ]; then
+	if [ -f "$kdir/.built" ] && [ -f "$kdir/arch/x86/boot/bzImage" ]; then
 		log "$variant: kernel up to date"
 		return
 	fi
 	log "$variant: building the kernel (make -j$JOBS bzImage)"
 	start=$(date +%s)
-	make -s -C "$KERNEL_SRC" O="$dir" ARCH=x86_64 olddefconfig >/dev/null
-	make -s -C "$KERNEL_SRC" O="$dir" ARCH=x86_64 -j"$JOBS" bzImage >"$dir/build.log" 2>&1 ||
-		{ tail -n 30 "$dir/build.log"; die "$variant: kernel build failed ($dir/build.log)"; }
-	touch "$dir/.built"
+	make -s -C "$KERNEL_SRC" O="$kdir" ARCH=x86_64 olddefconfig >/dev/null
+	make -s -C "$KERNEL_SRC" O="$kdir" ARCH=x86_64 -j"$JOBS" bzImage >"$kdir/build.log" 2>&1 ||
+		{ tail -n 30 "$kdir/build.log"; die "$variant: kernel build failed ($kdir/build.log)"; }
+	touch "$kdir/.built"
 	log "$variant: kernel built in $(($(date +%s) - start)) s"
 }
 
@@ -305,16 +305,16 @@ check_results() {
 # The FAT partition passes fsck; vhdiinfo reads the VHD and the VHDX.
 check_images() {
 	variant=$1
-	dir=$E2E/$variant
-	vhd=$dir/hvrt-$variant.vhd
-	part=$dir/fat-partition.img
+	idir=$E2E/$variant
+	vhd=$idir/hvrt-$variant.vhd
+	part=$idir/fat-partition.img
 	dd if="$vhd" of="$part" bs=512 skip=$(($(partition_start "$vhd") / 512)) \
 		count="$(partition_sectors "$vhd")" 2>/dev/null
-	fsck.vfat -n "$part" >"$dir/fsck.log" 2>&1 || { cat "$dir/fsck.log"; die "$variant: fsck.vfat -n failed"; }
+	fsck.vfat -n "$part" >"$idir/fsck.log" 2>&1 || { cat "$idir/fsck.log"; die "$variant: fsck.vfat -n failed"; }
 	rm -f "$part"
-	rm -f "$dir/hvrt-$variant.vhdx"
-	qemu-img convert -f vpc -O vhdx "$vhd" "$dir/hvrt-$variant.vhdx"
-	for image in "$vhd" "$dir/hvrt-$variant.vhdx"; do
+	rm -f "$idir/hvrt-$variant.vhdx"
+	qemu-img convert -f vpc -O vhdx "$vhd" "$idir/hvrt-$variant.vhdx"
+	for image in "$vhd" "$idir/hvrt-$variant.vhdx"; do
 		vhdiinfo "$image" >"$image.info" 2>&1 || { cat "$image.info"; die "vhdiinfo rejects $image"; }
 	done
 	log "$variant: fsck.vfat -n, vhdiinfo (VHD, VHDX): ok"
@@ -323,18 +323,18 @@ check_images() {
 # Boot a copy with a broken plan: it must power off by itself and record the failure.
 check_broken_config() {
 	variant=$1
-	dir=$E2E/$variant/broken
-	rm -rf "$dir"
-	mkdir -p "$dir"
-	cp "$E2E/$variant/hvrt-$variant.vhd" "$dir/broken.vhd"
-	MTOOLS_SKIP_CHECK=1 mdeltree -i "$(mtools_image "$dir/broken.vhd")" ::results
-	MTOOLS_SKIP_CHECK=1 mmd -i "$(mtools_image "$dir/broken.vhd")" ::results
-	broken_plan >"$dir/bench.conf"
-	write_plan "$dir/broken.vhd" "$dir/bench.conf"
+	bdir=$E2E/$variant/broken
+	rm -rf "$bdir"
+	mkdir -p "$bdir"
+	cp "$E2E/$variant/hvrt-$variant.vhd" "$bdir/broken.vhd"
+	MTOOLS_SKIP_CHECK=1 mdeltree -i "$(mtools_image "$bdir/broken.vhd")" ::results
+	MTOOLS_SKIP_CHECK=1 mmd -i "$(mtools_image "$bdir/broken.vhd")" ::results
+	broken_plan >"$bdir/bench.conf"
+	write_plan "$bdir/broken.vhd" "$bdir/bench.conf"
 	log "$variant: booting with a broken bench.conf"
-	boot_vhd "$variant" "$dir/broken.vhd" "$dir/serial.log"
-	pull_results "$dir/broken.vhd" "$dir"
-	run=$(only_run "$dir")
+	boot_vhd "$variant" "$bdir/broken.vhd" "$bdir/serial.log"
+	pull_results "$bdir/broken.vhd" "$bdir"
+	run=$(only_run "$bdir")
 	status=$(json_value "$run/run.json" status)
 	error=$(json_value "$run/run.json" error)
 	[ "$status" = failed ] || die "broken config: status '$status', expected failed"
@@ -342,9 +342,9 @@ check_broken_config() {
 	*"unknown role 'foo'"*) ;;
 	*) die "broken config: error '$error' does not name the problem" ;;
 	esac
-	grep -q "switching off" "$dir/serial.log" || die "broken config: no power-off message on the console"
+	grep -q "switching off" "$bdir/serial.log" || die "broken config: no power-off message on the console"
 	log "$variant: broken config: powered off by itself, status failed: $error"
-	rm -f "$dir/broken.vhd"
+	rm -f "$bdir/broken.vhd"
 }
 
 # Seconds from kernel start to the first sample, from the console's printk timestamps.
@@ -354,14 +354,14 @@ kernel_first_sample() {
 
 run_variant() {
 	variant=$1
-	dir=$E2E/$variant
+	vdir=$E2E/$variant
 	build_kernel "$variant"
 	build_images "$variant"
-	e2e_plan >"$dir/bench.conf"
-	write_plan "$dir/hvrt-$variant.vhd" "$dir/bench.conf"
-	log "$variant: booting hvrt-$variant.vhd under QEMU (serial: $dir/serial.log)"
-	boot_vhd "$variant" "$dir/hvrt-$variant.vhd" "$dir/serial.log"
-	pull_results "$dir/hvrt-$variant.vhd" "$dir"
+	e2e_plan >"$vdir/bench.conf"
+	write_plan "$vdir/hvrt-$variant.vhd" "$vdir/bench.conf"
+	log "$variant: booting hvrt-$variant.vhd under QEMU (serial: $vdir/serial.log)"
+	boot_vhd "$variant" "$vdir/hvrt-$variant.vhd" "$vdir/serial.log"
+	pull_results "$vdir/hvrt-$variant.vhd" "$vdir"
 	check_results "$variant"
 	check_images "$variant"
 }
