@@ -276,7 +276,7 @@ only_run() {
 
 # The value of the first "KEY": VALUE line of a pretty-printed JSON file.
 json_value() {
-	sed -n "s/^ *\"$2\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" "$1" | head -n 1
+	sed -n "s/^ *\"$2\": \(.*\)\$/\1/p" "$1" | head -n 1 | sed 's/,$//; s/^"\(.*\)"$/\1/'
 }
 
 check_results() {
