@@ -66,7 +66,7 @@ pub fn clock_tick_timeline(json: &Value, label: &str) -> String {
     let ys = max_pts.iter().chain(&min_pts).map(|p| p.1);
     let (lo, hi) = bounds(ys);
     let end = max.len().max(min.len()) as f64 * interval;
-    let x = Axis::linear_tight("time since start (s)", 0.0, end, Unit::Seconds);
+    let x = Axis::linear_tight("time since start (s)", 0.0, end * 1.01, Unit::Seconds);
     let log = lo > 0.0 && hi / lo > 30.0;
     let y_label = if log {
         "loop duration (log scale)"
@@ -86,7 +86,15 @@ pub fn clock_tick_timeline(json: &Value, label: &str) -> String {
         chart.hline(t, "#8c8c8c", "");
     }
     let radius = if max_pts.len() > 600 { 1.1 } else { 1.6 };
-    chart.line(&min_pts, PALETTE[0], 1.4);
+    // The shortest loops as a line, broken where intervals hold no sample (between bursts,
+    // or inside one very long loop) so a gap is never drawn as a slope.
+    for run in runs_of_values(&min, interval) {
+        if run.len() == 1 {
+            chart.dots(&run, PALETTE[0], radius);
+        } else {
+            chart.line(&run, PALETTE[0], 1.4);
+        }
+    }
     chart.dots(&max_pts, PALETTE[1], radius);
     chart.legend("longest loop per interval", PALETTE[1]);
     chart.legend("shortest", PALETTE[0]);
@@ -142,6 +150,9 @@ pub fn thread_switch_histogram(json: &Value, label: &str) -> String {
     chart.subtitle(
         "SCHED_FIFO threads of one priority on one CPU, sched_yield · counts on a log scale",
     );
+    if all.len() > 1 {
+        chart.set_bar_opacity(0.6);
+    }
     for (i, (threads, b)) in all.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
         sticks(&mut chart, b, widths, color);
@@ -160,14 +171,17 @@ pub fn comparison(title: &str, series: &[String], groups: &[(String, Vec<Option<
     }
     let frame = svg::Frame {
         width: (140.0 + groups.len() as f64 * (36.0 + 22.0 * series.len() as f64))
-            .clamp(520.0, 1100.0),
+            .clamp(760.0, 1100.0),
         ..svg::Frame::default()
     };
-    let x = Axis::linear("", 0.0, groups.len() as f64, Unit::Count);
+    let x = Axis::linear_tight("", 0.0, groups.len() as f64, Unit::Count);
     let y = Axis::log("latency (log scale)", lo, hi * 1.5, Unit::Nanos);
     let mut chart = Chart::with_frame(title, x, y, frame);
     let n = series.len() as f64;
     let width = 0.8 / n;
+    // Values printed over the bars only where a bar is wide enough to carry them.
+    let bar_px = (frame.width - frame.left - frame.right) / groups.len() as f64 * width;
+    let print_values = bar_px >= 40.0;
     for (g, (name, values)) in groups.iter().enumerate() {
         chart.x_category(g as f64 + 0.5, name);
         for (s, value) in values.iter().enumerate() {
@@ -181,7 +195,7 @@ pub fn comparison(title: &str, series: &[String], groups: &[(String, Vec<Option<
                 format_ns(*v)
             );
             chart.bar(x0, x0 + width * 0.92, *v, color, &tip);
-            if series.len() <= 4 {
+            if print_values {
                 chart.text(x0 + width * 0.46, *v, &format_ns(*v), 9.0, "middle");
             }
         }
@@ -291,6 +305,23 @@ fn merge_intervals(
         merge(min, f64::min),
         interval * k as f64,
     )
+}
+
+/// Consecutive intervals that hold a value, as separate point lists.
+fn runs_of_values(series: &[Option<f64>], interval: f64) -> Vec<Vec<(f64, f64)>> {
+    let mut runs = Vec::new();
+    let mut current = Vec::new();
+    for (i, v) in series.iter().enumerate() {
+        match v {
+            Some(v) => current.push((i as f64 * interval, *v)),
+            None if !current.is_empty() => runs.push(std::mem::take(&mut current)),
+            None => {}
+        }
+    }
+    if !current.is_empty() {
+        runs.push(current);
+    }
+    runs
 }
 
 fn num(v: Option<&Value>) -> Option<f64> {
@@ -458,6 +489,13 @@ mod tests {
         assert_eq!(interval, 7.0);
         assert_eq!(mx.iter().flatten().copied().fold(0.0, f64::max), 9e6);
         assert_eq!(mn.iter().flatten().copied().fold(f64::MAX, f64::min), 1.0);
+    }
+
+    #[test]
+    fn gaps_break_the_line() {
+        let runs = runs_of_values(&[Some(1.0), Some(2.0), None, None, Some(3.0), None], 0.5);
+        assert_eq!(runs, vec![vec![(0.0, 1.0), (0.5, 2.0)], vec![(2.0, 3.0)]]);
+        assert!(runs_of_values(&[None, None], 1.0).is_empty());
     }
 
     #[test]

@@ -191,6 +191,8 @@ pub struct Chart {
     body: String,
     /// Marks outside the plot area (not clipped): category names under the x axis.
     outside: String,
+    /// Opacity of bars: below 1 where series overlap.
+    bar_opacity: f64,
     legend: Vec<(String, String)>,
 }
 
@@ -208,6 +210,7 @@ impl Chart {
             y,
             body: String::new(),
             outside: String::new(),
+            bar_opacity: 1.0,
             legend: Vec::new(),
         }
     }
@@ -270,15 +273,25 @@ impl Chart {
         let bottom = self.plot_bottom();
         let top = self.py(y);
         let (a, b) = (self.px(x0), self.px(x1));
+        let opacity = if self.bar_opacity < 1.0 {
+            format!(" fill-opacity=\"{}\"", self.bar_opacity)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             self.body,
-            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{color}\"><title>{}</title></rect>",
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{color}\"{opacity}><title>{}</title></rect>",
             a.min(b),
             top,
             (b - a).abs().max(0.8),
             (bottom - top).max(0.0),
             escape(tooltip)
         );
+    }
+
+    /// Draw the following bars see-through, so overlapping series stay visible.
+    pub fn set_bar_opacity(&mut self, opacity: f64) {
+        self.bar_opacity = opacity.clamp(0.05, 1.0);
     }
 
     /// A horizontal reference line across the plot with a label at its right end.
@@ -436,7 +449,7 @@ impl Chart {
             let widths: Vec<f64> = self
                 .legend
                 .iter()
-                .map(|(l, _)| 22.0 + 6.3 * l.chars().count() as f64)
+                .map(|(l, _)| 26.0 + 6.6 * l.chars().count() as f64)
                 .collect();
             let total: f64 = widths.iter().sum::<f64>() + 8.0;
             let mut x = (right - total).max(left + 4.0);
