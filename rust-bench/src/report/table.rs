@@ -383,8 +383,9 @@ pub fn notes(runs: &[Run], labels: &[String]) -> Vec<String> {
 
 fn clock_text(clock: &super::model::Clock) -> String {
     let source = clock.source.clone().unwrap_or_else(|| "?".to_string());
+    // A frequency says something only for the TSC (clock_gettime counts nanoseconds).
     match clock.hz {
-        Some(hz) if hz >= 1e6 => format!("{source}, {:.3} GHz", hz / 1e9),
+        Some(hz) if hz >= 1e6 && source == "tsc" => format!("{source}, {:.3} GHz", hz / 1e9),
         _ => source,
     }
 }
