@@ -197,7 +197,12 @@ fn execute(run: &Arc<Run>, plan: &Plan) -> Result<()> {
     rt::install_stop_handler();
     let lift = plan.role == Role::Test && plan.rt_throttling == RtThrottling::Off;
     let throttle = if lift {
-        Some(rt::ThrottleGuard::lift()?)
+        Some(rt::ThrottleGuard::lift().map_err(|e| {
+            anyhow::anyhow!(
+                "cannot lift RT throttling as the config asks (rt_throttling = off): {}; run as root or set rt_throttling = keep",
+                e.root_cause()
+            )
+        })?)
     } else {
         None
     };

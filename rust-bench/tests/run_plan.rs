@@ -1,0 +1,198 @@
+//! `rust-bench run`: the plan executor the appliance boots into.
+
+mod common;
+use common::*;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn write_conf(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("bench.conf");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The single run directory under `results`.
+fn only_run(results: &Path) -> PathBuf {
+    let runs: Vec<_> = std::fs::read_dir(results)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    runs.into_iter().next().unwrap()
+}
+
+#[test]
+fn invalid_config_is_recorded_as_failed() {
+    let dir = tmpdir("run-bad");
+    let conf = write_conf(&dir, "# plan\r\n\r\nrole = foo\r\n");
+    let results = dir.join("results");
+    let o = run(&[
+        "run",
+        "--config",
+        conf.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    let expected = "bench.conf line 3: unknown role 'foo'; use test, cpu-load or memory-load";
+    assert!(
+        err.lines().last().unwrap().ends_with(expected),
+        "stderr: {err}"
+    );
+    let run_dir = only_run(&results);
+    let record = json_file(&run_dir.join("run.json"));
+    assert_eq!(record["status"], "failed");
+    assert_eq!(record["error"], expected);
+    assert!(run_dir.join("report.html").is_file());
+}
+
+#[test]
+fn garbage_config_is_refused() {
+    let dir = tmpdir("run-garbage");
+    let conf = dir.join("bench.conf");
+    std::fs::write(&conf, b"role = test\n\x00\xff\xfe garbage\n").unwrap();
+    let results = dir.join("results");
+    let o = run(&[
+        "run",
+        "--config",
+        conf.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let record = json_file(&only_run(&results).join("run.json"));
+    assert_eq!(record["status"], "failed");
+    assert!(
+        record["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("bench.conf line 2: not text"),
+        "{record}"
+    );
+}
+
+#[test]
+fn check_prints_what_the_init_needs() {
+    let dir = tmpdir("run-check");
+    let conf = write_conf(&dir, "role = cpu-load\ntimeout = 90m\npoweroff = no\n");
+    let o = run(&[
+        "run",
+        "--config",
+        conf.to_str().unwrap(),
+        "--results",
+        dir.join("results").to_str().unwrap(),
+        "--check",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "role=cpu-load\ntimeout_s=5400\npoweroff=no\n"
+    );
+    assert!(!dir.join("results").exists());
+}
+
+#[test]
+fn short_plan_completes_with_every_file() {
+    if !is_root() {
+        eprintln!("skipped: needs root for SCHED_FIFO");
+        return;
+    }
+    let _g = serial();
+    let dir = tmpdir("run-ok");
+    let conf = write_conf(
+        &dir,
+        &format!(
+            "tests = clock-tick, thread-switch\ncpu = {}\npriority = 80\n\
+             clock_tick.duration = 1s\nthread_switch.threads = 2, 10\n\
+             thread_switch.duration = 300ms\nrt_throttling = keep\ntimeout = 2m\n",
+            test_cpu()
+        ),
+    );
+    let results = dir.join("results");
+    let o = run(&[
+        "run",
+        "--config",
+        conf.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+        "--run-id",
+        "r1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run_dir = results.join("r1");
+    let record = json_file(&run_dir.join("run.json"));
+    assert_eq!(record["status"], "complete", "{record}");
+    assert_eq!(record["error"], serde_json::Value::Null);
+    assert_eq!(record["tests"]["clock-tick"]["status"], "complete");
+    assert_eq!(record["tests"]["thread-switch"]["status"], "complete");
+    assert_eq!(record["plan"]["clock_tick"]["amount"]["duration"], "1s");
+    assert!(record["environment"]["kernel"].is_object());
+    for file in [
+        "clock-tick.json",
+        "clock-tick-timeline.csv",
+        "clock-tick-timeline.svg",
+        "thread-switch.json",
+        "thread-switch-histogram.svg",
+        "report.html",
+    ] {
+        assert!(run_dir.join(file).is_file(), "missing {file}");
+    }
+    let ct = json_file(&run_dir.join("clock-tick.json"));
+    assert_eq!(ct["complete"], true);
+    assert!(ct["samples"].as_u64().unwrap() > 0);
+    let ts = json_file(&run_dir.join("thread-switch.json"));
+    assert_eq!(ts["runs"].as_array().unwrap().len(), 2);
+    // The same run id again is refused.
+    let again = run(&[
+        "run",
+        "--config",
+        conf.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+        "--run-id",
+        "r1",
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+}
+
+#[test]
+fn timeout_bounds_the_run_and_keeps_partial_results() {
+    if !is_root() {
+        eprintln!("skipped: needs root for SCHED_FIFO");
+        return;
+    }
+    let _g = serial();
+    let dir = tmpdir("run-timeout");
+    let conf = write_conf(
+        &dir,
+        &format!(
+            "tests = clock-tick, thread-switch\ncpu = {}\npriority = 80\n\
+             clock_tick.duration = 1h\nrt_throttling = keep\ntimeout = 2s\n",
+            test_cpu()
+        ),
+    );
+    let results = dir.join("results");
+    let started = Instant::now();
+    let o = run(&[
+        "run",
+        "--config",
+        conf.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let run_dir = only_run(&results);
+    let record = json_file(&run_dir.join("run.json"));
+    assert_eq!(record["status"], "failed");
+    assert!(
+        record["error"].as_str().unwrap().contains("timeout (2s)"),
+        "{record}"
+    );
+    assert_eq!(record["tests"]["thread-switch"]["status"], "failed");
+    let ct = json_file(&run_dir.join("clock-tick.json"));
+    assert_eq!(ct["complete"], false);
+    assert!(ct["samples"].as_u64().unwrap() > 0);
+}
