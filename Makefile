@@ -52,7 +52,8 @@ endef
 
 .DEFAULT_GOAL := all
 
-.PHONY: all help check test e2e kernel-config-check buildroot-check shellcheck
+.PHONY: all help check test e2e rust-test kernel-config-check buildroot-check \
+	shellcheck
 
 all:
 	$(need_variant)
@@ -87,7 +88,8 @@ help:
 	@printf '  %-24s %s\n' \
 		all "build the variant configured last ($(or $(VARIANT),none yet))" \
 		check "offline checks: shellcheck, kernel-config-check, buildroot-check" \
-		test "the test suite" \
+		test "everything CI runs: check, e2e, rust-test" \
+		rust-test "rust-bench: cargo fmt --check, clippy, cargo test" \
 		e2e "end-to-end test: build the images offline and boot them in QEMU" \
 		kernel-config-check "resolve each variant's kernel config, fail on dropped lines" \
 		buildroot-check "with BUILDROOT=...: defconfigs load intact, check-package is clean" \
@@ -98,7 +100,17 @@ help:
 
 check: shellcheck kernel-config-check buildroot-check
 
-test: check
+# The whole suite, as CI runs it: the offline checks, the end-to-end boot of
+# both images, then rust-bench's own tests, which also pull the results back
+# out of the booted images (so they must be there).
+test: HVRT_E2E_REQUIRED := 1
+test: check e2e rust-test
+
+rust-test:
+	cd $(TREE)/rust-bench && cargo fmt --check
+	cd $(TREE)/rust-bench && cargo clippy --locked --all-targets -- -D warnings
+	cd $(TREE)/rust-bench && HVRT_E2E_REQUIRED=$(HVRT_E2E_REQUIRED) \
+		cargo test --locked
 
 e2e:
 	$(TREE)/scripts/e2e.sh

@@ -3,7 +3,8 @@
 //! corrupted and foreign images, which must give one clear line and never a panic.
 //!
 //! Needs: sfdisk (fdisk), mkfs.vfat (dosfstools), mmd/mcopy (mtools), qemu-img (qemu-utils).
-//! Without them these tests say so loudly and pass without checking anything.
+//! Without them these tests say so loudly and pass without checking anything, except under
+//! `HVRT_E2E_REQUIRED=1` (set by `make test`, after `make e2e`), where that is a failure.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -25,11 +26,21 @@ fn have_tools() -> bool {
     if missing.is_empty() {
         return true;
     }
+    assert!(
+        !e2e_required(),
+        "HVRT_E2E_REQUIRED=1 but {} missing (apt-get install fdisk dosfstools mtools qemu-utils)",
+        missing.join(", ")
+    );
     eprintln!(
         "\n*** SKIPPED: pull image tests need {} (apt-get install fdisk dosfstools mtools qemu-utils) ***\n",
         missing.join(", ")
     );
     false
+}
+
+/// `make test` runs these after `make e2e`: there, a missing tool or image is a failure.
+fn e2e_required() -> bool {
+    std::env::var_os("HVRT_E2E_REQUIRED").is_some_and(|v| v == "1")
 }
 
 fn sh(script: &str, dir: &Path) {
@@ -476,6 +487,11 @@ fn end_to_end_images_when_present() {
         }
     }
     if images.is_empty() {
+        assert!(
+            !e2e_required(),
+            "HVRT_E2E_REQUIRED=1 but no end-to-end images in {}; run make e2e first",
+            e2e.display()
+        );
         eprintln!(
             "note: no end-to-end images in {} (make e2e makes them); nothing to check",
             e2e.display()
