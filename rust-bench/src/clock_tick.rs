@@ -746,7 +746,7 @@ pub fn summary_text(r: &Report) -> String {
     let l = &r.loop_ns;
     let us = |ns: u64| ns as f64 / 1000.0;
     let mut s = format!(
-        "clock-tick: {} samples in {:.1} s (duty cycle {:.1} %), clock {:?} {:.0} MHz, cpu {} prio {}\n",
+        "clock-tick: {} samples in {:.1} s (duty cycle {:.1} %), clock {} {:.0} MHz, cpu {} prio {}\n",
         r.samples,
         r.duration_s,
         r.duty_cycle * 100.0,

@@ -611,7 +611,7 @@ pub fn main(args: Args) -> Result<()> {
 
 pub fn summary_text(r: &Report) -> String {
     let mut s = format!(
-        "thread-switch: cpu {} prio {}, clock {:?} {:.0} MHz\n",
+        "thread-switch: cpu {} prio {}, clock {} {:.0} MHz\n",
         r.cpu,
         r.priority,
         r.clock.source,

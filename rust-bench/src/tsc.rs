@@ -20,6 +20,16 @@ pub enum Source {
     ClockGettime,
 }
 
+impl std::fmt::Display for Source {
+    /// The name the JSON uses.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Source::Tsc => "tsc",
+            Source::ClockGettime => "clock_gettime",
+        })
+    }
+}
+
 /// What the user asked for (`--clock`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Choice {
