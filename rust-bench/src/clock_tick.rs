@@ -713,32 +713,14 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Re
 pub fn main(args: Args) -> Result<()> {
     let opts = Options::from_args(&args);
     rt::install_stop_handler();
-    let out = args.out.clone();
-    let json = args.json.clone();
+    let dest = output::Destinations {
+        out: args.out.as_deref(),
+        json: args.json.as_deref(),
+    };
     let report = measure(&opts, &mut |partial| {
-        if let Some(dir) = &out
-            && let Err(e) = output::write_test_files(dir, output::TestReport::ClockTick(partial))
-        {
-            eprintln!("rust-bench: warning: checkpoint not written: {e:#}");
-        }
+        dest.checkpoint(output::TestReport::ClockTick(partial))
     })?;
-    if let Some(dir) = &out {
-        output::write_test_files(dir, output::TestReport::ClockTick(&report))?;
-    }
-    if let Some(dest) = &json {
-        output::write_json(dest, &report)?;
-    }
-    let to_stdout = json.as_deref() != Some("-");
-    let text = summary_text(&report);
-    if to_stdout {
-        print!("{text}");
-    } else {
-        eprint!("{text}");
-    }
-    if !report.complete {
-        eprintln!("rust-bench: clock-tick interrupted; partial results written");
-    }
-    Ok(())
+    dest.finish(output::TestReport::ClockTick(&report))
 }
 
 /// A short human summary.

@@ -88,6 +88,73 @@ impl TestReport<'_> {
             TestReport::ThreadSwitch(_) => "thread-switch",
         }
     }
+
+    fn complete(&self) -> bool {
+        match self {
+            TestReport::ClockTick(r) => r.complete,
+            TestReport::ThreadSwitch(r) => r.complete,
+        }
+    }
+
+    fn summary_text(&self) -> String {
+        match self {
+            TestReport::ClockTick(r) => crate::clock_tick::summary_text(r),
+            TestReport::ThreadSwitch(r) => crate::thread_switch::summary_text(r),
+        }
+    }
+}
+
+impl Serialize for TestReport<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            TestReport::ClockTick(r) => r.serialize(serializer),
+            TestReport::ThreadSwitch(r) => r.serialize(serializer),
+        }
+    }
+}
+
+/// Where a test run from the command line writes its results (`--out`, `--json`).
+pub struct Destinations<'a> {
+    pub out: Option<&'a Path>,
+    pub json: Option<&'a str>,
+}
+
+impl Destinations<'_> {
+    /// A partial report (between bursts): the `--out` files, kept going on failure.
+    pub fn checkpoint(&self, report: TestReport) {
+        if let Some(dir) = self.out
+            && let Err(e) = write_test_files(dir, report)
+        {
+            eprintln!("rust-bench: warning: checkpoint not written: {e:#}");
+        }
+    }
+
+    /// The final report: the `--out` files, the JSON, and the summary on stdout (on stderr
+    /// when the JSON goes to stdout).
+    pub fn finish(&self, report: TestReport) -> Result<()> {
+        if let Some(dir) = self.out {
+            write_test_files(dir, report)?;
+        }
+        if let Some(dest) = self.json {
+            write_json(dest, &report)?;
+        }
+        let text = report.summary_text();
+        if self.json == Some("-") {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+        if !report.complete() {
+            eprintln!(
+                "rust-bench: {} incomplete (interrupted or timed out); partial results written",
+                report.name()
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Write every file of one test into `dir` (created if needed) and return their paths:

@@ -581,32 +581,14 @@ fn one_run(opts: &Options, clock: Clock, n: usize, progress: &mut dyn FnMut(Run)
 pub fn main(args: Args) -> Result<()> {
     let opts = Options::from_args(&args);
     rt::install_stop_handler();
-    let out = args.out.clone();
+    let dest = output::Destinations {
+        out: args.out.as_deref(),
+        json: args.json.as_deref(),
+    };
     let report = measure(&opts, &mut |partial| {
-        if let Some(dir) = &out
-            && let Err(e) = output::write_test_files(dir, output::TestReport::ThreadSwitch(partial))
-        {
-            eprintln!("rust-bench: warning: checkpoint not written: {e:#}");
-        }
+        dest.checkpoint(output::TestReport::ThreadSwitch(partial))
     })?;
-    if let Some(dir) = &out {
-        output::write_test_files(dir, output::TestReport::ThreadSwitch(&report))?;
-    }
-    if let Some(dest) = &args.json {
-        output::write_json(dest, &report)?;
-    }
-    let text = summary_text(&report);
-    if args.json.as_deref() == Some("-") {
-        eprint!("{text}");
-    } else {
-        print!("{text}");
-    }
-    if !report.complete {
-        eprintln!(
-            "rust-bench: thread-switch incomplete (interrupted or timed out); partial results written"
-        );
-    }
-    Ok(())
+    dest.finish(output::TestReport::ThreadSwitch(&report))
 }
 
 pub fn summary_text(r: &Report) -> String {
