@@ -116,6 +116,10 @@ pub struct Options {
     pub lift_rt_throttling: bool,
     /// How often `checkpoint` is called with a partial report.
     pub checkpoint_every: Duration,
+    /// Sleep after a checkpoint, before the next burst: the checkpoint's own I/O
+    /// (completion interrupts, journal and writeback, a hypervisor's I/O exits) settles
+    /// while nothing is measured, so the tool's writes do not show up as spikes.
+    pub checkpoint_settle: Duration,
     /// Maximum number of spikes listed individually (all are counted).
     pub spike_list_cap: usize,
     /// Maximum number of timeline points (the interval doubles to stay below).
@@ -139,6 +143,7 @@ impl Default for Options {
             clock: tsc::Choice::Auto,
             lift_rt_throttling: false,
             checkpoint_every: Duration::from_secs(10),
+            checkpoint_settle: Duration::from_millis(100),
             spike_list_cap: 10_000,
             timeline_cap: 65_536,
             warmup: Duration::from_millis(100),
@@ -163,6 +168,7 @@ pub struct Report {
     pub bursts: u64,
     pub burst_ms: u64,
     pub gap_us: u64,
+    pub checkpoint_settle_ms: u64,
     pub loop_ns: LoopSummary,
     pub loop_iterations: u64,
     pub max_overhead_ns: u64,
@@ -250,6 +256,7 @@ impl Report {
             bursts: self.bursts,
             burst_ms: self.burst_ms,
             gap_us: self.gap_us,
+            checkpoint_settle_ms: self.checkpoint_settle_ms,
             loop_ns: self.loop_ns.clone(),
             loop_iterations: self.loop_iterations,
             max_overhead_ns: self.max_overhead_ns,
@@ -562,6 +569,7 @@ fn build_report(st: &State, m: &Meta, complete: bool, end: &'static str) -> Repo
         bursts: m.bursts,
         burst_ms: m.opts.burst.as_millis() as u64,
         gap_us: m.opts.gap.as_micros() as u64,
+        checkpoint_settle_ms: m.opts.checkpoint_settle.as_millis() as u64,
         max_overhead_ns: loop_ns.max.saturating_sub(loop_ns.min),
         loop_ns,
         loop_iterations: m.iterations,
@@ -696,12 +704,14 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Re
         if rt::stop_requested() {
             break "signal";
         }
+        let mut pause_ns = gap_ns;
         if tsc::monotonic_ns() >= next_checkpoint {
             checkpoint(&build_report(&st, &meta, false, "running"));
             next_checkpoint = tsc::monotonic_ns() + opts.checkpoint_every.as_nanos() as u64;
+            pause_ns = pause_ns.max(opts.checkpoint_settle.as_nanos() as u64);
         }
-        if gap_ns > 0 && clock.now() < run_end && st.samples < max_samples {
-            rt::sleep_until_monotonic(tsc::monotonic_ns() + gap_ns);
+        if pause_ns > 0 && clock.now() < run_end && st.samples < max_samples {
+            rt::sleep_until_monotonic(tsc::monotonic_ns() + pause_ns);
         }
     };
     let report = build_report(&st, &meta, end != "signal", end);
