@@ -117,6 +117,7 @@ e2e:
 
 kernel-config-check:
 	$(TREE)/scripts/check-kernel-config.sh
+	$(TREE)/scripts/test-check-kernel-config.sh
 
 buildroot-check:
 ifeq ($(BR_STAMP),)
