@@ -26,7 +26,7 @@ param(
     [string]$Prefix = 'hvrt',
     # A virtual switch for the network adapters; none: adapters stay unconnected.
     [string]$SwitchName = '',
-    [long]$MemoryBytes = 512MB,
+    [long]$MemoryBytes = 512 * 1024 * 1024,
     # CPU reserve (%) of the load VMs. On a one-processor host (scenarios 3 and 4) the test VM
     # already reserves the whole processor, so the loads can only compete for what it leaves.
     [ValidateRange(0, 100)][int]$LoadReserve = 0,
