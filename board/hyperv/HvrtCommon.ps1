@@ -35,12 +35,13 @@ function Get-HvrtProperty($Object, [string]$Name) {
 }
 
 # Mount a VHD/VHDX and return the root of its HVRT volume ("E:\"). The caller dismounts; when
-# anything here fails, the VHD is dismounted before the error goes on.
+# anything here fails, the VHD is dismounted before the error goes on. Mounting is no change
+# that -WhatIf should skip: the checks read the disks under -WhatIf too.
 function Mount-HvrtVolume([string]$Path, [switch]$ReadOnly) {
     $vhd = if ($ReadOnly) {
-        Mount-VHD -Path $Path -ReadOnly -Passthru
+        Mount-VHD -Path $Path -ReadOnly -Passthru -WhatIf:$false
     } else {
-        Mount-VHD -Path $Path -Passthru
+        Mount-VHD -Path $Path -Passthru -WhatIf:$false
     }
     $mounted = $false
     try {
@@ -55,13 +56,13 @@ function Mount-HvrtVolume([string]$Path, [switch]$ReadOnly) {
                 return "$($part.DriveLetter):\"
             }
             if ($part -and $i -eq 5) {
-                $part | Add-PartitionAccessPath -AssignDriveLetter -ErrorAction SilentlyContinue
+                $part | Add-PartitionAccessPath -AssignDriveLetter -ErrorAction SilentlyContinue -WhatIf:$false
             }
             Start-Sleep -Milliseconds 500
         }
         throw "$Path has no FAT volume labelled HVRT with a drive letter: is it an hvrt image?"
     } finally {
-        if (-not $mounted) { Dismount-VHD -Path $Path -ErrorAction SilentlyContinue }
+        if (-not $mounted) { Dismount-VHD -Path $Path -ErrorAction SilentlyContinue -WhatIf:$false }
     }
 }
 
@@ -73,7 +74,7 @@ function Get-HvrtImageVariant([string]$Path) {
         $file = Join-Path $root 'variant.txt'
         if (Test-Path $file) { ([IO.File]::ReadAllText($file)).Trim() } else { $null }
     } finally {
-        Dismount-VHD -Path $Path
+        Dismount-VHD -Path $Path -WhatIf:$false
     }
 }
 
@@ -97,7 +98,7 @@ function Get-HvrtDiskRuns([string]$Disk) {
         @(Get-ChildItem -Directory -Path (Join-Path $root 'results') -ErrorAction SilentlyContinue |
             ForEach-Object Name)
     } finally {
-        Dismount-VHD -Path $Disk
+        Dismount-VHD -Path $Disk -WhatIf:$false
     }
 }
 
@@ -179,11 +180,15 @@ function Get-HvrtSchedulerType {
         $inEffect = "unknown: $($_.Exception.Message)"
     }
     $configured = 'not set (this Windows version''s default)'
-    $bcd = & bcdedit.exe /enum '{current}' 2>&1 | Out-String
-    if ($LASTEXITCODE -ne 0) {
-        $configured = "unknown: bcdedit failed: $($bcd.Trim())"
-    } elseif ($bcd -match '(?im)^\s*hypervisorschedulertype\s+(\S+)') {
-        $configured = $Matches[1]
+    try {
+        $bcd = Invoke-HvrtTool 'bcdedit.exe' @('/enum', '{current}')
+        if ($LASTEXITCODE -ne 0) {
+            $configured = "unknown: bcdedit failed: $($bcd.Trim())"
+        } elseif ($bcd -match '(?im)^\s*hypervisorschedulertype\s+(\S+)') {
+            $configured = $Matches[1]
+        }
+    } catch {
+        $configured = "unknown: bcdedit failed: $($_.Exception.Message)"
     }
     [ordered]@{ InEffect = $inEffect; Code = $code; Configured = $configured }
 }
@@ -244,10 +249,26 @@ function Get-HvrtVmRecord([string]$Name) {
     }
 }
 
+# Run a native tool and return what it printed, stdout and stderr (Windows PowerShell turns a
+# native command's stderr into errors, which would stop the script with the bare text).
+function Invoke-HvrtTool([string]$Exe, [string[]]$Arguments) {
+    $saved = $ErrorActionPreference
+    $ErrorActionPreference = 'Continue'
+    try {
+        & $Exe @Arguments 2>&1 | ForEach-Object { "$_" } | Out-String
+    } finally {
+        $ErrorActionPreference = $saved
+    }
+}
+
 # The LP indexes of a CPU group, from "CpuGroups.exe GetGroups /GroupId:<id>" (Microsoft's tool
 # for CPU groups, which only the Host Compute Service manages; see docs/hyper-v.md).
 function Get-HvrtCpuGroupLps([string]$CpuGroupsExe, [string]$GroupId) {
-    $out = & $CpuGroupsExe GetGroups "/GroupId:$GroupId" 2>&1 | Out-String
+    if (-not (Get-Command $CpuGroupsExe -ErrorAction SilentlyContinue)) {
+        throw ("No $CpuGroupsExe: get Microsoft's CpuGroups tool (Microsoft Download Center, see " +
+            "docs/hyper-v.md) and pass its path as -CpuGroupsExe.")
+    }
+    $out = Invoke-HvrtTool $CpuGroupsExe @('GetGroups', "/GroupId:$GroupId")
     if ($LASTEXITCODE -ne 0) { throw "$CpuGroupsExe GetGroups /GroupId:$GroupId failed: $($out.Trim())" }
     $line = $out -split "`r?`n" | Where-Object { $_ -match [regex]::Escape($GroupId) } | Select-Object -First 1
     if (-not $line) {

@@ -138,7 +138,6 @@ if ($hostRecord.HyperThreading -and $scheduler.Code -ne 1) {
     Write-Warning "Hyper-Threading is on: $why. Disable it in the firmware setup, or see docs/hyper-v.md."
 }
 
-New-Item -ItemType Directory -Force -Path $VmRoot | Out-Null
 $vms = @(@{ Role = 'test'; Name = (Get-HvrtVmName $Prefix $Scenario $Variant 'test') })
 $n = 0
 foreach ($role in $plan.Loads) {
@@ -161,6 +160,8 @@ foreach ($vm in $vms) {
 }
 
 # --- Make the VMs. ---
+
+New-Item -ItemType Directory -Force -Path $VmRoot | Out-Null
 
 $hwThreads = (Get-Command Set-VMProcessor).Parameters.ContainsKey('HwThreadCountPerCore')
 $records = @()
@@ -204,7 +205,7 @@ foreach ($vm in $vms) {
         Add-VMNetworkAdapter -VMName $name -IsLegacy $legacy
     }
     if ($CpuGroupId) {
-        $out = & $CpuGroupsExe SetVmGroup "/VmName:$name" "/GroupId:$CpuGroupId" 2>&1 | Out-String
+        $out = Invoke-HvrtTool $CpuGroupsExe @('SetVmGroup', "/VmName:$name", "/GroupId:$CpuGroupId")
         if ($LASTEXITCODE -ne 0) {
             throw "$CpuGroupsExe SetVmGroup /VmName:$name /GroupId:$CpuGroupId failed: $($out.Trim())"
         }
