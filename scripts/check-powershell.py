@@ -80,6 +80,8 @@ def check(parser, path):
         source = f.read()
     tree = parser.parse(source)
     found = list(problems(tree.root_node))
+    if tree.root_node.has_error and not found:
+        found = [tree.root_node]
     name = os.path.relpath(path, TREE) if path.startswith(TREE) else path
     for node in found[:MAX_ERRORS_PER_FILE]:
         # Lines and columns from 1, columns in bytes as tree-sitter counts.
