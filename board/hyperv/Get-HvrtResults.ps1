@@ -63,7 +63,10 @@ $created = if (Test-Path $recordPath) {
 $root = Mount-HvrtVolume -Path $disk -ReadOnly
 try {
     $marker = Join-Path $root 'variant.txt'
-    $found = if (Test-Path $marker) { ([IO.File]::ReadAllText($marker)).Trim() } else { 'unmarked' }
+    if (-not (Test-Path $marker)) {
+        throw "$disk has no variant.txt, so nothing tells that it is the $Variant image: copy its results by hand (docs/hyper-v.md)."
+    }
+    $found = ([IO.File]::ReadAllText($marker)).Trim()
     if ($found -ne $Variant) {
         throw "$disk is the $found image, not $Variant (its variant.txt): collect it with -Variant $found."
     }
