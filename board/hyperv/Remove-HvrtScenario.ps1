@@ -37,7 +37,7 @@ if ($DeleteDisks -and ($testVm = $vms | Where-Object Name -eq $test)) {
 foreach ($vm in $vms) {
     if (-not $PSCmdlet.ShouldProcess($vm.Name, 'remove VM')) { continue }
     $disks = @(Get-VMHardDiskDrive -VM $vm | ForEach-Object Path)
-    if ($vm.State -ne 'Off') { Stop-VM -VM $vm -TurnOff -Force }
+    if ((Get-VM -Name $vm.Name).State -ne 'Off') { Stop-VM -VM $vm -TurnOff -Force }
     Remove-VM -VM $vm -Force
     Write-Host "removed $($vm.Name)"
     if ($DeleteDisks) {
