@@ -213,7 +213,7 @@ foreach ($vm in $vms) {
     $record = Get-HvrtVmRecord $name
     $record.Role = $vm.Role
     $record.BenchConf = [ordered]@{ Base = if ($BenchConf) { $BenchConf } else { 'the image''s' }; Set = $config }
-    $records += $record
+    $records += , $record
     Write-Host ("created $name ($($vm.Role)): Gen 1, 1 vCPU reserve $reserve % limit 100 %, " +
         "COM1 \\.\pipe\$name, disk $disk")
 }
