@@ -53,7 +53,7 @@ endef
 .DEFAULT_GOAL := all
 
 .PHONY: all help check test e2e rust-test kernel-config-check buildroot-check \
-	shellcheck
+	shellcheck ps-check paper-check
 
 all:
 	$(need_variant)
@@ -87,18 +87,20 @@ help:
 	done
 	@printf '  %-24s %s\n' \
 		all "build the variant configured last ($(or $(VARIANT),none yet))" \
-		check "offline checks: shellcheck, kernel-config-check, buildroot-check" \
+		check "offline checks: shellcheck, ps-check, paper-check, kernel-config-check, buildroot-check" \
 		test "everything CI runs: check, e2e, rust-test" \
 		rust-test "rust-bench: cargo fmt --check, clippy, cargo test" \
 		e2e "end-to-end test: build the images offline and boot them in QEMU" \
 		kernel-config-check "resolve each variant's kernel config, fail on dropped lines" \
 		buildroot-check "with BUILDROOT=...: defconfigs load intact, check-package is clean" \
 		shellcheck "shellcheck every shell script of the tree" \
+		ps-check "parse every PowerShell script (scripts/powershell-requirements.txt)" \
+		paper-check "the paper's values (rust-bench/data/paper.tsv) are in ../shared/paper.txt" \
 		"<target>" "any other target goes to Buildroot for the variant," \
 		"" "e.g. linux-menuconfig, rust-bench-rebuild, clean"
 	@echo "variables: VARIANT=<variant>, BUILDROOT=<path to a Buildroot tree>"
 
-check: shellcheck kernel-config-check buildroot-check
+check: shellcheck ps-check paper-check kernel-config-check buildroot-check
 
 # The whole suite, as CI runs it: the offline checks, the end-to-end boot of
 # both images, then rust-bench's own tests, which also pull the results back
@@ -134,6 +136,14 @@ shellcheck:
 		esac; \
 	done | xargs -r shellcheck
 	@echo "shellcheck: ok"
+
+ps-check:
+	python3 $(TREE)/scripts/check-powershell.py
+	$(TREE)/scripts/test-check-powershell.sh
+
+paper-check:
+	$(TREE)/scripts/check-paper-data.sh
+	$(TREE)/scripts/test-check-paper-data.sh
 
 Makefile: ;
 

@@ -3,10 +3,21 @@
 Create (and optionally start) the VMs of one of the paper's seven scenarios from an hvrt VHD.
 
 .DESCRIPTION
-For the scenario's test VM and each load VM: copies the VHD, sets the VM's role in the copy's
-bench.conf, and creates a Generation 1 VM with 1 vCPU (reserve 100 %, limit 100 %), static
-memory, COM1 on the named pipe \\.\pipe\<vm name>, no checkpoints, and one network adapter:
-legacy (emulated DEC 21140) for the emulated image, synthetic for the enlightened one.
+Checks first, before anything is made: that the VHD is the -Variant image (its variant.txt),
+that a test VM disk copy about to be replaced holds no results not yet collected, that the
+processors the scenario needs are there (one for scenarios 2-4: a one-processor host or a CPU
+group of one processor), that the processor reserves fit, and what the host's scheduler and
+Hyper-Threading mean for the scenario.
+
+Then, for the scenario's test VM and each load VM: copies the VHD, writes the VM's role (and
+-BenchConf, -TestConfig, -LoadConfig) in the copy's bench.conf, and creates a Generation 1 VM
+with 1 vCPU (no SMT), static memory, COM1 on the named pipe \\.\pipe\<vm name>, no
+checkpoints, and one network adapter: legacy (emulated DEC 21140) for the emulated image,
+synthetic for the enlightened one. Processor settings as the paper's: every VM gets a whole
+processor (reserve 100 %, limit 100 %); where the VMs share one processor (scenarios 3, 4)
+the test VM keeps reserve 100 % and the load VM gets reserve 0 % (see docs/hyper-v.md).
+Writes <VmRoot>\<prefix>-s<scenario>-<variant>.json: the host (Windows, Hyper-V, processor,
+logical processors, Hyper-Threading, scheduler type) and the settings applied to each VM.
 With -Start, starts the load VMs first, waits -SettleSeconds, then starts the test VM.
 Then run Get-HvrtResults.ps1 with the same -Scenario and -Variant to collect the results.
 
@@ -15,26 +26,47 @@ See docs/hyper-v.md for each scenario's layout and the host settings scenarios 2
 .EXAMPLE
 .\New-HvrtScenario.ps1 -Scenario 1 -Vhd C:\hvrt\hvrt-enlightened.vhd -Variant enlightened -Start
 .\Get-HvrtResults.ps1 -Scenario 1 -Variant enlightened -Destination C:\hvrt\results
+
+.EXAMPLE
+# Scenario 3 on a multi-processor host, its VMs confined to logical processor 0 by a CPU group
+CpuGroups.exe CreateGroup /GroupId:36ab08cb-3a76-4b38-992e-000000000100 /GroupAffinity:0
+.\New-HvrtScenario.ps1 -Scenario 3 -Vhd C:\hvrt\hvrt-emulated.vhd -Variant emulated `
+    -CpuGroupId 36ab08cb-3a76-4b38-992e-000000000100 -CpuGroupsExe C:\tools\CpuGroups.exe -Start
 #>
 [CmdletBinding(SupportsShouldProcess)]
 param(
     [Parameter(Mandatory)][ValidateRange(1, 7)][int]$Scenario,
     [Parameter(Mandatory)][string]$Vhd,
     [Parameter(Mandatory)][ValidateSet('enlightened', 'emulated')][string]$Variant,
-    # Where the VMs' disk copies go (one per VM).
+    # Where the VMs' disk copies go (one per VM), and the scenario's record.
     [string]$VmRoot = (Join-Path (Split-Path -Parent (Resolve-Path $Vhd)) 'vms'),
     [string]$Prefix = 'hvrt',
     # A virtual switch for the network adapters; none: adapters stay unconnected.
     [string]$SwitchName = '',
-    [long]$MemoryBytes = 512MB,
-    # CPU reserve (%) of the load VMs. On a one-processor host (scenarios 3 and 4) the test VM
-    # already reserves the whole processor, so the loads can only compete for what it leaves.
-    [ValidateRange(0, 100)][int]$LoadReserve = 0,
+    # 512 MiB (the grammar of the syntax check knows no 512MB literal).
+    [long]$MemoryBytes = 512 * 1024 * 1024,
+    # CPU reserve (%) of the test VM: 100, the paper's one processor per VM.
+    [ValidateRange(0, 100)][int]$TestReserve = 100,
+    # CPU reserve (%) of each load VM. Default: 100 (the paper's), but 0 where the VMs share
+    # one processor (scenarios 3, 4), as two reserves of 100 % do not fit one processor.
+    [ValidateRange(0, 100)][int]$LoadReserve,
+    # A bench.conf to put on every VM's disk copy instead of the image's (role and the
+    # overrides below are then set in it).
+    [string]$BenchConf = '',
     # Overrides for the test VM's bench.conf, e.g. @{ 'clock_tick.duration' = '10m' }.
     [hashtable]$TestConfig = @{},
+    # Overrides for the load VMs' bench.conf, e.g. @{ 'memory_load.size' = '64MiB' }.
+    [hashtable]$LoadConfig = @{},
+    # Bind every VM of the scenario to this CPU group (made beforehand with CpuGroups.exe
+    # CreateGroup); for scenarios 2-4 a group of one logical processor stands for the
+    # one-processor host.
+    [string]$CpuGroupId = '',
+    # Microsoft's CpuGroups.exe (the only tool that manages CPU groups, through the HCS).
+    [string]$CpuGroupsExe = 'CpuGroups.exe',
     [switch]$Start,
     [int]$SettleSeconds = 60,
-    # Create the VMs of scenarios 2-4 even though the host has more than one processor.
+    # Create the VMs although the host differs from the paper's setup in a way that changes
+    # the results (more than one processor for scenarios 2-4, the root scheduler).
     [switch]$Force
 )
 
@@ -43,44 +75,114 @@ param(
 $plan = $HvrtScenarios[$Scenario]
 $vhdPath = (Resolve-Path $Vhd).Path
 $ext = [IO.Path]::GetExtension($vhdPath)
-$lps = (Get-VMHost).LogicalProcessorCount
-if ($plan.HostCpus -eq 'one' -and $lps -gt 1 -and -not $Force) {
-    throw ("Scenario $Scenario ($($plan.Name)) needs the host limited to one logical processor, " +
-        "and this host has $lps. Disable the other cores (and Hyper-Threading) in the firmware " +
-        "setup, or see docs/hyper-v.md for the boot setting; then run this again. -Force creates " +
-        "the VMs anyway (the results will then not be those of the scenario).")
+$recordPath = Get-HvrtRecordPath $VmRoot $Prefix $Scenario $Variant
+$shared = $plan.HostCpus -eq 'one'
+if (-not $PSBoundParameters.ContainsKey('LoadReserve')) {
+    $LoadReserve = if ($shared) { 0 } else { 100 }
 }
-if (($Scenario -in 5, 6) -and ($lps -ne $plan.Loads.Count + 1)) {
-    Write-Warning ("All-to-all: the paper's host had 4 processors for 4 VMs; this host has $lps " +
-        "for $($plan.Loads.Count + 1) VMs.")
+if ($BenchConf -and -not (Test-Path -PathType Leaf $BenchConf)) {
+    throw "-BenchConf ${BenchConf}: no such file."
 }
 
-New-Item -ItemType Directory -Force -Path $VmRoot | Out-Null
+# --- Checks: nothing is made until all of them pass. ---
+
+Assert-HvrtImageVariant $vhdPath $Variant
+$hostRecord = Get-HvrtHostRecord
+
+# The processors the scenario's VMs can run on.
+$cpuGroup = $null
+$cpus = $hostRecord.LogicalProcessors
+if ($CpuGroupId) {
+    $lps = @(Get-HvrtCpuGroupLps $CpuGroupsExe $CpuGroupId)
+    $cpuGroup = [ordered]@{ Id = $CpuGroupId; LpIndexes = $lps }
+    $cpus = $lps.Count
+}
+if ($shared -and $cpus -gt 1 -and -not $Force) {
+    throw ("Scenario $Scenario ($($plan.Name)) needs its VMs on one logical processor, and they " +
+        "would have $cpus. Either disable the other cores (and Hyper-Threading) in the firmware " +
+        "setup, or create a CPU group of one processor and pass -CpuGroupId (docs/hyper-v.md); " +
+        "then run this again. -Force creates the VMs anyway (the results will then not be " +
+        "those of the scenario).")
+}
+if (($Scenario -in 5, 6) -and ($cpus -ne $plan.Loads.Count + 1)) {
+    Write-Warning ("All-to-all: the paper's host had 4 processors for 4 VMs; these VMs have $cpus " +
+        "for $($plan.Loads.Count + 1) (docs/hyper-v.md, 'All-to-all on a host with more processors').")
+}
+$reserved = $TestReserve + $plan.Loads.Count * $LoadReserve
+if ($reserved -gt 100 * $cpus) {
+    throw ("The reserves add up to $reserved % of one processor (test $TestReserve %, " +
+        "$($plan.Loads.Count) load VM(s) $LoadReserve % each) and the VMs have $cpus " +
+        "processor(s): lower -TestReserve or -LoadReserve.")
+}
+
+$scheduler = $hostRecord.Scheduler
+if ($scheduler.Code -eq 4 -and -not $Force) {
+    throw ("This host runs the root scheduler, which ignores the per-VM reserve and limit the " +
+        "paper's setup rests on (Microsoft: these controls apply only with the classic and core " +
+        "schedulers). On Windows Server: bcdedit /set hypervisorschedulertype Classic, then " +
+        "reboot. Windows 10/11 support only the root scheduler: use Windows Server or Hyper-V " +
+        "Server for the paper's settings. -Force creates the VMs anyway.")
+}
+if ($null -eq $scheduler.Code) {
+    Write-Warning "The hypervisor scheduler type is not known ($($scheduler.InEffect)); it is recorded as such."
+} elseif ($scheduler.Code -notin 1, 2 -and -not ($scheduler.Code -eq 3 -and -not $hostRecord.HyperThreading)) {
+    Write-Warning ("The hypervisor runs the $($scheduler.InEffect) scheduler; the paper's host ran " +
+        "the classic one (bcdedit /set hypervisorschedulertype Classic, then reboot).")
+}
+if ($hostRecord.HyperThreading -and $scheduler.Code -ne 1) {
+    $why = if ($scheduler.Code -eq 3) {
+        'the core scheduler keeps each VM alone on its core (the sibling thread idles), which the classic scheduler of the paper does not'
+    } else {
+        'a load VM (or the host) can run on the sibling thread of the test VM''s core: contention the paper''s processor, which had no Hyper-Threading, never had'
+    }
+    Write-Warning "Hyper-Threading is on: $why. Disable it in the firmware setup, or see docs/hyper-v.md."
+}
+
 $vms = @(@{ Role = 'test'; Name = (Get-HvrtVmName $Prefix $Scenario $Variant 'test') })
 $n = 0
 foreach ($role in $plan.Loads) {
     $n++
     $vms += @{ Role = $role; Name = (Get-HvrtVmName $Prefix $Scenario $Variant "load$n") }
 }
+foreach ($vm in $vms) {
+    if (Get-VM -Name $vm.Name -ErrorAction SilentlyContinue) {
+        throw "A VM named $($vm.Name) exists already; remove it first (Remove-HvrtScenario.ps1)."
+    }
+    $vm.Disk = Join-Path $VmRoot "$($vm.Name)$ext"
+    # Only the test VM's runs are results (a load VM's run only says that it ran).
+    if ($vm.Role -ne 'test') { continue }
+    $pending = @(Get-HvrtUncollectedRuns $vm.Disk)
+    if ($pending.Count -gt 0) {
+        throw ("$($vm.Disk) holds results not collected yet ($($pending -join ', ')), and this " +
+            "would replace it: run Get-HvrtResults.ps1 -Scenario $Scenario -Variant $Variant " +
+            "-Destination <dir> first (or move the disk away).")
+    }
+}
 
+# --- Make the VMs. ---
+
+New-Item -ItemType Directory -Force -Path $VmRoot | Out-Null
+
+$hwThreads = (Get-Command Set-VMProcessor).Parameters.ContainsKey('HwThreadCountPerCore')
+$records = @()
 foreach ($vm in $vms) {
     $name = $vm.Name
-    if (Get-VM -Name $name -ErrorAction SilentlyContinue) {
-        throw "A VM named $name exists already; remove it first (Remove-HvrtScenario.ps1)."
-    }
-    $disk = Join-Path $VmRoot "$name$ext"
+    $disk = $vm.Disk
     if (-not $PSCmdlet.ShouldProcess($name, "create $($vm.Role) VM with disk $disk")) { continue }
 
     Copy-Item -Path $vhdPath -Destination $disk -Force
+    Remove-Item -Path "$disk.collected" -ErrorAction SilentlyContinue
     $config = @{ role = $vm.Role }
     if ($vm.Role -eq 'test') {
         foreach ($k in $TestConfig.Keys) { $config[$k] = $TestConfig[$k] }
     } else {
         # A load runs until the machine's timeout: long enough to outlast the test VM.
         $config['timeout'] = '6h'
+        foreach ($k in $LoadConfig.Keys) { $config[$k] = $LoadConfig[$k] }
     }
     $root = Mount-HvrtVolume -Path $disk
     try {
+        if ($BenchConf) { Copy-Item -Path $BenchConf -Destination (Join-Path $root 'bench.conf') -Force }
         Set-HvrtConfig -Root $root -Values $config
     } finally {
         Dismount-VHD -Path $disk
@@ -89,8 +191,10 @@ foreach ($vm in $vms) {
     # Generation 1 attaches -VHDPath to IDE 0:0, the disk both kernels boot from.
     New-VM -Name $name -Generation 1 -MemoryStartupBytes $MemoryBytes -VHDPath $disk | Out-Null
     Set-VMMemory -VMName $name -DynamicMemoryEnabled $false
-    $reserve = if ($vm.Role -eq 'test') { 100 } else { $LoadReserve }
+    $reserve = if ($vm.Role -eq 'test') { $TestReserve } else { $LoadReserve }
     Set-VMProcessor -VMName $name -Count 1 -Reserve $reserve -Maximum 100
+    # The paper's processor had no SMT: one thread per core in the VM too.
+    if ($hwThreads) { Set-VMProcessor -VMName $name -HwThreadCountPerCore 1 }
     Set-VMComPort -VMName $name -Number 1 -Path "\\.\pipe\$name"
     Set-VM -Name $name -CheckpointType Disabled -AutomaticStartAction Nothing -AutomaticStopAction TurnOff
     Get-VMNetworkAdapter -VMName $name | Remove-VMNetworkAdapter
@@ -100,7 +204,42 @@ foreach ($vm in $vms) {
     } else {
         Add-VMNetworkAdapter -VMName $name -IsLegacy $legacy
     }
-    Write-Host "created $name ($($vm.Role)): Gen 1, 1 vCPU reserve $reserve % limit 100 %, COM1 \\.\pipe\$name, disk $disk"
+    if ($CpuGroupId) {
+        $out = Invoke-HvrtTool $CpuGroupsExe @('SetVmGroup', "/VmName:$name", "/GroupId:$CpuGroupId")
+        if ($LASTEXITCODE -ne 0) {
+            throw "$CpuGroupsExe SetVmGroup /VmName:$name /GroupId:$CpuGroupId failed: $($out.Trim())"
+        }
+    }
+    $record = Get-HvrtVmRecord $name
+    $record.Role = $vm.Role
+    $record.BenchConf = [ordered]@{ Base = if ($BenchConf) { $BenchConf } else { 'the image''s' }; Set = $config }
+    $records += , $record
+    Write-Host ("created $name ($($vm.Role)): Gen 1, 1 vCPU reserve $reserve % limit 100 %, " +
+        "COM1 \\.\pipe\$name, disk $disk")
+}
+
+if ($records.Count -gt 0) {
+    $reserveWhy = if ($shared -and $plan.Loads.Count -gt 0) {
+        ('The paper gives each VM one physical processor (reserve and limit); here the VMs share ' +
+            'one, where two reserves of 100 % do not fit. The test VM keeps the setting of ' +
+            'scenario 2 and the load VM runs in the time it leaves.')
+    } else {
+        'The paper: one physical processor allocated to each VM with the virtual machine reserve and limit.'
+    }
+    Write-HvrtJson $recordPath ([ordered]@{
+        Scenario = $Scenario
+        ScenarioName = $plan.Name
+        Variant = $Variant
+        Image = $vhdPath
+        Created = (Get-Date).ToString('o')
+        Host = $hostRecord
+        CpuGroup = $cpuGroup
+        ProcessorSettings = [ordered]@{
+            TestReserve = $TestReserve; LoadReserve = $LoadReserve; Limit = 100; Why = $reserveWhy
+        }
+        Vms = $records
+    })
+    Write-Host "recorded the host and the VM settings in $recordPath"
 }
 
 if ($Start) {

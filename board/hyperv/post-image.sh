@@ -49,6 +49,8 @@ stage_fat() {
 	cp "$BINARIES_DIR/bzImage" "$BINARIES_DIR/rootfs.cpio.gz" "$FAT_DIR/"
 	cp "$BOARD_DIR/grub.cfg" "$FAT_DIR/boot/grub/grub.cfg"
 	cp "$BOARD_DIR/bench.conf" "$FAT_DIR/bench.conf"
+	# Which image this is; the Hyper-V kit checks its -Variant against it.
+	echo "$VARIANT" >"$FAT_DIR/variant.txt"
 	if [ -f "$BOARD_DIR/README.txt" ]; then
 		cp "$BOARD_DIR/README.txt" "$FAT_DIR/README.txt"
 	fi
