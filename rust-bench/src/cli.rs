@@ -13,13 +13,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Test 1: clock tick processing duration (a fixed busy loop timed with the TSC).
-    ClockTick(crate::clock_tick::Args),
+    ClockTick(crate::measure::clock_tick::Args),
     /// Test 2: thread switch latency between SCHED_FIFO threads of one priority.
-    ThreadSwitch(crate::thread_switch::Args),
+    ThreadSwitch(crate::measure::thread_switch::Args),
     /// Act as a load VM: burn a CPU or copy memory in a loop.
     Load(crate::load::Args),
     /// Execute a plan file (bench.conf) and write a results directory.
-    Run(crate::run::Args),
+    Run(crate::plan::run::Args),
     /// Render the paper's tables and figures from one or more result directories.
     Report(crate::report::Args),
     /// Copy results/ out of a disk image (.img, .vhd, .vhdx) without mounting it.
@@ -27,5 +27,5 @@ pub enum Command {
     /// Periodic interference for tests and benchmarks: a FIFO thread that wakes every
     /// period and busy-spins.
     #[command(hide = true)]
-    Inject(crate::inject::Args),
+    Inject(crate::load::inject::Args),
 }

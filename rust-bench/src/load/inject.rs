@@ -10,7 +10,8 @@ use anyhow::Result;
 use clap::Args as ClapArgs;
 use serde::Serialize;
 
-use crate::{duration, rt, tsc};
+use crate::plan::duration;
+use crate::platform::{rt, tsc};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {

@@ -26,11 +26,13 @@ use anyhow::Result;
 use clap::Args as ClapArgs;
 use serde::Serialize;
 
-use crate::environment::{self, Environment};
-use crate::histogram::SharedHistogram;
-use crate::stats::{self, HistogramJson, Summary};
-use crate::tsc::{self, Clock, ClockInfo};
-use crate::{duration, output, rt};
+use crate::plan::duration;
+use crate::platform::environment::{self, Environment};
+use crate::platform::rt;
+use crate::platform::tsc::{self, Clock, ClockInfo};
+use crate::results::histogram::SharedHistogram;
+use crate::results::stats::{self, HistogramJson, Summary};
+use crate::results::writer as output;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {

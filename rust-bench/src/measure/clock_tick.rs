@@ -28,11 +28,13 @@ use anyhow::Result;
 use clap::Args as ClapArgs;
 use serde::Serialize;
 
-use crate::environment::{self, Environment};
-use crate::histogram::Histogram;
-use crate::stats::{self, HistogramJson, LoopSummary};
-use crate::tsc::{self, Clock, ClockInfo};
-use crate::{duration, output, rt};
+use crate::plan::duration;
+use crate::platform::environment::{self, Environment};
+use crate::platform::rt;
+use crate::platform::tsc::{self, Clock, ClockInfo};
+use crate::results::histogram::Histogram;
+use crate::results::stats::{self, HistogramJson, LoopSummary};
+use crate::results::writer as output;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {

@@ -2,12 +2,15 @@
 //! 9 MB buffer back and forth, over and over). Ordinary SCHED_OTHER threads; they end after
 //! `--duration` (default: never) or on SIGINT/SIGTERM.
 
+pub mod inject;
+
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::{Args as ClapArgs, Subcommand};
 
-use crate::{duration, rt};
+use crate::plan::duration;
+use crate::platform::rt;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {

@@ -422,7 +422,7 @@ mod stubs {
         false
     }
     pub fn sleep_until_monotonic(deadline_ns: u64) {
-        let now = crate::tsc::monotonic_ns();
+        let now = crate::platform::tsc::monotonic_ns();
         if deadline_ns > now {
             std::thread::sleep(std::time::Duration::from_nanos(deadline_ns - now));
         }

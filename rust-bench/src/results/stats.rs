@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::histogram::{self, Histogram};
+use crate::results::histogram::{self, Histogram};
 
 /// The clock-tick loop summary: `loop_ns` in the JSON.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::histogram;
+use crate::results::histogram;
 
 /// Write `bytes` to `path` atomically: a temporary file next to it, fsync, rename over the
 /// target, fsync the file again and the directory.
@@ -76,8 +76,8 @@ const FIGURE_POINTS: usize = 6000;
 /// A test result to be written by [`write_test_files`].
 #[derive(Clone, Copy)]
 pub enum TestReport<'a> {
-    ClockTick(&'a crate::clock_tick::Report),
-    ThreadSwitch(&'a crate::thread_switch::Report),
+    ClockTick(&'a crate::measure::clock_tick::Report),
+    ThreadSwitch(&'a crate::measure::thread_switch::Report),
 }
 
 impl TestReport<'_> {
@@ -98,8 +98,8 @@ impl TestReport<'_> {
 
     fn summary_text(&self) -> String {
         match self {
-            TestReport::ClockTick(r) => crate::clock_tick::summary_text(r),
-            TestReport::ThreadSwitch(r) => crate::thread_switch::summary_text(r),
+            TestReport::ClockTick(r) => crate::measure::clock_tick::summary_text(r),
+            TestReport::ThreadSwitch(r) => crate::measure::thread_switch::summary_text(r),
         }
     }
 }
@@ -222,7 +222,7 @@ pub fn write_test_files(dir: &Path, report: TestReport) -> Result<Vec<PathBuf>> 
 }
 
 /// `t_s,min_ns,max_ns` per timeline interval (t_s = interval start; empty fields = no sample).
-pub fn clock_tick_timeline_csv(r: &crate::clock_tick::Report) -> String {
+pub fn clock_tick_timeline_csv(r: &crate::measure::clock_tick::Report) -> String {
     let mut s = String::from("t_s,min_ns,max_ns\n");
     let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
     for (i, (mn, mx)) in r.timeline.min_ns.iter().zip(&r.timeline.max_ns).enumerate() {
@@ -233,7 +233,7 @@ pub fn clock_tick_timeline_csv(r: &crate::clock_tick::Report) -> String {
 }
 
 /// `t_s,overhead_ns` per listed spike.
-pub fn clock_tick_spikes_csv(r: &crate::clock_tick::Report) -> String {
+pub fn clock_tick_spikes_csv(r: &crate::measure::clock_tick::Report) -> String {
     let mut s = String::from("t_s,overhead_ns\n");
     for sp in &r.spikes.list {
         let _ = writeln!(s, "{:.6},{}", sp.t_s, sp.overhead_ns);
@@ -259,7 +259,7 @@ pub fn histogram_csv(threads: Option<usize>, buckets: &[[u64; 2]]) -> String {
 }
 
 /// One line per thread-switch run.
-pub fn thread_switch_runs_csv(r: &crate::thread_switch::Report) -> String {
+pub fn thread_switch_runs_csv(r: &crate::measure::thread_switch::Report) -> String {
     let mut s = String::from(
         "threads,switches,yields,switched_yields,min_ns,mean_ns,p50_ns,p99_ns,max_ns,complete\n",
     );

@@ -6,7 +6,7 @@ use std::io::Read;
 
 use serde::Serialize;
 
-use crate::rt::Throttling;
+use crate::platform::rt::Throttling;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Environment {
@@ -63,7 +63,7 @@ pub fn collect() -> Environment {
         vmbus: std::path::Path::new("/sys/bus/vmbus").exists(),
         clocksource: read_trim("/sys/devices/system/clocksource/clocksource0/current_clocksource"),
         cpu_model: cpu_model(),
-        invariant_tsc: crate::tsc::invariant_tsc(),
+        invariant_tsc: crate::platform::tsc::invariant_tsc(),
         cpus_online: read_trim("/sys/devices/system/cpu/online"),
         hostname: read_trim("/proc/sys/kernel/hostname"),
         cmdline: read_trim("/proc/cmdline"),
@@ -102,7 +102,7 @@ fn uname() -> (Option<String>, Option<String>, Option<String>) {
 pub fn hypervisor() -> Option<String> {
     #[cfg(target_arch = "x86_64")]
     {
-        use crate::tsc::cpuid;
+        use crate::platform::tsc::cpuid;
         if cpuid(1)[2] & (1 << 31) == 0 {
             return None;
         }

@@ -17,10 +17,12 @@ use clap::Args as ClapArgs;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::{self, Amount, Plan, Role, RtThrottling, TestName};
 use crate::error::UsageError;
-use crate::output::{self, TestReport, write_atomic};
-use crate::{clock_tick, environment, load, rt, thread_switch};
+use crate::load;
+use crate::measure::{clock_tick, thread_switch};
+use crate::plan::config::{self, Amount, Plan, Role, RtThrottling, TestName};
+use crate::platform::{environment, rt};
+use crate::results::writer::{self as output, TestReport, write_atomic};
 
 /// Execute a plan file and write a results directory.
 #[derive(Debug, ClapArgs)]

@@ -1,0 +1,4 @@
+//! The measuring loops: one module per test.
+
+pub mod clock_tick;
+pub mod thread_switch;
