@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::main(args),
         Command::Report(args) => report::main(args),
         Command::Pull(args) => pull::main(args),
+        Command::Convert(args) => pull::convert::main(args),
         Command::Inject(args) => inject::main(args),
     };
     match result {

@@ -243,6 +243,12 @@ pub fn read_exact_at(file: &mut File, offset: u64, buf: &mut [u8]) -> Result<()>
     }
 }
 
+/// Whether `b` holds only zeros (a block a writer may leave unallocated).
+pub fn is_zero(b: &[u8]) -> bool {
+    const ZEROS: [u8; 4096] = [0; 4096];
+    b.chunks(ZEROS.len()).all(|c| c == &ZEROS[..c.len()])
+}
+
 /// The I/O error a reader returns when the image is damaged beneath a valid header.
 pub fn damaged(what: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what)
