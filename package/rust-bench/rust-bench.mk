@@ -30,7 +30,9 @@ HOST_RUST_BENCH_LICENSE_FILES = \
 	Cargo.toml \
 	$(shell cat $(HOST_RUST_BENCH_DIR)/.br-crate-license-files 2>/dev/null)
 
+# At the rsync step, so that legal-info finds the crates without a build.
 define RUST_BENCH_UNPACK_CRATES
+	$(call prepare-per-package-directory,$(BR2_TAR_HOST_DEPENDENCY))
 	rm -rf $(@D)/VENDOR
 	$(TAR) -xzf $(RUST_BENCH_CRATES) -C $(@D)
 	mkdir -p $(@D)/.cargo
@@ -71,19 +73,27 @@ HOST_RUST_BENCH_LICENSE = \
 # finished tarball into place, so builds sharing a download directory never
 # see a partial one; cargo's own cache is shared under Buildroot's lock.
 $(RUST_BENCH_CRATES): PKG = RUST_BENCH
-$(RUST_BENCH_CRATES): | host-rustc
-	$(call prepare-per-package-directory,host-rustc)
+$(RUST_BENCH_CRATES): | host-rustc $(BR2_TAR_HOST_DEPENDENCY)
+	$(call prepare-per-package-directory,host-rustc $(BR2_TAR_HOST_DEPENDENCY))
 	mkdir -p $(@D) $(BR_CARGO_HOME)
 	tmp=`mktemp -d $(@D)/vendor.XXXXXX` && \
 	trap 'rm -rf "$$tmp"' EXIT && \
 	$(HOST_MAKE_ENV) CARGO_HOME=$(BR_CARGO_HOME) \
 		flock $(BR_CARGO_HOME)/.br-lock \
-		cargo vendor --locked --versioned-dirs \
+		cargo vendor --quiet --locked --versioned-dirs \
 			--manifest-path $(RUST_BENCH_SITE)/Cargo.toml \
-			$$tmp/VENDOR >/dev/null && \
+			$$tmp/VENDOR >/dev/null 2>$$tmp/vendor.log || \
+		{ cat $$tmp/vendor.log >&2; exit 1; }; \
 	. $(TOPDIR)/support/download/helpers && cd $$tmp && \
 	TAR=$(TAR) mk_tar_gz VENDOR VENDOR @0 $$tmp/crates.tar.gz && \
-	mv $$tmp/crates.tar.gz $@
+	mv $$tmp/crates.tar.gz $@ && \
+	printf '(note: crates of rust-bench vendored into %s)\n' $@
+
+# legal-info archives a local package's whole source directory: leave out
+# cargo's target directory, as the rsync of the build does.
+rust-bench-legal-info host-rust-bench-legal-info: \
+	private RSYNC_VCS_EXCLUSIONS += --exclude /target
 
 rust-bench-source host-rust-bench-source: $(RUST_BENCH_CRATES)
-$(RUST_BENCH_TARGET_RSYNC) $(HOST_RUST_BENCH_TARGET_RSYNC): $(RUST_BENCH_CRATES)
+$(RUST_BENCH_TARGET_RSYNC) $(HOST_RUST_BENCH_TARGET_RSYNC): $(RUST_BENCH_CRATES) \
+	| $(BR2_TAR_HOST_DEPENDENCY)
