@@ -87,20 +87,17 @@ pub fn main(args: Args) -> Result<()> {
         let mut disk = image::open(&args.image)?;
         let tmp = temporary(out);
         let written = File::create(&tmp)
-            .and_then(|mut file| {
-                match kind {
-                    Kind::Vhd => vhd::write_fixed(&mut disk, size, &mut file, timestamp(), guid()),
-                    Kind::Vhdx => {
-                        let ids = vhdx::Ids {
-                            file_write: guid(),
-                            data_write: guid(),
-                            disk: guid(),
-                        };
-                        let creator = concat!("rust-bench ", env!("CARGO_PKG_VERSION"));
-                        vhdx::write(&mut disk, size, &mut file, creator, &ids)
-                    }
-                }?;
-                file.sync_all()
+            .and_then(|mut file| match kind {
+                Kind::Vhd => vhd::write_fixed(&mut disk, size, &mut file, timestamp(), guid()),
+                Kind::Vhdx => {
+                    let ids = vhdx::Ids {
+                        file_write: guid(),
+                        data_write: guid(),
+                        disk: guid(),
+                    };
+                    let creator = concat!("rust-bench ", env!("CARGO_PKG_VERSION"));
+                    vhdx::write(&mut disk, size, &mut file, creator, &ids)
+                }
             })
             .and_then(|()| fs::rename(&tmp, out));
         if let Err(e) = written {

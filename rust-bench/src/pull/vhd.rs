@@ -8,7 +8,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use anyhow::Result;
 
-use super::image::{Blocks, damaged, is_zero, read_exact_at};
+use super::image::{Blocks, damaged, read_exact_at, write_sparse};
 use crate::usage;
 
 pub const COOKIE: &[u8; 8] = b"conectix";
@@ -201,8 +201,8 @@ fn geometry(total: u64) -> (u16, u8, u8) {
     )
 }
 
-/// Write the `size` bytes of `disk` to `out` as a fixed VHD: the disk, then its footer. Runs of
-/// zeros become holes in `out` where the file system allows.
+/// Write the `size` bytes of `disk` to `out` as a fixed VHD: the disk, then its footer. Zeros
+/// become holes in `out` where the file system allows.
 pub fn write_fixed(
     disk: &mut impl Read,
     size: u64,
@@ -215,10 +215,7 @@ pub fn write_fixed(
     while at < size {
         let n = (size - at).min(buf.len() as u64) as usize;
         disk.read_exact(&mut buf[..n])?;
-        if !is_zero(&buf[..n]) {
-            out.seek(SeekFrom::Start(at))?;
-            out.write_all(&buf[..n])?;
-        }
+        write_sparse(out, at, &buf[..n])?;
         at += n as u64;
     }
     out.seek(SeekFrom::Start(size))?;

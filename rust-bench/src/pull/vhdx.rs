@@ -11,7 +11,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use anyhow::Result;
 
 use super::crc32c::crc32c;
-use super::image::{Blocks, damaged, is_zero, read_exact_at};
+use super::image::{Blocks, damaged, is_zero, read_exact_at, write_sparse};
 use crate::usage;
 
 pub const SIGNATURE: &[u8; 8] = b"vhdxfile";
@@ -341,8 +341,7 @@ pub fn write(
         let entry = if is_zero(&buf) {
             PAYLOAD_ZERO
         } else {
-            out.seek(SeekFrom::Start(next))?;
-            out.write_all(&buf)?;
+            write_sparse(out, next, &buf)?;
             next += WRITE_BLOCK;
             PAYLOAD_FULLY_PRESENT | (next - WRITE_BLOCK)
         };
