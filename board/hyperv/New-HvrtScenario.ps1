@@ -7,6 +7,8 @@ For the scenario's test VM and each load VM: copies the VHD, sets the VM's role 
 bench.conf, and creates a Generation 1 VM with 1 vCPU (reserve 100 %, limit 100 %), static
 memory, COM1 on the named pipe \\.\pipe\<vm name>, no checkpoints, and one network adapter:
 legacy (emulated DEC 21140) for the emulated image, synthetic for the enlightened one.
+With -ConvertVhd, the VMs' disks are VHDX made by Hyper-V's own Convert-VHD from the fixed
+VHD given as -Vhd, instead of copies of the image as built (whose VHDX rust-bench writes).
 With -Start, starts the load VMs first, waits -SettleSeconds, then starts the test VM.
 Then run Get-HvrtResults.ps1 with the same -Scenario and -Variant to collect the results.
 
@@ -35,7 +37,10 @@ param(
     [switch]$Start,
     [int]$SettleSeconds = 60,
     # Create the VMs of scenarios 2-4 even though the host has more than one processor.
-    [switch]$Force
+    [switch]$Force,
+    # Give the VMs VHDX disks converted by Hyper-V's Convert-VHD from the fixed VHD (-Vhd),
+    # for those who prefer Windows' own VHDX writer to the VHDX of the build.
+    [switch]$ConvertVhd
 )
 
 . (Join-Path $PSScriptRoot 'HvrtCommon.ps1')
@@ -43,6 +48,10 @@ param(
 $plan = $HvrtScenarios[$Scenario]
 $vhdPath = (Resolve-Path $Vhd).Path
 $ext = [IO.Path]::GetExtension($vhdPath)
+if ($ConvertVhd -and $ext -ne '.vhd') {
+    throw ("-ConvertVhd converts the fixed VHD, and $vhdPath is not one: give " +
+        "-Vhd hvrt-$Variant.vhd, or leave out -ConvertVhd to use the VHDX as built.")
+}
 $lps = (Get-VMHost).LogicalProcessorCount
 if ($plan.HostCpus -eq 'one' -and $lps -gt 1 -and -not $Force) {
     throw ("Scenario $Scenario ($($plan.Name)) needs the host limited to one logical processor, " +
@@ -56,6 +65,17 @@ if (($Scenario -in 5, 6) -and ($lps -ne $plan.Loads.Count + 1)) {
 }
 
 New-Item -ItemType Directory -Force -Path $VmRoot | Out-Null
+if ($ConvertVhd) {
+    $converted = Join-Path $VmRoot ([IO.Path]::GetFileNameWithoutExtension($vhdPath) + '-converted.vhdx')
+    if ($PSCmdlet.ShouldProcess($converted, "Convert-VHD from $vhdPath")) {
+        # Converted afresh each time: the VHD may have been rebuilt since.
+        Remove-Item -Path $converted -Force -ErrorAction SilentlyContinue
+        Convert-VHD -Path $vhdPath -DestinationPath $converted -VHDType Dynamic
+        Write-Host "converted $vhdPath to $converted (Hyper-V's Convert-VHD)"
+    }
+    $vhdPath = $converted
+    $ext = '.vhdx'
+}
 $vms = @(@{ Role = 'test'; Name = (Get-HvrtVmName $Prefix $Scenario $Variant 'test') })
 $n = 0
 foreach ($role in $plan.Loads) {
