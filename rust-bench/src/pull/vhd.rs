@@ -278,3 +278,29 @@ impl Blocks for Vhd {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_follows_the_specification() {
+        // 8 MiB: 17 sectors per track, at least 4 heads.
+        assert_eq!(geometry(16_384), (240, 4, 17));
+        // 256 MiB: 17, then 31, then 63 sectors per track with 16 heads.
+        assert_eq!(geometry(524_288), (520, 16, 63));
+        // Past 127 GiB the geometry stays at its largest.
+        assert_eq!(geometry(1 << 40), (65535, 16, 255));
+    }
+
+    #[test]
+    fn the_fixed_footer_reads_back() {
+        let f = fixed_footer(129 << 20, 7, [9; 16]);
+        assert_eq!(&f[..8], COOKIE);
+        assert_eq!(checksum(&f, FOOTER_CHECKSUM), be32(&f, FOOTER_CHECKSUM));
+        assert_eq!(be64(&f, CURRENT_SIZE), 129 << 20);
+        assert_eq!(be32(&f, DISK_TYPE), FIXED);
+        assert_eq!(be64(&f, DATA_OFFSET), u64::MAX);
+        assert_eq!(&f[28..32], b"win ");
+    }
+}
