@@ -12,10 +12,11 @@
 #      then the tree's post-build.sh, packed as rootfs.cpio.gz;
 #   4. boot.img and grub.img from Debian's grub-pc-bin, made as Buildroot's grub2 package
 #      makes them (grub-mkimage -O i386-pc, the defconfig's module list and boot partition);
-#   5. the tree's board/hyperv/post-image.sh: hvrt-<variant>.img, .vhd, .vhdx;
+#   5. the tree's board/hyperv/post-image.sh: hvrt-<variant>.img, and .vhd, .vhdx by rust-bench;
 #   6. a short plan written into the VHD's bench.conf, the VHD booted under QEMU (TCG, IDE
 #      disk; the emulated variant also with a tulip NIC) until it powers itself off;
-#   7. the results read back out of the VHD and checked; the VHDX remade from the booted VHD;
+#   7. the results read back out of the VHD and checked; the VHDX remade from the booted VHD
+#      by rust-bench convert;
 #      vhdiinfo on both and fsck.vfat -n on the FAT partition;
 #   8. once more from a copy of the image with a broken bench.conf: the VM must power off by
 #      itself and record status failed with a reason.
@@ -192,6 +193,7 @@ build_images() {
 	build_rootfs "$variant" "$images"
 	build_grub "$variant" "$images"
 	rm -f "$images/hvrt-$variant.img" "$images/hvrt-$variant.vhd" "$images/hvrt-$variant.vhdx"
+	PATH=$(dirname "$RUST_BENCH"):$PATH \
 	BR2_EXTERNAL_HVRT_PATH=$TREE HVRT_VARIANT=$variant BINARIES_DIR=$images \
 		"$TREE/board/hyperv/post-image.sh" "$images" "$variant" >"$images/post-image.log" 2>&1 ||
 		{ cat "$images/post-image.log"; die "$variant: post-image.sh failed"; }
@@ -313,7 +315,7 @@ check_images() {
 	fsck.vfat -n "$part" >"$idir/fsck.log" 2>&1 || { cat "$idir/fsck.log"; die "$variant: fsck.vfat -n failed"; }
 	rm -f "$part"
 	rm -f "$idir/hvrt-$variant.vhdx"
-	qemu-img convert -f vpc -O vhdx "$vhd" "$idir/hvrt-$variant.vhdx"
+	"$RUST_BENCH" convert "$vhd" --vhdx "$idir/hvrt-$variant.vhdx" >/dev/null
 	for image in "$vhd" "$idir/hvrt-$variant.vhdx"; do
 		vhdiinfo "$image" >"$image.info" 2>&1 || { cat "$image.info"; die "vhdiinfo rejects $image"; }
 	done

@@ -18,6 +18,8 @@ processor (reserve 100 %, limit 100 %); where the VMs share one processor (scena
 the test VM keeps reserve 100 % and the load VM gets reserve 0 % (see docs/hyper-v.md).
 Writes <VmRoot>\<prefix>-s<scenario>-<variant>.json: the host (Windows, Hyper-V, processor,
 logical processors, Hyper-Threading, scheduler type) and the settings applied to each VM.
+With -ConvertVhd, the VMs' disks are VHDX made by Hyper-V's own Convert-VHD from the fixed
+VHD given as -Vhd, instead of copies of the image as built (whose VHDX rust-bench writes).
 With -Start, starts the load VMs first, waits -SettleSeconds, then starts the test VM.
 Then run Get-HvrtResults.ps1 with the same -Scenario and -Variant to collect the results.
 
@@ -67,7 +69,10 @@ param(
     [int]$SettleSeconds = 60,
     # Create the VMs although the host differs from the paper's setup in a way that changes
     # the results (more than one processor for scenarios 2-4, the root scheduler).
-    [switch]$Force
+    [switch]$Force,
+    # Give the VMs VHDX disks converted by Hyper-V's Convert-VHD from the fixed VHD (-Vhd),
+    # for those who prefer Windows' own VHDX writer to the VHDX of the build.
+    [switch]$ConvertVhd
 )
 
 . (Join-Path $PSScriptRoot 'HvrtCommon.ps1')
@@ -75,6 +80,10 @@ param(
 $plan = $HvrtScenarios[$Scenario]
 $vhdPath = (Resolve-Path $Vhd).Path
 $ext = [IO.Path]::GetExtension($vhdPath)
+if ($ConvertVhd -and $ext -ne '.vhd') {
+    throw ("-ConvertVhd converts the fixed VHD, and $vhdPath is not one: give " +
+        "-Vhd hvrt-$Variant.vhd, or leave out -ConvertVhd to use the VHDX as built.")
+}
 $recordPath = Get-HvrtRecordPath $VmRoot $Prefix $Scenario $Variant
 $shared = $plan.HostCpus -eq 'one'
 if (-not $PSBoundParameters.ContainsKey('LoadReserve')) {
@@ -138,6 +147,18 @@ if ($hostRecord.HyperThreading -and $scheduler.Code -ne 1) {
     Write-Warning "Hyper-Threading is on: $why. Disable it in the firmware setup, or see docs/hyper-v.md."
 }
 
+New-Item -ItemType Directory -Force -Path $VmRoot | Out-Null
+if ($ConvertVhd) {
+    $converted = Join-Path $VmRoot ([IO.Path]::GetFileNameWithoutExtension($vhdPath) + '-converted.vhdx')
+    if ($PSCmdlet.ShouldProcess($converted, "Convert-VHD from $vhdPath")) {
+        # Converted afresh each time: the VHD may have been rebuilt since.
+        Remove-Item -Path $converted -Force -ErrorAction SilentlyContinue
+        Convert-VHD -Path $vhdPath -DestinationPath $converted -VHDType Dynamic
+        Write-Host "converted $vhdPath to $converted (Hyper-V's Convert-VHD)"
+    }
+    $vhdPath = $converted
+    $ext = '.vhdx'
+}
 $vms = @(@{ Role = 'test'; Name = (Get-HvrtVmName $Prefix $Scenario $Variant 'test') })
 $n = 0
 foreach ($role in $plan.Loads) {

@@ -14,7 +14,8 @@
 #   BR2_EXTERNAL_HVRT_PATH  the tree (default: two levels above this script)
 #   HVRT_VARIANT            the variant when not given as an argument
 #
-# tools from PATH: genimage, mkdosfs, mcopy, mmd, qemu-img
+# tools from PATH: genimage, mkdosfs, mcopy, mmd, rust-bench (the host
+# build of the tree's rust-bench, from Buildroot's host directory)
 set -eu
 
 BINARIES_DIR=${1:?usage: post-image.sh BINARIES_DIR [VARIANT]}
@@ -40,6 +41,9 @@ check_inputs() {
 		[ -f "$BINARIES_DIR/$f" ] || die "missing $BINARIES_DIR/$f"
 	done
 	[ -f "$BOARD_DIR/bench.conf" ] || die "missing $BOARD_DIR/bench.conf"
+	rust-bench convert --help >/dev/null 2>&1 ||
+		die "no rust-bench with a convert command on PATH; select" \
+			"BR2_PACKAGE_HOST_RUST_BENCH (host rust-bench)"
 }
 
 # The FAT partition's content, as the user sees it.
@@ -68,13 +72,12 @@ make_disk() {
 	rm -rf "$GENIMAGE_TMP" "$FAT_DIR" "$BINARIES_DIR/hvrt-fat.vfat"
 }
 
-# Hyper-V: a fixed VHD of exactly the raw size (force_size keeps qemu-img
-# from rounding it to a CHS geometry), and a VHDX.
+# Hyper-V: a fixed VHD (the raw disk and its footer) and a VHDX, written by
+# rust-bench, replacing those of an earlier build.
 convert_disk() {
-	img=$BINARIES_DIR/hvrt-$VARIANT.img
-	qemu-img convert -f raw -O vpc -o subformat=fixed,force_size=on \
-		"$img" "$BINARIES_DIR/hvrt-$VARIANT.vhd"
-	qemu-img convert -f raw -O vhdx "$img" "$BINARIES_DIR/hvrt-$VARIANT.vhdx"
+	base=$BINARIES_DIR/hvrt-$VARIANT
+	rust-bench convert "$base.img" --vhd "$base.vhd" --vhdx "$base.vhdx" \
+		--force >/dev/null
 }
 
 main() {

@@ -24,6 +24,8 @@ pub enum Command {
     Report(crate::report::Args),
     /// Copy results/ out of a disk image (.img, .vhd, .vhdx) without mounting it.
     Pull(crate::pull::Args),
+    /// Write a disk image as a fixed VHD and/or a VHDX for Hyper-V.
+    Convert(crate::pull::convert::Args),
     /// Periodic interference for tests and benchmarks: a FIFO thread that wakes every
     /// period and busy-spins.
     #[command(hide = true)]

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         Command::Run(args) => plan::run::main(args),
         Command::Report(args) => report::main(args),
         Command::Pull(args) => pull::main(args),
+        Command::Convert(args) => pull::convert::main(args),
         Command::Inject(args) => load::inject::main(args),
     };
     match result {

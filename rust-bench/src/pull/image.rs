@@ -243,6 +243,25 @@ pub fn read_exact_at(file: &mut File, offset: u64, buf: &mut [u8]) -> Result<()>
     }
 }
 
+const ZEROS: [u8; 4096] = [0; 4096];
+
+/// Whether `b` holds only zeros (a block a writer may leave unallocated).
+pub fn is_zero(b: &[u8]) -> bool {
+    b.chunks(ZEROS.len()).all(|c| c == &ZEROS[..c.len()])
+}
+
+/// Write `buf` at `at` in `out`, leaving its all-zero 4 KiB pieces as holes (they read as
+/// zeros as long as the file is extended past them).
+pub fn write_sparse(out: &mut File, at: u64, buf: &[u8]) -> io::Result<()> {
+    for (i, piece) in buf.chunks(ZEROS.len()).enumerate() {
+        if !is_zero(piece) {
+            out.seek(SeekFrom::Start(at + (i * ZEROS.len()) as u64))?;
+            out.write_all(piece)?;
+        }
+    }
+    Ok(())
+}
+
 /// The I/O error a reader returns when the image is damaged beneath a valid header.
 pub fn damaged(what: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what)

@@ -1,20 +1,31 @@
-//! VHD (Virtual Hard Disk image format specification, Microsoft, 2006), read-only: fixed
-//! disks (data, then a 512-byte footer) and dynamic disks (footer copy, dynamic header, block
+//! VHD (Virtual Hard Disk image format specification, Microsoft, 2006). Read: fixed disks
+//! (data, then a 512-byte footer) and dynamic disks (footer copy, dynamic header, block
 //! allocation table, blocks of sector bitmap + data, footer). Differencing disks need their
-//! parent and are refused.
+//! parent and are refused. Written: fixed disks.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use anyhow::Result;
 
-use super::image::{Blocks, damaged, read_exact_at};
+use super::image::{Blocks, damaged, read_exact_at, write_sparse};
 use crate::usage;
 
 pub const COOKIE: &[u8; 8] = b"conectix";
 const SPARSE_COOKIE: &[u8; 8] = b"cxsparse";
 const SECTOR: u64 = 512;
 const UNALLOCATED: u32 = 0xFFFF_FFFF;
+/// The largest disk the format holds: 2040 GiB.
+pub const MAX_SIZE: u64 = 2040 << 30;
+
+// The footer's fields, as byte offsets (big-endian numbers).
+const DATA_OFFSET: usize = 16;
+const CURRENT_SIZE: usize = 48;
+const DISK_TYPE: usize = 60;
+const FOOTER_CHECKSUM: usize = 64;
+const FIXED: u32 = 2;
+const DYNAMIC: u32 = 3;
+const DIFFERENCING: u32 = 4;
 
 pub struct Vhd {
     file: File,
@@ -54,13 +65,13 @@ fn checksum(b: &[u8], field: usize) -> u32 {
 
 impl Vhd {
     pub fn open(mut file: File, file_len: u64, footer: &[u8; 512]) -> Result<Vhd> {
-        if checksum(footer, 64) != be32(footer, 64) {
+        if checksum(footer, FOOTER_CHECKSUM) != be32(footer, FOOTER_CHECKSUM) {
             usage!("VHD footer checksum does not match: the image is damaged");
         }
-        let size = be64(footer, 48);
-        let disk_type = be32(footer, 60);
+        let size = be64(footer, CURRENT_SIZE);
+        let disk_type = be32(footer, DISK_TYPE);
         match disk_type {
-            2 => {
+            FIXED => {
                 if size.checked_add(SECTOR).is_none_or(|need| need > file_len) {
                     usage!(
                         "fixed VHD of {size} bytes in a file of {file_len}: the image is truncated"
@@ -72,8 +83,8 @@ impl Vhd {
                     dynamic: None,
                 })
             }
-            3 => {
-                let header_at = be64(footer, 16);
+            DYNAMIC => {
+                let header_at = be64(footer, DATA_OFFSET);
                 let mut h = [0u8; 1024];
                 if header_at.checked_add(1024).is_none_or(|end| end > file_len) {
                     usage!(
@@ -125,7 +136,7 @@ impl Vhd {
                     }),
                 })
             }
-            4 => usage!(
+            DIFFERENCING => usage!(
                 "a differencing VHD holds only changes to its parent disk; open the parent, or merge them first (qemu-img convert)"
             ),
             other => usage!("VHD disk type {other} is not fixed (2) or dynamic (3)"),
@@ -137,13 +148,86 @@ impl Vhd {
     }
 }
 
+/// The footer of a fixed disk of `size` bytes (a multiple of 512, at most [`MAX_SIZE`]).
+///
+/// The creator is written as Hyper-V's ("win "): readers take the disk size from the footer's
+/// size field only for the creators they know to do so (qemu: "win ", "qem2", "d2v ", "tap",
+/// "CTXS"); for any other they compute it from the CHS geometry, which rounds most sizes down
+/// and would cut off the end of the disk.
+pub fn fixed_footer(size: u64, timestamp: u32, id: [u8; 16]) -> [u8; 512] {
+    let mut f = [0u8; 512];
+    f[..8].copy_from_slice(COOKIE);
+    f[8..12].copy_from_slice(&2u32.to_be_bytes()); // features: reserved bit, always set
+    f[12..16].copy_from_slice(&0x0001_0000u32.to_be_bytes()); // format version 1.0
+    f[DATA_OFFSET..DATA_OFFSET + 8].copy_from_slice(&u64::MAX.to_be_bytes()); // none: fixed
+    f[24..28].copy_from_slice(&timestamp.to_be_bytes());
+    f[28..32].copy_from_slice(b"win ");
+    f[32..36].copy_from_slice(&0x000A_0000u32.to_be_bytes()); // creator version 10.0
+    f[36..40].copy_from_slice(b"Wi2k"); // creator host OS: Windows
+    f[40..48].copy_from_slice(&size.to_be_bytes()); // original size
+    f[CURRENT_SIZE..CURRENT_SIZE + 8].copy_from_slice(&size.to_be_bytes());
+    let (cylinders, heads, sectors) = geometry(size / SECTOR);
+    f[56..58].copy_from_slice(&cylinders.to_be_bytes());
+    f[58] = heads;
+    f[59] = sectors;
+    f[DISK_TYPE..DISK_TYPE + 4].copy_from_slice(&FIXED.to_be_bytes());
+    f[68..84].copy_from_slice(&id);
+    let sum = checksum(&f, FOOTER_CHECKSUM);
+    f[FOOTER_CHECKSUM..FOOTER_CHECKSUM + 4].copy_from_slice(&sum.to_be_bytes());
+    f
+}
+
+/// The CHS geometry of a disk of `total` sectors, by the specification's algorithm.
+fn geometry(total: u64) -> (u16, u8, u8) {
+    let total = total.min(65535 * 16 * 255);
+    let (sectors, heads, cylinders_times_heads) = if total >= 65535 * 16 * 63 {
+        (255, 16, total / 255)
+    } else {
+        let mut sectors = 17;
+        let mut cth = total / sectors;
+        let mut heads = cth.div_ceil(1024).max(4);
+        if cth >= heads * 1024 || heads > 16 {
+            (sectors, heads, cth) = (31, 16, total / 31);
+        }
+        if cth >= heads * 1024 {
+            (sectors, heads, cth) = (63, 16, total / 63);
+        }
+        (sectors, heads, cth)
+    };
+    (
+        (cylinders_times_heads / heads) as u16,
+        heads as u8,
+        sectors as u8,
+    )
+}
+
+/// Write the `size` bytes of `disk` to `out` as a fixed VHD: the disk, then its footer. Zeros
+/// become holes in `out` where the file system allows.
+pub fn write_fixed(
+    disk: &mut impl Read,
+    size: u64,
+    out: &mut File,
+    timestamp: u32,
+    id: [u8; 16],
+) -> io::Result<()> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0;
+    while at < size {
+        let n = (size - at).min(buf.len() as u64) as usize;
+        disk.read_exact(&mut buf[..n])?;
+        write_sparse(out, at, &buf[..n])?;
+        at += n as u64;
+    }
+    out.seek(SeekFrom::Start(size))?;
+    out.write_all(&fixed_footer(size, timestamp, id))
+}
+
 impl Blocks for Vhd {
     fn len(&self) -> u64 {
         self.size
     }
 
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        use std::io::{Read, Seek, SeekFrom};
         let Some(d) = &mut self.dynamic else {
             self.file.seek(SeekFrom::Start(offset))?;
             return self.file.read_exact(buf);
@@ -192,5 +276,31 @@ impl Blocks for Vhd {
             done += step;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_follows_the_specification() {
+        // 8 MiB: 17 sectors per track, at least 4 heads.
+        assert_eq!(geometry(16_384), (240, 4, 17));
+        // 256 MiB: 17, then 31, then 63 sectors per track with 16 heads.
+        assert_eq!(geometry(524_288), (520, 16, 63));
+        // Past 127 GiB the geometry stays at its largest.
+        assert_eq!(geometry(1 << 40), (65535, 16, 255));
+    }
+
+    #[test]
+    fn the_fixed_footer_reads_back() {
+        let f = fixed_footer(129 << 20, 7, [9; 16]);
+        assert_eq!(&f[..8], COOKIE);
+        assert_eq!(checksum(&f, FOOTER_CHECKSUM), be32(&f, FOOTER_CHECKSUM));
+        assert_eq!(be64(&f, CURRENT_SIZE), 129 << 20);
+        assert_eq!(be32(&f, DISK_TYPE), FIXED);
+        assert_eq!(be64(&f, DATA_OFFSET), u64::MAX);
+        assert_eq!(&f[28..32], b"win ");
     }
 }

@@ -1,16 +1,17 @@
-//! VHDX (Microsoft's [MS-VHDX] specification, version 1), read-only: file identifier, the
-//! two headers (the current one has the higher sequence number and a valid CRC-32C), the
-//! region table (BAT and metadata regions), the metadata items that size the disk, and the
-//! block allocation table. A file with a log still to replay, or a differencing disk, is
-//! refused rather than read wrongly.
+//! VHDX (Microsoft's [MS-VHDX] specification, version 1). Read: file identifier, the two
+//! headers (the current one has the higher sequence number and a valid CRC-32C), the region
+//! table (BAT and metadata regions), the metadata items that size the disk, and the block
+//! allocation table. A file with a log still to replay, or a differencing disk, is refused
+//! rather than read wrongly. Written: dynamic disks laid out as qemu-img and Hyper-V lay them
+//! out, all-zero blocks left unallocated.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use anyhow::Result;
 
 use super::crc32c::crc32c;
-use super::image::{Blocks, damaged, read_exact_at};
+use super::image::{Blocks, damaged, is_zero, read_exact_at, write_sparse};
 use crate::usage;
 
 pub const SIGNATURE: &[u8; 8] = b"vhdxfile";
@@ -18,6 +19,16 @@ const KIB: u64 = 1024;
 const MIB: u64 = 1024 * 1024;
 const HEADER_SIZE: usize = 4096;
 const REGION_TABLE_SIZE: usize = 64 * 1024;
+// The header section: file identifier, then two headers, then two region tables.
+const HEADER_AT: [u64; 2] = [64 * KIB, 128 * KIB];
+const REGION_TABLE_AT: [u64; 2] = [192 * KIB, 256 * KIB];
+// A header's fields, as byte offsets (little-endian numbers).
+const H_SEQUENCE: usize = 8;
+const H_LOG_GUID: usize = 48;
+const H_VERSION: usize = 66;
+// A metadata table entry: item GUID, then offset and length (in the region).
+const M_OFFSET: usize = 16;
+const M_LENGTH: usize = 20;
 
 // GUIDs as stored on disk (the first three fields little-endian).
 const BAT_REGION: [u8; 16] = guid(
@@ -49,6 +60,18 @@ const LOGICAL_SECTOR_SIZE: [u8; 16] = guid(
     0xA96F,
     0x4709,
     [0xBA, 0x47, 0xF2, 0x33, 0xA8, 0xFA, 0xAB, 0x5F],
+);
+const PHYSICAL_SECTOR_SIZE: [u8; 16] = guid(
+    0xCDA348C7,
+    0x445D,
+    0x4471,
+    [0x9C, 0xC9, 0xE9, 0x88, 0x52, 0x51, 0xC5, 0x56],
+);
+const PAGE_83_DATA: [u8; 16] = guid(
+    0xBECA12AB,
+    0xB2E6,
+    0x4523,
+    [0x93, 0xEF, 0xC3, 0x09, 0xE0, 0x00, 0xC7, 0x46],
 );
 
 const fn guid(a: u32, b: u16, c: u16, d: [u8; 8]) -> [u8; 16] {
@@ -112,11 +135,11 @@ fn read_header(file: &mut File, at: u64) -> Result<Option<Header>> {
         return Ok(None);
     }
     let mut log_guid = [0u8; 16];
-    log_guid.copy_from_slice(&h[48..64]);
+    log_guid.copy_from_slice(&h[H_LOG_GUID..H_LOG_GUID + 16]);
     Ok(Some(Header {
-        sequence: le64(&h, 8),
+        sequence: le64(&h, H_SEQUENCE),
         log_guid,
-        version: le16(&h, 66),
+        version: le16(&h, H_VERSION),
     }))
 }
 
@@ -149,8 +172,8 @@ impl Vhdx {
         if file_len < MIB {
             usage!("VHDX of {file_len} bytes is too short for its headers: the image is truncated");
         }
-        let h1 = read_header(&mut file, 64 * KIB)?;
-        let h2 = read_header(&mut file, 128 * KIB)?;
+        let h1 = read_header(&mut file, HEADER_AT[0])?;
+        let h2 = read_header(&mut file, HEADER_AT[1])?;
         let header = match (h1, h2) {
             (Some(a), Some(b)) => {
                 if a.sequence >= b.sequence {
@@ -175,9 +198,9 @@ impl Vhdx {
                 "the VHDX has a log still to replay (it was not closed cleanly); attach it once in Hyper-V or run 'qemu-img check -r all' on a copy, then pull again"
             );
         }
-        let regions = match read_regions(&mut file, 192 * KIB)? {
+        let regions = match read_regions(&mut file, REGION_TABLE_AT[0])? {
             Some(r) => r,
-            None => match read_regions(&mut file, 256 * KIB)? {
+            None => match read_regions(&mut file, REGION_TABLE_AT[1])? {
                 Some(r) => r,
                 None => usage!("VHDX region table is damaged (both copies fail their checksum)"),
             },
@@ -211,8 +234,8 @@ impl Vhdx {
                 if &e[..16] != id {
                     return None;
                 }
-                let off = le32(e, 16) as usize;
-                let len = le32(e, 20) as usize;
+                let off = le32(e, M_OFFSET) as usize;
+                let len = le32(e, M_LENGTH) as usize;
                 if len < need {
                     return None;
                 }
@@ -261,6 +284,146 @@ impl Vhdx {
             bat,
         })
     }
+}
+
+/// The block size written: 1 MiB, the smallest the format allows, as Microsoft recommends for
+/// the disks of Linux guests (and the finest grain for leaving zeros unallocated).
+const WRITE_BLOCK: u64 = MIB;
+/// The largest disk written here (the format's own limit is 64 TiB).
+pub const MAX_SIZE: u64 = 16 << 40;
+
+fn put(b: &mut [u8], at: usize, bytes: &[u8]) {
+    b[at..at + bytes.len()].copy_from_slice(bytes);
+}
+
+/// Fill in the CRC-32C of a structure whose checksum field is at offset 4.
+fn seal(b: &mut [u8]) {
+    b[4..8].fill(0);
+    let sum = crc32c(b);
+    put(b, 4, &sum.to_le_bytes());
+}
+
+/// Random GUIDs of a new file: file write, data write, and the disk's page 83 identifier.
+pub struct Ids {
+    pub file_write: [u8; 16],
+    pub data_write: [u8; 16],
+    pub disk: [u8; 16],
+}
+
+/// Write the `size` bytes of `disk` (`size` a multiple of 512, at most [`MAX_SIZE`]) to `out`
+/// as a dynamic VHDX: the header section in the first MiB (file identifier, two headers, two
+/// region tables), an empty log in the second, then the BAT and the metadata (512-byte
+/// logical, 4096-byte physical sectors, as Hyper-V makes them), each region 1 MiB-aligned,
+/// then the payload blocks that hold anything but zeros. `creator` names the writer.
+pub fn write(
+    disk: &mut impl Read,
+    size: u64,
+    out: &mut File,
+    creator: &str,
+    ids: &Ids,
+) -> io::Result<()> {
+    let (log_at, log_len, bat_at) = (MIB, MIB, 2 * MIB);
+    let chunk_ratio = ((1u64 << 23) * 512) / WRITE_BLOCK;
+    let blocks = size.div_ceil(WRITE_BLOCK);
+    let entries = blocks + blocks.saturating_sub(1) / chunk_ratio;
+    let bat_len = (entries * 8).next_multiple_of(MIB);
+    let meta_at = bat_at + bat_len;
+    let meta_len = MIB;
+
+    // Payload blocks first; the structures that make the file valid are written last.
+    let mut bat = vec![0u8; bat_len as usize];
+    let mut next = meta_at + meta_len;
+    let mut buf = vec![0u8; WRITE_BLOCK as usize];
+    for block in 0..blocks {
+        let n = (size - block * WRITE_BLOCK).min(WRITE_BLOCK) as usize;
+        buf[n..].fill(0);
+        disk.read_exact(&mut buf[..n])?;
+        let entry = if is_zero(&buf) {
+            PAYLOAD_ZERO
+        } else {
+            write_sparse(out, next, &buf)?;
+            next += WRITE_BLOCK;
+            PAYLOAD_FULLY_PRESENT | (next - WRITE_BLOCK)
+        };
+        // Every chunk_ratio payload entries, the table holds one sector-bitmap entry (zero:
+        // not present, as a disk without a parent has none).
+        let index = (block + block / chunk_ratio) as usize;
+        put(&mut bat, index * 8, &entry.to_le_bytes());
+    }
+
+    let mut ident = vec![0u8; 64 * KIB as usize];
+    put(&mut ident, 0, SIGNATURE);
+    let name: Vec<u8> = creator
+        .encode_utf16()
+        .take(255)
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    put(&mut ident, 8, &name);
+
+    let mut meta = vec![0u8; meta_len as usize];
+    put(&mut meta, 0, b"metadata");
+    let disk_id = ids.disk;
+    let items: [(&[u8; 16], Vec<u8>, u32); 5] = [
+        // Flags: 4 is required, 2 a property of the virtual disk.
+        (
+            &FILE_PARAMETERS,
+            [(WRITE_BLOCK as u32).to_le_bytes(), [0; 4]].concat(),
+            4,
+        ),
+        (&VIRTUAL_DISK_SIZE, size.to_le_bytes().to_vec(), 6),
+        (&PAGE_83_DATA, disk_id.to_vec(), 6),
+        (&LOGICAL_SECTOR_SIZE, 512u32.to_le_bytes().to_vec(), 6),
+        (&PHYSICAL_SECTOR_SIZE, 4096u32.to_le_bytes().to_vec(), 6),
+    ];
+    put(&mut meta, 10, &(items.len() as u16).to_le_bytes());
+    let mut item_at = 64 * KIB as usize;
+    for (i, (id, value, flags)) in items.iter().enumerate() {
+        let e = 32 + i * 32;
+        put(&mut meta, e, *id);
+        put(&mut meta, e + M_OFFSET, &(item_at as u32).to_le_bytes());
+        put(&mut meta, e + M_LENGTH, &(value.len() as u32).to_le_bytes());
+        put(&mut meta, e + 24, &flags.to_le_bytes());
+        put(&mut meta, item_at, value);
+        item_at += value.len();
+    }
+
+    let mut regions = vec![0u8; REGION_TABLE_SIZE];
+    put(&mut regions, 0, b"regi");
+    put(&mut regions, 8, &2u32.to_le_bytes());
+    for (i, (id, at, len)) in [
+        (BAT_REGION, bat_at, bat_len),
+        (METADATA_REGION, meta_at, meta_len),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let e = 16 + i * 32;
+        put(&mut regions, e, id);
+        put(&mut regions, e + 16, &at.to_le_bytes());
+        put(&mut regions, e + 24, &(*len as u32).to_le_bytes());
+        put(&mut regions, e + 28, &1u32.to_le_bytes()); // required
+    }
+    seal(&mut regions);
+
+    let mut writes = vec![(0, ident), (bat_at, bat), (meta_at, meta)];
+    for (sequence, (&header_at, &table_at)) in HEADER_AT.iter().zip(&REGION_TABLE_AT).enumerate() {
+        let mut h = vec![0u8; HEADER_SIZE];
+        put(&mut h, 0, b"head");
+        put(&mut h, H_SEQUENCE, &(sequence as u64).to_le_bytes());
+        put(&mut h, 16, &ids.file_write);
+        put(&mut h, 32, &ids.data_write);
+        put(&mut h, H_VERSION, &1u16.to_le_bytes());
+        put(&mut h, 68, &(log_len as u32).to_le_bytes());
+        put(&mut h, 72, &log_at.to_le_bytes());
+        seal(&mut h);
+        writes.push((header_at, h));
+        writes.push((table_at, regions.clone()));
+    }
+    for (at, bytes) in writes {
+        out.seek(SeekFrom::Start(at))?;
+        out.write_all(&bytes)?;
+    }
+    out.set_len(next)
 }
 
 impl Blocks for Vhdx {
