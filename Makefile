@@ -127,7 +127,7 @@ else
 endif
 
 shellcheck:
-	@cd $(TREE) && git ls-files | while read -r f; do \
+	@cd $(TREE) && scripts/tree-files.sh | while read -r f; do \
 		case $$(head -n 1 "$$f" 2>/dev/null) in \
 		'#!/bin/sh'* | '#!/bin/bash'* | '#!/usr/bin/env sh'* | '#!/usr/bin/env bash'*) \
 			echo "$$f" ;; \
