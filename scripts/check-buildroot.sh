@@ -3,7 +3,8 @@
 #  - each configs/*_defconfig loads through BR2_EXTERNAL and every one of
 #    its lines is intact in the resulting .config (kconfig drops unknown
 #    or unmet symbols without a word);
-#  - utils/check-package reports nothing on the tree's files.
+#  - utils/check-package reports nothing on the tree's files (from
+#    scripts/tree-files.sh: git's list, or every file of a release tarball).
 #
 # usage: check-buildroot.sh BUILDROOT
 #   BUILDROOT  a Buildroot tree (2026.02.3); it is only read
@@ -75,7 +76,7 @@ check_package() {
 	cd "$TREE"
 	# shellcheck disable=SC2046 # file names of the tree have no spaces
 	"$py" "$BUILDROOT/utils/check-package" --br2-external \
-		$(git ls-files)
+		$("$TREE/scripts/tree-files.sh")
 }
 
 main() {

@@ -1,10 +1,18 @@
 #!/bin/sh
-# End-to-end test of the appliance, offline, on Debian 12: build both images without
-# Buildroot from the tree's own files, boot each under QEMU, and check the results it wrote.
+# End-to-end test of the appliance, offline, on Debian 12: make both images, boot each under
+# QEMU, and check the results it wrote. The images come one of two ways:
+#   - without BUILDROOT (make test, CI): look-alike images assembled from the tree's own files
+#     and Debian parts, without Buildroot (steps 1-5 below);
+#   - with BUILDROOT=<a Buildroot 2026.02.3 tree> (make e2e BUILDROOT=...): the user's build,
+#     `make <variant>_defconfig && make` through the tree's Makefile with that Buildroot, in
+#     output/e2e-buildroot/<variant>/, offline: scripts/buildroot-offline.sh generates the only
+#     substitutions (a config fragment appended to the variant's .config and a package
+#     override file, under output/br-offline/); each variant's build time is printed.
+# Steps 6-8 (boot and checks) are the same for both.
 #
 # usage: scripts/e2e.sh [VARIANT...]        (default: enlightened emulated)
 #
-# For each variant, in output/e2e/<variant>/:
+# Debian assembly, for each variant in output/e2e/<variant>/:
 #   1. the kernel from Debian's linux-source-6.12 with the tree's config files (resolved by
 #      scripts/check-kernel-config.sh exactly as Buildroot merges them), built in linux/;
 #   2. rust-bench (cargo build --release --locked, shared by both variants);
@@ -13,6 +21,7 @@
 #   4. boot.img and grub.img from Debian's grub-pc-bin, made as Buildroot's grub2 package
 #      makes them (grub-mkimage -O i386-pc, the defconfig's module list and boot partition);
 #   5. the tree's board/hyperv/post-image.sh: hvrt-<variant>.img, and .vhd, .vhdx by rust-bench;
+# then, for either kind of image (Buildroot's are copied to output/e2e-buildroot/boot/<variant>/):
 #   6. a short plan written into the VHD's bench.conf, the VHD booted under QEMU (TCG, IDE
 #      disk; the emulated variant also with a tulip NIC) until it powers itself off;
 #   7. the results read back out of the VHD and checked; the VHDX remade from the booted VHD
@@ -20,10 +29,11 @@
 #      vhdiinfo on both and fsck.vfat -n on the FAT partition;
 #   8. once more from a copy of the image with a broken bench.conf: the VM must power off by
 #      itself and record status failed with a reason.
-# The booted images stay in output/e2e/<variant>/ with their results; serial.log is the
+# The booted images stay in the variant's directory with their results; serial.log is the
 # console of the run.
 #
 # environment:
+#   BUILDROOT          a Buildroot 2026.02.3 tree: test the images Buildroot builds
 #   HVRT_OUTPUT        output directory (default <tree>/output)
 #   E2E_JOBS           parallel kernel build jobs (default: nproc)
 #   E2E_BOOT_TIMEOUT   seconds a boot may take before it counts as hung (default 900)
@@ -31,7 +41,14 @@ set -eu
 
 TREE=$(cd "$(dirname "$0")/.." && pwd)
 OUTPUT=${HVRT_OUTPUT:-$TREE/output}
-E2E=$OUTPUT/e2e
+BUILDROOT=${BUILDROOT:-}
+if [ -n "$BUILDROOT" ]; then
+	BR_OUTPUT=$OUTPUT/e2e-buildroot
+	BR_OFFLINE=$OUTPUT/br-offline
+	E2E=$BR_OUTPUT/boot
+else
+	E2E=$OUTPUT/e2e
+fi
 KERNEL_SRC=${HVRT_KERNEL_SRC:-$OUTPUT/kernel-src/linux-source-6.12}
 JOBS=${E2E_JOBS:-$(nproc)}
 BOOT_TIMEOUT=${E2E_BOOT_TIMEOUT:-900}
@@ -70,12 +87,18 @@ die() {
 
 need_tools() {
 	missing=""
-	for tool in qemu-system-x86_64 qemu-img grub-mkimage genimage mkfs.vfat fsck.vfat \
-		mcopy mdir mmd vhdiinfo cpio gzip cargo make gcc bc bison flex; do
+	# boot and checks
+	set -- qemu-system-x86_64 qemu-img fsck.vfat mcopy mdir mmd mdeltree vhdiinfo cpio gzip
+	if [ -n "$BUILDROOT" ]; then
+		set -- "$@" make rsync rustc genimage mkfs.vfat
+	else
+		set -- "$@" grub-mkimage genimage mkfs.vfat cargo make gcc bc bison flex
+		[ -x /bin/busybox ] || missing="$missing busybox(busybox-static)"
+		[ -f "$GRUB_DIR/boot.img" ] || missing="$missing $GRUB_DIR(grub-pc-bin)"
+	fi
+	for tool; do
 		command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 	done
-	[ -x /bin/busybox ] || missing="$missing busybox(busybox-static)"
-	[ -f "$GRUB_DIR/boot.img" ] || missing="$missing $GRUB_DIR(grub-pc-bin)"
 	[ -z "$missing" ] || die "missing tools:$missing; see the package list in scripts/e2e.sh"
 }
 
@@ -202,6 +225,87 @@ build_images() {
 	done
 }
 
+# --- 1-5 with Buildroot --------------------------------------------------------------------
+
+buildroot_version() {
+	sed -n 's/^export BR2_VERSION := //p' "$BUILDROOT/Makefile"
+}
+
+# The tree's Makefile, as a user runs it, on the e2e's own output directory.
+tree_make() {
+	HVRT_OUTPUT=$BR_OUTPUT BR2_DL_DIR=$BR_OUTPUT/dl make -C "$TREE" BUILDROOT="$BUILDROOT" "$@"
+}
+
+# Lines of the offline fragment that did not make it into a .config.
+fragment_lost() {
+	grep -E '^(BR2_|# BR2_)' "$1" | while IFS= read -r line; do
+		case $line in
+		"# "*) sym=${line#\# }; sym=${sym%% *}
+			grep -q "^$sym=" "$2" && echo "$line" ;;
+		*) grep -qxF "$line" "$2" || echo "$line" ;;
+		esac
+	done
+}
+
+# make <variant>_defconfig, the offline fragment appended, make: the images in
+# output/e2e-buildroot/<variant>/images/, copied to the variant's boot directory.
+build_buildroot() {
+	variant=$1
+	bro=$BR_OUTPUT/$variant
+	log "$variant: make ${variant}_defconfig (+ $BR_OFFLINE/offline.config) && make, in $bro (log: $bro/build.log)"
+	tree_make -s "${variant}_defconfig" >/dev/null
+	cat "$BR_OFFLINE/offline.config" >>"$bro/.config"
+	tree_make -s olddefconfig >/dev/null 2>&1 || die "$variant: olddefconfig failed"
+	lost=$(fragment_lost "$BR_OFFLINE/offline.config" "$bro/.config")
+	[ -z "$lost" ] || die "$variant: the offline fragment did not hold in $bro/.config: $lost"
+	"$BR_OFFLINE/bin/ccache" --zero-stats >/dev/null
+	start=$(date +%s)
+	HVRT_OUTPUT=$BR_OUTPUT BR2_DL_DIR=$BR_OUTPUT/dl nice -n 5 make -C "$TREE" >"$bro/build.log" 2>&1 ||
+		{ tail -n 40 "$bro/build.log"; die "$variant: the Buildroot build failed ($bro/build.log)"; }
+	seconds=$(($(date +%s) - start))
+	echo "$seconds" >"$bro/build.seconds"
+	log "benchmark: Buildroot $(buildroot_version) build of $variant: $seconds s wall clock ($(nproc) cores), ccache: $(ccache_summary)"
+	check_os_release "$variant" "$bro/images/rootfs.cpio.gz"
+	mkdir -p "$E2E/$variant"
+	for ext in img vhd vhdx; do
+		f=$bro/images/hvrt-$variant.$ext
+		[ -s "$f" ] || die "$variant: the Buildroot build made no $f"
+		cp "$f" "$E2E/$variant/"
+	done
+}
+
+# Hits and misses of the shared compiler cache since its statistics were zeroed.
+ccache_summary() {
+	"$BR_OFFLINE/bin/ccache" --print-stats | awk -F'\t' '
+		$1 == "direct_cache_hit" || $1 == "preprocessed_cache_hit" { hits += $2 }
+		$1 == "cache_miss" { misses = $2 }
+		END { printf "%d hits, %d misses", hits, misses }'
+}
+
+# Buildroot's /etc/os-release is in the initramfs, post-build.sh left it alone.
+check_os_release() {
+	variant=$1
+	cpio_gz=$2
+	want="Buildroot $(buildroot_version)"
+	tmp=$E2E/$variant/os-release
+	mkdir -p "$tmp"
+	rm -rf "${tmp:?}"/*
+	(cd "$tmp" && gzip -dc "$cpio_gz" | cpio -id --quiet etc/os-release usr/lib/os-release) ||
+		die "$variant: cannot read the initramfs $cpio_gz"
+	[ -e "$tmp/etc/os-release" ] || [ -L "$tmp/etc/os-release" ] ||
+		die "$variant: the initramfs has no /etc/os-release"
+	target=$(readlink "$tmp/etc/os-release" || echo "")
+	case $target in
+	"") file=$tmp/etc/os-release ;;
+	../usr/lib/os-release | /usr/lib/os-release) file=$tmp/usr/lib/os-release ;;
+	*) die "$variant: /etc/os-release points to $target" ;;
+	esac
+	pretty=$(sed -n 's/^PRETTY_NAME="\(.*\)"$/\1/p' "$file")
+	[ "$pretty" = "$want" ] ||
+		die "$variant: the initramfs's /etc/os-release says PRETTY_NAME '$pretty', not '$want'"
+	log "$variant: initramfs /etc/os-release: PRETTY_NAME=\"$pretty\""
+}
+
 # --- 6. boot ------------------------------------------------------------------------------
 
 # Byte offset and sector count of the first partition of a raw (or fixed VHD) disk.
@@ -281,9 +385,28 @@ json_value() {
 	sed -n "s/^ *\"$2\": \(.*\)\$/\1/p" "$1" | head -n 1 | sed 's/,$//; s/^"\(.*\)"$/\1/'
 }
 
-check_results() {
+# run.json's environment.os_release: the image's /etc/os-release PRETTY_NAME. A
+# Buildroot-built image must say which Buildroot made it.
+check_os_release_field() {
 	variant=$1
-	run=$(only_run "$E2E/$variant")
+	json=$2
+	os_release=$(json_value "$json" os_release)
+	if ! grep -q '"os_release":' "$json"; then
+		log "$variant: note: run.json has no environment.os_release (this rust-bench does not record it yet)"
+	elif [ -n "$BUILDROOT" ]; then
+		want="Buildroot $(buildroot_version)"
+		[ "$os_release" = "$want" ] ||
+			die "$variant: run.json says os_release '$os_release', not '$want'"
+		log "$variant: run.json os_release: $os_release"
+	else
+		log "$variant: run.json os_release: ${os_release:-(empty)}"
+	fi
+}
+
+# A complete run with both tests and the variant's kernel.
+check_complete() {
+	variant=$1
+	run=$2
 	status=$(json_value "$run/run.json" status)
 	[ "$status" = complete ] ||
 		die "$variant: run status '$status': $(json_value "$run/run.json" error)"
@@ -301,7 +424,48 @@ check_results() {
 	[ "$(printf '%s\n' "$switches" | grep -c '^[1-9]')" -ge 2 ] ||
 		die "$variant: thread-switch runs without switches: $(echo "$switches" | tr '\n' ' ')"
 	[ "$(json_value "$run/thread-switch.json" complete)" = true ] || die "$variant: thread-switch incomplete"
+	check_os_release_field "$variant" "$run/run.json"
 	log "$variant: results ok: complete, PREEMPT_RT=$rt, HYPERV=${hyperv:-n}, clock-tick $samples samples, thread-switch switches $(echo "$switches" | tr '\n' ' ')"
+}
+
+# A run that failed for the expected reason, on a VM that powered off by itself.
+check_failed() {
+	variant=$1
+	run=$2
+	reason=$3
+	serial=$4
+	status=$(json_value "$run/run.json" status)
+	error=$(json_value "$run/run.json" error)
+	[ "$status" = failed ] || die "$variant: status '$status', expected failed ($reason)"
+	case $error in
+	*"$reason"*) ;;
+	*) die "$variant: error '$error' does not name the problem ($reason)" ;;
+	esac
+	grep -q "switching off" "$serial" || die "$variant: no power-off message on the console"
+	log "$variant: powered off by itself, status failed: $error"
+}
+
+# Boot VHD with the plan in PLAN_FILE and check the outcome: EXPECT is complete (both
+# tests ran, see check_complete) or failed:TEXT (status failed, the error contains TEXT).
+# The console goes to serial.log and the results to results/, next to VHD; VHD must hold
+# an empty results/ directory.
+# usage: boot_check VARIANT VHD PLAN_FILE EXPECT
+boot_check() {
+	variant=$1
+	vhd=$2
+	plan=$3
+	expect=$4
+	dir=$(dirname "$vhd")
+	write_plan "$vhd" "$plan"
+	log "$variant: booting $vhd under QEMU (serial: $dir/serial.log), expecting $expect"
+	boot_vhd "$variant" "$vhd" "$dir/serial.log"
+	pull_results "$vhd" "$dir"
+	run=$(only_run "$dir")
+	case $expect in
+	complete) check_complete "$variant" "$run" ;;
+	failed:*) check_failed "$variant" "$run" "${expect#failed:}" "$dir/serial.log" ;;
+	*) die "boot_check: unknown expectation '$expect'" ;;
+	esac
 }
 
 # The FAT partition passes fsck; vhdiinfo reads the VHD and the VHDX.
@@ -332,20 +496,7 @@ check_broken_config() {
 	MTOOLS_SKIP_CHECK=1 mdeltree -i "$(mtools_image "$bdir/broken.vhd")" ::results
 	MTOOLS_SKIP_CHECK=1 mmd -i "$(mtools_image "$bdir/broken.vhd")" ::results
 	broken_plan >"$bdir/bench.conf"
-	write_plan "$bdir/broken.vhd" "$bdir/bench.conf"
-	log "$variant: booting with a broken bench.conf"
-	boot_vhd "$variant" "$bdir/broken.vhd" "$bdir/serial.log"
-	pull_results "$bdir/broken.vhd" "$bdir"
-	run=$(only_run "$bdir")
-	status=$(json_value "$run/run.json" status)
-	error=$(json_value "$run/run.json" error)
-	[ "$status" = failed ] || die "broken config: status '$status', expected failed"
-	case $error in
-	*"unknown role 'foo'"*) ;;
-	*) die "broken config: error '$error' does not name the problem" ;;
-	esac
-	grep -q "switching off" "$bdir/serial.log" || die "broken config: no power-off message on the console"
-	log "$variant: broken config: powered off by itself, status failed: $error"
+	boot_check "$variant" "$bdir/broken.vhd" "$bdir/bench.conf" "failed:unknown role 'foo'"
 	rm -f "$bdir/broken.vhd"
 }
 
@@ -354,26 +505,64 @@ kernel_first_sample() {
 	sed -n "s/^\[ *\([0-9.]*\)\] $MARKER.*/\1/p" "$1" | head -n 1
 }
 
+# Make a variant's images into output/.../<variant>/: hvrt-<variant>.img, .vhd, .vhdx.
+make_images() {
+	if [ -n "$BUILDROOT" ]; then
+		build_buildroot "$1"
+	else
+		build_kernel "$1"
+		build_images "$1"
+	fi
+}
+
 run_variant() {
 	variant=$1
 	vdir=$E2E/$variant
-	build_kernel "$variant"
-	build_images "$variant"
 	e2e_plan >"$vdir/bench.conf"
-	write_plan "$vdir/hvrt-$variant.vhd" "$vdir/bench.conf"
-	log "$variant: booting hvrt-$variant.vhd under QEMU (serial: $vdir/serial.log)"
-	boot_vhd "$variant" "$vdir/hvrt-$variant.vhd" "$vdir/serial.log"
-	pull_results "$vdir/hvrt-$variant.vhd" "$vdir"
-	check_results "$variant"
+	boot_check "$variant" "$vdir/hvrt-$variant.vhd" "$vdir/bench.conf" complete
 	check_images "$variant"
+}
+
+# What kind of image this run tests: the first line of its output.
+announce() {
+	if [ -n "$BUILDROOT" ]; then
+		[ -f "$BUILDROOT/Makefile" ] || die "BUILDROOT=$BUILDROOT is not a Buildroot tree"
+		log "testing images built by Buildroot $(buildroot_version) ($BUILDROOT) from configs/*_defconfig, offline"
+	else
+		log "testing look-alike images assembled from Debian parts, not built by Buildroot (for Buildroot's: make e2e BUILDROOT=...)"
+	fi
+}
+
+# Build times of the variants, and how much the later builds reused.
+report_build_times() {
+	first=""
+	for variant; do
+		seconds=$(cat "$BR_OUTPUT/$variant/build.seconds")
+		if [ -z "$first" ]; then
+			first=$seconds
+			log "benchmark: $variant: $seconds s (first build)"
+		else
+			log "benchmark: $variant: $seconds s, $(awk -v a="$seconds" -v b="$first" 'BEGIN { printf "%.2f", a / b }') of the first build's time"
+		fi
+	done
 }
 
 main() {
 	[ $# -gt 0 ] || set -- enlightened emulated
+	announce
 	need_tools
 	begin=$(date +%s)
 	mkdir -p "$E2E"
-	build_rust_bench
+	if [ -n "$BUILDROOT" ]; then
+		"$TREE/scripts/buildroot-offline.sh" "$BUILDROOT" "$BR_OFFLINE"
+	else
+		build_rust_bench
+	fi
+	for variant in "$@"; do
+		mkdir -p "$E2E/$variant"
+		make_images "$variant"
+	done
+	[ -z "$BUILDROOT" ] || report_build_times "$@"
 	for variant in "$@"; do
 		run_variant "$variant"
 	done
