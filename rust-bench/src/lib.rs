@@ -25,3 +25,4 @@ pub mod platform;
 pub mod pull;
 pub mod report;
 pub mod results;
+pub mod suite;
