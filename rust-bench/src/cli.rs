@@ -22,6 +22,9 @@ pub enum Command {
     Run(crate::plan::run::Args),
     /// Render the paper's tables and figures from one or more result directories.
     Report(crate::report::Args),
+    /// Record a run that did not finish as failed, and print its status (for the
+    /// appliance's init).
+    MarkFailed(crate::plan::mark_failed::Args),
     /// Copy results/ out of a disk image (.img, .vhd, .vhdx) without mounting it.
     Pull(crate::pull::Args),
     /// Periodic interference for tests and benchmarks: a FIFO thread that wakes every

@@ -21,6 +21,7 @@ fn main() -> ExitCode {
             Ok(Command::Load(args)) => load::main(args),
             Ok(Command::Run(args)) => plan::run::main(args),
             Ok(Command::Report(args)) => report::main(args),
+            Ok(Command::MarkFailed(args)) => plan::mark_failed::main(args),
             Ok(Command::Pull(args)) => pull::main(args),
             Ok(Command::Inject(args)) => load::inject::main(args),
             Err(err) => return error::clap_exit(err),

@@ -58,9 +58,9 @@ pub struct Options {
     pub lift_rt_throttling: bool,
     /// How often `checkpoint` is called with a partial report.
     pub checkpoint_every: Duration,
-    /// Sleep after a checkpoint, before the next burst: the checkpoint's own I/O
-    /// (completion interrupts, journal and writeback, a hypervisor's I/O exits) settles
-    /// while nothing is measured, so the tool's writes do not show up as spikes.
+    /// Sleep after a checkpoint, before the next burst, when longer than `gap`. Zero by
+    /// default: a checkpoint writes one JSON file synchronously (fsync of the file and its
+    /// directory), so its I/O has completed before measuring goes on.
     pub checkpoint_settle: Duration,
     /// Maximum number of spikes listed individually (all are counted).
     pub spike_list_cap: usize,
@@ -81,11 +81,11 @@ impl Default for Options {
             loop_ns: 68_000,
             threshold_ns: 20_000,
             burst: Duration::from_millis(500),
-            gap: Duration::from_micros(5000),
+            gap: Duration::from_micros(2000),
             clock: tsc::Choice::Auto,
             lift_rt_throttling: false,
             checkpoint_every: Duration::from_secs(10),
-            checkpoint_settle: Duration::from_millis(100),
+            checkpoint_settle: Duration::ZERO,
             spike_list_cap: 10_000,
             timeline_cap: 65_536,
             warmup: Duration::from_millis(100),

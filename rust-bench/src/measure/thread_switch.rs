@@ -65,7 +65,7 @@ impl Default for Options {
             limit: Limit::Switches(1_000_000),
             timeout: Duration::from_secs(600),
             burst: Duration::from_millis(500),
-            gap: Duration::from_micros(5000),
+            gap: Duration::from_micros(2000),
             stack_bytes: 64 * 1024,
             clock: tsc::Choice::Auto,
             lift_rt_throttling: false,

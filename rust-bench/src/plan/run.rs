@@ -267,13 +267,16 @@ fn measure(test: TestName, plan: &Plan, dir: &Path) -> Result<bool> {
         anyhow::bail!("{test}: no such test in this rust-bench");
     };
     let name = test.name();
+    let pacer = test::Pacer::default();
     let result = test.run_planned(plan, &mut |partial| {
-        if let Err(err) = test::write_json_file(dir, partial) {
-            say(&format!(
-                "warning: {name} checkpoint not written: {}",
-                one_line(&err)
-            ));
-        }
+        pacer.write(|| {
+            if let Err(err) = test::write_json_file(dir, partial) {
+                say(&format!(
+                    "warning: {name} checkpoint not written: {}",
+                    one_line(&err)
+                ));
+            }
+        });
         say(&format!("{name}: {}", partial.progress()));
     })?;
     test::write_all_files(dir, result.as_ref())?;

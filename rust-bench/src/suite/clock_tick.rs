@@ -18,7 +18,7 @@ use crate::results::clock_tick::{ClockTick, NAME};
 use crate::results::environment::Environment;
 use crate::results::{read, writer};
 use crate::suite::test::{
-    CHECKPOINT_EVERY, Cell, Destinations, Figure, Line, Progress, Test, TestResult,
+    CHECKPOINT_EVERY, Cell, Destinations, Figure, Line, Pacer, Progress, Test, TestResult,
 };
 
 #[derive(Debug, ClapArgs)]
@@ -45,7 +45,7 @@ pub struct Args {
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub burst_ms: u64,
     /// Sleep between bursts in microseconds (0 = no sleep: only for multi-CPU machines).
-    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
     pub gap_us: u64,
     /// Timestamp source.
     #[arg(long, value_enum, default_value_t)]
@@ -139,6 +139,7 @@ impl Test for ClockTickTest {
         let dest = Destinations {
             out: args.out.as_deref(),
             json: args.json.as_deref(),
+            pacer: Pacer::default(),
         };
         let result = measure(&opts, &mut |partial| {
             dest.checkpoint(partial);

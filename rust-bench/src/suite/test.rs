@@ -3,6 +3,7 @@
 //! it. The command line, `rust-bench run` and `rust-bench report` only go through these
 //! traits, over the list in [`crate::suite::TESTS`].
 
+use std::cell;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -14,8 +15,13 @@ use crate::report::svg::format_ns;
 use crate::results::environment::Environment;
 use crate::results::writer::{self, write_atomic};
 
-/// How often `rust-bench run` checkpoints a test (its JSON, for a run cut short).
+/// How often a test checkpoints (writes its JSON so far, for a run cut short), at most.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
+
+/// A checkpoint's writing may take at most 1/CHECKPOINT_SHARE of the time (0.2 %): when
+/// one takes longer than CHECKPOINT_EVERY / CHECKPOINT_SHARE (20 ms; a long clock-tick
+/// run's timeline is a few MiB of JSON), the next one waits accordingly.
+pub const CHECKPOINT_SHARE: u32 = 500;
 
 /// One test of the suite.
 pub trait Test: Sync {
@@ -151,16 +157,46 @@ pub fn write_json_file(dir: &Path, result: &dyn TestResult) -> Result<PathBuf> {
     Ok(p)
 }
 
+/// When checkpoints write: every [`CHECKPOINT_EVERY`] at most, and less often when writing
+/// takes long, so that it never takes more than 1/[`CHECKPOINT_SHARE`] of the run.
+#[derive(Default)]
+pub struct Pacer {
+    next: cell::Cell<Option<Instant>>,
+}
+
+impl Pacer {
+    /// Run `write` if it is time to; whether it ran.
+    pub fn write(&self, write: impl FnOnce()) -> bool {
+        let start = Instant::now();
+        if self.next.get().is_some_and(|next| start < next) {
+            return false;
+        }
+        write();
+        let wait = CHECKPOINT_EVERY.max(start.elapsed() * CHECKPOINT_SHARE);
+        self.next.set(Some(start + wait));
+        true
+    }
+}
+
 /// Where a test run from the command line writes its results (`--out`, `--json`).
 pub struct Destinations<'a> {
     pub out: Option<&'a Path>,
     pub json: Option<&'a str>,
+    pub pacer: Pacer,
 }
 
 impl Destinations<'_> {
     /// A partial result (between bursts): only the JSON, in `--out` and `--json FILE`, so
-    /// that a run cut short leaves what it measured. Failures are warnings.
+    /// that a run cut short leaves what it measured; paced by [`Pacer`]. Failures are
+    /// warnings.
     pub fn checkpoint(&self, result: &dyn TestResult) {
+        if self.out.is_none() && self.json.is_none_or(|f| f == "-") {
+            return;
+        }
+        self.pacer.write(|| self.write_checkpoint(result));
+    }
+
+    fn write_checkpoint(&self, result: &dyn TestResult) {
         let mut written = Ok(());
         if let Some(dir) = self.out {
             written = std::fs::create_dir_all(dir)
@@ -272,6 +308,18 @@ fn human_seconds(s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checkpoints_are_paced() {
+        let pacer = Pacer::default();
+        assert!(pacer.write(|| ()));
+        assert!(!pacer.write(|| panic!("too early")));
+        // A slow write pushes the next one back by 500 times its length.
+        let slow = Pacer::default();
+        assert!(slow.write(|| std::thread::sleep(Duration::from_millis(30))));
+        let next = slow.next.get().unwrap();
+        assert!(next >= Instant::now() + Duration::from_secs(14), "{next:?}");
+    }
 
     #[test]
     fn progress_lines() {
