@@ -1,5 +1,5 @@
 //! The `environment` object of the results: what the machine looked like during a run
-//! (collected by [`crate::platform::environment::collect`]).
+//! (collected by the platform layer, `platform/environment.rs`).
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! What a test is: its options (a subcommand, a plan section), its measurement, its result
 //! (a file of the results contract), its summary, its files, and what the report shows of
 //! it. The command line, `rust-bench run` and `rust-bench report` only go through these
-//! traits, over the list in [`crate::suite::TESTS`].
+//! traits, over the list of tests in `suite/mod.rs`.
 
 use std::cell;
 use std::io::IsTerminal;
