@@ -6,6 +6,9 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use rust_bench::results::fixture;
+use rust_bench::results::run::Status;
+
 fn write_conf(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("bench.conf");
     std::fs::write(&path, text).unwrap();
@@ -222,12 +225,10 @@ fn mark_failed_records_what_the_init_saw() {
     // A run cut short (status interrupted): failed with the reason; the rest is kept.
     let cut = dir.join("cut");
     std::fs::create_dir_all(&cut).unwrap();
-    let started = r#"{"schema": 1, "run_id": "cut", "status": "interrupted", "error": null,
-        "started": "2026-11-27T10:00:00Z", "finished": null, "config_file": "/mnt/bench.conf",
-        "plan": {"role": "test"}, "environment": null, "rt_settings": null,
-        "boot_to_first_sample_s": 2.5,
-        "tests": {"clock-tick": {"status": "interrupted", "file": "clock-tick.json"}}}"#;
-    std::fs::write(cut.join("run.json"), started).unwrap();
+    let mut cut_record = fixture::run_record("cut", Status::Interrupted, None, &["clock-tick"]);
+    cut_record.plan = None;
+    let started = serde_json::to_string_pretty(&cut_record).unwrap();
+    std::fs::write(cut.join("run.json"), &started).unwrap();
     assert_eq!(mark(&cut), format!("status=failed\nerror={reason}\n"));
     let record = json_file(&cut.join("run.json"));
     assert_eq!(record["status"], "failed");
@@ -245,7 +246,8 @@ fn mark_failed_records_what_the_init_saw() {
     // A complete run is left as it is.
     let done = dir.join("done");
     std::fs::create_dir_all(&done).unwrap();
-    let complete = started.replace("interrupted", "complete");
+    cut_record.status = Status::Complete;
+    let complete = serde_json::to_string_pretty(&cut_record).unwrap();
     std::fs::write(done.join("run.json"), &complete).unwrap();
     assert_eq!(mark(&done), "status=complete\nerror=\n");
     assert_eq!(
