@@ -565,3 +565,25 @@ fn a_cut_short_thread_switch_shows_no_zero() {
     let html = stdout(&rust_bench(&["report", d, "--format", "html"]));
     assert!(!html.contains(">0 ns<"), "a 0 ns cell in the page");
 }
+
+/// A file from before `switch_ns` could be null held zeros for a run without a switch: the
+/// report does not show them either.
+#[test]
+fn old_zeros_for_a_run_without_a_switch_are_not_shown() {
+    let t = tmp();
+    let env = environment(None, false, false);
+    let dir = t.path().join("old");
+    let mut ts = thread_switch(&env, &[(2, [430.0, 500.0, 900.0]), (1000, [1.0, 1.0, 1.0])]);
+    let run = &mut ts["runs"][1];
+    for k in ["switches", "yields", "switched_yields"] {
+        run[k] = json!(0);
+    }
+    run["switch_ns"] = json!({"min": 0, "mean": 0.0, "p50": 0, "p99": 0, "max": 0});
+    for k in ["rust_bench_version", "command_line", "started"] {
+        ts.as_object_mut().unwrap().remove(k);
+    }
+    write(&dir, "thread-switch.json", &ts);
+    let md = stdout(&rust_bench(&["report", dir.to_str().unwrap()]));
+    assert!(md.contains("| **1000 threads, max** | – |"), "{md}");
+    assert!(!md.contains("**0 ns**"), "{md}");
+}

@@ -229,8 +229,10 @@ impl TestResult for ThreadSwitch {
         for run in &self.runs {
             let n = run.threads;
             for (i, stat) in ["min", "mean", "max"].into_iter().enumerate() {
-                // A run without a switch has no statistics: no cell, never a 0 ns.
-                let value = run.switch_ns.as_ref().map(|s| match stat {
+                // A run without a switch has no statistics: no cell, never a 0 ns (files
+                // from before switch_ns could be null held zeros there).
+                let stats = run.switch_ns.as_ref().filter(|_| run.switches > 0);
+                let value = stats.map(|s| match stat {
                     "min" => s.min as f64,
                     "mean" => s.mean,
                     _ => s.max as f64,
