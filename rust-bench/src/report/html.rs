@@ -7,11 +7,10 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::figures;
 use super::label;
 use super::model::{self, Run};
-use super::svg::escape;
 use super::table::{self, Cell, Table};
+use crate::figures::{self, svg::escape};
 use crate::suite::TESTS;
 
 const CSS: &str = r#"

@@ -8,12 +8,12 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Args as ClapArgs, FromArgMatches};
 
+use crate::figures;
+use crate::figures::svg::group_thousands;
 use crate::measure::clock_tick::{Limit, Options, measure};
 use crate::plan::config::{Amount, Plan};
 use crate::plan::duration;
 use crate::platform::{rt, tsc};
-use crate::report::figures;
-use crate::report::svg::group_thousands;
 use crate::results::clock_tick::{ClockTick, NAME};
 use crate::results::environment::Environment;
 use crate::results::{read, writer};
@@ -285,7 +285,7 @@ impl TestResult for ClockTick {
                 Cell::Text(format!(
                     "{} (≥ {})",
                     self.spikes.count,
-                    crate::report::svg::format_ns(self.spikes.threshold_ns as f64)
+                    crate::figures::svg::format_ns(self.spikes.threshold_ns as f64)
                 )),
             ),
             line(4, "samples", false, Cell::Text(samples)),

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
+use crate::figures::svg::format_ns;
 use crate::plan::config::Plan;
-use crate::report::svg::format_ns;
 use crate::results::environment::Environment;
 use crate::results::writer::{self, write_atomic};
 

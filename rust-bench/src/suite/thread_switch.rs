@@ -8,11 +8,11 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Args as ClapArgs, FromArgMatches};
 
+use crate::figures;
 use crate::measure::thread_switch::{Limit, MAX_THREADS, Options, measure};
 use crate::plan::config::{Amount, Plan};
 use crate::plan::duration;
 use crate::platform::{rt, tsc};
-use crate::report::figures;
 use crate::results::End;
 use crate::results::environment::Environment;
 use crate::results::thread_switch::{NAME, ThreadSwitch};

@@ -7,7 +7,9 @@
 //! A checkpoint written mid-run, or a run cut short, gives a smaller figure or a note, never
 //! an error.
 
-use super::svg::{self, Axis, Chart, PALETTE, Unit, format_ns, group_thousands};
+pub mod svg;
+
+use self::svg::{Axis, Chart, PALETTE, Unit, format_ns, group_thousands};
 use crate::results::clock_tick::ClockTick;
 use crate::results::stats::HistogramJson;
 use crate::results::thread_switch::ThreadSwitch;
