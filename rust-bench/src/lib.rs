@@ -12,12 +12,14 @@
 //! - [`plan`]: the plan file (bench.conf) and its execution (`rust-bench run`).
 //! - [`load`]: load generators (load VMs, injected interference).
 //! - [`pull`]: copying results out of a disk image.
-//! - [`report`]: tables and figures from result directories.
+//! - [`figures`]: the SVG figures of a result (drawn for `--out`, a run, and the report).
+//! - [`report`]: tables and pages from result directories.
 //!
 //! [`cli`] is the command line; `main.rs` parses it and dispatches.
 
 pub mod cli;
 pub mod error;
+pub mod figures;
 pub mod load;
 pub mod measure;
 pub mod plan;
@@ -25,3 +27,4 @@ pub mod platform;
 pub mod pull;
 pub mod report;
 pub mod results;
+pub mod suite;

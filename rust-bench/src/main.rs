@@ -2,25 +2,31 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
-use rust_bench::cli::{Cli, Command};
-use rust_bench::{error, load, measure, plan, pull, report};
+use rust_bench::cli::{self, Command};
+use rust_bench::{error, load, plan, pull, report, suite};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let matches = match cli::command().try_get_matches() {
+        Ok(matches) => matches,
         Err(err) => return error::clap_exit(err),
     };
-    let result = match cli.command {
-        Command::ClockTick(args) => measure::clock_tick::main(args),
-        Command::ThreadSwitch(args) => measure::thread_switch::main(args),
-        Command::Load(args) => load::main(args),
-        Command::Run(args) => plan::run::main(args),
-        Command::Report(args) => report::main(args),
-        Command::Pull(args) => pull::main(args),
-        Command::Convert(args) => pull::convert::main(args),
-        Command::Inject(args) => load::inject::main(args),
+    let test = matches
+        .subcommand()
+        .and_then(|(name, args)| Some((suite::find(name)?, args)));
+    let result = match test {
+        Some((test, args)) => test.main(args),
+        None => match Command::from_arg_matches(&matches) {
+            Ok(Command::Load(args)) => load::main(args),
+            Ok(Command::Run(args)) => plan::run::main(args),
+            Ok(Command::Report(args)) => report::main(args),
+            Ok(Command::MarkFailed(args)) => plan::mark_failed::main(args),
+            Ok(Command::Pull(args)) => pull::main(args),
+            Ok(Command::Convert(args)) => pull::convert::main(args),
+            Ok(Command::Inject(args)) => load::inject::main(args),
+            Err(err) => return error::clap_exit(err),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -56,7 +56,7 @@ fn clock_tick_short_run() {
     assert_eq!(u(&v, "max_overhead_ns"), max - min);
     let d = f(&v, "duration_s");
     assert!((1.9..3.0).contains(&d), "{d}");
-    // 500 ms bursts with 5 ms gaps: 0.99 on a quiet machine; gaps overshoot under load.
+    // 500 ms bursts with 2 ms gaps: 0.996 on a quiet machine; gaps overshoot under load.
     assert!(f(&v, "duty_cycle") > 0.5 && f(&v, "duty_cycle") <= 1.0);
     // Histogram counts add up to the samples.
     let total: u64 = v["histogram"]["buckets"]
@@ -88,11 +88,21 @@ fn clock_tick_short_run() {
         "cpu_model",
         "invariant_tsc",
         "cmdline",
+        "os_release",
         "rt_throttling",
         "kernel_config",
     ] {
         assert!(env.get(k).is_some(), "environment.{k} missing");
     }
+    // Who measured, how and when.
+    assert_eq!(v["rust_bench_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["command_line"][1], "clock-tick");
+    assert_eq!(v["command_line"][3], cpu.as_str());
+    assert!(
+        v["started"].as_str().unwrap().ends_with('Z'),
+        "{}",
+        v["started"]
+    );
     assert!(env["kernel"]["release"].is_string());
     assert!(env["rt_throttling"]["sched_rt_runtime_us"].is_i64());
     for f in [
@@ -365,4 +375,110 @@ fn loads_run_and_stop() {
     assert!(st.success());
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// A checkpoint writes only the JSON (what a run cut short needs); the CSV and SVG files
+/// are made once, at the end.
+#[test]
+fn checkpoints_write_only_the_json() {
+    let _g = serial();
+    let cpu = test_cpu().to_string();
+    let dir = tmpdir("checkpoint");
+    let mut child = bin()
+        .args([
+            "clock-tick",
+            "--cpu",
+            &cpu,
+            "--priority",
+            "80",
+            "--duration",
+            "60s",
+        ])
+        .arg("--out")
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let json = dir.join("clock-tick.json");
+    let waited = std::time::Instant::now();
+    while !json.exists() && waited.elapsed() < Duration::from_secs(20) {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("clock-tick ended early: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let names = |dir: &std::path::Path| -> Vec<String> {
+        let mut n: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    let at_checkpoint = names(&dir);
+    let v = json_file(&json);
+    let st = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        at_checkpoint,
+        ["clock-tick.json"],
+        "written at a checkpoint"
+    );
+    assert_eq!(v["end"], "running");
+    assert_eq!(v["checkpoint_settle_ms"], 0);
+    assert_eq!(
+        names(&dir),
+        [
+            "clock-tick-histogram.csv",
+            "clock-tick-histogram.svg",
+            "clock-tick-spikes.csv",
+            "clock-tick-timeline.csv",
+            "clock-tick-timeline.svg",
+            "clock-tick.json",
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// On a terminal, a test says how far it is and how long it has left, at least every 10 s.
+#[test]
+fn progress_on_a_terminal() {
+    let _g = serial();
+    let cpu = test_cpu().to_string();
+    let command = format!(
+        "{} clock-tick --cpu {cpu} --priority 80 --duration 12s",
+        env!("CARGO_BIN_EXE_rust-bench")
+    );
+    // script(1) gives the command a terminal and copies what it prints.
+    let o = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("script(1) from util-linux");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{text}");
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("% done")).collect();
+    assert!(lines.len() >= 2, "{text}");
+    assert!(
+        lines[0].starts_with("rust-bench: clock-tick: ") && lines[0].contains(" s left"),
+        "{text}"
+    );
+    // Without a terminal, nothing of the kind.
+    let quiet = run(&[
+        "clock-tick",
+        "--cpu",
+        &cpu,
+        "--priority",
+        "80",
+        "--duration",
+        "6s",
+    ]);
+    assert!(quiet.status.success(), "{}", stderr(&quiet));
+    assert!(!stderr(&quiet).contains("% done"), "{}", stderr(&quiet));
 }

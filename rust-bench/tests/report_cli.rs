@@ -1,10 +1,15 @@
 //! `rust-bench report` end to end on run directories written here. The numbers are synthetic
-//! test fixtures in the results format (shaped after the paper's tables), not measurements.
+//! test fixtures built from the results contract's types (shaped after the paper's tables),
+//! not measurements.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use rust_bench::results::End;
+use rust_bench::results::environment::Environment;
+use rust_bench::results::fixture;
+use rust_bench::results::run::Status;
 use serde_json::{Value, json};
 
 fn rust_bench(args: &[&str]) -> Output {
@@ -37,52 +42,17 @@ fn usage_error(o: &Output, needles: &[&str]) -> String {
     err
 }
 
-fn environment(hypervisor: Option<&str>, vmbus: bool, hyperv: bool) -> Value {
-    let mut config = serde_json::Map::new();
-    config.insert("CONFIG_PREEMPT_RT".into(), "y".into());
-    if hyperv {
-        config.insert("CONFIG_HYPERV".into(), "y".into());
-    }
-    json!({
-        "kernel": {"release": "6.12.91-rt", "version": "#1 SMP PREEMPT_RT", "preempt_rt": true},
-        "hypervisor": hypervisor, "vmbus": vmbus, "clocksource": "tsc",
-        "cpu_model": "Test CPU @ 3.10GHz", "invariant_tsc": true, "cmdline": "quiet",
-        "rt_throttling": {"sched_rt_runtime_us": -1, "sched_rt_period_us": 1000000, "fair_server": null},
-        "kernel_config": config
-    })
+fn environment(hypervisor: Option<&str>, vmbus: bool, hyperv: bool) -> Environment {
+    fixture::environment(hypervisor, vmbus, hyperv)
 }
 
-fn clock_tick(env: &Value, min: u64, max: u64) -> Value {
-    let n = 120;
-    let max_ns: Vec<u64> = (0..n)
-        .map(|i| if i == 77 { max } else { min + 8000 })
-        .collect();
-    let min_ns: Vec<u64> = (0..n).map(|_| min).collect();
-    json!({
-        "schema": 1, "test": "clock-tick", "samples": 1_000_000u64, "duration_s": 120.0,
-        "loop_ns": {"target": 68000, "min": min, "mean": min + 100, "p50": min + 20, "p99": min + 8000,
-                    "p999": min + 8100, "p9999": min + 8200, "max": max},
-        "max_overhead_ns": max - min,
-        "spikes": {"threshold_ns": 20000, "count": 1, "overhead_ns": {"min": max - min, "p50": max - min, "max": max - min},
-                   "list": [{"t_s": 77.2, "overhead_ns": max - min}]},
-        "histogram": {"unit": "ns", "buckets": [[min, 990_000], [min + 8000, 9999], [max, 1]], "relative_error": 0.01},
-        "timeline": {"interval_s": 1.0, "max_ns": max_ns, "min_ns": min_ns},
-        "clock": {"source": "tsc", "hz": 3_100_000_000u64},
-        "priority": 99, "cpu": 0, "environment": env, "complete": true
-    })
+/// A clock-tick result built from the results contract, as JSON (so that tests can break it).
+fn clock_tick(env: &Environment, min: u64, max: u64) -> Value {
+    serde_json::to_value(fixture::clock_tick(env, min, max)).unwrap()
 }
 
-fn thread_switch(env: &Value, stats: &[(u64, [f64; 3])]) -> Value {
-    let runs: Vec<Value> = stats
-        .iter()
-        .map(|(threads, [min, mean, max])| {
-            json!({"threads": threads, "switches": 100_000, "yields": 100_000, "switched_yields": 100_000,
-                   "switch_ns": {"min": min, "mean": mean, "p50": mean, "p99": max * 0.5, "max": max},
-                   "histogram": {"unit": "ns", "buckets": [[min, 99_000], [*max, 1]], "relative_error": 0.01}})
-        })
-        .collect();
-    json!({"schema": 1, "test": "thread-switch", "runs": runs, "clock": {"source": "tsc", "hz": 3.1e9},
-           "priority": 99, "cpu": 0, "environment": env, "complete": true})
+fn thread_switch(env: &Environment, stats: &[(usize, [f64; 3])]) -> Value {
+    serde_json::to_value(fixture::thread_switch(env, stats)).unwrap()
 }
 
 fn write(dir: &Path, name: &str, v: &Value) {
@@ -90,12 +60,9 @@ fn write(dir: &Path, name: &str, v: &Value) {
     fs::write(dir.join(name), serde_json::to_string_pretty(v).unwrap()).unwrap();
 }
 
-fn run_json(id: &str, status: &str, env: &Value) -> Value {
-    json!({"schema": 1, "run_id": id, "status": status, "error": null,
-           "started": "2026-11-27T10:00:00Z", "finished": "2026-11-27T11:00:00Z",
-           "plan": {}, "environment": env,
-           "tests": {"clock-tick": {"status": "complete", "file": "clock-tick.json"},
-                     "thread-switch": {"status": "complete", "file": "thread-switch.json"}}})
+fn run_json(id: &str, status: Status, env: &Environment) -> Value {
+    let record = fixture::run_record(id, status, Some(env), &["clock-tick", "thread-switch"]);
+    serde_json::to_value(record).unwrap()
 }
 
 /// results/ with three runs: bare metal, Hyper-V emulated, Hyper-V enlightened.
@@ -129,7 +96,7 @@ fn three_runs(root: &Path) -> PathBuf {
     ];
     for (id, env, min, max, two, thousand) in runs {
         let dir = results.join(id);
-        write(&dir, "run.json", &run_json(id, "complete", &env));
+        write(&dir, "run.json", &run_json(id, Status::Complete, &env));
         write(&dir, "clock-tick.json", &clock_tick(&env, min, max));
         write(
             &dir,
@@ -306,7 +273,7 @@ fn same_environment_twice_is_told_apart_by_run_id() {
     let env = environment(None, false, false);
     for id in ["20261127-100000", "20261127-100000-2"] {
         let dir = t.path().join(id);
-        write(&dir, "run.json", &run_json(id, "complete", &env));
+        write(&dir, "run.json", &run_json(id, Status::Complete, &env));
         write(&dir, "clock-tick.json", &clock_tick(&env, 68_000, 70_000));
         write(
             &dir,
@@ -329,7 +296,7 @@ fn interrupted_runs_are_reported_with_a_note() {
     let t = tmp();
     let env = environment(Some("Microsoft Hv"), true, true);
     let dir = t.path().join("20261127-130000");
-    let mut run = run_json("20261127-130000", "interrupted", &env);
+    let mut run = run_json("20261127-130000", Status::Interrupted, &env);
     run["tests"]["thread-switch"]["status"] = json!("interrupted");
     write(&dir, "run.json", &run);
     let mut ct = clock_tick(&env, 68_000, 99_000);
@@ -348,7 +315,7 @@ fn malformed_run_directories_get_one_clear_line() {
 
     // A file run.json lists as complete is missing.
     let missing = t.path().join("missing");
-    write(&missing, "run.json", &run_json("m", "complete", &env));
+    write(&missing, "run.json", &run_json("m", Status::Complete, &env));
     write(&missing, "clock-tick.json", &clock_tick(&env, 1, 2));
     usage_error(
         &rust_bench(&["report", missing.to_str().unwrap()]),
@@ -357,7 +324,11 @@ fn malformed_run_directories_get_one_clear_line() {
 
     // Truncated JSON (power cut while writing).
     let truncated = t.path().join("truncated");
-    write(&truncated, "run.json", &run_json("t", "complete", &env));
+    write(
+        &truncated,
+        "run.json",
+        &run_json("t", Status::Complete, &env),
+    );
     let full = serde_json::to_string(&clock_tick(&env, 1, 2)).unwrap();
     fs::write(truncated.join("clock-tick.json"), &full[..full.len() / 2]).unwrap();
     usage_error(
@@ -492,7 +463,9 @@ fn report_numbers_match_a_real_measurement() {
 fn a_failed_run_without_test_files_still_reports() {
     let t = tmp();
     let dir = t.path().join("20261127-140000");
-    let mut run = run_json("20261127-140000", "failed", &Value::Null);
+    let env = environment(None, false, false);
+    let mut run = run_json("20261127-140000", Status::Failed, &env);
+    run["environment"] = Value::Null;
     run["error"] = json!("the config has an unknown role 'tset'");
     run["tests"] = json!({});
     write(&dir, "run.json", &run);
@@ -520,7 +493,7 @@ fn scenarios_from_the_hyper_v_kit_are_told_apart_by_their_directory() {
         write(
             &dir,
             "run.json",
-            &run_json("20261127-100000", "complete", &env),
+            &run_json("20261127-100000", Status::Complete, &env),
         );
         write(&dir, "clock-tick.json", &clock_tick(&env, 68_000, 70_000));
         write(
@@ -546,4 +519,71 @@ fn scenarios_from_the_hyper_v_kit_are_told_apart_by_their_directory() {
         csv.contains("Hyper-V enlightened (s3-enlightened),clock_tick_max_overhead,2000\n"),
         "{csv}"
     );
+}
+
+/// A thread-switch cut short while its 1000-thread run had not measured a switch yet: that
+/// run's statistics are null in the file (never zeros), and no report shows a 0 ns for it.
+#[test]
+fn a_cut_short_thread_switch_shows_no_zero() {
+    let t = tmp();
+    let env = environment(Some("Microsoft Hv"), true, true);
+    let id = "20261127-150000";
+    let dir = t.path().join(id);
+    let mut ts = fixture::thread_switch(
+        &env,
+        &[
+            (2, [900.0, 1000.0, 63_000.0]),
+            (1000, [950.0, 1200.0, 9000.0]),
+        ],
+    );
+    ts.complete = false;
+    let cut = &mut ts.runs[1];
+    cut.switches = 0;
+    cut.yields = 0;
+    cut.switched_yields = 0;
+    cut.switch_ns = None;
+    cut.histogram.buckets.clear();
+    cut.complete = false;
+    cut.end = End::Signal;
+    let json = serde_json::to_value(&ts).unwrap();
+    assert_eq!(json["runs"][1]["switch_ns"], Value::Null);
+    let mut run = run_json(id, Status::Failed, &env);
+    run["error"] = json!("stopped by a signal before the plan finished");
+    write(&dir, "run.json", &run);
+    write(&dir, "thread-switch.json", &json);
+    let d = dir.to_str().unwrap();
+
+    let md = stdout(&rust_bench(&["report", d]));
+    assert!(md.contains("| **1000 threads, min** | – |"), "{md}");
+    assert!(md.contains("| **2 threads, min** | **900 ns** |"), "{md}");
+    for zero in ["| 0 ns", "**0 ns**", " 0 ns |"] {
+        assert!(!md.contains(zero), "{zero} in {md}");
+    }
+    let csv = stdout(&rust_bench(&["report", d, "--format", "csv"]));
+    assert!(!csv.contains("@1000"), "{csv}");
+    assert!(csv.contains(",thread_switch_min@2,900\n"), "{csv}");
+    let html = stdout(&rust_bench(&["report", d, "--format", "html"]));
+    assert!(!html.contains(">0 ns<"), "a 0 ns cell in the page");
+}
+
+/// A file from before `switch_ns` could be null held zeros for a run without a switch: the
+/// report does not show them either.
+#[test]
+fn old_zeros_for_a_run_without_a_switch_are_not_shown() {
+    let t = tmp();
+    let env = environment(None, false, false);
+    let dir = t.path().join("old");
+    let mut ts = thread_switch(&env, &[(2, [430.0, 500.0, 900.0]), (1000, [1.0, 1.0, 1.0])]);
+    let run = &mut ts["runs"][1];
+    for k in ["switches", "yields", "switched_yields"] {
+        run[k] = json!(0);
+    }
+    run["switch_ns"] = json!({"min": 0, "mean": 0.0, "p50": 0, "p99": 0, "max": 0});
+    for k in ["rust_bench_version", "command_line", "started"] {
+        ts.as_object_mut().unwrap().remove(k);
+    }
+    write(&dir, "thread-switch.json", &ts);
+    let md = stdout(&rust_bench(&["report", dir.to_str().unwrap()]));
+    assert!(md.contains("| **1000 threads, max** | – |"), "{md}");
+    assert!(!md.contains("**0 ns**"), "{md}");
 }

@@ -6,6 +6,9 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use rust_bench::results::fixture;
+use rust_bench::results::run::Status;
+
 fn write_conf(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("bench.conf");
     std::fs::write(&path, text).unwrap();
@@ -195,4 +198,73 @@ fn timeout_bounds_the_run_and_keeps_partial_results() {
     let ct = json_file(&run_dir.join("clock-tick.json"));
     assert_eq!(ct["complete"], false);
     assert!(ct["samples"].as_u64().unwrap() > 0);
+}
+
+/// `mark-failed` changes a run's status through the results contract: an interrupted run
+/// becomes failed with the reason (any text, quotes and backslashes included), a missing
+/// run.json is written, a finished run is left alone; each time the status is printed.
+#[test]
+fn mark_failed_records_what_the_init_saw() {
+    let dir = tmpdir("mark-failed");
+    let reason = r#"the watchdog said "stop" \ after 120 s"#;
+    let mark = |dir: &Path| {
+        let o = run(&["mark-failed", dir.to_str().unwrap(), "--reason", reason]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+
+    // No run.json: one is written, failed, named after its directory.
+    let missing = dir.join("20261127-100000");
+    assert_eq!(mark(&missing), format!("status=failed\nerror={reason}\n"));
+    let record = json_file(&missing.join("run.json"));
+    assert_eq!(record["run_id"], "20261127-100000");
+    assert_eq!(record["status"], "failed");
+    assert_eq!(record["error"], reason);
+    assert!(record["rust_bench_version"].is_string());
+
+    // A run cut short (status interrupted): failed with the reason; the rest is kept.
+    let cut = dir.join("cut");
+    std::fs::create_dir_all(&cut).unwrap();
+    let mut cut_record = fixture::run_record("cut", Status::Interrupted, None, &["clock-tick"]);
+    cut_record.plan = None;
+    let started = serde_json::to_string_pretty(&cut_record).unwrap();
+    std::fs::write(cut.join("run.json"), &started).unwrap();
+    assert_eq!(mark(&cut), format!("status=failed\nerror={reason}\n"));
+    let record = json_file(&cut.join("run.json"));
+    assert_eq!(record["status"], "failed");
+    assert_eq!(record["error"], reason);
+    assert_eq!(record["boot_to_first_sample_s"], 2.5);
+    assert_eq!(record["tests"]["clock-tick"]["file"], "clock-tick.json");
+    assert!(record["finished"].is_string());
+    // The first reason stays.
+    let o = run(&["mark-failed", cut.to_str().unwrap(), "--reason", "later"]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!("status=failed\nerror={reason}\n")
+    );
+
+    // A complete run is left as it is.
+    let done = dir.join("done");
+    std::fs::create_dir_all(&done).unwrap();
+    cut_record.status = Status::Complete;
+    let complete = serde_json::to_string_pretty(&cut_record).unwrap();
+    std::fs::write(done.join("run.json"), &complete).unwrap();
+    assert_eq!(mark(&done), "status=complete\nerror=\n");
+    assert_eq!(
+        std::fs::read_to_string(done.join("run.json")).unwrap(),
+        complete
+    );
+
+    // A run.json that is not one: an error naming it, and the file untouched.
+    let bad = dir.join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(bad.join("run.json"), "{\"schema\": 1, \"run_id\": ").unwrap();
+    let o = run(&["mark-failed", bad.to_str().unwrap(), "--reason", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("run.json"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(bad.join("run.json")).unwrap(),
+        "{\"schema\": 1, \"run_id\": "
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

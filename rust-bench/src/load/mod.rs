@@ -11,6 +11,7 @@ use clap::{Args as ClapArgs, Subcommand};
 
 use crate::plan::duration;
 use crate::platform::rt;
+pub use crate::results::run::LoadStats;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -49,16 +50,6 @@ pub enum LoadKind {
     Memory { size: u64 },
 }
 
-/// Counters of a finished load run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
-pub struct LoadStats {
-    pub seconds: f64,
-    /// Busy-loop rounds (cpu) or buffers copied (memory).
-    pub rounds: u64,
-    pub bytes_copied: u64,
-}
-
-/// Generate load on the calling thread until `limit` passes (None: until stopped).
 pub fn generate(kind: LoadKind, cpu: Option<usize>, limit: Option<Duration>) -> Result<LoadStats> {
     if let Some(c) = cpu {
         rt::pin_current_thread(c)?;

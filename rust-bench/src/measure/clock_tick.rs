@@ -21,79 +21,19 @@
 //! - Memory is fixed: a log-linear histogram, a capped spike list, and a timeline of
 //!   per-interval minimum and maximum whose interval doubles whenever it would exceed its cap.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
-use clap::Args as ClapArgs;
-use serde::Serialize;
 
-use crate::plan::duration;
 use crate::platform::environment::{self, Environment};
 use crate::platform::rt;
 use crate::platform::tsc::{self, Clock, ClockInfo};
+use crate::results::clock_tick::{
+    self as contract, ClockTick, Spike, SpikeOverhead, Spikes, Timeline,
+};
 use crate::results::histogram::Histogram;
-use crate::results::stats::{self, HistogramJson, LoopSummary};
-use crate::results::writer as output;
-
-#[derive(Debug, ClapArgs)]
-pub struct Args {
-    /// CPU to measure on.
-    #[arg(long, default_value_t = 0)]
-    pub cpu: usize,
-    /// SCHED_FIFO priority of the measuring thread (1-99).
-    #[arg(long, default_value_t = 99, value_parser = clap::value_parser!(i32).range(1..=99))]
-    pub priority: i32,
-    /// How long to measure, e.g. 10s, 5m, 1h (default 10s unless --samples is given).
-    #[arg(long, value_parser = duration::clap_duration, conflicts_with = "samples")]
-    pub duration: Option<Duration>,
-    /// How many samples to take (the paper: 50000000).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub samples: Option<u64>,
-    /// Busy-loop length in microseconds (0 = back-to-back timestamps, oslat's method).
-    #[arg(long, default_value_t = 68.0, value_parser = parse_loop_us)]
-    pub loop_us: f64,
-    /// A sample whose overhead (sample - minimum) reaches this many microseconds is a spike.
-    #[arg(long, default_value_t = 20.0, value_parser = parse_threshold_us)]
-    pub threshold_us: f64,
-    /// Length of one measuring burst in milliseconds.
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
-    pub burst_ms: u64,
-    /// Sleep between bursts in microseconds (0 = no sleep: only for multi-CPU machines).
-    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
-    pub gap_us: u64,
-    /// Timestamp source.
-    #[arg(long, value_enum, default_value_t)]
-    pub clock: tsc::Choice,
-    /// Lift RT throttling (sched_rt_runtime_us = -1) for the run and restore it afterwards.
-    #[arg(long)]
-    pub no_rt_throttling: bool,
-    /// Initial timeline interval in microseconds (doubles whenever the timeline is full).
-    #[arg(long, hide = true, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=3_600_000_000))]
-    pub timeline_us: u64,
-    /// Write the JSON result to FILE ('-' for standard output).
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<String>,
-    /// Write clock-tick.json and the CSV files into DIR (created if needed).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-}
-
-fn parse_loop_us(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if (0.0..=100_000.0).contains(&v) => Ok(v),
-        _ => Err(format!(
-            "'{s}' is not a loop length in microseconds between 0 and 100000"
-        )),
-    }
-}
-
-fn parse_threshold_us(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if v > 0.0 && v <= 10_000_000.0 => Ok(v),
-        _ => Err(format!("'{s}' is not a positive threshold in microseconds")),
-    }
-}
+use crate::results::stats::{self, HistogramJson};
+use crate::results::{End, Origin, SCHEMA};
 
 /// When a run ends.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -118,9 +58,9 @@ pub struct Options {
     pub lift_rt_throttling: bool,
     /// How often `checkpoint` is called with a partial report.
     pub checkpoint_every: Duration,
-    /// Sleep after a checkpoint, before the next burst: the checkpoint's own I/O
-    /// (completion interrupts, journal and writeback, a hypervisor's I/O exits) settles
-    /// while nothing is measured, so the tool's writes do not show up as spikes.
+    /// Sleep after a checkpoint, before the next burst, when longer than `gap`. Zero by
+    /// default: a checkpoint writes one JSON file synchronously (fsync of the file and its
+    /// directory), so its I/O has completed before measuring goes on.
     pub checkpoint_settle: Duration,
     /// Maximum number of spikes listed individually (all are counted).
     pub spike_list_cap: usize,
@@ -141,136 +81,15 @@ impl Default for Options {
             loop_ns: 68_000,
             threshold_ns: 20_000,
             burst: Duration::from_millis(500),
-            gap: Duration::from_micros(5000),
+            gap: Duration::from_micros(2000),
             clock: tsc::Choice::Auto,
             lift_rt_throttling: false,
             checkpoint_every: Duration::from_secs(10),
-            checkpoint_settle: Duration::from_millis(100),
+            checkpoint_settle: Duration::ZERO,
             spike_list_cap: 10_000,
             timeline_cap: 65_536,
             warmup: Duration::from_millis(100),
             timeline_interval: Duration::from_millis(1),
-        }
-    }
-}
-
-/// The clock-tick result (`clock-tick.json`). See docs/results-format.md.
-#[derive(Clone, Debug, Serialize)]
-pub struct Report {
-    pub schema: u32,
-    pub test: &'static str,
-    /// False in a checkpoint and when the run was interrupted.
-    pub complete: bool,
-    /// Why the run ended: "samples", "duration", "signal", or "running" in a checkpoint.
-    pub end: &'static str,
-    pub samples: u64,
-    pub duration_s: f64,
-    pub measured_s: f64,
-    pub duty_cycle: f64,
-    pub bursts: u64,
-    pub burst_ms: u64,
-    pub gap_us: u64,
-    pub checkpoint_settle_ms: u64,
-    pub loop_ns: LoopSummary,
-    pub loop_iterations: u64,
-    pub max_overhead_ns: u64,
-    pub spikes: Spikes,
-    pub histogram: HistogramJson,
-    pub timeline: Timeline,
-    pub clock: ClockInfo,
-    pub priority: i32,
-    pub cpu: usize,
-    pub rt_throttling_lifted: bool,
-    pub memory_locked: bool,
-    pub environment: Environment,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Spikes {
-    pub threshold_ns: u64,
-    /// Minimum loop duration found by the warm-up (the first reference for overheads).
-    pub baseline_ns: u64,
-    pub count: u64,
-    /// Overhead statistics over all spikes; null when there was none.
-    pub overhead_ns: Option<SpikeOverhead>,
-    /// The first `list_cap` spikes.
-    pub list: Vec<Spike>,
-    pub list_cap: usize,
-    pub list_truncated: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SpikeOverhead {
-    pub min: u64,
-    pub mean: f64,
-    pub p50: u64,
-    pub max: u64,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Spike {
-    /// Start of the sample, seconds since the start of the run.
-    pub t_s: f64,
-    pub overhead_ns: u64,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Timeline {
-    pub interval_s: f64,
-    /// Per interval, the longest sample that ended in it (null: no sample, e.g. between bursts).
-    pub max_ns: Vec<Option<u64>>,
-    pub min_ns: Vec<Option<u64>>,
-}
-
-impl Timeline {
-    /// The same timeline with neighbouring intervals merged (max of maxima, min of minima)
-    /// until at most `points` remain.
-    pub fn merged(&self, points: usize) -> Timeline {
-        let n = self.max_ns.len().max(self.min_ns.len());
-        let k = n.div_ceil(points.max(1)).max(1);
-        let merge = |s: &[Option<u64>], pick: fn(u64, u64) -> u64| -> Vec<Option<u64>> {
-            s.chunks(k)
-                .map(|c| c.iter().flatten().copied().reduce(pick))
-                .collect()
-        };
-        Timeline {
-            interval_s: self.interval_s * k as f64,
-            max_ns: merge(&self.max_ns, u64::max),
-            min_ns: merge(&self.min_ns, u64::min),
-        }
-    }
-}
-
-impl Report {
-    /// A copy with the timeline merged down to at most `points` intervals (for figures,
-    /// which cannot show more than a few thousand points anyway), without ever holding a
-    /// second full-resolution timeline.
-    pub fn with_timeline_points(&self, points: usize) -> Report {
-        Report {
-            schema: self.schema,
-            test: self.test,
-            complete: self.complete,
-            end: self.end,
-            samples: self.samples,
-            duration_s: self.duration_s,
-            measured_s: self.measured_s,
-            duty_cycle: self.duty_cycle,
-            bursts: self.bursts,
-            burst_ms: self.burst_ms,
-            gap_us: self.gap_us,
-            checkpoint_settle_ms: self.checkpoint_settle_ms,
-            loop_ns: self.loop_ns.clone(),
-            loop_iterations: self.loop_iterations,
-            max_overhead_ns: self.max_overhead_ns,
-            spikes: self.spikes.clone(),
-            histogram: self.histogram.clone(),
-            timeline: self.timeline.merged(points),
-            clock: self.clock.clone(),
-            priority: self.priority,
-            cpu: self.cpu,
-            rt_throttling_lifted: self.rt_throttling_lifted,
-            memory_locked: self.memory_locked,
-            environment: self.environment.clone(),
         }
     }
 }
@@ -491,32 +310,9 @@ fn calibrate_loop(clock: &Clock, target_ns: u64) -> u64 {
     iters
 }
 
-impl Options {
-    /// Build options from the command line.
-    pub fn from_args(a: &Args) -> Options {
-        let limit = match (a.samples, a.duration) {
-            (Some(n), _) => Limit::Samples(n),
-            (None, Some(d)) => Limit::Duration(d),
-            (None, None) => Limit::Duration(Duration::from_secs(10)),
-        };
-        Options {
-            cpu: a.cpu,
-            priority: a.priority,
-            limit,
-            loop_ns: (a.loop_us * 1000.0).round() as u64,
-            threshold_ns: (a.threshold_us * 1000.0).round() as u64,
-            burst: Duration::from_millis(a.burst_ms),
-            gap: Duration::from_micros(a.gap_us),
-            clock: a.clock,
-            lift_rt_throttling: a.no_rt_throttling,
-            timeline_interval: Duration::from_micros(a.timeline_us),
-            ..Options::default()
-        }
-    }
-}
-
 struct Meta<'a> {
     opts: &'a Options,
+    origin: Origin,
     clock_info: ClockInfo,
     environment: Environment,
     lifted: bool,
@@ -528,7 +324,7 @@ struct Meta<'a> {
     wall_start_ns: u64,
 }
 
-fn build_report(st: &State, m: &Meta, complete: bool, end: &'static str) -> Report {
+fn build_report(st: &State, m: &Meta, complete: bool, end: End) -> ClockTick {
     let clock = &st.clock;
     let mut max_ns: Vec<Option<u64>> = st.tl_max.iter().map(|&v| Some(v as u64)).collect();
     let mut min_ns: Vec<Option<u64>> = st
@@ -555,9 +351,12 @@ fn build_report(st: &State, m: &Meta, complete: bool, end: &'static str) -> Repo
         max: st.spike_hist.max().unwrap_or(0),
     });
     let loop_ns = stats::loop_summary(&st.hist, m.opts.loop_ns);
-    Report {
-        schema: 1,
-        test: "clock-tick",
+    ClockTick {
+        schema: SCHEMA,
+        test: contract::NAME.to_string(),
+        rust_bench_version: Some(m.origin.rust_bench_version.clone()),
+        command_line: Some(m.origin.command_line.clone()),
+        started: Some(m.origin.started.clone()),
         complete,
         end,
         samples: st.samples,
@@ -611,17 +410,16 @@ fn round6(v: f64) -> f64 {
 }
 
 /// Run clock-tick without checkpoints.
-#[allow(dead_code)] // library API for the plan executor
-pub fn run(opts: &Options) -> Result<Report> {
+pub fn run(opts: &Options) -> Result<ClockTick> {
     measure(opts, &mut |_| {})
 }
 
 /// Run clock-tick on the calling thread (made SCHED_FIFO and pinned for the run, restored
 /// afterwards). `checkpoint` is called between bursts about every `opts.checkpoint_every`
-/// with a partial report (`complete: false`, `end: "running"`). The run ends early, with
+/// with a partial result (`complete: false`, `end: "running"`). The run ends early, with
 /// `complete: false`, when [`rt::stop_requested`] becomes true (SIGINT/SIGTERM after
 /// [`rt::install_stop_handler`]).
-pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Report> {
+pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result<ClockTick> {
     if opts.threshold_ns == 0 {
         crate::usage!(
             "the spike threshold must be positive; pass --threshold-us with a value above 0"
@@ -635,6 +433,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Re
             "the busy loop may last at most 100000 us (100 ms); pass a smaller --loop-us"
         );
     }
+    let origin = Origin::now();
     rt::check_cpu(opts.cpu)?;
     rt::check_fifo(opts.priority)?;
     let throttle = if opts.lift_rt_throttling {
@@ -670,6 +469,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Re
     st.run_min = baseline;
     let mut meta = Meta {
         opts,
+        origin,
         clock_info,
         environment,
         lifted,
@@ -689,14 +489,14 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Re
     let mut next_checkpoint = wall_start_ns + opts.checkpoint_every.as_nanos() as u64;
     let end = loop {
         if rt::stop_requested() {
-            break "signal";
+            break End::Signal;
         }
         let now = clock.now();
         if now >= run_end {
-            break "duration";
+            break End::Duration;
         }
         if st.samples >= max_samples {
-            break "samples";
+            break End::Samples;
         }
         st.prepare_timeline(burst_ticks, now);
         let burst_end = run_end.min(now.saturating_add(burst_ticks));
@@ -704,11 +504,11 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Re
         meta.bursts += 1;
         meta.measured_ticks += last - first;
         if rt::stop_requested() {
-            break "signal";
+            break End::Signal;
         }
         let mut pause_ns = gap_ns;
         if tsc::monotonic_ns() >= next_checkpoint {
-            checkpoint(&build_report(&st, &meta, false, "running"));
+            checkpoint(&build_report(&st, &meta, false, End::Running));
             next_checkpoint = tsc::monotonic_ns() + opts.checkpoint_every.as_nanos() as u64;
             pause_ns = pause_ns.max(opts.checkpoint_settle.as_nanos() as u64);
         }
@@ -716,64 +516,9 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Re
             rt::sleep_until_monotonic(tsc::monotonic_ns() + pause_ns);
         }
     };
-    let report = build_report(&st, &meta, end != "signal", end);
+    let report = build_report(&st, &meta, end != End::Signal, end);
     drop(throttle);
     Ok(report)
-}
-
-/// `rust-bench clock-tick`.
-pub fn main(args: Args) -> Result<()> {
-    let opts = Options::from_args(&args);
-    rt::install_stop_handler();
-    let dest = output::Destinations {
-        out: args.out.as_deref(),
-        json: args.json.as_deref(),
-    };
-    let report = measure(&opts, &mut |partial| {
-        dest.checkpoint(output::TestReport::ClockTick(partial))
-    })?;
-    dest.finish(output::TestReport::ClockTick(&report))
-}
-
-/// A short human summary.
-pub fn summary_text(r: &Report) -> String {
-    let l = &r.loop_ns;
-    let us = |ns: u64| ns as f64 / 1000.0;
-    let mut s = format!(
-        "clock-tick: {} samples in {:.1} s (duty cycle {:.1} %), clock {} {:.0} MHz, cpu {} prio {}\n",
-        r.samples,
-        r.duration_s,
-        r.duty_cycle * 100.0,
-        r.clock.source,
-        r.clock.hz / 1e6,
-        r.cpu,
-        r.priority
-    );
-    s += &format!(
-        "  loop (us): target {:.3} min {:.3} p50 {:.3} p99 {:.3} p99.99 {:.3} max {:.3}\n",
-        us(l.target),
-        us(l.min),
-        us(l.p50),
-        us(l.p99),
-        us(l.p9999),
-        us(l.max)
-    );
-    s += &format!(
-        "  max overhead {:.3} us; spikes >= {:.3} us: {}",
-        us(r.max_overhead_ns),
-        us(r.spikes.threshold_ns),
-        r.spikes.count
-    );
-    if let Some(o) = &r.spikes.overhead_ns {
-        s += &format!(
-            " (overhead min {:.3} p50 {:.3} max {:.3} us)",
-            us(o.min),
-            us(o.p50),
-            us(o.max)
-        );
-    }
-    s += "\n";
-    s
 }
 
 #[cfg(test)]
@@ -828,47 +573,5 @@ mod tests {
         assert_eq!(st.tl_min, vec![100, 102, 104, 106]);
         // The odd 9th interval was folded into the current one.
         assert_eq!((st.cur_min, st.cur_max), (108, 109));
-    }
-
-    #[test]
-    fn timeline_merge() {
-        let t = Timeline {
-            interval_s: 0.001,
-            max_ns: vec![Some(5), None, Some(7), Some(1), None],
-            min_ns: vec![Some(4), None, Some(2), Some(1), None],
-        };
-        let m = t.merged(2);
-        assert_eq!(m.interval_s, 0.003);
-        assert_eq!(m.max_ns, vec![Some(7), Some(1)]);
-        assert_eq!(m.min_ns, vec![Some(2), Some(1)]);
-        assert_eq!(t.merged(10).max_ns, t.max_ns);
-    }
-
-    #[test]
-    fn options_from_args() {
-        use clap::Parser;
-        #[derive(Parser)]
-        struct T {
-            #[command(flatten)]
-            a: Args,
-        }
-        let t = T::try_parse_from([
-            "x",
-            "--samples",
-            "5",
-            "--loop-us",
-            "0",
-            "--threshold-us",
-            "2.5",
-        ])
-        .unwrap();
-        let o = Options::from_args(&t.a);
-        assert_eq!(o.limit, Limit::Samples(5));
-        assert_eq!(o.loop_ns, 0);
-        assert_eq!(o.threshold_ns, 2500);
-        assert!(T::try_parse_from(["x", "--samples", "5", "--duration", "1s"]).is_err());
-        assert!(T::try_parse_from(["x", "--samples", "0"]).is_err());
-        assert!(T::try_parse_from(["x", "--priority", "100"]).is_err());
-        assert!(T::try_parse_from(["x", "--duration", "soon"]).is_err());
     }
 }

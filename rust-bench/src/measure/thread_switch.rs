@@ -17,80 +17,22 @@
 //! every thread sleeps until the common resume time; the first stamp after a pause is not
 //! a sample.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use anyhow::Result;
-use clap::Args as ClapArgs;
-use serde::Serialize;
 
-use crate::plan::duration;
 use crate::platform::environment::{self, Environment};
 use crate::platform::rt;
 use crate::platform::tsc::{self, Clock, ClockInfo};
 use crate::results::histogram::SharedHistogram;
-use crate::results::stats::{self, HistogramJson, Summary};
-use crate::results::writer as output;
-
-#[derive(Debug, ClapArgs)]
-pub struct Args {
-    /// CPU all threads are pinned to.
-    #[arg(long, default_value_t = 0)]
-    pub cpu: usize,
-    /// SCHED_FIFO priority of every thread (1-99).
-    #[arg(long, default_value_t = 99, value_parser = clap::value_parser!(i32).range(1..=99))]
-    pub priority: i32,
-    /// Thread counts, one run each (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "2,1000", value_parser = parse_threads)]
-    pub threads: Vec<usize>,
-    /// Switches to measure per run (default 1000000 unless --duration is given).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "duration")]
-    pub switches: Option<u64>,
-    /// Measure each run for this long instead of a number of switches (e.g. 10s).
-    #[arg(long, value_parser = duration::clap_duration)]
-    pub duration: Option<Duration>,
-    /// Upper bound on one run when counting switches.
-    #[arg(long, default_value = "10m", value_parser = duration::clap_duration)]
-    pub timeout: Duration,
-    /// Length of one measuring burst in milliseconds.
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
-    pub burst_ms: u64,
-    /// Sleep between bursts in microseconds (0 = no sleep).
-    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
-    pub gap_us: u64,
-    /// Stack size of each thread in KiB.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(32..=8192))]
-    pub stack_kib: u64,
-    /// Timestamp source.
-    #[arg(long, value_enum, default_value_t)]
-    pub clock: tsc::Choice,
-    /// Lift RT throttling (sched_rt_runtime_us = -1) for the run and restore it afterwards.
-    #[arg(long)]
-    pub no_rt_throttling: bool,
-    /// Write the JSON result to FILE ('-' for standard output).
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<String>,
-    /// Write thread-switch.json and the CSV files into DIR (created if needed).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-}
+use crate::results::stats::{self, HistogramJson};
+use crate::results::thread_switch::{self as contract, SwitchRun, ThreadSwitch};
+use crate::results::{End, Origin, SCHEMA};
 
 /// Most threads one run may use.
 pub const MAX_THREADS: usize = 10_000;
-
-fn parse_threads(s: &str) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(n) if (2..=MAX_THREADS).contains(&n) => Ok(n),
-        Ok(n) => Err(format!(
-            "{n} threads cannot measure a switch; give between 2 and {MAX_THREADS} threads per run"
-        )),
-        Err(_) => Err(format!(
-            "'{s}' is not a thread count; write e.g. --threads 2,1000"
-        )),
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Limit {
@@ -123,74 +65,13 @@ impl Default for Options {
             limit: Limit::Switches(1_000_000),
             timeout: Duration::from_secs(600),
             burst: Duration::from_millis(500),
-            gap: Duration::from_micros(5000),
+            gap: Duration::from_micros(2000),
             stack_bytes: 64 * 1024,
             clock: tsc::Choice::Auto,
             lift_rt_throttling: false,
             checkpoint_every: Duration::from_secs(10),
         }
     }
-}
-
-impl Options {
-    pub fn from_args(a: &Args) -> Options {
-        let limit = match (a.switches, a.duration) {
-            (Some(n), _) => Limit::Switches(n),
-            (None, Some(d)) => Limit::Duration(d),
-            (None, None) => Limit::Switches(1_000_000),
-        };
-        Options {
-            cpu: a.cpu,
-            priority: a.priority,
-            threads: a.threads.clone(),
-            limit,
-            timeout: a.timeout,
-            burst: Duration::from_millis(a.burst_ms),
-            gap: Duration::from_micros(a.gap_us),
-            stack_bytes: (a.stack_kib * 1024) as usize,
-            clock: a.clock,
-            lift_rt_throttling: a.no_rt_throttling,
-            ..Options::default()
-        }
-    }
-}
-
-/// The thread-switch result (`thread-switch.json`). See docs/results-format.md.
-#[derive(Clone, Debug, Serialize)]
-pub struct Report {
-    pub schema: u32,
-    pub test: &'static str,
-    pub complete: bool,
-    pub runs: Vec<Run>,
-    pub clock: ClockInfo,
-    pub priority: i32,
-    pub cpu: usize,
-    pub burst_ms: u64,
-    pub gap_us: u64,
-    pub rt_throttling_lifted: bool,
-    pub memory_locked: bool,
-    pub environment: Environment,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Run {
-    pub threads: usize,
-    /// Measured switches (samples in `switch_ns` and `histogram`).
-    pub switches: u64,
-    /// sched_yield calls whose outcome was observed.
-    pub yields: u64,
-    /// Of those, the ones after which another thread ran (== switches).
-    pub switched_yields: u64,
-    pub duration_s: f64,
-    pub measured_s: f64,
-    pub duty_cycle: f64,
-    pub bursts: u64,
-    pub switch_ns: Summary,
-    pub histogram: HistogramJson,
-    /// False while running (checkpoint) or when interrupted / timed out.
-    pub complete: bool,
-    /// "switches", "duration", "timeout", "signal", or "running".
-    pub end: &'static str,
 }
 
 const NONE: u32 = u32::MAX;
@@ -221,6 +102,37 @@ struct Shared {
     gap_ns: u64,
     setup_error: Mutex<Option<String>>,
     gate: Gate,
+}
+
+impl Shared {
+    fn new(opts: &Options, clock: Clock, target: u64, run_ticks: u64) -> Shared {
+        let burst_ticks = clock.ticks(opts.burst.as_nanos() as u64).max(1);
+        Shared {
+            clock,
+            slot_id: AtomicU32::new(NONE),
+            slot_t: AtomicU64::new(0),
+            hist: SharedHistogram::new(),
+            yields: AtomicU64::new(0),
+            switches: AtomicU64::new(0),
+            done: AtomicBool::new(false),
+            end: AtomicU32::new(0),
+            generation: AtomicU64::new(0),
+            resume_mono_ns: AtomicU64::new(0),
+            burst_start: AtomicU64::new(0),
+            burst_end: AtomicU64::new(u64::MAX),
+            measured_ticks: AtomicU64::new(0),
+            bursts: AtomicU64::new(0),
+            target,
+            started: AtomicBool::new(false),
+            wall_start_ns: AtomicU64::new(0),
+            run_ticks,
+            run_end: AtomicU64::new(u64::MAX),
+            burst_ticks,
+            gap_ns: opts.gap.as_nanos() as u64,
+            setup_error: Mutex::new(None),
+            gate: Gate::new(),
+        }
+    }
 }
 
 const END_SWITCHES: u32 = 1;
@@ -363,16 +275,20 @@ fn bump(a: &AtomicU64) {
 }
 
 struct Common {
+    origin: Origin,
     clock_info: ClockInfo,
     environment: Environment,
     lifted: bool,
     locked: bool,
 }
 
-fn report(opts: &Options, c: &Common, runs: Vec<Run>, complete: bool) -> Report {
-    Report {
-        schema: 1,
-        test: "thread-switch",
+fn report(opts: &Options, c: &Common, runs: Vec<SwitchRun>, complete: bool) -> ThreadSwitch {
+    ThreadSwitch {
+        schema: SCHEMA,
+        test: contract::NAME.to_string(),
+        rust_bench_version: Some(c.origin.rust_bench_version.clone()),
+        command_line: Some(c.origin.command_line.clone()),
+        started: Some(c.origin.started.clone()),
         complete,
         runs,
         clock: c.clock_info.clone(),
@@ -386,7 +302,7 @@ fn report(opts: &Options, c: &Common, runs: Vec<Run>, complete: bool) -> Report 
     }
 }
 
-fn run_of(sh: &Shared, threads: usize, running: bool) -> Run {
+fn run_of(sh: &Shared, threads: usize, running: bool) -> SwitchRun {
     let h = sh.hist.snapshot();
     let wall_start = sh.wall_start_ns.load(Relaxed);
     let duration_s = if wall_start == 0 {
@@ -396,15 +312,15 @@ fn run_of(sh: &Shared, threads: usize, running: bool) -> Run {
     };
     let measured_s = sh.clock.to_ns(sh.measured_ticks.load(Relaxed)) as f64 / 1e9;
     let end = match (running, sh.end.load(Relaxed)) {
-        (true, _) => "running",
-        (_, END_SWITCHES) => "switches",
-        (_, END_DURATION) => "duration",
-        (_, END_TIMEOUT) => "timeout",
-        (_, END_SIGNAL) => "signal",
-        _ => "error",
+        (true, _) => End::Running,
+        (_, END_SWITCHES) => End::Switches,
+        (_, END_DURATION) => End::Duration,
+        (_, END_TIMEOUT) => End::Timeout,
+        (_, END_SIGNAL) => End::Signal,
+        _ => End::Error,
     };
     let r6 = |v: f64| (v * 1e6).round() / 1e6;
-    Run {
+    SwitchRun {
         threads,
         switches: h.count(),
         yields: sh.yields.load(Relaxed),
@@ -419,14 +335,13 @@ fn run_of(sh: &Shared, threads: usize, running: bool) -> Run {
         bursts: sh.bursts.load(Relaxed) + u64::from(!running),
         switch_ns: stats::summary(&h),
         histogram: HistogramJson::from(&h),
-        complete: matches!(end, "switches" | "duration"),
+        complete: matches!(end, End::Switches | End::Duration),
         end,
     }
 }
 
 /// Run thread-switch without checkpoints.
-#[allow(dead_code)] // library API for the plan executor
-pub fn run(opts: &Options) -> Result<Report> {
+pub fn run(opts: &Options) -> Result<ThreadSwitch> {
     measure(opts, &mut |_| {})
 }
 
@@ -434,7 +349,7 @@ pub fn run(opts: &Options) -> Result<Report> {
 /// watches the workers (it is not made real-time); `checkpoint` is called from it about
 /// every `opts.checkpoint_every` and after each run with the report so far
 /// (`complete: false`). Stops early on [`rt::stop_requested`].
-pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Report> {
+pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ThreadSwitch)) -> Result<ThreadSwitch> {
     if opts.threads.is_empty() {
         crate::usage!("no thread counts given; pass e.g. --threads 2,1000");
     }
@@ -450,6 +365,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Re
     if let Limit::Switches(0) = opts.limit {
         crate::usage!("--switches must be at least 1");
     }
+    let origin = Origin::now();
     rt::check_cpu(opts.cpu)?;
     rt::check_fifo(opts.priority)?;
     let throttle = if opts.lift_rt_throttling {
@@ -464,24 +380,25 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Re
     let (clock, clock_info) = Clock::with_info(opts.clock);
     let locked = rt::lock_memory();
     let common = Common {
+        origin,
         clock_info,
         environment,
         lifted: throttle.as_ref().is_some_and(|g| g.lifted()),
         locked,
     };
-    let mut runs: Vec<Run> = Vec::new();
+    let mut runs: Vec<SwitchRun> = Vec::new();
     let mut interrupted = false;
     for &n in &opts.threads {
         if rt::stop_requested() {
             interrupted = true;
             break;
         }
-        let run = one_run(opts, clock, n, &mut |partial: Run| {
+        let run = one_run(opts, clock, n, &mut |partial: SwitchRun| {
             let mut all = runs.clone();
             all.push(partial);
             checkpoint(&report(opts, &common, all, false));
         })?;
-        interrupted |= run.end == "signal";
+        interrupted |= run.end == End::Signal;
         runs.push(run);
         if !interrupted && runs.len() < opts.threads.len() {
             checkpoint(&report(opts, &common, runs.clone(), false));
@@ -494,37 +411,17 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Re
     Ok(rep)
 }
 
-fn one_run(opts: &Options, clock: Clock, n: usize, progress: &mut dyn FnMut(Run)) -> Result<Run> {
+fn one_run(
+    opts: &Options,
+    clock: Clock,
+    n: usize,
+    progress: &mut dyn FnMut(SwitchRun),
+) -> Result<SwitchRun> {
     let (target, run_ticks) = match opts.limit {
         Limit::Switches(k) => (k, clock.ticks(opts.timeout.as_nanos() as u64)),
         Limit::Duration(d) => (u64::MAX, clock.ticks(d.as_nanos() as u64)),
     };
-    let burst_ticks = clock.ticks(opts.burst.as_nanos() as u64).max(1);
-    let sh = Shared {
-        clock,
-        slot_id: AtomicU32::new(NONE),
-        slot_t: AtomicU64::new(0),
-        hist: SharedHistogram::new(),
-        yields: AtomicU64::new(0),
-        switches: AtomicU64::new(0),
-        done: AtomicBool::new(false),
-        end: AtomicU32::new(0),
-        generation: AtomicU64::new(0),
-        resume_mono_ns: AtomicU64::new(0),
-        burst_start: AtomicU64::new(0),
-        burst_end: AtomicU64::new(u64::MAX),
-        measured_ticks: AtomicU64::new(0),
-        bursts: AtomicU64::new(0),
-        target,
-        started: AtomicBool::new(false),
-        wall_start_ns: AtomicU64::new(0),
-        run_ticks,
-        run_end: AtomicU64::new(u64::MAX),
-        burst_ticks,
-        gap_ns: opts.gap.as_nanos() as u64,
-        setup_error: Mutex::new(None),
-        gate: Gate::new(),
-    };
+    let sh = Shared::new(opts, clock, target, run_ticks);
     let spawn_error = std::thread::scope(|s| -> Option<String> {
         let mut spawn_error = None;
         for id in 0..n {
@@ -579,58 +476,22 @@ fn one_run(opts: &Options, clock: Clock, n: usize, progress: &mut dyn FnMut(Run)
     Ok(run_of(&sh, n, false))
 }
 
-/// `rust-bench thread-switch`.
-pub fn main(args: Args) -> Result<()> {
-    let opts = Options::from_args(&args);
-    rt::install_stop_handler();
-    let dest = output::Destinations {
-        out: args.out.as_deref(),
-        json: args.json.as_deref(),
-    };
-    let report = measure(&opts, &mut |partial| {
-        dest.checkpoint(output::TestReport::ThreadSwitch(partial))
-    })?;
-    dest.finish(output::TestReport::ThreadSwitch(&report))
-}
-
-pub fn summary_text(r: &Report) -> String {
-    let mut s = format!(
-        "thread-switch: cpu {} prio {}, clock {} {:.0} MHz\n",
-        r.cpu,
-        r.priority,
-        r.clock.source,
-        r.clock.hz / 1e6
-    );
-    for run in &r.runs {
-        let n = &run.switch_ns;
-        s += &format!(
-            "  {:>5} threads: {} switches ({} of {} yields switched) in {:.2} s; switch (us) min {:.3} mean {:.3} p50 {:.3} p99 {:.3} max {:.3}\n",
-            run.threads,
-            run.switches,
-            run.switched_yields,
-            run.yields,
-            run.duration_s,
-            n.min as f64 / 1e3,
-            n.mean / 1e3,
-            n.p50 as f64 / 1e3,
-            n.p99 as f64 / 1e3,
-            n.max as f64 / 1e3
-        );
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn thread_counts() {
-        assert_eq!(parse_threads("2"), Ok(2));
-        assert!(parse_threads("0").is_err());
-        assert!(parse_threads("1").is_err());
-        assert!(parse_threads("x").is_err());
-        assert!(parse_threads("100000").is_err());
+    fn a_run_without_a_switch_has_no_statistics() {
+        let opts = Options::default();
+        let clock = Clock::for_test(1e9);
+        let sh = Shared::new(&opts, clock, 10, 1_000_000);
+        sh.end.store(END_SIGNAL, Relaxed);
+        let run = run_of(&sh, 2, false);
+        assert_eq!(run.switches, 0);
+        assert_eq!(run.switch_ns, None);
+        assert_eq!(run.end, End::Signal);
+        let json = serde_json::to_value(&run).unwrap();
+        assert_eq!(json["switch_ns"], serde_json::Value::Null);
     }
 
     #[test]

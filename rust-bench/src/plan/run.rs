@@ -4,25 +4,26 @@
 //! `status: interrupted` and rewritten at the end with `complete` or `failed`, so a machine
 //! switched off mid-run leaves `interrupted` and whatever the tests had checkpointed.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
-use serde::Serialize;
-use serde_json::Value;
 
 use crate::error::UsageError;
 use crate::load;
-use crate::measure::{clock_tick, thread_switch};
-use crate::plan::config::{self, Amount, Plan, Role, RtThrottling, TestName};
+use crate::plan::config::{self, Plan, Role, RtThrottling, TestName};
 use crate::platform::{environment, rt};
-use crate::results::writer::{self as output, TestReport, write_atomic};
+use crate::results::run::{
+    FairServerChange, FairServerChanges, RtSettings, RunRecord, Status, TestRecord,
+};
+use crate::results::time::{utc_now, utc_stamp};
+use crate::results::writer::write_atomic;
+use crate::suite::{self, test};
 
 /// Execute a plan file and write a results directory.
 #[derive(Debug, ClapArgs)]
@@ -43,45 +44,6 @@ pub struct Args {
     pub check: bool,
 }
 
-/// How often partial results are written while a test runs.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-enum Status {
-    Interrupted,
-    Complete,
-    Failed,
-}
-
-#[derive(Debug, Clone, Serialize)]
-struct TestRecord {
-    status: Status,
-    file: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
-/// `run.json`.
-#[derive(Debug, Clone, Serialize)]
-struct RunRecord {
-    schema: u32,
-    run_id: String,
-    status: Status,
-    error: Option<String>,
-    started: String,
-    finished: Option<String>,
-    config_file: String,
-    plan: Option<Plan>,
-    environment: Option<Value>,
-    rt_settings: Option<Value>,
-    boot_to_first_sample_s: Option<f64>,
-    tests: BTreeMap<String, TestRecord>,
-    /// What a load role did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    load: Option<load::LoadStats>,
-}
-
 /// The run directory and its record, shared with the deadline watcher.
 struct Run {
     dir: PathBuf,
@@ -91,9 +53,7 @@ struct Run {
 impl Run {
     fn save(&self) -> Result<()> {
         let record = self.record.lock().unwrap_or_else(|e| e.into_inner());
-        let mut text = serde_json::to_string_pretty(&*record)?;
-        text.push('\n');
-        write_atomic(&self.dir.join("run.json"), text.as_bytes())
+        record.write(&self.dir)
     }
 
     fn update(&self, change: impl FnOnce(&mut RunRecord)) -> Result<()> {
@@ -103,11 +63,7 @@ impl Run {
 
     /// Mark the run failed (keeping the first reason) and save.
     fn fail(&self, reason: &str) -> Result<()> {
-        self.update(|r| {
-            r.status = Status::Failed;
-            r.error.get_or_insert_with(|| reason.to_string());
-            r.finished = Some(utc_now());
-        })
+        self.update(|r| r.fail(reason))
     }
 }
 
@@ -126,21 +82,10 @@ pub fn main(args: Args) -> Result<()> {
     let (run_id, dir) = create_run_dir(&args.results, args.run_id.as_deref())?;
     let run = Arc::new(Run {
         dir,
-        record: Mutex::new(RunRecord {
-            schema: 1,
-            run_id: run_id.clone(),
-            status: Status::Interrupted,
-            error: None,
-            started: utc_now(),
-            finished: None,
-            config_file: args.config.display().to_string(),
-            plan: None,
-            environment: None,
-            rt_settings: None,
-            boot_to_first_sample_s: None,
-            tests: BTreeMap::new(),
-            load: None,
-        }),
+        record: Mutex::new(RunRecord::start(
+            &run_id,
+            Some(args.config.display().to_string()),
+        )),
     });
     say(&format!("run {run_id}: results in {}", run.dir.display()));
     let plan = match config::load(&args.config) {
@@ -152,7 +97,8 @@ pub fn main(args: Args) -> Result<()> {
             return Err(anyhow::Error::new(UsageError(message)));
         }
     };
-    run.update(|r| r.plan = Some(plan.clone()))?;
+    let plan_json = serde_json::to_value(&plan)?;
+    run.update(|r| r.plan = Some(plan_json))?;
     let outcome = execute(&run, &plan);
     let record = match &outcome {
         Ok(()) => run.update(|r| {
@@ -167,7 +113,7 @@ pub fn main(args: Args) -> Result<()> {
     let status = run.record.lock().unwrap_or_else(|e| e.into_inner()).status;
     say(&format!(
         "run {run_id}: {} (results in {})",
-        serde_json::to_value(status)?.as_str().unwrap_or("?"),
+        status.as_str(),
         run.dir.display()
     ));
     outcome?;
@@ -213,14 +159,19 @@ fn execute(run: &Arc<Run>, plan: &Plan) -> Result<()> {
     } else {
         None
     };
-    let environment = serde_json::to_value(environment::collect())?;
+    let environment = environment::collect();
     run.update(|r| {
         r.environment = Some(environment);
-        r.rt_settings = Some(serde_json::json!({
-            "requested": plan.rt_throttling,
-            "rt_throttling_lifted": throttle.as_ref().is_some_and(|g| g.lifted()),
-            "fair_server": fair.as_ref().map(FairServerGuard::record),
-        }));
+        r.rt_settings = Some(RtSettings {
+            requested: match plan.rt_throttling {
+                RtThrottling::Off => "off",
+                RtThrottling::Keep => "keep",
+            }
+            .to_string(),
+            rt_throttling_lifted: throttle.as_ref().is_some_and(|g| g.lifted()),
+            fair_server: fair.as_ref().map(FairServerGuard::record),
+            restored: None,
+        });
     })?;
     let timeout_ends_plan = plan.role != Role::Test && plan.load_duration.is_none();
     watch_deadline(Arc::clone(run), plan.timeout, timeout_ends_plan);
@@ -231,8 +182,8 @@ fn execute(run: &Arc<Run>, plan: &Plan) -> Result<()> {
     drop(throttle);
     let restored = fair.map(FairServerGuard::restore).unwrap_or(true);
     run.update(|r| {
-        if let Some(Value::Object(map)) = &mut r.rt_settings {
-            map.insert("restored".into(), Value::Bool(restored));
+        if let Some(settings) = &mut r.rt_settings {
+            settings.restored = Some(restored);
         }
     })?;
     result
@@ -257,7 +208,9 @@ fn run_tests(run: &Arc<Run>, plan: &Plan) -> Result<()> {
                 test.to_string(),
                 TestRecord {
                     status: Status::Interrupted,
-                    file: format!("{test}.json"),
+                    file: suite::find(test.as_str())
+                        .map(|t| t.file())
+                        .unwrap_or_else(|| format!("{test}.json")),
                     error: None,
                 },
             );
@@ -307,92 +260,30 @@ fn set_test(record: &mut RunRecord, test: TestName, status: Status, error: Optio
     }
 }
 
-/// Writes a test's files at each checkpoint and prints a progress line.
-fn checkpointer<'a>(
-    test: TestName,
-    dir: &'a Path,
-    write: impl Fn(&Path) -> Result<Vec<PathBuf>> + 'a,
-    progress: impl Fn() -> String + 'a,
-) -> impl FnMut() + 'a {
-    move || {
-        if let Err(err) = write(dir) {
-            say(&format!(
-                "warning: {test} checkpoint not written: {}",
-                one_line(&err)
-            ));
-        }
-        say(&format!("{test}: {}", progress()));
-    }
-}
-
-/// Run one test, checkpointing its files into `dir`; returns whether it completed.
+/// Run one test: its JSON at each checkpoint (what a run cut short needs), all its files
+/// (JSON, CSV, SVG) once at the end; returns whether it completed.
 fn measure(test: TestName, plan: &Plan, dir: &Path) -> Result<bool> {
-    match test {
-        TestName::ClockTick => {
-            let opts = clock_tick::Options {
-                cpu: plan.cpu,
-                priority: plan.priority,
-                limit: match plan.clock_tick.amount {
-                    Amount::Count(n) => clock_tick::Limit::Samples(n),
-                    Amount::Duration(d) => clock_tick::Limit::Duration(d),
-                },
-                loop_ns: (plan.clock_tick.loop_us * 1000.0).round() as u64,
-                threshold_ns: ((plan.clock_tick.threshold_us * 1000.0).round() as u64).max(1),
-                checkpoint_every: CHECKPOINT_EVERY,
-                ..clock_tick::Options::default()
-            };
-            let report = clock_tick::measure(&opts, &mut |partial| {
-                checkpointer(
-                    test,
-                    dir,
-                    |d| output::write_test_files(d, TestReport::ClockTick(partial)),
-                    || {
-                        format!(
-                            "{} samples, max overhead {:.1} us, {} spikes",
-                            partial.samples,
-                            partial.max_overhead_ns as f64 / 1e3,
-                            partial.spikes.count
-                        )
-                    },
-                )()
-            })?;
-            output::write_test_files(dir, TestReport::ClockTick(&report))?;
-            for line in clock_tick::summary_text(&report).lines() {
-                say(line);
+    let Some(test) = suite::find(test.as_str()) else {
+        anyhow::bail!("{test}: no such test in this rust-bench");
+    };
+    let name = test.name();
+    let pacer = test::Pacer::default();
+    let result = test.run_planned(plan, &mut |partial| {
+        pacer.write(|| {
+            if let Err(err) = test::write_json_file(dir, partial) {
+                say(&format!(
+                    "warning: {name} checkpoint not written: {}",
+                    one_line(&err)
+                ));
             }
-            Ok(report.complete)
-        }
-        TestName::ThreadSwitch => {
-            let opts = thread_switch::Options {
-                cpu: plan.cpu,
-                priority: plan.priority,
-                threads: plan.thread_switch.threads.clone(),
-                limit: match plan.thread_switch.amount {
-                    Amount::Count(n) => thread_switch::Limit::Switches(n),
-                    Amount::Duration(d) => thread_switch::Limit::Duration(d),
-                },
-                timeout: plan.timeout,
-                checkpoint_every: CHECKPOINT_EVERY,
-                ..thread_switch::Options::default()
-            };
-            let report = thread_switch::measure(&opts, &mut |partial| {
-                checkpointer(
-                    test,
-                    dir,
-                    |d| output::write_test_files(d, TestReport::ThreadSwitch(partial)),
-                    || match partial.runs.last() {
-                        Some(r) => format!("{} threads: {} switches", r.threads, r.switches),
-                        None => "starting".to_string(),
-                    },
-                )()
-            })?;
-            output::write_test_files(dir, TestReport::ThreadSwitch(&report))?;
-            for line in thread_switch::summary_text(&report).lines() {
-                say(line);
-            }
-            Ok(report.complete)
-        }
+        });
+        say(&format!("{name}: {}", partial.progress()));
+    })?;
+    test::write_all_files(dir, result.as_ref())?;
+    for line in result.summary().lines() {
+        say(line);
     }
+    Ok(result.complete())
 }
 
 /// Run the load loop of a load machine until its duration, the timeout or a signal.
@@ -480,13 +371,19 @@ impl FairServerGuard {
         guard
     }
 
-    fn record(&self) -> Value {
-        serde_json::json!({
-            "changed": self.changed.iter().map(|(file, before)| serde_json::json!({
-                "file": file.display().to_string(), "before": before, "during": "0",
-            })).collect::<Vec<_>>(),
-            "errors": self.errors,
-        })
+    fn record(&self) -> FairServerChanges {
+        FairServerChanges {
+            changed: self
+                .changed
+                .iter()
+                .map(|(file, before)| FairServerChange {
+                    file: file.display().to_string(),
+                    before: before.clone(),
+                    during: "0".to_string(),
+                })
+                .collect(),
+            errors: self.errors.clone(),
+        }
     }
 
     /// Put back every value; true when all were restored.
@@ -654,57 +551,9 @@ fn one_line(err: &anyhow::Error) -> String {
     line.replace('\n', " ")
 }
 
-/// Seconds since the epoch as (year, month, day, hour, minute, second) in UTC.
-fn civil(t: SystemTime) -> (i64, u32, u32, u32, u32, u32) {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0) as i64;
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        year,
-        month,
-        day,
-        (rest / 3600) as u32,
-        (rest % 3600 / 60) as u32,
-        (rest % 60) as u32,
-    )
-}
-
-/// `YYYYMMDD-HHMMSS` in UTC: the default run id.
-fn utc_stamp(t: SystemTime) -> String {
-    let (y, mo, d, h, mi, s) = civil(t);
-    format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{s:02}")
-}
-
-/// RFC 3339 UTC time, e.g. `2026-11-27T20:15:00Z`.
-fn utc_now() -> String {
-    let (y, mo, d, h, mi, s) = civil(SystemTime::now());
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_formatting() {
-        let t = UNIX_EPOCH + Duration::from_secs(1_795_810_500);
-        assert_eq!(utc_stamp(t), "20261127-201500");
-        assert_eq!(utc_stamp(UNIX_EPOCH), "19700101-000000");
-        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
-        assert_eq!(utc_stamp(leap), "20000229-000000");
-    }
 
     #[test]
     fn summary_for_the_init() {

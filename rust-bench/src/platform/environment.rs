@@ -4,42 +4,8 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use serde::Serialize;
-
-use crate::platform::rt::Throttling;
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Environment {
-    pub kernel: Kernel,
-    /// CPUID hypervisor vendor (leaf 0x4000_0000), e.g. "Microsoft Hv", "KVMKVMKVM";
-    /// null when CPUID's hypervisor bit is clear (bare metal, or a hidden hypervisor).
-    pub hypervisor: Option<String>,
-    /// Whether /sys/bus/vmbus exists (Hyper-V VMBus driver present).
-    pub vmbus: bool,
-    /// Current clocksource (/sys/devices/system/clocksource/clocksource0/current_clocksource).
-    pub clocksource: Option<String>,
-    pub cpu_model: Option<String>,
-    /// CPUID 0x8000_0007 EDX bit 8.
-    pub invariant_tsc: bool,
-    /// Online CPUs as a kernel CPU list ("0-3").
-    pub cpus_online: Option<String>,
-    pub hostname: Option<String>,
-    /// /proc/cmdline.
-    pub cmdline: Option<String>,
-    pub rt_throttling: Throttling,
-    /// /proc/config.gz as {"CONFIG_X": "y"|"m"|value}; options that are not set are absent;
-    /// null when the kernel does not provide /proc/config.gz.
-    pub kernel_config: Option<BTreeMap<String, String>>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Kernel {
-    pub release: Option<String>,
-    pub version: Option<String>,
-    /// The version string contains "PREEMPT_RT" (or /sys/kernel/realtime says 1).
-    pub preempt_rt: bool,
-    pub machine: Option<String>,
-}
+use crate::results::environment::Throttling;
+pub use crate::results::environment::{Environment, Kernel};
 
 fn read_trim(path: &str) -> Option<String> {
     std::fs::read_to_string(path)
@@ -66,6 +32,9 @@ pub fn collect() -> Environment {
         invariant_tsc: crate::platform::tsc::invariant_tsc(),
         cpus_online: read_trim("/sys/devices/system/cpu/online"),
         hostname: read_trim("/proc/sys/kernel/hostname"),
+        os_release: std::fs::read_to_string("/etc/os-release")
+            .ok()
+            .and_then(|text| os_release_pretty_name(&text)),
         cmdline: read_trim("/proc/cmdline"),
         rt_throttling: Throttling::read(),
         kernel_config: kernel_config(),
@@ -140,6 +109,28 @@ fn kernel_config() -> Option<BTreeMap<String, String>> {
     Some(parse_kernel_config(&text))
 }
 
+/// PRETTY_NAME of an os-release file (quotes and backslash escapes removed).
+pub fn os_release_pretty_name(text: &str) -> Option<String> {
+    let value = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("PRETTY_NAME="))?
+        .trim();
+    let unquoted = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+        .unwrap_or(value);
+    let mut out = String::new();
+    let mut chars = unquoted.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 /// Parse a kernel .config: `CONFIG_X=y` lines into a map (string values unquoted);
 /// comments, including "# CONFIG_X is not set", are skipped.
 pub fn parse_kernel_config(text: &str) -> BTreeMap<String, String> {
@@ -176,6 +167,24 @@ mod tests {
     }
 
     #[test]
+    fn os_release_names() {
+        assert_eq!(
+            os_release_pretty_name("NAME=x\nPRETTY_NAME=\"Buildroot 2026.02.3\"\nID=buildroot\n"),
+            Some("Buildroot 2026.02.3".to_string())
+        );
+        assert_eq!(
+            os_release_pretty_name("PRETTY_NAME='Debian \\\"x\\\"'"),
+            Some("Debian \"x\"".to_string())
+        );
+        assert_eq!(
+            os_release_pretty_name("PRETTY_NAME=plain\n"),
+            Some("plain".into())
+        );
+        assert_eq!(os_release_pretty_name("NAME=x\n"), None);
+        assert_eq!(os_release_pretty_name("PRETTY_NAME=\"\"\n"), None);
+    }
+
+    #[test]
     fn collect_here() {
         let e = collect();
         assert!(e.kernel.release.is_some());
@@ -188,6 +197,7 @@ mod tests {
             "cpu_model",
             "invariant_tsc",
             "cmdline",
+            "os_release",
             "rt_throttling",
             "kernel_config",
         ] {

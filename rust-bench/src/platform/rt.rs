@@ -6,7 +6,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
-use serde::Serialize;
+
+use crate::results::environment::{FairServer, Throttling};
 
 pub const RT_RUNTIME: &str = "/proc/sys/kernel/sched_rt_runtime_us";
 pub const RT_PERIOD: &str = "/proc/sys/kernel/sched_rt_period_us";
@@ -290,23 +291,6 @@ pub fn sleep_until_monotonic(deadline_ns: u64) {
             std::ptr::null_mut(),
         )
     };
-}
-
-/// The RT throttling settings in force: `rt_throttling` in the environment.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Throttling {
-    /// -1 means unlimited (throttling off); null when unreadable.
-    pub sched_rt_runtime_us: Option<i64>,
-    pub sched_rt_period_us: Option<i64>,
-    /// Per-CPU fair_server dl-server (Linux >= 6.12), from debugfs; null when not readable
-    /// (no such kernel feature, or debugfs not mounted).
-    pub fair_server: Option<std::collections::BTreeMap<String, FairServer>>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct FairServer {
-    pub runtime_ns: Option<u64>,
-    pub period_ns: Option<u64>,
 }
 
 fn read_i64(path: impl AsRef<Path>) -> Option<i64> {

@@ -10,25 +10,7 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
-
-/// Which clock the measurements use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    Tsc,
-    ClockGettime,
-}
-
-impl std::fmt::Display for Source {
-    /// The name the JSON uses.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Source::Tsc => "tsc",
-            Source::ClockGettime => "clock_gettime",
-        })
-    }
-}
+pub use crate::results::clock::{ClockInfo, Source};
 
 /// What the user asked for (`--clock`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -40,18 +22,6 @@ pub enum Choice {
     Tsc,
     /// clock_gettime(CLOCK_MONOTONIC_RAW).
     ClockGettime,
-}
-
-/// The `clock` object of the results.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ClockInfo {
-    pub source: Source,
-    /// Ticks per second (1e9 for clock_gettime).
-    pub hz: f64,
-    /// Whether CPUID reports an invariant TSC.
-    pub invariant_tsc: bool,
-    /// Why this source was chosen.
-    pub reason: String,
 }
 
 /// A calibrated clock. `now()` returns ticks; `to_ns()` converts a tick count.

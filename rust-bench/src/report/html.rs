@@ -7,11 +7,11 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::figures;
 use super::label;
 use super::model::{self, Run};
-use super::svg::escape;
-use super::table::{self, Cell, Stat, Table};
+use super::table::{self, Cell, Table};
+use crate::figures::{self, svg::escape};
+use crate::suite::TESTS;
 
 const CSS: &str = r#"
 :root { color-scheme: light; }
@@ -98,46 +98,26 @@ fn render(title: &str, runs: &[Run], labels: &[String]) -> String {
         body.push_str("</ul></div>\n");
     }
 
-    let clock = table::clock_tick(runs, labels);
-    let switch = table::thread_switch(runs, labels);
-    body.push_str("<h2>Clock tick processing duration</h2>\n");
-    if runs.iter().any(|r| r.clock_tick.is_some()) {
-        body.push_str(&html_table(&clock));
-        body.push_str("<p class=\"sub\">A SCHED_FIFO thread times a fixed busy loop with the TSC; a loop grows when an interrupt, the tick or the hypervisor takes the CPU. Max overhead = longest loop − shortest loop.</p>\n");
-    } else {
-        body.push_str("<p class=\"sub\">Not measured.</p>\n");
-    }
-    body.push_str("<h2>Thread switch latency</h2>\n");
-    if !switch.rows.is_empty() {
-        body.push_str(&html_table(&switch));
-        body.push_str("<p class=\"sub\">N SCHED_FIFO threads of one priority on one CPU, each calling sched_yield; a switch is the time from one thread's last timestamp to the next thread's first.</p>\n");
-    } else {
-        body.push_str("<p class=\"sub\">Not measured.</p>\n");
+    for test in TESTS {
+        let _ = writeln!(body, "<h2>{}</h2>", escape(test.title()));
+        match table::for_test(*test, runs, labels) {
+            Some(t) => {
+                body.push_str(&html_table(&t));
+                let _ = writeln!(body, "<p class=\"sub\">{}</p>", escape(test.method()));
+            }
+            None => body.push_str("<p class=\"sub\">Not measured.</p>\n"),
+        }
     }
 
     if runs.len() > 1 {
         body.push_str("<h2>Comparison</h2>\n");
-        let overhead: Vec<Option<f64>> = runs
-            .iter()
-            .map(|r| r.clock_tick.as_ref().map(|c| c.max_overhead_ns))
-            .collect();
-        let mut groups = Vec::new();
-        if overhead.iter().any(Option::is_some) {
-            groups.push(("clock tick\nmax overhead".to_string(), overhead));
-        }
-        for n in table::thread_counts(runs) {
-            for stat in [Stat::Min, Stat::Max] {
-                groups.push((
-                    format!("switch {}\n{n} threads", stat.name()),
-                    runs.iter()
-                        .map(|r| table::switch_stat(r, n, stat))
-                        .collect(),
-                ));
-            }
-        }
         figure(
             &mut body,
-            &figures::comparison("Worst and best cases per environment", labels, &groups),
+            &figures::comparison(
+                "Worst and best cases per environment",
+                labels,
+                &table::comparison_groups(runs),
+            ),
             "Log scale: each step up is ten times longer. Hover a bar for its value.",
         );
     }
@@ -149,21 +129,12 @@ fn render(title: &str, runs: &[Run], labels: &[String]) -> String {
             escape(label),
             escape(&run.id)
         );
-        let mut any = false;
-        if let Some(j) = &run.clock_tick_json {
-            any = true;
-            figure(
-                &mut body,
-                &figures::clock_tick_timeline(j, label),
-                "Every loop's duration is folded into one interval's longest (top) and shortest (bottom): the paper's figures 2 and 3.",
-            );
-            figure(&mut body, &figures::clock_tick_histogram(j, label), "");
+        for result in &run.results {
+            for f in result.figures(label) {
+                figure(&mut body, &f.svg, f.caption);
+            }
         }
-        if let Some(j) = &run.thread_switch_json {
-            any = true;
-            figure(&mut body, &figures::thread_switch_histogram(j, label), "");
-        }
-        if !any {
+        if run.results.is_empty() {
             body.push_str("<p class=\"sub\">No test results in this run.</p>\n");
         }
     }
@@ -188,8 +159,8 @@ fn render(title: &str, runs: &[Run], labels: &[String]) -> String {
 }
 
 fn status_of(run: &Run) -> String {
-    match &run.status {
-        Some(s) => s.clone(),
+    match run.status() {
+        Some(s) => s.as_str().to_string(),
         None if run.is_partial() => "partial".to_string(),
         None => "complete".to_string(),
     }

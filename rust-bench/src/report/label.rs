@@ -2,7 +2,8 @@
 //! enlightened, or another hypervisor, from the CPUID hypervisor vendor, VMBus and the
 //! kernel's own configuration.
 
-use super::model::{Environment, Run};
+use super::model::Run;
+use crate::results::environment::Environment;
 
 /// The column heading for a run: its environment's name.
 pub fn environment(env: Option<&Environment>) -> String {
@@ -13,7 +14,7 @@ pub fn environment(env: Option<&Environment>) -> String {
         .hypervisor
         .as_deref()
         .map(|v| v.trim_matches(['\0', ' ']));
-    let vmbus = env.vmbus == Some(true);
+    let vmbus = env.vmbus;
     let qemu_cpu = env.cpu_model.as_deref().is_some_and(|m| m.contains("QEMU"));
     let hyperv_kernel = kernel_option(env, "CONFIG_HYPERV");
     let guest_kernel = kernel_option(env, "CONFIG_HYPERVISOR_GUEST");
@@ -120,20 +121,21 @@ fn hypervisor_name(vendor: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
+    use crate::results::fixture;
 
     fn env(hv: Option<&str>, vmbus: bool, hyperv: Option<&str>) -> Environment {
-        let mut config = BTreeMap::new();
-        config.insert("CONFIG_PREEMPT_RT".to_string(), "y".to_string());
-        if let Some(v) = hyperv {
+        let mut e = fixture::environment(hv, vmbus, false);
+        e.cpu_model = Some("Test CPU".into());
+        if let (Some(v), Some(config)) = (hyperv, e.kernel_config.as_mut()) {
             config.insert("CONFIG_HYPERV".to_string(), v.to_string());
         }
-        Environment {
-            hypervisor: hv.map(str::to_string),
-            vmbus: Some(vmbus),
-            kernel_config: Some(config),
-            ..Environment::default()
-        }
+        e
+    }
+
+    fn bare() -> Environment {
+        let mut e = env(None, false, None);
+        e.kernel_config = None;
+        e
     }
 
     #[test]
@@ -174,17 +176,17 @@ mod tests {
         assert_eq!(environment(Some(&generic)), "KVM");
         let no_config = Environment {
             hypervisor: Some("Odd".into()),
-            ..Environment::default()
+            ..bare()
         };
         assert_eq!(environment(Some(&no_config)), "hypervisor \"Odd\"");
         let hidden = Environment {
             hypervisor: Some(String::new()),
-            ..Environment::default()
+            ..bare()
         };
         assert_eq!(environment(Some(&hidden)), "unknown hypervisor");
         let qemu = Environment {
             cpu_model: Some("QEMU Virtual CPU version 2.5+".into()),
-            ..Environment::default()
+            ..bare()
         };
         assert_eq!(environment(Some(&qemu)), "QEMU");
         assert_eq!(environment(None), "unknown environment");

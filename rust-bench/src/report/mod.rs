@@ -4,11 +4,9 @@
 //! any issue or README), `csv` (long form, for spreadsheets and scripts), `html` (one
 //! self-contained page with the tables and the figures).
 
-pub mod figures;
 pub mod html;
 pub mod label;
 pub mod model;
-pub mod svg;
 pub mod table;
 
 use std::io::Write as _;

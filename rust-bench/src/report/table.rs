@@ -1,33 +1,16 @@
 //! The paper's tables, one column per run (environment): built once, then written as
-//! Markdown, long-form CSV, or HTML (see `html.rs`).
+//! Markdown, long-form CSV, or HTML (see `html.rs`). Each test gives its own lines
+//! ([`crate::suite::test::TestResult::lines`]); a table is the union of its runs' lines.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde_json::Value;
-
 use super::model::Run;
-use super::svg::{format_ns, group_thousands};
-
-/// One cell of a table.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    /// A duration in nanoseconds, printed as ns, µs or ms.
-    Ns(f64),
-    Text(String),
-    /// Not measured in this run.
-    Missing,
-}
-
-impl Cell {
-    pub fn text(&self) -> String {
-        match self {
-            Cell::Ns(v) => format_ns(*v),
-            Cell::Text(t) => t.clone(),
-            Cell::Missing => "–".to_string(),
-        }
-    }
-}
+use crate::results::environment::Throttling;
+use crate::results::run::Status;
+use crate::suite::TESTS;
+pub use crate::suite::test::Cell;
+use crate::suite::test::{Line, Test};
 
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -62,20 +45,19 @@ pub fn environments(runs: &[Run], labels: &[String]) -> Table {
     };
     add("run", &|r| Some(r.id.clone()));
     add("status", &|r| {
-        Some(match (&r.status, &r.error) {
-            (Some(s), Some(e)) if s != "complete" => format!("{s}: {e}"),
-            (Some(s), _) => s.clone(),
+        Some(match (r.status(), r.error()) {
+            (Some(s), Some(e)) if s != Status::Complete => format!("{}: {e}", s.as_str()),
+            (Some(s), _) => s.as_str().to_string(),
             (None, _) if r.is_partial() => "partial".to_string(),
             (None, _) => "complete".to_string(),
         })
     });
     add("kernel", &|r| {
-        let k = r.environment.as_ref()?.kernel.as_ref()?;
+        let k = &r.environment.as_ref()?.kernel;
         let release = k.release.clone()?;
         Some(match k.preempt_rt {
-            Some(true) => format!("{release} (PREEMPT_RT)"),
-            Some(false) => format!("{release} (not PREEMPT_RT)"),
-            None => release,
+            true => format!("{release} (PREEMPT_RT)"),
+            false => format!("{release} (not PREEMPT_RT)"),
         })
     });
     add("hypervisor (CPUID)", &|r| {
@@ -86,15 +68,16 @@ pub fn environments(runs: &[Run], labels: &[String]) -> Table {
         })
     });
     add("VMBus", &|r| {
-        let v = r.environment.as_ref()?.vmbus?;
+        let v = r.environment.as_ref()?.vmbus;
         Some(if v { "yes" } else { "no" }.to_string())
     });
     add("clocksource", &|r| {
         r.environment.as_ref()?.clocksource.clone()
     });
     add("CPU", &|r| r.environment.as_ref()?.cpu_model.clone());
+    add("OS", &|r| r.environment.as_ref()?.os_release.clone());
     add("RT throttling", &|r| {
-        rt_throttling(r.environment_json.as_ref()?)
+        rt_throttling(&r.environment.as_ref()?.rt_throttling)
     });
     Table {
         title: "Environments".to_string(),
@@ -104,174 +87,97 @@ pub fn environments(runs: &[Run], labels: &[String]) -> Table {
     }
 }
 
-fn rt_throttling(env: &Value) -> Option<String> {
-    let t = env.get("rt_throttling")?;
-    let runtime = t.get("sched_rt_runtime_us")?;
-    let period = t.get("sched_rt_period_us").and_then(Value::as_i64);
-    Some(match (runtime.as_i64(), period) {
-        (Some(-1), _) => "off (sched_rt_runtime_us = -1)".to_string(),
-        (Some(r), Some(p)) => format!("{r} of {p} µs"),
-        (Some(r), None) => format!("sched_rt_runtime_us = {r}"),
-        _ => runtime.to_string(),
+fn rt_throttling(t: &Throttling) -> Option<String> {
+    let runtime = t.sched_rt_runtime_us?;
+    Some(match (runtime, t.sched_rt_period_us) {
+        (-1, _) => "off (sched_rt_runtime_us = -1)".to_string(),
+        (r, Some(p)) => format!("{r} of {p} µs"),
+        (r, None) => format!("sched_rt_runtime_us = {r}"),
     })
 }
 
-/// Test 1: clock tick processing duration. The headline is the paper's: max overhead.
-pub fn clock_tick(runs: &[Run], labels: &[String]) -> Table {
-    let col = |f: &dyn Fn(&super::model::ClockTick) -> Cell| -> Vec<Cell> {
-        runs.iter()
-            .map(|r| r.clock_tick.as_ref().map(f).unwrap_or(Cell::Missing))
-            .collect()
-    };
-    let rows = vec![
-        Row {
-            name: "max overhead (max − min loop)".to_string(),
-            headline: true,
-            cells: col(&|c| Cell::Ns(c.max_overhead_ns)),
-        },
-        Row {
-            name: "loop duration, min".to_string(),
-            headline: false,
-            cells: col(&|c| Cell::Ns(c.loop_ns.min)),
-        },
-        Row {
-            name: "loop duration, max".to_string(),
-            headline: false,
-            cells: col(&|c| Cell::Ns(c.loop_ns.max)),
-        },
-        Row {
-            name: "spikes".to_string(),
-            headline: false,
-            cells: col(&|c| match &c.spikes {
-                Some(s) => match (s.count, s.threshold_ns) {
-                    (Some(n), Some(t)) => Cell::Text(format!("{n} (≥ {})", format_ns(t))),
-                    (Some(n), None) => Cell::Text(n.to_string()),
-                    _ => Cell::Missing,
-                },
-                None => Cell::Missing,
-            }),
-        },
-        Row {
-            name: "samples".to_string(),
-            headline: false,
-            cells: col(&|c| {
-                let mut t = group_thousands(c.samples);
-                if let Some(d) = c.duration_s {
-                    let _ = write!(t, " in {d:.0} s");
-                }
-                if !c.complete {
-                    t.push_str(" (partial)");
-                }
-                Cell::Text(t)
-            }),
-        },
-        Row {
-            name: "clock".to_string(),
-            headline: false,
-            cells: col(&|c| match &c.clock {
-                Some(clock) => Cell::Text(clock_text(clock)),
-                None => Cell::Missing,
-            }),
-        },
-    ];
-    Table {
-        title: "Clock tick processing duration".to_string(),
-        text_left: false,
-        columns: labels.to_vec(),
-        rows,
-    }
-}
-
-/// Thread counts measured by any run, ascending.
-pub fn thread_counts(runs: &[Run]) -> Vec<u64> {
-    let set: BTreeSet<u64> = runs
+/// A test's table: the union of its runs' lines, in key order; None when no run has it.
+pub fn for_test(test: &dyn Test, runs: &[Run], labels: &[String]) -> Option<Table> {
+    let lines: Vec<Option<Vec<Line>>> = runs
         .iter()
-        .filter_map(|r| r.thread_switch.as_ref())
-        .flat_map(|t| t.runs.iter().map(|r| r.threads))
+        .map(|r| r.result(test.name()).map(|t| t.lines()))
         .collect();
-    set.into_iter().collect()
-}
-
-/// The switch statistics of `run` for `threads` threads, if it measured them.
-pub fn switch_stat(run: &Run, threads: u64, stat: Stat) -> Option<f64> {
-    let t = run.thread_switch.as_ref()?;
-    let r = t.runs.iter().find(|r| r.threads == threads)?;
-    match stat {
-        Stat::Min => r.switch_ns.min,
-        Stat::Mean => r.switch_ns.mean,
-        Stat::Max => r.switch_ns.max,
+    if lines.iter().all(Option::is_none) {
+        return None;
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Stat {
-    Min,
-    Mean,
-    Max,
-}
-
-impl Stat {
-    pub const ALL: [Stat; 3] = [Stat::Min, Stat::Mean, Stat::Max];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Stat::Min => "min",
-            Stat::Mean => "mean",
-            Stat::Max => "max",
-        }
+    let mut rows: BTreeMap<(u64, u32), (String, bool)> = BTreeMap::new();
+    for line in lines.iter().flatten().flatten() {
+        rows.entry(line.key)
+            .or_insert_with(|| (line.name.clone(), line.headline));
     }
-}
-
-/// Test 2: thread switch latency, min / mean / max for each thread count.
-pub fn thread_switch(runs: &[Run], labels: &[String]) -> Table {
-    let mut rows = Vec::new();
-    for n in thread_counts(runs) {
-        for stat in Stat::ALL {
-            rows.push(Row {
-                name: format!("{n} threads, {}", stat.name()),
-                headline: stat != Stat::Mean,
-                cells: runs
-                    .iter()
-                    .map(|r| {
-                        switch_stat(r, n, stat)
-                            .map(Cell::Ns)
-                            .unwrap_or(Cell::Missing)
-                    })
-                    .collect(),
-            });
-        }
-    }
-    Table {
-        title: "Thread switch latency".to_string(),
+    let rows = rows
+        .into_iter()
+        .map(|(key, (name, headline))| Row {
+            name,
+            headline,
+            cells: lines
+                .iter()
+                .map(|l| {
+                    l.iter()
+                        .flatten()
+                        .find(|line| line.key == key)
+                        .map(|line| line.cell.clone())
+                        .unwrap_or(Cell::Missing)
+                })
+                .collect(),
+        })
+        .collect();
+    Some(Table {
+        title: test.title().to_string(),
         text_left: false,
         columns: labels.to_vec(),
         rows,
+    })
+}
+
+/// One value per run, None where a run did not measure it.
+pub type Values = Vec<Option<f64>>;
+
+/// A group of the comparison chart: its name and one value per run.
+pub type Group = (String, Values);
+
+/// The comparison across runs: one group per line a test marks for it (in test and key
+/// order), one value per run.
+pub fn comparison_groups(runs: &[Run]) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    for test in TESTS {
+        let mut keyed: BTreeMap<((u64, u32), String), Values> = BTreeMap::new();
+        for (i, run) in runs.iter().enumerate() {
+            let Some(result) = run.result(test.name()) else {
+                continue;
+            };
+            for line in result.lines() {
+                if let (Some(group), Some((_, value))) = (line.compare, line.metric) {
+                    keyed
+                        .entry((line.key, group))
+                        .or_insert_with(|| vec![None; runs.len()])[i] = Some(value);
+                }
+            }
+        }
+        groups.extend(
+            keyed
+                .into_iter()
+                .map(|((_, group), values)| (group, values)),
+        );
     }
+    groups
 }
 
 /// Long-form CSV: `label,metric,value_ns`, one line per run and measured metric.
 pub fn csv(runs: &[Run], labels: &[String]) -> String {
     let mut out = String::from("label,metric,value_ns\n");
-    let counts = thread_counts(runs);
     for (run, label) in runs.iter().zip(labels) {
         let label = csv_field(label);
-        if let Some(c) = &run.clock_tick {
-            let _ = writeln!(
-                out,
-                "{label},clock_tick_max_overhead,{}",
-                number(c.max_overhead_ns)
-            );
-        }
-        for &n in &counts {
-            for stat in Stat::ALL {
-                if let Some(v) = switch_stat(run, n, stat) {
-                    let _ = writeln!(
-                        out,
-                        "{label},thread_switch_{}@{n},{}",
-                        stat.name(),
-                        number(v)
-                    );
-                }
+        for result in &run.results {
+            let mut lines = result.lines();
+            lines.sort_by_key(|l| l.key);
+            for (metric, value) in lines.into_iter().filter_map(|l| l.metric) {
+                let _ = writeln!(out, "{label},{metric},{}", number(value));
             }
         }
     }
@@ -281,13 +187,10 @@ pub fn csv(runs: &[Run], labels: &[String]) -> String {
 /// A Markdown document: the environments and both tables, with notes on partial runs.
 pub fn markdown(runs: &[Run], labels: &[String]) -> String {
     let mut out = String::from("# Real-time latency report\n\n");
-    let measured_clock_tick = runs.iter().any(|r| r.clock_tick.is_some());
-    for table in [
-        environments(runs, labels),
-        clock_tick(runs, labels),
-        thread_switch(runs, labels),
-    ] {
-        if table.rows.is_empty() || (table.title.starts_with("Clock") && !measured_clock_tick) {
+    let tables = std::iter::once(environments(runs, labels))
+        .chain(TESTS.iter().filter_map(|t| for_test(*t, runs, labels)));
+    for table in tables {
+        if table.rows.is_empty() {
             continue;
         }
         let _ = writeln!(out, "## {}\n", table.title);
@@ -341,17 +244,14 @@ pub fn markdown_table(table: &Table) -> String {
 pub fn notes(runs: &[Run], labels: &[String]) -> Vec<String> {
     let mut notes = Vec::new();
     for (run, label) in runs.iter().zip(labels) {
-        if let Some(status) = &run.status
-            && status != "complete"
+        if let Some(status) = run.status()
+            && status != Status::Complete
         {
-            let why = run
-                .error
-                .as_deref()
-                .map(|e| format!(": {e}"))
-                .unwrap_or_default();
+            let why = run.error().map(|e| format!(": {e}")).unwrap_or_default();
             notes.push(format!(
-                "{label} ({}): run {status}{why}; its numbers cover only what was measured before it stopped.",
-                run.dir.display()
+                "{label} ({}): run {}{why}; its numbers cover only what was measured before it stopped.",
+                run.dir.display(),
+                status.as_str()
             ));
         } else if run.is_partial() {
             notes.push(format!(
@@ -360,17 +260,14 @@ pub fn notes(runs: &[Run], labels: &[String]) -> Vec<String> {
             ));
         }
         if let Some(env) = &run.environment
-            && let Some(k) = &env.kernel
-            && k.preempt_rt == Some(false)
+            && !env.kernel.preempt_rt
         {
             notes.push(format!("{label}: the kernel is not PREEMPT_RT."));
         }
         if let Some(v) = run
-            .environment_json
+            .environment
             .as_ref()
-            .and_then(|e| e.get("rt_throttling"))
-            .and_then(|t| t.get("sched_rt_runtime_us"))
-            .and_then(Value::as_i64)
+            .and_then(|e| e.rt_throttling.sched_rt_runtime_us)
             && v >= 0
         {
             notes.push(format!(
@@ -379,15 +276,6 @@ pub fn notes(runs: &[Run], labels: &[String]) -> Vec<String> {
         }
     }
     notes
-}
-
-fn clock_text(clock: &super::model::Clock) -> String {
-    let source = clock.source.clone().unwrap_or_else(|| "?".to_string());
-    // A frequency says something only for the TSC (clock_gettime counts nanoseconds).
-    match clock.hz {
-        Some(hz) if hz >= 1e6 && source == "tsc" => format!("{source}, {:.3} GHz", hz / 1e9),
-        _ => source,
-    }
 }
 
 /// Integers as integers, fractions as Rust prints them (shortest round trip).

@@ -1,11 +1,13 @@
 //! Summary statistics as they appear in the results (all in nanoseconds).
 
-use serde::Serialize;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
 
 use crate::results::histogram::{self, Histogram};
 
 /// The clock-tick loop summary: `loop_ns` in the JSON.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LoopSummary {
     /// The intended loop duration (`--loop-us` in ns).
     pub target: u64,
@@ -19,7 +21,7 @@ pub struct LoopSummary {
 }
 
 /// min/mean/p50/p99/max: `switch_ns` in the thread-switch JSON.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub min: u64,
     pub mean: f64,
@@ -29,9 +31,9 @@ pub struct Summary {
 }
 
 /// The JSON form of a histogram: non-empty buckets as [lower_ns, count].
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HistogramJson {
-    pub unit: &'static str,
+    pub unit: String,
     /// Bound on the relative error of a reported percentile.
     pub relative_error: f64,
     /// Buckets per power of two (values below this are exact, one bucket each).
@@ -42,11 +44,30 @@ pub struct HistogramJson {
 impl HistogramJson {
     pub fn from(h: &Histogram) -> Self {
         HistogramJson {
-            unit: "ns",
+            unit: "ns".to_string(),
             relative_error: histogram::RELATIVE_ERROR,
             sub_buckets: 1 << histogram::SUB_BITS,
             buckets: h.buckets().into_iter().map(|(l, c)| [l, c]).collect(),
         }
+    }
+}
+
+impl HistogramJson {
+    /// `[threads,]lower_ns,upper_ns,count` per non-empty bucket (upper is exclusive).
+    pub fn csv(&self, threads: Option<usize>) -> String {
+        let mut s = String::new();
+        if threads.is_some() {
+            s.push_str("threads,");
+        }
+        s.push_str("lower_ns,upper_ns,count\n");
+        for [lower, count] in &self.buckets {
+            let upper = lower.saturating_add(histogram::width(histogram::index(*lower)));
+            if let Some(t) = threads {
+                let _ = write!(s, "{t},");
+            }
+            let _ = writeln!(s, "{lower},{upper},{count}");
+        }
+        s
     }
 }
 
@@ -73,15 +94,16 @@ pub fn loop_summary(h: &Histogram, target: u64) -> LoopSummary {
     }
 }
 
-/// All zero for an empty histogram (check the count beside it).
-pub fn summary(h: &Histogram) -> Summary {
-    Summary {
-        min: h.min().unwrap_or(0),
-        mean: round_mean(h.mean().unwrap_or(0.0)),
-        p50: h.quantile(0.5).unwrap_or(0),
-        p99: h.quantile(0.99).unwrap_or(0),
-        max: h.max().unwrap_or(0),
-    }
+/// The summary of a histogram; None when it holds no sample (written as null, never as
+/// zeros that would read as a measurement).
+pub fn summary(h: &Histogram) -> Option<Summary> {
+    Some(Summary {
+        min: h.min()?,
+        mean: round_mean(h.mean()?),
+        p50: h.quantile(0.5)?,
+        p99: h.quantile(0.99)?,
+        max: h.max()?,
+    })
 }
 
 #[cfg(test)]
@@ -132,15 +154,14 @@ mod tests {
         for v in [430u64, 440, 450, 460, 11_200] {
             h.record(v);
         }
-        let s = summary(&h);
+        let s = summary(&h).unwrap();
         // 430..460 lie in 2-wide buckets starting at even values: midpoints equal lower+1.
         assert_eq!(s.min, 430);
         assert_eq!(s.max, 11_200);
         assert_eq!(s.mean, 2596.0);
         assert_eq!(s.p50, 451);
         assert_eq!(s.p99, 11_200);
-        let empty = summary(&Histogram::new());
-        assert_eq!(empty, Summary::default());
+        assert_eq!(summary(&Histogram::new()), None);
     }
 
     #[test]
@@ -150,6 +171,20 @@ mod tests {
         assert_eq!(exact_quantile(&v, 0.99), Some(10));
         assert_eq!(exact_quantile(&v, 0.0), Some(1));
         assert_eq!(exact_quantile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn histogram_csv_bounds() {
+        let mut h = Histogram::new();
+        h.record(3);
+        h.record(3);
+        h.record(1000);
+        let j = HistogramJson::from(&h);
+        assert_eq!(j.csv(None), "lower_ns,upper_ns,count\n3,4,2\n1000,1004,1\n");
+        let mut one = Histogram::new();
+        one.record(3);
+        let t = HistogramJson::from(&one).csv(Some(2));
+        assert_eq!(t, "threads,lower_ns,upper_ns,count\n2,3,4,1\n");
     }
 
     #[test]

@@ -1,61 +1,42 @@
-//! The figures, as SVG strings drawn from a test's JSON (docs/results-format.md):
+//! The figures, as SVG strings drawn from the tests' results (docs/results-format.md):
 //!
 //! - the loop duration over time, per-interval maximum and minimum (the paper's figures 2–3);
 //! - a latency histogram with a log count axis (the OSADL style);
 //! - a comparison across runs: grouped bars, one group per metric, one bar per environment.
 //!
-//! Everything here reads JSON leniently: a checkpoint written mid-run, or a field a newer
-//! suite added or an older one lacks, gives a smaller figure or a note, never an error.
+//! A checkpoint written mid-run, or a run cut short, gives a smaller figure or a note, never
+//! an error.
 
-use serde_json::Value;
+pub mod svg;
 
-use super::svg::{self, Axis, Chart, PALETTE, Unit, format_ns, group_thousands};
+use self::svg::{Axis, Chart, PALETTE, Unit, format_ns, group_thousands};
+use crate::results::clock_tick::ClockTick;
+use crate::results::stats::HistogramJson;
+use crate::results::thread_switch::ThreadSwitch;
 
 /// At most this many points per series: long runs are merged (max of maxima, min of minima)
 /// so a figure stays a few hundred kilobytes at most.
 const MAX_POINTS: usize = 1500;
 
-/// The figures for one test's JSON, as `(file name, SVG)` pairs, e.g.
-/// `clock-tick-timeline.svg`, `clock-tick-histogram.svg`, `thread-switch-histogram.svg`.
-/// Unknown tests give no figures. Called by the tests' `--out DIR` and by `rust-bench run`.
-pub fn for_test(json: &Value) -> Vec<(String, String)> {
-    match json.get("test").and_then(Value::as_str) {
-        Some("clock-tick") => vec![
-            (
-                "clock-tick-timeline.svg".to_string(),
-                clock_tick_timeline(json, ""),
-            ),
-            (
-                "clock-tick-histogram.svg".to_string(),
-                clock_tick_histogram(json, ""),
-            ),
-        ],
-        Some("thread-switch") => vec![(
-            "thread-switch-histogram.svg".to_string(),
-            thread_switch_histogram(json, ""),
-        )],
-        _ => Vec::new(),
-    }
-}
-
 /// The loop duration over time: for every timeline interval, the longest and the shortest
 /// loop. The gap between them is what interrupts and the hypervisor took.
-pub fn clock_tick_timeline(json: &Value, label: &str) -> String {
+pub fn clock_tick_timeline(r: &ClockTick, label: &str) -> String {
     let title = titled("Clock tick test: loop duration over time", label);
-    let timeline = json.get("timeline");
-    let interval = timeline
-        .and_then(|t| num(t.get("interval_s")))
-        .filter(|v| *v > 0.0)
-        .unwrap_or(1.0);
-    let max = series(timeline.and_then(|t| t.get("max_ns")));
-    let min = series(timeline.and_then(|t| t.get("min_ns")));
-    if max.iter().all(Option::is_none) {
+    if r.timeline.max_ns.iter().all(Option::is_none) {
         return svg::empty(
             &title,
             "No timeline recorded (the run stopped before one interval).",
         );
     }
-    let (max, min, interval) = merge_intervals(&max, &min, interval);
+    // Merged down to at most MAX_POINTS intervals (max of maxima, min of minima), without
+    // a second full-resolution copy of a long run's timeline.
+    let timeline = r.timeline.merged(MAX_POINTS);
+    let interval = Some(timeline.interval_s)
+        .filter(|v| *v > 0.0 && v.is_finite())
+        .unwrap_or(1.0);
+    let series =
+        |s: &[Option<u64>]| -> Vec<Option<f64>> { s.iter().map(|v| v.map(|v| v as f64)).collect() };
+    let (max, min) = (series(&timeline.max_ns), series(&timeline.min_ns));
     let points = |s: &[Option<f64>]| -> Vec<(f64, f64)> {
         s.iter()
             .enumerate()
@@ -80,8 +61,8 @@ pub fn clock_tick_timeline(json: &Value, label: &str) -> String {
         Axis::linear(y_label, (lo - pad).max(0.0), hi + pad, Unit::Nanos)
     };
     let mut chart = Chart::new(&title, x, y);
-    chart.subtitle(&clock_tick_summary(json, interval));
-    let threshold = spike_threshold(json);
+    chart.subtitle(&clock_tick_summary(r, interval));
+    let threshold = spike_threshold(r);
     if let Some(t) = threshold {
         chart.hline(t, "#8c8c8c", "");
     }
@@ -105,19 +86,17 @@ pub fn clock_tick_timeline(json: &Value, label: &str) -> String {
 }
 
 /// The histogram of loop durations, log count axis.
-pub fn clock_tick_histogram(json: &Value, label: &str) -> String {
+pub fn clock_tick_histogram(r: &ClockTick, label: &str) -> String {
     let title = titled("Clock tick test: loop duration histogram", label);
-    let h = json.get("histogram");
-    let buckets = buckets(h);
+    let buckets = buckets(&r.histogram);
     if buckets.is_empty() {
         return svg::empty(&title, "No histogram recorded.");
     }
-    let widths = Widths::of(h);
+    let widths = Widths::of(&r.histogram);
     let mut chart = histogram_chart(&title, &[&buckets], widths, "loop duration");
-    let samples = num(json.get("samples")).unwrap_or(0.0);
     chart.subtitle(&format!(
         "{} samples · bucket width ≤ {} % of its value · counts on a log scale",
-        group_thousands(samples as u64),
+        group_thousands(r.samples),
         svg::three_digits(widths.max_fraction() * 100.0)
     ));
     sticks(&mut chart, &buckets, widths, PALETTE[0]);
@@ -125,21 +104,15 @@ pub fn clock_tick_histogram(json: &Value, label: &str) -> String {
 }
 
 /// One histogram per thread count, overlaid.
-pub fn thread_switch_histogram(json: &Value, label: &str) -> String {
+pub fn thread_switch_histogram(r: &ThreadSwitch, label: &str) -> String {
     let title = titled("Thread switch latency histogram", label);
-    let runs: Vec<&Value> = json
-        .get("runs")
-        .and_then(Value::as_array)
-        .map(|r| r.iter().collect())
-        .unwrap_or_default();
     let mut all = Vec::new();
-    let mut widths = Widths::of(None);
-    for run in &runs {
-        let b = buckets(run.get("histogram"));
+    let mut widths = Widths::Relative(0.01);
+    for run in &r.runs {
+        let b = buckets(&run.histogram);
         if !b.is_empty() {
-            widths = Widths::of(run.get("histogram"));
-            let threads = num(run.get("threads")).unwrap_or(0.0);
-            all.push((threads, b));
+            widths = Widths::of(&run.histogram);
+            all.push((run.threads, b));
         }
     }
     if all.is_empty() {
@@ -246,34 +219,33 @@ fn sticks(chart: &mut Chart, buckets: &[(f64, f64)], widths: Widths, color: &str
     }
 }
 
-fn clock_tick_summary(json: &Value, interval: f64) -> String {
-    let mut parts = Vec::new();
-    if let Some(n) = num(json.get("samples")) {
-        parts.push(format!("{} samples", group_thousands(n as u64)));
-    }
-    if let Some(d) = num(json.get("duration_s")) {
-        parts.push(format!("{d:.0} s"));
-    }
-    if let Some(t) = num(json.get("loop_ns").and_then(|l| l.get("target"))) {
-        parts.push(format!("loop {}", format_ns(t)));
-    }
-    if let Some(o) = num(json.get("max_overhead_ns")) {
-        parts.push(format!("max overhead {}", format_ns(o)));
+fn clock_tick_summary(r: &ClockTick, interval: f64) -> String {
+    let mut parts = vec![
+        format!("{} samples", group_thousands(r.samples)),
+        format!("{:.0} s", r.duration_s),
+        format!("loop {}", format_ns(r.loop_ns.target as f64)),
+    ];
+    if r.samples > 0 {
+        parts.push(format!(
+            "max overhead {}",
+            format_ns(r.max_overhead_ns as f64)
+        ));
     }
     parts.push(format!("one point per {}", seconds(interval)));
-    if json.get("complete").and_then(Value::as_bool) == Some(false) {
+    if !r.complete {
         parts.push("partial (checkpoint)".to_string());
     }
     parts.join(" · ")
 }
 
 /// Where a loop counts as a spike: its baseline (the shortest loop) plus the threshold.
-fn spike_threshold(json: &Value) -> Option<f64> {
-    let spikes = json.get("spikes");
-    let baseline = num(spikes.and_then(|s| s.get("baseline_ns")))
-        .or_else(|| num(json.get("loop_ns").and_then(|l| l.get("min"))))?;
-    let threshold = num(spikes.and_then(|s| s.get("threshold_ns")))?;
-    Some(baseline + threshold)
+fn spike_threshold(r: &ClockTick) -> Option<f64> {
+    let baseline = match r.spikes.baseline_ns {
+        0 if r.samples > 0 => r.loop_ns.min,
+        0 => return None,
+        b => b,
+    };
+    Some((baseline + r.spikes.threshold_ns) as f64)
 }
 
 fn seconds(s: f64) -> String {
@@ -282,29 +254,6 @@ fn seconds(s: f64) -> String {
     } else {
         format!("{} ms", svg::three_digits(s * 1000.0))
     }
-}
-
-/// Merge neighbouring intervals until at most `MAX_POINTS` remain.
-fn merge_intervals(
-    max: &[Option<f64>],
-    min: &[Option<f64>],
-    interval: f64,
-) -> (Vec<Option<f64>>, Vec<Option<f64>>, f64) {
-    let n = max.len().max(min.len());
-    if n <= MAX_POINTS {
-        return (max.to_vec(), min.to_vec(), interval);
-    }
-    let k = n.div_ceil(MAX_POINTS);
-    let merge = |s: &[Option<f64>], pick: fn(f64, f64) -> f64| -> Vec<Option<f64>> {
-        s.chunks(k)
-            .map(|c| c.iter().flatten().copied().reduce(pick))
-            .collect()
-    };
-    (
-        merge(max, f64::max),
-        merge(min, f64::min),
-        interval * k as f64,
-    )
 }
 
 /// Consecutive intervals that hold a value, as separate point lists.
@@ -324,28 +273,12 @@ fn runs_of_values(series: &[Option<f64>], interval: f64) -> Vec<Vec<(f64, f64)>>
     runs
 }
 
-fn num(v: Option<&Value>) -> Option<f64> {
-    v.and_then(Value::as_f64).filter(|f| f.is_finite())
-}
-
-fn series(v: Option<&Value>) -> Vec<Option<f64>> {
-    v.and_then(Value::as_array)
-        .map(|a| a.iter().map(|x| num(Some(x))).collect())
-        .unwrap_or_default()
-}
-
-/// `[[lower_ns, count], ...]`, dropping malformed entries and empty buckets.
-fn buckets(h: Option<&Value>) -> Vec<(f64, f64)> {
-    let Some(list) = h.and_then(|h| h.get("buckets")).and_then(Value::as_array) else {
-        return Vec::new();
-    };
-    list.iter()
-        .filter_map(|b| {
-            let pair = b.as_array()?;
-            let lower = num(pair.first())?;
-            let count = num(pair.get(1))?;
-            (count > 0.0 && lower >= 0.0).then_some((lower, count))
-        })
+/// Non-empty buckets as `(lower_ns, count)`.
+fn buckets(h: &HistogramJson) -> Vec<(f64, f64)> {
+    h.buckets
+        .iter()
+        .filter(|[_, count]| *count > 0)
+        .map(|&[lower, count]| (lower as f64, count as f64))
         .collect()
 }
 
@@ -359,14 +292,11 @@ enum Widths {
 }
 
 impl Widths {
-    fn of(h: Option<&Value>) -> Widths {
-        let sub = num(h.and_then(|h| h.get("sub_buckets")));
-        match sub {
-            Some(sub) if (1.0..=65536.0).contains(&sub) && (sub as u64).is_power_of_two() => {
-                Widths::LogLinear { sub }
-            }
+    fn of(h: &HistogramJson) -> Widths {
+        match h.sub_buckets {
+            sub @ 1..=65536 if sub.is_power_of_two() => Widths::LogLinear { sub: sub as f64 },
             _ => Widths::Relative(
-                num(h.and_then(|h| h.get("relative_error")))
+                Some(h.relative_error)
                     .filter(|r| *r > 0.0 && *r < 0.5)
                     .map(|r| 2.0 * r)
                     .unwrap_or(0.01),
@@ -402,23 +332,8 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn clock_tick() -> Value {
-        json!({
-            "schema": 1, "test": "clock-tick", "samples": 50_000_000u64, "duration_s": 3612.5,
-            "loop_ns": {"target": 68000, "min": 68010, "mean": 68400, "p50": 68100,
-                        "p99": 76000, "p999": 76100, "p9999": 80000, "max": 78010},
-            "max_overhead_ns": 10000,
-            "spikes": {"threshold_ns": 20000, "count": 0,
-                       "overhead_ns": {"min": null, "p50": null, "max": null}, "list": []},
-            "histogram": {"unit": "ns", "buckets": [[68000, 46000000], [76000, 3999990], [78000, 10]],
-                          "relative_error": 0.01},
-            "timeline": {"interval_s": 1.0, "max_ns": [76100, 78010, 76050], "min_ns": [68010, 68020, 68015]},
-            "clock": {"source": "tsc", "hz": 3_100_000_000u64},
-            "complete": true
-        })
-    }
+    use crate::results::clock_tick::Timeline;
+    use crate::results::fixture;
 
     fn is_svg(s: &str) {
         assert!(
@@ -429,66 +344,83 @@ mod tests {
         assert!(!s.contains("NaN") && !s.contains("inf"), "{s}");
     }
 
+    fn clock_tick() -> ClockTick {
+        let env = fixture::environment(None, false, false);
+        ClockTick {
+            samples: 50_000_000,
+            ..fixture::clock_tick(&env, 68_010, 78_010)
+        }
+    }
+
     #[test]
     fn clock_tick_gives_a_timeline_and_a_histogram() {
-        let figs = for_test(&clock_tick());
-        let names: Vec<&str> = figs.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(
-            names,
-            ["clock-tick-timeline.svg", "clock-tick-histogram.svg"]
-        );
-        for (_, s) in &figs {
-            is_svg(s);
-        }
-        assert!(figs[0].1.contains("max overhead 10 µs"));
-        assert!(figs[1].1.contains("50,000,000 samples"));
+        let r = clock_tick();
+        let timeline = clock_tick_timeline(&r, "");
+        let histogram = clock_tick_histogram(&r, "");
+        is_svg(&timeline);
+        is_svg(&histogram);
+        assert!(timeline.contains("max overhead 10 µs"), "{timeline}");
+        assert!(histogram.contains("50,000,000 samples"));
     }
 
     #[test]
     fn thread_switch_overlays_each_thread_count() {
-        let j = json!({"schema": 1, "test": "thread-switch", "runs": [
-            {"threads": 2, "switches": 1000, "switch_ns": {"min": 430, "mean": 500, "p50": 480, "p99": 900, "max": 11200},
-             "histogram": {"unit": "ns", "buckets": [[430, 900], [11000, 1]], "relative_error": 0.01}},
-            {"threads": 1000, "switches": 1000, "switch_ns": {"min": 600, "mean": 700, "p50": 650, "p99": 990, "max": 11450},
-             "histogram": {"unit": "ns", "buckets": [[600, 999], [11400, 1]], "relative_error": 0.01}}
-        ]});
-        let figs = for_test(&j);
-        assert_eq!(figs.len(), 1);
-        is_svg(&figs[0].1);
-        assert!(figs[0].1.contains("2 threads") && figs[0].1.contains("1000 threads"));
+        let env = fixture::environment(None, false, false);
+        let r = fixture::thread_switch(
+            &env,
+            &[
+                (2, [430.0, 500.0, 11_200.0]),
+                (1000, [600.0, 700.0, 11_450.0]),
+            ],
+        );
+        let s = thread_switch_histogram(&r, "");
+        is_svg(&s);
+        assert!(s.contains("2 threads") && s.contains("1000 threads"));
     }
 
     #[test]
-    fn partial_or_odd_json_still_draws() {
-        for j in [
-            json!({"test": "clock-tick"}),
-            json!({"test": "clock-tick", "timeline": {"interval_s": 0, "max_ns": [null, "x", 5], "min_ns": []}}),
-            json!({"test": "clock-tick", "histogram": {"buckets": [[1], "y", [-4, 3], [7, 0]]}}),
-            json!({"test": "thread-switch", "runs": "nope"}),
-            json!({"test": "thread-switch", "runs": [{"threads": 2}]}),
+    fn partial_results_still_draw() {
+        let mut empty = clock_tick();
+        empty.samples = 0;
+        empty.complete = false;
+        empty.histogram.buckets.clear();
+        empty.timeline = Timeline {
+            interval_s: 0.0,
+            max_ns: vec![None, None],
+            min_ns: vec![],
+        };
+        for s in [
+            clock_tick_timeline(&empty, ""),
+            clock_tick_histogram(&empty, ""),
         ] {
-            for (_, s) in for_test(&j) {
-                is_svg(&s);
-            }
+            is_svg(&s);
         }
-        assert!(for_test(&json!({"test": "other"})).is_empty());
-        assert!(for_test(&json!(null)).is_empty());
+        let env = fixture::environment(None, false, false);
+        let mut ts = fixture::thread_switch(&env, &[(2, [1.0, 2.0, 3.0])]);
+        ts.runs[0].histogram.buckets.clear();
+        ts.runs[0].switch_ns = None;
+        is_svg(&thread_switch_histogram(&ts, ""));
+        ts.runs.clear();
+        is_svg(&thread_switch_histogram(&ts, ""));
     }
 
     #[test]
     fn long_timelines_are_merged_keeping_extremes() {
         let n = 10_000;
-        let max: Vec<Option<f64>> = (0..n)
-            .map(|i| Some(if i == 4321 { 9e6 } else { 1e5 }))
-            .collect();
-        let min: Vec<Option<f64>> = (0..n)
-            .map(|i| Some(if i == 77 { 1.0 } else { 7e4 }))
-            .collect();
-        let (mx, mn, interval) = merge_intervals(&max, &min, 1.0);
-        assert!(mx.len() <= MAX_POINTS);
-        assert_eq!(interval, 7.0);
-        assert_eq!(mx.iter().flatten().copied().fold(0.0, f64::max), 9e6);
-        assert_eq!(mn.iter().flatten().copied().fold(f64::MAX, f64::min), 1.0);
+        let mut r = clock_tick();
+        r.timeline = Timeline {
+            interval_s: 1.0,
+            max_ns: (0..n)
+                .map(|i| Some(if i == 4321 { 9_000_000 } else { 100_000 }))
+                .collect(),
+            min_ns: (0..n)
+                .map(|i| Some(if i == 77 { 1 } else { 70_000 }))
+                .collect(),
+        };
+        let s = clock_tick_timeline(&r, "");
+        is_svg(&s);
+        assert!(s.contains("one point per 7 s"), "{s}");
+        assert!(s.len() < 400_000, "{}", s.len());
     }
 
     #[test]
@@ -500,18 +432,18 @@ mod tests {
 
     #[test]
     fn bucket_widths_follow_the_results_format() {
-        let h = json!({"relative_error": 1.0 / 256.0, "sub_buckets": 128});
-        let w = Widths::of(Some(&h));
+        let mut h = fixture::histogram(&[(100, 1)]);
+        let w = Widths::of(&h);
         assert_eq!(w.width(100.0), 1.0);
         assert_eq!(w.width(255.0), 1.0);
         assert_eq!(w.width(256.0), 2.0);
         assert_eq!(w.width(67_584.0), 512.0);
         assert_eq!(w.width(65_536.0), 512.0);
         assert_eq!(w.width(65_535.0), 256.0);
-        let old = Widths::of(Some(&json!({"relative_error": 0.01})));
-        assert_eq!(old.width(10_000.0), 200.0);
+        h.sub_buckets = 0;
+        h.relative_error = 0.01;
+        assert_eq!(Widths::of(&h).width(10_000.0), 200.0);
     }
-
     #[test]
     fn comparison_has_one_bar_per_measured_value() {
         let series = vec!["bare metal".to_string(), "Hyper-V enlightened".to_string()];

@@ -1,0 +1,231 @@
+//! Example results built from the contract types, for tests of the readers (the report's
+//! tables and figures). The numbers are synthetic, shaped after the paper's tables; they
+//! are not measurements.
+
+use std::collections::BTreeMap;
+
+use crate::results::clock::{ClockInfo, Source};
+use crate::results::clock_tick::{self, ClockTick, Spike, SpikeOverhead, Spikes, Timeline};
+use crate::results::environment::{Environment, Kernel, Throttling};
+use crate::results::histogram::{self, Histogram};
+use crate::results::run::{RunRecord, Status, TestRecord};
+use crate::results::stats::{HistogramJson, LoopSummary, Summary};
+use crate::results::thread_switch::{self, SwitchRun, ThreadSwitch};
+use crate::results::{End, SCHEMA, VERSION};
+
+/// A PREEMPT_RT machine: bare metal (`hypervisor` None), or a guest of `hypervisor`, with
+/// VMBus up or not, on a kernel built with CONFIG_HYPERV or not.
+pub fn environment(hypervisor: Option<&str>, vmbus: bool, hyperv_kernel: bool) -> Environment {
+    let mut config = BTreeMap::new();
+    config.insert("CONFIG_PREEMPT_RT".to_string(), "y".to_string());
+    if hyperv_kernel {
+        config.insert("CONFIG_HYPERV".to_string(), "y".to_string());
+    }
+    Environment {
+        kernel: Kernel {
+            release: Some("6.12.91-rt".into()),
+            version: Some("#1 SMP PREEMPT_RT".into()),
+            preempt_rt: true,
+            machine: Some("x86_64".into()),
+        },
+        hypervisor: hypervisor.map(str::to_string),
+        vmbus,
+        clocksource: Some("tsc".into()),
+        cpu_model: Some("Test CPU @ 3.10GHz".into()),
+        invariant_tsc: true,
+        cpus_online: Some("0-1".into()),
+        hostname: Some("hvrt".into()),
+        os_release: Some("Buildroot 2026.02.3".into()),
+        cmdline: Some("quiet".into()),
+        rt_throttling: Throttling {
+            sched_rt_runtime_us: Some(-1),
+            sched_rt_period_us: Some(1_000_000),
+            fair_server: None,
+        },
+        kernel_config: Some(config),
+    }
+}
+
+fn clock() -> ClockInfo {
+    ClockInfo {
+        source: Source::Tsc,
+        hz: 3.1e9,
+        invariant_tsc: true,
+        reason: "invariant TSC".into(),
+    }
+}
+
+/// The histogram of `values` (value, count).
+pub fn histogram(values: &[(u64, u64)]) -> HistogramJson {
+    let mut h = Histogram::new();
+    for &(v, n) in values {
+        for _ in 0..n.min(1000) {
+            h.record(v);
+        }
+    }
+    let mut json = HistogramJson::from(&h);
+    // Large counts without recording each sample: scale the bucket of each value.
+    for &(v, n) in values {
+        let lower = histogram::lower_bound(histogram::index(v));
+        if let Some(b) = json.buckets.iter_mut().find(|b| b[0] == lower) {
+            b[1] = n;
+        }
+    }
+    json
+}
+
+/// A complete clock-tick result: 1,000,000 loops of `min` ns, one of `max` ns after 77 s.
+pub fn clock_tick(env: &Environment, min: u64, max: u64) -> ClockTick {
+    let n = 120;
+    ClockTick {
+        schema: SCHEMA,
+        test: clock_tick::NAME.to_string(),
+        rust_bench_version: Some(VERSION.to_string()),
+        command_line: Some(vec!["rust-bench".into(), "clock-tick".into()]),
+        started: Some("2026-11-27T10:00:00Z".into()),
+        complete: true,
+        end: End::Duration,
+        samples: 1_000_000,
+        duration_s: 120.0,
+        measured_s: 118.8,
+        duty_cycle: 0.99,
+        bursts: 240,
+        burst_ms: 500,
+        gap_us: 5000,
+        checkpoint_settle_ms: 0,
+        loop_ns: LoopSummary {
+            target: 68_000,
+            min,
+            mean: (min + 100) as f64,
+            p50: min + 20,
+            p99: min + 8000,
+            p999: min + 8100,
+            p9999: min + 8200,
+            max,
+        },
+        loop_iterations: 123_456,
+        max_overhead_ns: max - min,
+        spikes: Spikes {
+            threshold_ns: 20_000,
+            baseline_ns: min,
+            count: u64::from(max - min >= 20_000),
+            overhead_ns: (max - min >= 20_000).then_some(SpikeOverhead {
+                min: max - min,
+                mean: (max - min) as f64,
+                p50: max - min,
+                max: max - min,
+            }),
+            list: if max - min >= 20_000 {
+                vec![Spike {
+                    t_s: 77.2,
+                    overhead_ns: max - min,
+                }]
+            } else {
+                Vec::new()
+            },
+            list_cap: 10_000,
+            list_truncated: false,
+        },
+        histogram: histogram(&[(min, 990_000), (min + 8000, 9999), (max, 1)]),
+        timeline: Timeline {
+            interval_s: 1.0,
+            max_ns: (0..n)
+                .map(|i| Some(if i == 77 { max } else { min + 8000 }))
+                .collect(),
+            min_ns: (0..n).map(|_| Some(min)).collect(),
+        },
+        clock: clock(),
+        priority: 99,
+        cpu: 0,
+        rt_throttling_lifted: true,
+        memory_locked: true,
+        environment: env.clone(),
+    }
+}
+
+/// A complete thread-switch result: for each `(threads, [min, mean, max])`, 100,000 switches.
+pub fn thread_switch(env: &Environment, stats: &[(usize, [f64; 3])]) -> ThreadSwitch {
+    let runs = stats
+        .iter()
+        .map(|&(threads, [min, mean, max])| SwitchRun {
+            threads,
+            switches: 100_000,
+            yields: 100_000,
+            switched_yields: 100_000,
+            duration_s: 1.0,
+            measured_s: 0.99,
+            duty_cycle: 0.99,
+            bursts: 2,
+            switch_ns: Some(Summary {
+                min: min as u64,
+                mean,
+                p50: mean as u64,
+                p99: (max * 0.5) as u64,
+                max: max as u64,
+            }),
+            histogram: histogram(&[(min as u64, 99_999), (max as u64, 1)]),
+            complete: true,
+            end: End::Switches,
+        })
+        .collect();
+    ThreadSwitch {
+        schema: SCHEMA,
+        test: thread_switch::NAME.to_string(),
+        rust_bench_version: Some(VERSION.to_string()),
+        command_line: Some(vec!["rust-bench".into(), "thread-switch".into()]),
+        started: Some("2026-11-27T10:30:00Z".into()),
+        complete: true,
+        runs,
+        clock: clock(),
+        priority: 99,
+        cpu: 0,
+        burst_ms: 500,
+        gap_us: 5000,
+        rt_throttling_lifted: true,
+        memory_locked: true,
+        environment: env.clone(),
+    }
+}
+
+/// A run record whose `tests` are all `status`, with their usual file names.
+pub fn run_record(
+    id: &str,
+    status: Status,
+    env: Option<&Environment>,
+    tests: &[&str],
+) -> RunRecord {
+    RunRecord {
+        schema: SCHEMA,
+        rust_bench_version: Some(VERSION.to_string()),
+        command_line: Some(vec![
+            "rust-bench".into(),
+            "run".into(),
+            "--config".into(),
+            "/mnt/bench.conf".into(),
+        ]),
+        run_id: id.to_string(),
+        status,
+        error: None,
+        started: "2026-11-27T10:00:00Z".into(),
+        finished: (status != Status::Interrupted).then(|| "2026-11-27T11:00:00Z".into()),
+        config_file: Some("/mnt/bench.conf".into()),
+        plan: Some(serde_json::json!({"role": "test"})),
+        environment: env.cloned(),
+        rt_settings: None,
+        boot_to_first_sample_s: Some(2.5),
+        tests: tests
+            .iter()
+            .map(|t| {
+                (
+                    t.to_string(),
+                    TestRecord {
+                        status,
+                        file: format!("{t}.json"),
+                        error: None,
+                    },
+                )
+            })
+            .collect(),
+        load: None,
+    }
+}

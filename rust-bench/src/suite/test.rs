@@ -1,0 +1,349 @@
+//! What a test is: its options (a subcommand, a plan section), its measurement, its result
+//! (a file of the results contract), its summary, its files, and what the report shows of
+//! it. The command line, `rust-bench run` and `rust-bench report` only go through these
+//! traits, over the list of tests in `suite/mod.rs`.
+
+use std::cell;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use crate::figures::svg::format_ns;
+use crate::plan::config::Plan;
+use crate::results::environment::Environment;
+use crate::results::writer::{self, write_atomic};
+
+/// How often a test checkpoints (writes its JSON so far, for a run cut short).
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
+
+/// Checkpoints may take at most 1/CHECKPOINT_SHARE of the time (0.2 %): after one whose
+/// writing took longer than CHECKPOINT_EVERY / CHECKPOINT_SHARE (20 ms; a long clock-tick
+/// run's timeline is megabytes of JSON), the next ones are skipped accordingly.
+pub const CHECKPOINT_SHARE: u32 = 500;
+
+/// One test of the suite.
+pub trait Test: Sync {
+    /// The name: the subcommand, `test` in its result file, the file's stem, the key in
+    /// run.json's `tests` and in the plan's `tests`.
+    fn name(&self) -> &'static str;
+
+    /// Its result file in a run directory.
+    fn file(&self) -> String {
+        format!("{}.json", self.name())
+    }
+
+    /// The heading of its table in a report.
+    fn title(&self) -> &'static str;
+
+    /// One or two sentences under its table: how it measures, what the headline means.
+    fn method(&self) -> &'static str;
+
+    /// The subcommand, with its options.
+    fn command(&self) -> clap::Command;
+
+    /// `rust-bench <name> ...`: measure as the options say, write the result where they
+    /// say, print the summary.
+    fn main(&self, args: &clap::ArgMatches) -> Result<()>;
+
+    /// Measure as the plan says (`rust-bench run`). `checkpoint` is called about every
+    /// [`CHECKPOINT_EVERY`] with the result so far.
+    fn run_planned(
+        &self,
+        plan: &Plan,
+        checkpoint: &mut dyn FnMut(&dyn TestResult),
+    ) -> Result<Box<dyn TestResult>>;
+
+    /// Read its result file (the contract type); None when the file does not exist.
+    fn read(&self, path: &Path) -> Result<Option<Box<dyn TestResult>>>;
+}
+
+/// A test's result, as the writers, the console and the report use it.
+pub trait TestResult {
+    /// The test's name ([`Test::name`]).
+    fn name(&self) -> &'static str;
+
+    /// The test ended as asked (not cut short, not a checkpoint).
+    fn complete(&self) -> bool;
+
+    fn environment(&self) -> &Environment;
+
+    /// The result file's contents.
+    fn to_json(&self) -> Result<Vec<u8>>;
+
+    /// A short human summary (several lines).
+    fn summary(&self) -> String;
+
+    /// One line on how far it got, for the console at a checkpoint.
+    fn progress(&self) -> String;
+
+    /// Its files beside the JSON (CSV, SVG), made once at the end: each is handed to `put`
+    /// in turn, so that only one is held in memory at a time.
+    fn extra_files(&self, put: &mut dyn FnMut(&str, &[u8]) -> Result<()>) -> Result<()>;
+
+    /// Its lines in the report's table (and the long-form CSV and comparison chart).
+    fn lines(&self) -> Vec<Line>;
+
+    /// Its figures, titled with `label` when not empty.
+    fn figures(&self, label: &str) -> Vec<Figure>;
+}
+
+/// One cell of a report table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// A duration in nanoseconds, printed as ns, µs or ms.
+    Ns(f64),
+    Text(String),
+    /// Not measured in this run.
+    Missing,
+}
+
+impl Cell {
+    pub fn text(&self) -> String {
+        match self {
+            Cell::Ns(v) => format_ns(*v),
+            Cell::Text(t) => t.clone(),
+            Cell::Missing => "–".to_string(),
+        }
+    }
+}
+
+/// One line a result contributes to its test's table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// Orders the lines of several runs in one table (lines of equal key share a row).
+    pub key: (u64, u32),
+    /// The row's name.
+    pub name: String,
+    /// The headline rows (what the paper's tables report) are shown in bold.
+    pub headline: bool,
+    pub cell: Cell,
+    /// The number as a long-form CSV metric (`clock_tick_max_overhead`), when it is one.
+    pub metric: Option<(String, f64)>,
+    /// Its group in the comparison chart across runs, when it belongs there.
+    pub compare: Option<String>,
+}
+
+/// A figure: its file name beside the result (`clock-tick-timeline.svg`), the SVG, a caption.
+pub struct Figure {
+    pub file: String,
+    pub svg: String,
+    pub caption: &'static str,
+}
+
+/// Write a result and all its files into `dir` (created if needed); the paths written.
+pub fn write_all_files(dir: &Path, result: &dyn TestResult) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "cannot create {}; check the path and permissions",
+            dir.display()
+        )
+    })?;
+    let mut paths = vec![write_json_file(dir, result)?];
+    result.extra_files(&mut |file, bytes| {
+        let p = dir.join(file);
+        write_atomic(&p, bytes)?;
+        paths.push(p);
+        Ok(())
+    })?;
+    Ok(paths)
+}
+
+/// Write only the result's JSON, `dir/<name>.json`: what a checkpoint needs.
+pub fn write_json_file(dir: &Path, result: &dyn TestResult) -> Result<PathBuf> {
+    let p = dir.join(format!("{}.json", result.name()));
+    write_atomic(&p, &result.to_json()?)?;
+    Ok(p)
+}
+
+/// When checkpoints write: each time unless the last write took more than
+/// 1/[`CHECKPOINT_SHARE`] of the time since, so that writing never takes more than that
+/// share of the run.
+#[derive(Default)]
+pub struct Pacer {
+    next: cell::Cell<Option<Instant>>,
+}
+
+impl Pacer {
+    /// Run `write` if it is time to; whether it ran.
+    pub fn write(&self, write: impl FnOnce()) -> bool {
+        let start = Instant::now();
+        if self.next.get().is_some_and(|next| start < next) {
+            return false;
+        }
+        write();
+        self.next
+            .set(Some(start + start.elapsed() * CHECKPOINT_SHARE));
+        true
+    }
+}
+
+/// Where a test run from the command line writes its results (`--out`, `--json`).
+pub struct Destinations<'a> {
+    pub out: Option<&'a Path>,
+    pub json: Option<&'a str>,
+    pub pacer: Pacer,
+}
+
+impl Destinations<'_> {
+    /// A partial result (between bursts): only the JSON, in `--out` and `--json FILE`, so
+    /// that a run cut short leaves what it measured; paced by [`Pacer`]. Failures are
+    /// warnings.
+    pub fn checkpoint(&self, result: &dyn TestResult) {
+        if self.out.is_none() && self.json.is_none_or(|f| f == "-") {
+            return;
+        }
+        self.pacer.write(|| self.write_checkpoint(result));
+    }
+
+    fn write_checkpoint(&self, result: &dyn TestResult) {
+        let mut written = Ok(());
+        if let Some(dir) = self.out {
+            written = std::fs::create_dir_all(dir)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| write_json_file(dir, result).map(drop));
+        }
+        if let Some(file) = self.json.filter(|&f| f != "-")
+            && written.is_ok()
+        {
+            written = result
+                .to_json()
+                .and_then(|bytes| write_atomic(Path::new(file), &bytes));
+        }
+        if let Err(e) = written {
+            eprintln!("rust-bench: warning: checkpoint not written: {e:#}");
+        }
+    }
+
+    /// The final result: the `--out` files (JSON, CSV, SVG), the JSON, and the summary on
+    /// stdout (on stderr when the JSON goes to stdout).
+    pub fn finish(&self, result: &dyn TestResult) -> Result<()> {
+        if let Some(dir) = self.out {
+            write_all_files(dir, result)?;
+        }
+        if let Some(dest) = self.json {
+            if dest == "-" {
+                writer::write_stdout(&result.to_json()?)?;
+            } else {
+                write_atomic(Path::new(dest), &result.to_json()?)?;
+            }
+        }
+        let text = result.summary();
+        if self.json == Some("-") {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+        if !result.complete() {
+            eprintln!(
+                "rust-bench: {} incomplete (interrupted or timed out); partial results written",
+                result.name()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Progress of a test run from the command line: percent done and time left, on stderr
+/// when it is a terminal.
+pub struct Progress {
+    name: &'static str,
+    start: Instant,
+    shown: bool,
+}
+
+impl Progress {
+    pub fn new(name: &'static str) -> Progress {
+        Progress {
+            name,
+            start: Instant::now(),
+            shown: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// How often the test should call [`Progress::show`] (through its checkpoints): often
+    /// enough that a terminal sees a line at least every 10 s.
+    pub fn interval(&self) -> Duration {
+        if self.shown {
+            Duration::from_secs(5)
+        } else {
+            CHECKPOINT_EVERY
+        }
+    }
+
+    /// `done`: the fraction of the planned work done so far (0 to 1).
+    pub fn show(&self, done: f64) {
+        if self.shown {
+            eprintln!("{}", self.line(done, self.start.elapsed()));
+        }
+    }
+
+    fn line(&self, done: f64, elapsed: Duration) -> String {
+        let done = done.clamp(0.0, 1.0);
+        let left = if done > 0.0 {
+            format!(
+                ", about {} left",
+                human_seconds(elapsed.as_secs_f64() * (1.0 - done) / done)
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "rust-bench: {}: {:.0} % done{left}",
+            self.name,
+            done * 100.0
+        )
+    }
+}
+
+fn human_seconds(s: f64) -> String {
+    let s = s.round() as u64;
+    match s {
+        0..=99 => format!("{s} s"),
+        100..=5999 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoints_are_paced() {
+        // Quick writes all happen (checkpoints come seconds apart).
+        let pacer = Pacer::default();
+        assert!(pacer.write(|| ()));
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(pacer.write(|| ()));
+        // A slow write pushes the next one back by 500 times its length.
+        let slow = Pacer::default();
+        assert!(slow.write(|| std::thread::sleep(Duration::from_millis(30))));
+        let next = slow.next.get().unwrap();
+        assert!(next >= Instant::now() + Duration::from_secs(14), "{next:?}");
+        assert!(!slow.write(|| panic!("too early")));
+    }
+
+    #[test]
+    fn progress_lines() {
+        let p = Progress {
+            name: "clock-tick",
+            start: Instant::now(),
+            shown: false,
+        };
+        assert_eq!(
+            p.line(0.25, Duration::from_secs(10)),
+            "rust-bench: clock-tick: 25 % done, about 30 s left"
+        );
+        assert_eq!(
+            p.line(0.0, Duration::from_secs(1)),
+            "rust-bench: clock-tick: 0 % done"
+        );
+        assert_eq!(
+            p.line(0.25, Duration::from_secs(3600)),
+            "rust-bench: clock-tick: 25 % done, about 3 h 0 min left"
+        );
+        assert_eq!(human_seconds(150.0), "2 min 30 s");
+    }
+}

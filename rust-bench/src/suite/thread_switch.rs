@@ -1,0 +1,304 @@
+//! The thread switch test (the paper's test 2) as one thing: its options, its measurement
+//! ([`crate::measure::thread_switch`]), its result ([`crate::results::thread_switch`]), its
+//! summary, its files and its part of the report.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::{Args as ClapArgs, FromArgMatches};
+
+use crate::figures;
+use crate::measure::thread_switch::{Limit, MAX_THREADS, Options, measure};
+use crate::plan::config::{Amount, Plan};
+use crate::plan::duration;
+use crate::platform::{rt, tsc};
+use crate::results::End;
+use crate::results::environment::Environment;
+use crate::results::thread_switch::{NAME, ThreadSwitch};
+use crate::results::{read, writer};
+use crate::suite::test::{
+    CHECKPOINT_EVERY, Cell, Destinations, Figure, Line, Pacer, Progress, Test, TestResult,
+};
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// CPU all threads are pinned to.
+    #[arg(long, default_value_t = 0)]
+    pub cpu: usize,
+    /// SCHED_FIFO priority of every thread (1-99).
+    #[arg(long, default_value_t = 99, value_parser = clap::value_parser!(i32).range(1..=99))]
+    pub priority: i32,
+    /// Thread counts, one run each (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "2,1000", value_parser = parse_threads)]
+    pub threads: Vec<usize>,
+    /// Switches to measure per run (default 1000000 unless --duration is given).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "duration")]
+    pub switches: Option<u64>,
+    /// Measure each run for this long instead of a number of switches (e.g. 10s).
+    #[arg(long, value_parser = duration::clap_duration)]
+    pub duration: Option<Duration>,
+    /// Upper bound on one run when counting switches.
+    #[arg(long, default_value = "10m", value_parser = duration::clap_duration)]
+    pub timeout: Duration,
+    /// Length of one measuring burst in milliseconds.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub burst_ms: u64,
+    /// Sleep between bursts in microseconds (0 = no sleep).
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    pub gap_us: u64,
+    /// Stack size of each thread in KiB.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(32..=8192))]
+    pub stack_kib: u64,
+    /// Timestamp source.
+    #[arg(long, value_enum, default_value_t)]
+    pub clock: tsc::Choice,
+    /// Lift RT throttling (sched_rt_runtime_us = -1) for the run and restore it afterwards.
+    #[arg(long)]
+    pub no_rt_throttling: bool,
+    /// Write the JSON result to FILE ('-' for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<String>,
+    /// Write thread-switch.json and the CSV files into DIR (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (2..=MAX_THREADS).contains(&n) => Ok(n),
+        Ok(n) => Err(format!(
+            "{n} threads cannot measure a switch; give between 2 and {MAX_THREADS} threads per run"
+        )),
+        Err(_) => Err(format!(
+            "'{s}' is not a thread count; write e.g. --threads 2,1000"
+        )),
+    }
+}
+
+impl Options {
+    pub fn from_args(a: &Args) -> Options {
+        let limit = match (a.switches, a.duration) {
+            (Some(n), _) => Limit::Switches(n),
+            (None, Some(d)) => Limit::Duration(d),
+            (None, None) => Limit::Switches(1_000_000),
+        };
+        Options {
+            cpu: a.cpu,
+            priority: a.priority,
+            threads: a.threads.clone(),
+            limit,
+            timeout: a.timeout,
+            burst: Duration::from_millis(a.burst_ms),
+            gap: Duration::from_micros(a.gap_us),
+            stack_bytes: (a.stack_kib * 1024) as usize,
+            clock: a.clock,
+            lift_rt_throttling: a.no_rt_throttling,
+            ..Options::default()
+        }
+    }
+}
+
+/// The thread switch test.
+pub struct ThreadSwitchTest;
+
+impl Test for ThreadSwitchTest {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn title(&self) -> &'static str {
+        "Thread switch latency"
+    }
+
+    fn method(&self) -> &'static str {
+        "N SCHED_FIFO threads of one priority on one CPU, each calling sched_yield; a switch is the time from one thread's last timestamp to the next thread's first."
+    }
+
+    fn command(&self) -> clap::Command {
+        Args::augment_args(
+            clap::Command::new(NAME)
+                .about("Test 2: thread switch latency between SCHED_FIFO threads of one priority"),
+        )
+    }
+
+    fn main(&self, matches: &clap::ArgMatches) -> Result<()> {
+        let args = Args::from_arg_matches(matches)?;
+        let progress = Progress::new(NAME);
+        let opts = Options {
+            checkpoint_every: progress.interval(),
+            ..Options::from_args(&args)
+        };
+        rt::install_stop_handler();
+        let dest = Destinations {
+            out: args.out.as_deref(),
+            json: args.json.as_deref(),
+            pacer: Pacer::default(),
+        };
+        let result = measure(&opts, &mut |partial| {
+            dest.checkpoint(partial);
+            progress.show(done(&opts, partial));
+        })?;
+        dest.finish(&result)
+    }
+
+    fn run_planned(
+        &self,
+        plan: &Plan,
+        checkpoint: &mut dyn FnMut(&dyn TestResult),
+    ) -> Result<Box<dyn TestResult>> {
+        let opts = Options {
+            cpu: plan.cpu,
+            priority: plan.priority,
+            threads: plan.thread_switch.threads.clone(),
+            limit: match plan.thread_switch.amount {
+                Amount::Count(n) => Limit::Switches(n),
+                Amount::Duration(d) => Limit::Duration(d),
+            },
+            timeout: plan.timeout,
+            checkpoint_every: CHECKPOINT_EVERY,
+            ..Options::default()
+        };
+        let result = measure(&opts, &mut |partial| checkpoint(partial))?;
+        Ok(Box::new(result))
+    }
+
+    fn read(&self, path: &Path) -> Result<Option<Box<dyn TestResult>>> {
+        let result: Option<ThreadSwitch> = read::result(path, Some(NAME))?;
+        Ok(result.map(|r| Box::new(r) as Box<dyn TestResult>))
+    }
+}
+
+/// The fraction of the planned runs done.
+fn done(opts: &Options, r: &ThreadSwitch) -> f64 {
+    let finished = r.runs.iter().filter(|run| run.end != End::Running).count() as f64;
+    let current = r
+        .runs
+        .iter()
+        .find(|run| run.end == End::Running)
+        .map(|run| match opts.limit {
+            Limit::Switches(k) => run.switches as f64 / k.max(1) as f64,
+            Limit::Duration(d) => run.duration_s / d.as_secs_f64().max(1e-9),
+        })
+        .unwrap_or(0.0);
+    (finished + current.min(1.0)) / opts.threads.len().max(1) as f64
+}
+
+impl TestResult for ThreadSwitch {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn complete(&self) -> bool {
+        self.complete
+    }
+
+    fn environment(&self) -> &Environment {
+        &self.environment
+    }
+
+    fn to_json(&self) -> Result<Vec<u8>> {
+        writer::to_json(self)
+    }
+
+    fn summary(&self) -> String {
+        summary_text(self)
+    }
+
+    fn progress(&self) -> String {
+        match self.runs.last() {
+            Some(r) => format!("{} threads: {} switches", r.threads, r.switches),
+            None => "starting".to_string(),
+        }
+    }
+
+    fn extra_files(&self, put: &mut dyn FnMut(&str, &[u8]) -> Result<()>) -> Result<()> {
+        put(&format!("{NAME}-runs.csv"), self.runs_csv().as_bytes())?;
+        put(
+            &format!("{NAME}-histogram.csv"),
+            self.histogram_csv().as_bytes(),
+        )?;
+        for figure in self.figures("") {
+            put(&figure.file, figure.svg.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    fn lines(&self) -> Vec<Line> {
+        let mut lines = Vec::new();
+        for run in &self.runs {
+            let n = run.threads;
+            for (i, stat) in ["min", "mean", "max"].into_iter().enumerate() {
+                // A run without a switch has no statistics: no cell, never a 0 ns (files
+                // from before switch_ns could be null held zeros there).
+                let stats = run.switch_ns.as_ref().filter(|_| run.switches > 0);
+                let value = stats.map(|s| match stat {
+                    "min" => s.min as f64,
+                    "mean" => s.mean,
+                    _ => s.max as f64,
+                });
+                lines.push(Line {
+                    key: (n as u64, i as u32),
+                    name: format!("{n} threads, {stat}"),
+                    headline: stat != "mean",
+                    cell: value.map(Cell::Ns).unwrap_or(Cell::Missing),
+                    metric: value.map(|v| (format!("thread_switch_{stat}@{n}"), v)),
+                    compare: (stat != "mean" && value.is_some())
+                        .then(|| format!("switch {stat}\n{n} threads")),
+                });
+            }
+        }
+        lines
+    }
+
+    fn figures(&self, label: &str) -> Vec<Figure> {
+        vec![Figure {
+            file: format!("{NAME}-histogram.svg"),
+            svg: figures::thread_switch_histogram(self, label),
+            caption: "",
+        }]
+    }
+}
+
+/// A short human summary.
+fn summary_text(r: &ThreadSwitch) -> String {
+    let mut s = format!(
+        "thread-switch: cpu {} prio {}, clock {} {:.0} MHz\n",
+        r.cpu,
+        r.priority,
+        r.clock.source,
+        r.clock.hz / 1e6
+    );
+    for run in &r.runs {
+        let stats = match &run.switch_ns {
+            Some(n) => format!(
+                "switch (us) min {:.3} mean {:.3} p50 {:.3} p99 {:.3} max {:.3}",
+                n.min as f64 / 1e3,
+                n.mean / 1e3,
+                n.p50 as f64 / 1e3,
+                n.p99 as f64 / 1e3,
+                n.max as f64 / 1e3
+            ),
+            None => "no switch measured".to_string(),
+        };
+        s += &format!(
+            "  {:>5} threads: {} switches ({} of {} yields switched) in {:.2} s; {stats}\n",
+            run.threads, run.switches, run.switched_yields, run.yields, run.duration_s,
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_counts() {
+        assert_eq!(parse_threads("2"), Ok(2));
+        assert!(parse_threads("0").is_err());
+        assert!(parse_threads("1").is_err());
+        assert!(parse_threads("x").is_err());
+        assert!(parse_threads("100000").is_err());
+    }
+}
