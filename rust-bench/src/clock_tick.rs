@@ -30,30 +30,33 @@ use serde::Serialize;
 
 use crate::environment::{self, Environment};
 use crate::histogram::Histogram;
+use crate::options::{self, Count, Cpu, LoopUs, Priority, ThresholdUs};
 use crate::stats::{self, HistogramJson, LoopSummary};
 use crate::tsc::{self, Clock, ClockInfo};
-use crate::{duration, output, rt};
+use crate::{output, rt};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// CPU to measure on.
-    #[arg(long, default_value_t = 0)]
-    pub cpu: usize,
+    /// CPU to measure on (an online CPU).
+    #[arg(long, default_value_t = Cpu::DEFAULT, value_parser = Cpu::parse)]
+    pub cpu: Cpu,
     /// SCHED_FIFO priority of the measuring thread (1-99).
-    #[arg(long, default_value_t = 99, value_parser = clap::value_parser!(i32).range(1..=99))]
-    pub priority: i32,
+    #[arg(long, default_value_t = Priority::DEFAULT, value_parser = Priority::parse)]
+    pub priority: Priority,
     /// How long to measure, e.g. 10s, 5m, 1h (default 10s unless --samples is given).
-    #[arg(long, value_parser = duration::clap_duration, conflicts_with = "samples")]
+    #[arg(long, value_parser = options::positive_duration, conflicts_with = "samples")]
     pub duration: Option<Duration>,
     /// How many samples to take (the paper: 50000000).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub samples: Option<u64>,
-    /// Busy-loop length in microseconds (0 = back-to-back timestamps, oslat's method).
-    #[arg(long, default_value_t = 68.0, value_parser = parse_loop_us)]
-    pub loop_us: f64,
-    /// A sample whose overhead (sample - minimum) reaches this many microseconds is a spike.
-    #[arg(long, default_value_t = 20.0, value_parser = parse_threshold_us)]
-    pub threshold_us: f64,
+    #[arg(long, value_parser = Count::parse)]
+    pub samples: Option<Count>,
+    /// Busy-loop length in microseconds, 0 to 100000 (0 = back-to-back timestamps, oslat's
+    /// method).
+    #[arg(long, default_value_t = LoopUs::DEFAULT, value_parser = LoopUs::parse)]
+    pub loop_us: LoopUs,
+    /// A sample whose overhead (sample - minimum) reaches this many microseconds is a spike
+    /// (0.001 to 1000000).
+    #[arg(long, default_value_t = ThresholdUs::DEFAULT, value_parser = ThresholdUs::parse)]
+    pub threshold_us: ThresholdUs,
     /// Length of one measuring burst in milliseconds.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub burst_ms: u64,
@@ -75,22 +78,6 @@ pub struct Args {
     /// Write clock-tick.json and the CSV files into DIR (created if needed).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-}
-
-fn parse_loop_us(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if (0.0..=100_000.0).contains(&v) => Ok(v),
-        _ => Err(format!(
-            "'{s}' is not a loop length in microseconds between 0 and 100000"
-        )),
-    }
-}
-
-fn parse_threshold_us(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if v > 0.0 && v <= 10_000_000.0 => Ok(v),
-        _ => Err(format!("'{s}' is not a positive threshold in microseconds")),
-    }
 }
 
 /// When a run ends.
@@ -493,16 +480,16 @@ impl Options {
     /// Build options from the command line.
     pub fn from_args(a: &Args) -> Options {
         let limit = match (a.samples, a.duration) {
-            (Some(n), _) => Limit::Samples(n),
+            (Some(n), _) => Limit::Samples(n.0),
             (None, Some(d)) => Limit::Duration(d),
             (None, None) => Limit::Duration(Duration::from_secs(10)),
         };
         Options {
-            cpu: a.cpu,
-            priority: a.priority,
+            cpu: a.cpu.0,
+            priority: a.priority.0,
             limit,
-            loop_ns: (a.loop_us * 1000.0).round() as u64,
-            threshold_ns: (a.threshold_us * 1000.0).round() as u64,
+            loop_ns: a.loop_us.ns(),
+            threshold_ns: a.threshold_us.ns(),
             burst: Duration::from_millis(a.burst_ms),
             gap: Duration::from_micros(a.gap_us),
             clock: a.clock,

@@ -13,6 +13,7 @@ mod error;
 mod histogram;
 mod inject;
 mod load;
+mod options;
 mod output;
 mod pull;
 mod report;

@@ -131,7 +131,7 @@ pub fn check_cpu(cpu: usize) -> Result<()> {
     let cpus = usable_cpus();
     if !cpus.is_empty() && !cpus.contains(&cpu) {
         crate::usage!(
-            "CPU {cpu} does not exist or is offline; use one of CPUs {}",
+            "CPU {cpu} is not online on this machine; use one of CPUs {}",
             format_cpu_list(&cpus)
         );
     }

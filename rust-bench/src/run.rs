@@ -328,14 +328,14 @@ fn measure(test: TestName, plan: &Plan, dir: &Path) -> Result<bool> {
     match test {
         TestName::ClockTick => {
             let opts = clock_tick::Options {
-                cpu: plan.cpu,
-                priority: plan.priority,
+                cpu: plan.cpu.0,
+                priority: plan.priority.0,
                 limit: match plan.clock_tick.amount {
                     Amount::Count(n) => clock_tick::Limit::Samples(n),
                     Amount::Duration(d) => clock_tick::Limit::Duration(d),
                 },
-                loop_ns: (plan.clock_tick.loop_us * 1000.0).round() as u64,
-                threshold_ns: ((plan.clock_tick.threshold_us * 1000.0).round() as u64).max(1),
+                loop_ns: plan.clock_tick.loop_us.ns(),
+                threshold_ns: plan.clock_tick.threshold_us.ns(),
                 checkpoint_every: CHECKPOINT_EVERY,
                 ..clock_tick::Options::default()
             };
@@ -362,9 +362,9 @@ fn measure(test: TestName, plan: &Plan, dir: &Path) -> Result<bool> {
         }
         TestName::ThreadSwitch => {
             let opts = thread_switch::Options {
-                cpu: plan.cpu,
-                priority: plan.priority,
-                threads: plan.thread_switch.threads.clone(),
+                cpu: plan.cpu.0,
+                priority: plan.priority.0,
+                threads: plan.thread_switch.threads.iter().map(|t| t.0).collect(),
                 limit: match plan.thread_switch.amount {
                     Amount::Count(n) => thread_switch::Limit::Switches(n),
                     Amount::Duration(d) => thread_switch::Limit::Duration(d),
@@ -397,12 +397,12 @@ fn measure(test: TestName, plan: &Plan, dir: &Path) -> Result<bool> {
 fn run_load(run: &Run, plan: &Plan) -> Result<()> {
     let kind = match plan.role {
         Role::MemoryLoad => load::LoadKind::Memory {
-            size: plan.memory_load_size,
+            size: plan.memory_load_size.0,
         },
         _ => load::LoadKind::Cpu,
     };
     say("load: running");
-    let stats = load::generate(kind, Some(plan.cpu), plan.load_duration)?;
+    let stats = load::generate(kind, Some(plan.cpu.0), plan.load_duration)?;
     say(&format!(
         "load: {} rounds in {:.1} s",
         stats.rounds, stats.seconds

@@ -28,29 +28,30 @@ use serde::Serialize;
 
 use crate::environment::{self, Environment};
 use crate::histogram::SharedHistogram;
+use crate::options::{self, Count, Cpu, Priority, Threads};
 use crate::stats::{self, HistogramJson, Summary};
 use crate::tsc::{self, Clock, ClockInfo};
-use crate::{duration, output, rt};
+use crate::{output, rt};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// CPU all threads are pinned to.
-    #[arg(long, default_value_t = 0)]
-    pub cpu: usize,
+    /// CPU all threads are pinned to (an online CPU).
+    #[arg(long, default_value_t = Cpu::DEFAULT, value_parser = Cpu::parse)]
+    pub cpu: Cpu,
     /// SCHED_FIFO priority of every thread (1-99).
-    #[arg(long, default_value_t = 99, value_parser = clap::value_parser!(i32).range(1..=99))]
-    pub priority: i32,
-    /// Thread counts, one run each (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "2,1000", value_parser = parse_threads)]
-    pub threads: Vec<usize>,
+    #[arg(long, default_value_t = Priority::DEFAULT, value_parser = Priority::parse)]
+    pub priority: Priority,
+    /// Thread counts, one run each (comma-separated, 2 to 10000 each).
+    #[arg(long, value_delimiter = ',', default_value = "2,1000", value_parser = Threads::parse)]
+    pub threads: Vec<Threads>,
     /// Switches to measure per run (default 1000000 unless --duration is given).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "duration")]
-    pub switches: Option<u64>,
+    #[arg(long, value_parser = Count::parse, conflicts_with = "duration")]
+    pub switches: Option<Count>,
     /// Measure each run for this long instead of a number of switches (e.g. 10s).
-    #[arg(long, value_parser = duration::clap_duration)]
+    #[arg(long, value_parser = options::positive_duration)]
     pub duration: Option<Duration>,
     /// Upper bound on one run when counting switches.
-    #[arg(long, default_value = "10m", value_parser = duration::clap_duration)]
+    #[arg(long, default_value = "10m", value_parser = options::positive_duration)]
     pub timeout: Duration,
     /// Length of one measuring burst in milliseconds.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
@@ -76,19 +77,7 @@ pub struct Args {
 }
 
 /// Most threads one run may use.
-pub const MAX_THREADS: usize = 10_000;
-
-fn parse_threads(s: &str) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(n) if (2..=MAX_THREADS).contains(&n) => Ok(n),
-        Ok(n) => Err(format!(
-            "{n} threads cannot measure a switch; give between 2 and {MAX_THREADS} threads per run"
-        )),
-        Err(_) => Err(format!(
-            "'{s}' is not a thread count; write e.g. --threads 2,1000"
-        )),
-    }
-}
+pub const MAX_THREADS: usize = Threads::MAX;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Limit {
@@ -133,14 +122,14 @@ impl Default for Options {
 impl Options {
     pub fn from_args(a: &Args) -> Options {
         let limit = match (a.switches, a.duration) {
-            (Some(n), _) => Limit::Switches(n),
+            (Some(n), _) => Limit::Switches(n.0),
             (None, Some(d)) => Limit::Duration(d),
             (None, None) => Limit::Switches(1_000_000),
         };
         Options {
-            cpu: a.cpu,
-            priority: a.priority,
-            threads: a.threads.clone(),
+            cpu: a.cpu.0,
+            priority: a.priority.0,
+            threads: a.threads.iter().map(|t| t.0).collect(),
             limit,
             timeout: a.timeout,
             burst: Duration::from_millis(a.burst_ms),
@@ -624,11 +613,11 @@ mod tests {
 
     #[test]
     fn thread_counts() {
-        assert_eq!(parse_threads("2"), Ok(2));
-        assert!(parse_threads("0").is_err());
-        assert!(parse_threads("1").is_err());
-        assert!(parse_threads("x").is_err());
-        assert!(parse_threads("100000").is_err());
+        assert_eq!(Threads::parse("2"), Ok(Threads(2)));
+        assert!(Threads::parse("0").is_err());
+        assert!(Threads::parse("1").is_err());
+        assert!(Threads::parse("x").is_err());
+        assert!(Threads::parse("100000").is_err());
     }
 
     #[test]
