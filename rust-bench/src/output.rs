@@ -49,6 +49,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result
 }
 
+/// Prove that files can be created in `dir` (what [`write_atomic`] does) by creating and
+/// removing one; `flag` names the option in the message.
+pub fn probe_writable(dir: &Path, flag: &str) -> Result<()> {
+    let probe = dir.join(format!(".rust-bench-probe-{}.tmp", std::process::id()));
+    let written = File::create(&probe).and_then(|mut f| f.write_all(b"probe\n"));
+    let _ = fs::remove_file(&probe);
+    if let Err(e) = written {
+        crate::usage!(
+            "cannot write in {} ({e}); give {flag} a writable place",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
 /// Pretty JSON of `value` with a trailing newline.
 pub fn to_json(value: &impl Serialize) -> Result<Vec<u8>> {
     let mut v = serde_json::to_vec_pretty(value).context("cannot serialize results")?;
@@ -120,9 +135,51 @@ impl Serialize for TestReport<'_> {
 pub struct Destinations<'a> {
     pub out: Option<&'a Path>,
     pub json: Option<&'a str>,
+    /// Replace an earlier result (`--force`).
+    pub force: bool,
 }
 
 impl Destinations<'_> {
+    /// Before the first sample: create `--out`, refuse to replace an earlier result without
+    /// `--force`, and prove every destination writable (a file is created and removed in
+    /// it), so that a measurement is never lost to a bad path after it ran.
+    pub fn prepare(&self, test: &str) -> Result<()> {
+        if let Some(dir) = self.out {
+            if let Err(e) = fs::create_dir_all(dir) {
+                crate::usage!(
+                    "cannot create the --out directory {} ({e}); pick a writable directory",
+                    dir.display()
+                );
+            }
+            let earlier = dir.join(format!("{test}.json"));
+            if earlier.exists() && !self.force {
+                crate::usage!(
+                    "{} holds an earlier result ({}); pick another --out directory or pass --force to replace it",
+                    dir.display(),
+                    earlier.display()
+                );
+            }
+            probe_writable(dir, "--out")?;
+        }
+        if let Some(dest) = self.json.filter(|d| *d != "-") {
+            let path = Path::new(dest);
+            if path.is_dir() {
+                crate::usage!("--json {dest} is a directory; give a file name");
+            }
+            if path.exists() && !self.force {
+                crate::usage!(
+                    "--json {dest} exists (an earlier result?); pick another file or pass --force to replace it"
+                );
+            }
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            probe_writable(dir, "--json")?;
+        }
+        Ok(())
+    }
+
     /// A partial report (between bursts): the `--out` files, kept going on failure.
     pub fn checkpoint(&self, report: TestReport) {
         if let Some(dir) = self.out

@@ -71,9 +71,13 @@ pub struct Args {
     /// Write the JSON result to FILE ('-' for standard output).
     #[arg(long, value_name = "FILE")]
     pub json: Option<String>,
-    /// Write thread-switch.json and the CSV files into DIR (created if needed).
+    /// Write thread-switch.json and the CSV files into DIR (created if needed; an earlier
+    /// result there is kept unless --force is given).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Replace an earlier result in --out DIR or --json FILE (refused otherwise).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Most threads one run may use.
@@ -573,7 +577,9 @@ pub fn main(args: Args) -> Result<()> {
     let dest = output::Destinations {
         out: args.out.as_deref(),
         json: args.json.as_deref(),
+        force: args.force,
     };
+    dest.prepare("thread-switch")?;
     let report = measure(&opts, &mut |partial| {
         dest.checkpoint(output::TestReport::ThreadSwitch(partial))
     })?;
