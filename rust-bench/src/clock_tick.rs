@@ -31,6 +31,7 @@ use serde::Serialize;
 use crate::environment::{self, Environment};
 use crate::histogram::Histogram;
 use crate::options::{self, Count, Cpu, LoopUs, Priority, ThresholdUs};
+use crate::rt_setup::{RtSetup, RtSetupRecord};
 use crate::stats::{self, HistogramJson, LoopSummary};
 use crate::tsc::{self, Clock, ClockInfo};
 use crate::{output, rt};
@@ -66,7 +67,8 @@ pub struct Args {
     /// Timestamp source.
     #[arg(long, value_enum, default_value_t)]
     pub clock: tsc::Choice,
-    /// Lift RT throttling (sched_rt_runtime_us = -1) for the run and restore it afterwards.
+    /// Lift RT throttling (sched_rt_runtime_us = -1) and the fair_server reservation
+    /// (debugfs sched/fair_server/cpu*/runtime = 0) for the run, and restore both afterwards.
     #[arg(long)]
     pub no_rt_throttling: bool,
     /// Initial timeline interval in microseconds (doubles whenever the timeline is full).
@@ -103,8 +105,11 @@ pub struct Options {
     pub burst: Duration,
     pub gap: Duration,
     pub clock: tsc::Choice,
-    /// Lift RT throttling for the run (restored afterwards).
+    /// Lift RT throttling and the fair_server for the run (restored afterwards).
     pub lift_rt_throttling: bool,
+    /// The RT setup done by the caller (`run`) for the whole plan; `None`: the
+    /// measurement does its own, as `lift_rt_throttling` says.
+    pub rt_setup: Option<RtSetupRecord>,
     /// How often `checkpoint` is called with a partial report.
     pub checkpoint_every: Duration,
     /// Sleep after a checkpoint, before the next burst: the checkpoint's own I/O
@@ -133,6 +138,7 @@ impl Default for Options {
             gap: Duration::from_micros(5000),
             clock: tsc::Choice::Auto,
             lift_rt_throttling: false,
+            rt_setup: None,
             checkpoint_every: Duration::from_secs(10),
             checkpoint_settle: Duration::from_millis(100),
             spike_list_cap: 10_000,
@@ -170,6 +176,8 @@ pub struct Report {
     pub priority: i32,
     pub cpu: usize,
     pub rt_throttling_lifted: bool,
+    /// What the RT setup did and left in force.
+    pub rt_setup: RtSetupRecord,
     pub memory_locked: bool,
     pub environment: Environment,
 }
@@ -258,6 +266,7 @@ impl Report {
             priority: self.priority,
             cpu: self.cpu,
             rt_throttling_lifted: self.rt_throttling_lifted,
+            rt_setup: self.rt_setup.clone(),
             memory_locked: self.memory_locked,
             environment: self.environment.clone(),
         }
@@ -508,7 +517,7 @@ struct Meta<'a> {
     opts: &'a Options,
     clock_info: ClockInfo,
     environment: Environment,
-    lifted: bool,
+    rt_setup: RtSetupRecord,
     locked: bool,
     iterations: u64,
     baseline: u64,
@@ -589,7 +598,8 @@ fn build_report(st: &State, m: &Meta, complete: bool, end: &'static str) -> Repo
         clock: m.clock_info.clone(),
         priority: m.opts.priority,
         cpu: m.opts.cpu,
-        rt_throttling_lifted: m.lifted,
+        rt_throttling_lifted: m.rt_setup.rt_throttling_lifted,
+        rt_setup: m.rt_setup.clone(),
         memory_locked: m.locked,
         environment: m.environment.clone(),
     }
@@ -626,16 +636,16 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Re
     }
     rt::check_cpu(opts.cpu)?;
     rt::check_fifo(opts.priority)?;
-    let throttle = if opts.lift_rt_throttling {
-        Some(rt::ThrottleGuard::lift()?)
-    } else {
-        None
+    let mut setup = match &opts.rt_setup {
+        Some(_) => None,
+        None => Some(RtSetup::apply(opts.lift_rt_throttling)?),
     };
-    let lifted = throttle.as_ref().is_some_and(|g| g.lifted());
+    let rt_setup = match (&opts.rt_setup, &setup) {
+        (Some(r), _) => r.clone(),
+        (None, Some(s)) => s.record().clone(),
+        (None, None) => unreachable!("one of the two is set"),
+    };
     let environment = environment::collect();
-    if let Some(w) = environment.rt_throttling.warning() {
-        eprintln!("{w}");
-    }
     let (clock, clock_info) = tsc::Clock::with_info(opts.clock);
 
     let _sched = rt::ThreadSchedGuard::save();
@@ -661,7 +671,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Re
         opts,
         clock_info,
         environment,
-        lifted,
+        rt_setup,
         locked,
         iterations,
         baseline,
@@ -705,9 +715,12 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Re
             rt::sleep_until_monotonic(tsc::monotonic_ns() + pause_ns);
         }
     };
-    let report = build_report(&st, &meta, end != "signal", end);
-    drop(throttle);
-    Ok(report)
+    // Restored before the final report, which says whether it worked.
+    if let Some(s) = setup.as_mut() {
+        s.restore();
+        meta.rt_setup = s.record().clone();
+    }
+    Ok(build_report(&st, &meta, end != "signal", end))
 }
 
 /// `rust-bench clock-tick`.
@@ -764,6 +777,7 @@ pub fn summary_text(r: &Report) -> String {
         );
     }
     s += "\n";
+    s += &crate::rt_setup::summary_line(&r.rt_setup);
     s
 }
 

@@ -18,6 +18,7 @@ mod output;
 mod pull;
 mod report;
 mod rt;
+mod rt_setup;
 mod run;
 mod stats;
 mod thread_switch;

@@ -20,6 +20,7 @@ use serde_json::Value;
 use crate::config::{self, Amount, Plan, Role, RtThrottling, TestName};
 use crate::error::UsageError;
 use crate::output::{self, TestReport, write_atomic};
+use crate::rt_setup::{self, RtSetup, RtSetupRecord};
 use crate::{clock_tick, environment, load, rt, thread_switch};
 
 /// Execute a plan file and write a results directory.
@@ -72,7 +73,8 @@ struct RunRecord {
     config_file: String,
     plan: Option<Plan>,
     environment: Option<Value>,
-    rt_settings: Option<Value>,
+    /// The RT setup of a test plan: asked, done, left in force, restored.
+    rt_settings: Option<RtSetupRecord>,
     boot_to_first_sample_s: Option<f64>,
     tests: BTreeMap<String, TestRecord>,
     /// What a load role did.
@@ -195,9 +197,10 @@ fn write_report(run: &Run) {
 fn execute(run: &Arc<Run>, plan: &Plan) -> Result<()> {
     say(&describe(plan));
     rt::install_stop_handler();
-    let lift = plan.role == Role::Test && plan.rt_throttling == RtThrottling::Off;
-    let throttle = if lift {
-        Some(rt::ThrottleGuard::lift().map_err(|e| {
+    // Tests run under the plan's RT setup; a load VM leaves the settings alone.
+    let mut setup = if plan.role == Role::Test {
+        let lift = plan.rt_throttling == RtThrottling::Off;
+        Some(RtSetup::apply(lift).map_err(|e| {
             anyhow::anyhow!(
                 "cannot lift RT throttling as the config asks (rt_throttling = off): {}; run as root or set rt_throttling = keep",
                 e.root_cause()
@@ -206,33 +209,23 @@ fn execute(run: &Arc<Run>, plan: &Plan) -> Result<()> {
     } else {
         None
     };
-    let fair = if lift {
-        Some(FairServerGuard::lift())
-    } else {
-        None
-    };
+    let record = setup.as_ref().map(|s| s.record().clone());
     let environment = serde_json::to_value(environment::collect())?;
     run.update(|r| {
         r.environment = Some(environment);
-        r.rt_settings = Some(serde_json::json!({
-            "requested": plan.rt_throttling,
-            "rt_throttling_lifted": throttle.as_ref().is_some_and(|g| g.lifted()),
-            "fair_server": fair.as_ref().map(FairServerGuard::record),
-        }));
+        r.rt_settings = record.clone();
     })?;
     let timeout_ends_plan = plan.role != Role::Test && plan.load_duration.is_none();
     watch_deadline(Arc::clone(run), plan.timeout, timeout_ends_plan);
     let result = match plan.role {
-        Role::Test => run_tests(run, plan),
+        Role::Test => run_tests(run, plan, record.as_ref()),
         Role::CpuLoad | Role::MemoryLoad => run_load(run, plan),
     };
-    drop(throttle);
-    let restored = fair.map(FairServerGuard::restore).unwrap_or(true);
-    run.update(|r| {
-        if let Some(Value::Object(map)) = &mut r.rt_settings {
-            map.insert("restored".into(), Value::Bool(restored));
-        }
-    })?;
+    if let Some(s) = setup.as_mut() {
+        s.restore();
+        let done = s.record().clone();
+        run.update(|r| r.rt_settings = Some(done))?;
+    }
     result
 }
 
@@ -248,7 +241,7 @@ fn stop_reason(plan: &Plan) -> Option<String> {
 }
 
 /// Run each listed test; a failing test fails the run but the others still run.
-fn run_tests(run: &Arc<Run>, plan: &Plan) -> Result<()> {
+fn run_tests(run: &Arc<Run>, plan: &Plan, setup: Option<&RtSetupRecord>) -> Result<()> {
     run.update(|r| {
         for test in &plan.tests {
             r.tests.insert(
@@ -269,13 +262,14 @@ fn run_tests(run: &Arc<Run>, plan: &Plan) -> Result<()> {
         }
         say(&format!("{test}: starting"));
         let started = Instant::now();
-        let outcome = measure(test, plan, &run.dir).and_then(|complete| match stop_reason(plan) {
-            Some(reason) if !complete => anyhow::bail!("{reason}; partial results kept"),
-            _ if !complete => {
-                anyhow::bail!("ended before its planned length; partial results kept")
-            }
-            _ => Ok(()),
-        });
+        let outcome =
+            measure(test, plan, &run.dir, setup).and_then(|complete| match stop_reason(plan) {
+                Some(reason) if !complete => anyhow::bail!("{reason}; partial results kept"),
+                _ if !complete => {
+                    anyhow::bail!("ended before its planned length; partial results kept")
+                }
+                _ => Ok(()),
+            });
         match outcome {
             Ok(()) => {
                 say(&format!(
@@ -324,7 +318,7 @@ fn checkpointer<'a>(
 }
 
 /// Run one test, checkpointing its files into `dir`; returns whether it completed.
-fn measure(test: TestName, plan: &Plan, dir: &Path) -> Result<bool> {
+fn measure(test: TestName, plan: &Plan, dir: &Path, setup: Option<&RtSetupRecord>) -> Result<bool> {
     match test {
         TestName::ClockTick => {
             let opts = clock_tick::Options {
@@ -336,6 +330,7 @@ fn measure(test: TestName, plan: &Plan, dir: &Path) -> Result<bool> {
                 },
                 loop_ns: plan.clock_tick.loop_us.ns(),
                 threshold_ns: plan.clock_tick.threshold_us.ns(),
+                rt_setup: setup.cloned(),
                 checkpoint_every: CHECKPOINT_EVERY,
                 ..clock_tick::Options::default()
             };
@@ -370,6 +365,7 @@ fn measure(test: TestName, plan: &Plan, dir: &Path) -> Result<bool> {
                     Amount::Duration(d) => thread_switch::Limit::Duration(d),
                 },
                 timeout: plan.timeout,
+                rt_setup: setup.cloned(),
                 checkpoint_every: CHECKPOINT_EVERY,
                 ..thread_switch::Options::default()
             };
@@ -436,73 +432,6 @@ fn mark_first_sample(run: &Run) -> Result<()> {
     run.update(|r| r.boot_to_first_sample_s = uptime)
 }
 
-const FAIR_SERVER: &str = "/sys/kernel/debug/sched/fair_server";
-
-/// The fair_server (6.12's dl-server that reserves CPU time for ordinary tasks), set to zero
-/// runtime for a test run and restored afterwards. Problems are recorded, not fatal.
-struct FairServerGuard {
-    /// (runtime file, value before) for every CPU changed.
-    changed: Vec<(PathBuf, String)>,
-    errors: Vec<String>,
-}
-
-impl FairServerGuard {
-    fn lift() -> FairServerGuard {
-        let mut guard = FairServerGuard {
-            changed: Vec::new(),
-            errors: Vec::new(),
-        };
-        let Ok(entries) = fs::read_dir(FAIR_SERVER) else {
-            return guard;
-        };
-        let mut files: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path().join("runtime"))
-            .collect();
-        files.sort();
-        for file in files {
-            let result = fs::read_to_string(&file).and_then(|before| {
-                fs::write(&file, "0")?;
-                Ok(before.trim().to_string())
-            });
-            match result {
-                Ok(before) => guard.changed.push((file, before)),
-                Err(e) => guard.errors.push(format!("{}: {e}", file.display())),
-            }
-        }
-        for e in &guard.errors {
-            say(&format!(
-                "warning: could not set the fair_server runtime to 0: {e}"
-            ));
-        }
-        guard
-    }
-
-    fn record(&self) -> Value {
-        serde_json::json!({
-            "changed": self.changed.iter().map(|(file, before)| serde_json::json!({
-                "file": file.display().to_string(), "before": before, "during": "0",
-            })).collect::<Vec<_>>(),
-            "errors": self.errors,
-        })
-    }
-
-    /// Put back every value; true when all were restored.
-    fn restore(self) -> bool {
-        let mut ok = true;
-        for (file, before) in self.changed.iter().rev() {
-            if let Err(e) = fs::write(file, before) {
-                say(&format!(
-                    "warning: could not restore {}: {e}",
-                    file.display()
-                ));
-                ok = false;
-            }
-        }
-        ok
-    }
-}
-
 /// Set when the plan's timeout has passed.
 static TIMED_OUT: AtomicBool = AtomicBool::new(false);
 
@@ -534,6 +463,7 @@ fn watch_deadline(run: Arc<Run>, timeout: Duration, ends_plan: bool) {
         rt::request_stop();
         std::thread::sleep(TIMEOUT_GRACE);
         let _ = run.fail(&timeout_reason(timeout));
+        rt_setup::restore_now();
         say("the run did not stop after the timeout; exiting");
         std::process::exit(1);
     });

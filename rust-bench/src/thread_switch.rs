@@ -29,6 +29,7 @@ use serde::Serialize;
 use crate::environment::{self, Environment};
 use crate::histogram::SharedHistogram;
 use crate::options::{self, Count, Cpu, Priority, Threads};
+use crate::rt_setup::{RtSetup, RtSetupRecord};
 use crate::stats::{self, HistogramJson, Summary};
 use crate::tsc::{self, Clock, ClockInfo};
 use crate::{output, rt};
@@ -65,7 +66,8 @@ pub struct Args {
     /// Timestamp source.
     #[arg(long, value_enum, default_value_t)]
     pub clock: tsc::Choice,
-    /// Lift RT throttling (sched_rt_runtime_us = -1) for the run and restore it afterwards.
+    /// Lift RT throttling (sched_rt_runtime_us = -1) and the fair_server reservation
+    /// (debugfs sched/fair_server/cpu*/runtime = 0) for the run, and restore both afterwards.
     #[arg(long)]
     pub no_rt_throttling: bool,
     /// Write the JSON result to FILE ('-' for standard output).
@@ -102,6 +104,8 @@ pub struct Options {
     pub stack_bytes: usize,
     pub clock: tsc::Choice,
     pub lift_rt_throttling: bool,
+    /// The RT setup done by the caller (`run`); `None`: the measurement does its own.
+    pub rt_setup: Option<RtSetupRecord>,
     pub checkpoint_every: Duration,
 }
 
@@ -118,6 +122,7 @@ impl Default for Options {
             stack_bytes: 64 * 1024,
             clock: tsc::Choice::Auto,
             lift_rt_throttling: false,
+            rt_setup: None,
             checkpoint_every: Duration::from_secs(10),
         }
     }
@@ -159,6 +164,8 @@ pub struct Report {
     pub burst_ms: u64,
     pub gap_us: u64,
     pub rt_throttling_lifted: bool,
+    /// What the RT setup did and left in force.
+    pub rt_setup: RtSetupRecord,
     pub memory_locked: bool,
     pub environment: Environment,
 }
@@ -356,7 +363,7 @@ fn bump(a: &AtomicU64) {
 struct Common {
     clock_info: ClockInfo,
     environment: Environment,
-    lifted: bool,
+    rt_setup: RtSetupRecord,
     locked: bool,
 }
 
@@ -371,7 +378,8 @@ fn report(opts: &Options, c: &Common, runs: Vec<Run>, complete: bool) -> Report 
         cpu: opts.cpu,
         burst_ms: opts.burst.as_millis() as u64,
         gap_us: opts.gap.as_micros() as u64,
-        rt_throttling_lifted: c.lifted,
+        rt_throttling_lifted: c.rt_setup.rt_throttling_lifted,
+        rt_setup: c.rt_setup.clone(),
         memory_locked: c.locked,
         environment: c.environment.clone(),
     }
@@ -443,21 +451,22 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Re
     }
     rt::check_cpu(opts.cpu)?;
     rt::check_fifo(opts.priority)?;
-    let throttle = if opts.lift_rt_throttling {
-        Some(rt::ThrottleGuard::lift()?)
-    } else {
-        None
+    let mut setup = match &opts.rt_setup {
+        Some(_) => None,
+        None => Some(RtSetup::apply(opts.lift_rt_throttling)?),
+    };
+    let rt_setup = match (&opts.rt_setup, &setup) {
+        (Some(r), _) => r.clone(),
+        (None, Some(s)) => s.record().clone(),
+        (None, None) => unreachable!("one of the two is set"),
     };
     let environment = environment::collect();
-    if let Some(w) = environment.rt_throttling.warning() {
-        eprintln!("{w}");
-    }
     let (clock, clock_info) = Clock::with_info(opts.clock);
     let locked = rt::lock_memory();
-    let common = Common {
+    let mut common = Common {
         clock_info,
         environment,
-        lifted: throttle.as_ref().is_some_and(|g| g.lifted()),
+        rt_setup,
         locked,
     };
     let mut runs: Vec<Run> = Vec::new();
@@ -480,9 +489,12 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Re
     }
     let complete =
         !interrupted && runs.len() == opts.threads.len() && runs.iter().all(|r| r.complete);
-    let rep = report(opts, &common, runs, complete);
-    drop(throttle);
-    Ok(rep)
+    // Restored before the final report, which says whether it worked.
+    if let Some(s) = setup.as_mut() {
+        s.restore();
+        common.rt_setup = s.record().clone();
+    }
+    Ok(report(opts, &common, runs, complete))
 }
 
 fn one_run(opts: &Options, clock: Clock, n: usize, progress: &mut dyn FnMut(Run)) -> Result<Run> {
@@ -610,6 +622,7 @@ pub fn summary_text(r: &Report) -> String {
             n.max as f64 / 1e3
         );
     }
+    s += &crate::rt_setup::summary_line(&r.rt_setup);
     s
 }
 

@@ -104,16 +104,56 @@ pub fn environments(runs: &[Run], labels: &[String]) -> Table {
     }
 }
 
+/// RT throttling and the fair_server as they were during the run: never "off" while a
+/// reservation for ordinary tasks remained (or may have: Linux 6.12 and later reserve
+/// 50 ms/s by default, and a result that could not read it says so).
 fn rt_throttling(env: &Value) -> Option<String> {
     let t = env.get("rt_throttling")?;
     let runtime = t.get("sched_rt_runtime_us")?;
     let period = t.get("sched_rt_period_us").and_then(Value::as_i64);
-    Some(match (runtime.as_i64(), period) {
-        (Some(-1), _) => "off (sched_rt_runtime_us = -1)".to_string(),
-        (Some(r), Some(p)) => format!("{r} of {p} µs"),
-        (Some(r), None) => format!("sched_rt_runtime_us = {r}"),
-        _ => runtime.to_string(),
+    let fair = fair_server_in_force(env);
+    Some(match (runtime.as_i64(), period, fair) {
+        (Some(-1), _, None) => "off (sched_rt_runtime_us = -1)".to_string(),
+        (Some(-1), _, Some(f)) => format!("sched_rt_runtime_us = -1, but {f}"),
+        (Some(r), Some(p), f) => with_fair(format!("{r} of {p} µs"), f),
+        (Some(r), None, f) => with_fair(format!("sched_rt_runtime_us = {r}"), f),
+        (None, _, f) => with_fair(runtime.to_string(), f),
     })
+}
+
+fn with_fair(text: String, fair: Option<String>) -> String {
+    match fair {
+        Some(f) => format!("{text}; {f}"),
+        None => text,
+    }
+}
+
+/// What the fair_server reserved during the run ("fair_server 50 ms/s"), if anything.
+fn fair_server_in_force(env: &Value) -> Option<String> {
+    let new_kernel = env
+        .get("kernel")
+        .and_then(|k| k.get("release"))
+        .and_then(Value::as_str)
+        .is_some_and(|r| crate::rt_setup::kernel_at_least(r, 6, 12));
+    let unknown = "fair_server not readable (50 ms/s by default)";
+    let Some(Value::Object(cpus)) = env.get("rt_throttling").and_then(|t| t.get("fair_server"))
+    else {
+        return new_kernel.then(|| unknown.to_string());
+    };
+    let mut values: Vec<String> = Vec::new();
+    for server in cpus.values() {
+        let runtime = server.get("runtime_ns").and_then(Value::as_u64);
+        let period = server.get("period_ns").and_then(Value::as_u64);
+        let value = match (runtime, period) {
+            (Some(0), _) => continue,
+            (Some(r), Some(p)) => format!("fair_server {}", crate::rt_setup::per_period(r, p)),
+            _ => unknown.to_string(),
+        };
+        if !values.contains(&value) {
+            values.push(value);
+        }
+    }
+    (!values.is_empty()).then(|| values.join(", "))
 }
 
 /// Test 1: clock tick processing duration. The headline is the paper's: max overhead.
@@ -377,6 +417,11 @@ pub fn notes(runs: &[Run], labels: &[String]) -> Vec<String> {
                 "{label}: RT throttling was on (sched_rt_runtime_us = {v}): it can stop a busy real-time thread for tens of milliseconds every second."
             ));
         }
+        if let Some(fair) = run.environment_json.as_ref().and_then(fair_server_in_force) {
+            notes.push(format!(
+                "{label}: {fair} for ordinary tasks during the run: a busy ordinary task on the measured CPU can stop a real-time thread for that long every second."
+            ));
+        }
     }
     notes
 }
@@ -409,4 +454,47 @@ fn csv_field(s: &str) -> String {
 
 fn md_escape(s: &str) -> String {
     s.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod rt_tests {
+    use super::*;
+
+    fn env(release: &str, runtime: i64, fair: Value) -> Value {
+        serde_json::json!({
+            "kernel": {"release": release},
+            "rt_throttling": {"sched_rt_runtime_us": runtime, "sched_rt_period_us": 1000000,
+                              "fair_server": fair},
+        })
+    }
+
+    /// The environment table never says "off" while the fair_server may reserve time.
+    #[test]
+    fn off_only_when_nothing_remains() {
+        let zero = serde_json::json!({"cpu0": {"runtime_ns": 0, "period_ns": 1000000000}});
+        let kept = serde_json::json!({"cpu0": {"runtime_ns": 50000000, "period_ns": 1000000000}});
+        let unreadable = serde_json::json!({"cpu0": {"runtime_ns": null, "period_ns": null}});
+        let cell = |e: Value| rt_throttling(&e).unwrap();
+        assert_eq!(
+            cell(env("6.12.1", -1, zero)),
+            "off (sched_rt_runtime_us = -1)"
+        );
+        assert_eq!(
+            cell(env("6.6.1", -1, Value::Null)),
+            "off (sched_rt_runtime_us = -1)"
+        );
+        assert_eq!(
+            cell(env("6.12.1", -1, kept.clone())),
+            "sched_rt_runtime_us = -1, but fair_server 50 ms/s"
+        );
+        assert_eq!(
+            cell(env("6.12.1", 950000, kept)),
+            "950000 of 1000000 µs; fair_server 50 ms/s"
+        );
+        for fair in [unreadable, Value::Null] {
+            let text = cell(env("6.18.44", -1, fair));
+            assert!(!text.starts_with("off"), "{text}");
+            assert!(text.contains("fair_server not readable"), "{text}");
+        }
+    }
 }
