@@ -90,7 +90,7 @@ impl RtSetup {
             })?;
             if old.trim() != "-1" {
                 std::fs::write(RT_RUNTIME, "-1").with_context(|| {
-                    format!("cannot write -1 to {RT_RUNTIME} to lift RT throttling; run as root or keep RT throttling")
+                    format!("cannot write -1 to {RT_RUNTIME} to lift RT throttling; run as root, or drop --no-rt-throttling (rt_throttling = keep in bench.conf)")
                 })?;
                 saved.rt_runtime = Some(old.trim().to_string());
                 record.rt_throttling_lifted = true;
