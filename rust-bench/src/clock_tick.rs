@@ -763,15 +763,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Re
     }
     rt::check_cpu(opts.cpu)?;
     rt::check_fifo(opts.priority)?;
-    let mut setup = match &opts.rt_setup {
-        Some(_) => None,
-        None => Some(RtSetup::apply(opts.lift_rt_throttling)?),
-    };
-    let rt_setup = match (&opts.rt_setup, &setup) {
-        (Some(r), _) => r.clone(),
-        (None, Some(s)) => s.record().clone(),
-        (None, None) => unreachable!("one of the two is set"),
-    };
+    let (mut setup, rt_setup) = RtSetup::for_measurement(&opts.rt_setup, opts.lift_rt_throttling)?;
     let environment = environment::collect();
     let (clock, clock_info) = tsc::Clock::with_info(opts.clock);
 

@@ -127,6 +127,20 @@ impl RtSetup {
         Ok(RtSetup { record })
     }
 
+    /// The setup of one measurement: the caller's (`given`, done by `run` for the whole
+    /// plan; nothing to restore here) or its own, lifting as `lift` says.
+    pub fn for_measurement(
+        given: &Option<RtSetupRecord>,
+        lift: bool,
+    ) -> Result<(Option<RtSetup>, RtSetupRecord)> {
+        if let Some(record) = given {
+            return Ok((None, record.clone()));
+        }
+        let setup = RtSetup::apply(lift)?;
+        let record = setup.record().clone();
+        Ok((Some(setup), record))
+    }
+
     /// What was asked, done and left in force (`restored` set after [`RtSetup::restore`]).
     pub fn record(&self) -> &RtSetupRecord {
         &self.record
@@ -134,7 +148,7 @@ impl RtSetup {
 
     /// Put back everything changed; true when all of it was. Later calls do nothing.
     pub fn restore(&mut self) -> bool {
-        if self.record.restored.is_none() && self.record.requested == "off" {
+        if self.record.restored.is_none() {
             self.record.restored = Some(restore_now());
         }
         self.record.restored.unwrap_or(true)
