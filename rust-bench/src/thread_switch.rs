@@ -443,7 +443,8 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Report)) -> Result<Re
         .find(|&&n| !(2..=MAX_THREADS).contains(&n))
     {
         crate::usage!(
-            "{bad} threads cannot measure a switch; give between 2 and {MAX_THREADS} threads per run"
+            "--threads: {bad} is out of range ({} to {MAX_THREADS})",
+            Threads::MIN
         );
     }
     if let Limit::Switches(0) = opts.limit {

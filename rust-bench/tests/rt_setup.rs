@@ -146,3 +146,51 @@ fn run_records_its_rt_setup() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SIGTERM ends the measurement early; the settings are still put back.
+#[test]
+fn a_signal_still_restores_the_settings() {
+    if !is_root() {
+        eprintln!("skipped: needs root to lift RT throttling");
+        return;
+    }
+    let _g = serial();
+    let dir = tmpdir("rt-signal");
+    let (runtime_before, mounted_before) = (rt_runtime(), debugfs_mounted());
+    let child = bin()
+        .args([
+            "clock-tick",
+            "--cpu",
+            &test_cpu().to_string(),
+            "--priority",
+            "80",
+            "--duration",
+            "60s",
+            "--no-rt-throttling",
+        ])
+        .arg("--out")
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        rt_runtime().as_deref().map(str::trim),
+        Some("-1"),
+        "not lifted while measuring"
+    );
+    let st = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(rt_runtime(), runtime_before, "RT throttling not restored");
+    assert_eq!(debugfs_mounted(), mounted_before);
+    let v = json_file(&dir.join("clock-tick.json"));
+    assert_eq!(v["end"], "signal");
+    assert_eq!(v["rt_setup"]["restored"], true, "{}", v["rt_setup"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
