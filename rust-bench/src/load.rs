@@ -26,7 +26,7 @@ pub enum Kind {
         common: Common,
         /// Buffer size: KiB, MiB, GiB are powers of 1024, kB, MB, GB powers of 1000
         /// (9MiB = 9437184 bytes, 9MB = 9000000 bytes); a bare number is bytes.
-        #[arg(long, default_value = "9MiB", value_parser = Size::parse)]
+        #[arg(long, default_value_t = Size::DEFAULT, value_parser = Size::parse)]
         size: Size,
     },
 }

@@ -243,7 +243,13 @@ impl Size {
 }
 
 impl fmt::Display for Size {
+    /// The way [`Size::parse`] reads it: `9MiB`, `512KiB`, or bytes.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
+            if self.0 >= 1 << shift && self.0.is_multiple_of(1 << shift) {
+                return write!(f, "{}{unit}", self.0 >> shift);
+            }
+        }
         write!(f, "{}", self.0)
     }
 }
@@ -340,6 +346,15 @@ mod tests {
         assert_eq!(Size::parse("512KiB"), Ok(Size(512 << 10)));
         assert_eq!(Size::parse("1kB"), Ok(Size(1000)));
         assert_eq!(Size::parse("4096"), Ok(Size(4096)));
+        for size in [
+            Size::DEFAULT,
+            Size(512 << 10),
+            Size(9_000_000),
+            Size(1 << 30),
+        ] {
+            assert_eq!(Size::parse(&size.to_string()), Ok(size));
+        }
+        assert_eq!(Size::DEFAULT.to_string(), "9MiB");
         for bad in ["", "MiB", "9M", "9 parsecs", "0", "-1MiB", "100GiB"] {
             assert!(Size::parse(bad).is_err(), "{bad} should not parse");
         }

@@ -624,6 +624,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_flags_defaults_are_the_plans() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct T {
+            #[command(flatten)]
+            a: Args,
+        }
+        let t = T::try_parse_from(["x"]).unwrap();
+        assert_eq!(t.a.threads, Threads::DEFAULT.to_vec());
+        let plan = crate::config::Plan::default();
+        assert_eq!(t.a.threads, plan.thread_switch.threads);
+        assert_eq!((t.a.cpu, t.a.priority), (plan.cpu, plan.priority));
+    }
+
+    #[test]
     fn thread_counts() {
         assert_eq!(Threads::parse("2"), Ok(Threads(2)));
         assert!(Threads::parse("0").is_err());
