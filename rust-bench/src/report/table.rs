@@ -419,7 +419,7 @@ pub fn notes(runs: &[Run], labels: &[String]) -> Vec<String> {
         }
         if let Some(fair) = run.environment_json.as_ref().and_then(fair_server_in_force) {
             notes.push(format!(
-                "{label}: {fair} for ordinary tasks during the run: a busy ordinary task on the measured CPU can stop a real-time thread for that long every second."
+                "{label}: the reservation for ordinary tasks stayed during the run ({fair}): a busy ordinary task on the measured CPU can stop a real-time thread for that long every second."
             ));
         }
     }
