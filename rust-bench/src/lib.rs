@@ -9,7 +9,8 @@
 //!   the environment a run records. The unsafe code lives here.
 //! - [`measure`]: the measuring loops of each test.
 //! - [`results`]: the results files, their types and how they are written.
-//! - [`plan`]: the plan file (bench.conf) and its execution (`rust-bench run`).
+//! - [`plan`]: the plan file (bench.conf), the options' types shared with the tests' flags,
+//!   and the plan's execution (`rust-bench run`).
 //! - [`load`]: load generators (load VMs, injected interference).
 //! - [`pull`]: copying results out of a disk image.
 //! - [`figures`]: the SVG figures of a result (drawn for `--out`, a run, and the report).

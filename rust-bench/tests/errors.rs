@@ -25,31 +25,41 @@ fn unknown_flag() {
 
 #[test]
 fn zero_threads() {
-    one_line_error(&["thread-switch", "--threads", "0"], 2, "between 2 and");
-    one_line_error(&["thread-switch", "--threads", "2,0"], 2, "between 2 and");
+    one_line_error(&["thread-switch", "--threads", "0"], 2, "(2 to 10000)");
+    one_line_error(&["thread-switch", "--threads", "2,0"], 2, "(2 to 10000)");
+    one_line_error(
+        &["thread-switch", "--threads", "2,20000"],
+        2,
+        "20000 is out of range (2 to 10000)",
+    );
     one_line_error(
         &["thread-switch", "--threads", "two"],
         2,
-        "not a thread count",
+        "not a whole number",
     );
 }
 
 #[test]
 fn missing_cpu() {
     one_line_error(
+        &["clock-tick", "--cpu", "999", "--duration", "1s"],
+        2,
+        "CPU 999 is not online on this machine; use one of CPUs",
+    );
+    one_line_error(
+        &["thread-switch", "--cpu", "999", "--threads", "2"],
+        2,
+        "is not online",
+    );
+    one_line_error(
+        &["load", "cpu", "--cpu", "999", "--duration", "1s"],
+        2,
+        "is not online",
+    );
+    one_line_error(
         &["clock-tick", "--cpu", "4095", "--duration", "1s"],
         2,
-        "does not exist or is offline; use one of CPUs",
-    );
-    one_line_error(
-        &["thread-switch", "--cpu", "4095", "--threads", "2"],
-        2,
-        "does not exist",
-    );
-    one_line_error(
-        &["load", "cpu", "--cpu", "4095", "--duration", "1s"],
-        2,
-        "does not exist",
+        "4095 is out of range (0 to 1023)",
     );
 }
 
@@ -68,7 +78,7 @@ fn bad_duration_and_numbers() {
     one_line_error(
         &["clock-tick", "--threshold-us", "0"],
         2,
-        "positive threshold",
+        "0 is out of range (0.001 to 1000000)",
     );
     one_line_error(
         &["clock-tick", "--samples", "5", "--duration", "1s"],
@@ -79,8 +89,9 @@ fn bad_duration_and_numbers() {
     one_line_error(
         &["clock-tick", "--loop-us", "200000"],
         2,
-        "between 0 and 100000",
+        "200000 is out of range (0 to 100000)",
     );
+    one_line_error(&["load", "memory", "--size", "9M"], 2, "unknown unit 'M'");
 }
 
 /// As an unprivileged user (tests run as root in CI, so drop to nobody with setpriv).

@@ -268,3 +268,89 @@ fn mark_failed_records_what_the_init_saw() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `run --check` (what the appliance's init relies on) refuses what a test would refuse
+/// after the boot, naming the line.
+#[test]
+fn check_refuses_what_the_tests_would_refuse() {
+    let dir = tmpdir("run-check-limits");
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
+    let mut cases = vec![
+        (
+            "# plan\ntests = thread-switch\nthread_switch.threads = 2, 20000\n",
+            "bench.conf line 3: thread_switch.threads: 20000 is out of range (2 to 10000)"
+                .to_string(),
+        ),
+        (
+            "clock_tick.loop_us = 500000\n",
+            "bench.conf line 1: clock_tick.loop_us: 500000 is out of range (0 to 100000)"
+                .to_string(),
+        ),
+    ];
+    if !online.trim().is_empty() && test_cpu() < 99 {
+        cases.push((
+            "role = test\ncpu = 99\n",
+            format!(
+                "bench.conf line 2: cpu: CPU 99 is not online on this machine; use one of CPUs {}",
+                online.trim()
+            ),
+        ));
+    }
+    for (text, expected) in cases {
+        let conf = write_conf(&dir, text);
+        let started = Instant::now();
+        let o = run(&[
+            "run",
+            "--config",
+            conf.to_str().unwrap(),
+            "--results",
+            dir.join("results").to_str().unwrap(),
+            "--check",
+        ]);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(o.status.code(), Some(2), "{text}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.trim_end().ends_with(&expected),
+            "{text}\nexpected: {expected}\nstderr: {err}"
+        );
+        assert!(o.stdout.is_empty(), "{text}");
+    }
+    assert!(!dir.join("results").exists());
+}
+
+/// `MB` is 1,000,000 bytes in the config as on the command line.
+#[test]
+fn memory_load_sizes_mean_the_same_everywhere() {
+    let dir = tmpdir("run-mb");
+    let conf = write_conf(
+        &dir,
+        "role = memory-load\nmemory_load.size = 9MB\nload.duration = 200ms\n\
+         poweroff = no\ntimeout = 1m\n",
+    );
+    let results = dir.join("results");
+    let o = run(&[
+        "run",
+        "--config",
+        conf.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let record = json_file(&only_run(&results).join("run.json"));
+    assert_eq!(record["plan"]["memory_load_size"], 9_000_000, "{record}");
+    let copied = record["load"]["bytes_copied"].as_u64().unwrap();
+    assert!(copied > 0 && copied.is_multiple_of(9_000_000), "{copied}");
+    let o = run(&["load", "memory", "--size", "9MB", "--duration", "100ms"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("(9000000 bytes"), "{}", stderr(&o));
+    let o = run(&["load", "memory", "--size", "9MiB", "--duration", "100ms"]);
+    assert!(stderr(&o).contains("(9437184 bytes"), "{}", stderr(&o));
+    let o = run(&["load", "memory", "--size", "9M", "--duration", "100ms"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a bare M is ambiguous: {}",
+        stderr(&o)
+    );
+}

@@ -28,7 +28,7 @@ pub struct Args {
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub spin_us: u64,
     /// How long to inject (e.g. 10s).
-    #[arg(long, value_parser = duration::clap_duration)]
+    #[arg(long, value_parser = crate::plan::options::positive_duration)]
     pub duration: Duration,
     /// Wait this long before the first injection (lets the measurement start).
     #[arg(long, default_value = "0s", value_parser = parse_delay)]

@@ -1,5 +1,5 @@
 //! The paper's load VMs: `load cpu` (an endless busy loop) and `load memory` (memcpy of a
-//! 9 MB buffer back and forth, over and over). Ordinary SCHED_OTHER threads; they end after
+//! 9 MiB buffer back and forth, over and over). Ordinary SCHED_OTHER threads; they end after
 //! `--duration` (default: never) or on SIGINT/SIGTERM.
 
 pub mod inject;
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use clap::{Args as ClapArgs, Subcommand};
 
-use crate::plan::duration;
+use crate::plan::options::{Cpu, Size, Until};
 use crate::platform::rt;
 pub use crate::results::run::LoadStats;
 
@@ -27,20 +27,21 @@ pub enum Kind {
     Memory {
         #[command(flatten)]
         common: Common,
-        /// Buffer size (e.g. 9MiB, 512KiB).
-        #[arg(long, default_value = "9MiB", value_parser = duration::clap_size)]
-        size: u64,
+        /// Buffer size: KiB, MiB, GiB are powers of 1024, kB, MB, GB powers of 1000
+        /// (9MiB = 9437184 bytes, 9MB = 9000000 bytes); a bare number is bytes.
+        #[arg(long, default_value_t = Size::DEFAULT, value_parser = Size::parse)]
+        size: Size,
     },
 }
 
 #[derive(Clone, Debug, ClapArgs)]
 pub struct Common {
     /// Pin the load to this CPU (default: let the scheduler choose).
-    #[arg(long)]
-    pub cpu: Option<usize>,
+    #[arg(long, value_parser = Cpu::parse)]
+    pub cpu: Option<Cpu>,
     /// How long to run (e.g. 10m; default forever).
-    #[arg(long, default_value = "forever", value_parser = duration::clap_duration_or_forever)]
-    pub duration: duration::Until,
+    #[arg(long, default_value = "forever", value_parser = Until::parse)]
+    pub duration: Until,
 }
 
 /// What kind of load to generate.
@@ -89,9 +90,10 @@ pub fn main(args: Args) -> Result<()> {
     rt::install_stop_handler();
     let (kind, common) = match args.kind {
         Kind::Cpu(c) => (LoadKind::Cpu, c),
-        Kind::Memory { common, size } => (LoadKind::Memory { size }, common),
+        Kind::Memory { common, size } => (LoadKind::Memory { size: size.0 }, common),
     };
-    if let Some(c) = common.cpu {
+    let cpu = common.cpu.map(|c| c.0);
+    if let Some(c) = cpu {
         rt::check_cpu(c)?;
     }
     let what = match kind {
@@ -104,7 +106,7 @@ pub fn main(args: Args) -> Result<()> {
         .map(|d| format!("for {d:?}"))
         .unwrap_or_else(|| "until stopped".into());
     eprintln!("rust-bench: load {what} {until}");
-    let stats = generate(kind, common.cpu, common.duration.0)?;
+    let stats = generate(kind, cpu, common.duration.0)?;
     println!(
         "load: {:.1} s, {} rounds, {:.1} GiB copied",
         stats.seconds,

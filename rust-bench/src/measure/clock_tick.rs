@@ -27,9 +27,10 @@ use anyhow::Result;
 
 use crate::platform::environment::{self, Environment};
 use crate::platform::rt;
+use crate::platform::rt_setup::{RtSetup, RtSetupRecord};
 use crate::platform::tsc::{self, Clock, ClockInfo};
 use crate::results::clock_tick::{
-    self as contract, ClockTick, Spike, SpikeOverhead, Spikes, Timeline,
+    self as contract, ClockTick, LoopCalibration, Spike, SpikeOverhead, Spikes, Timeline,
 };
 use crate::results::histogram::Histogram;
 use crate::results::stats::{self, HistogramJson};
@@ -54,8 +55,11 @@ pub struct Options {
     pub burst: Duration,
     pub gap: Duration,
     pub clock: tsc::Choice,
-    /// Lift RT throttling for the run (restored afterwards).
+    /// Lift RT throttling and the fair_server for the run (restored afterwards).
     pub lift_rt_throttling: bool,
+    /// The RT setup done by the caller (`run`) for the whole plan; `None`: the
+    /// measurement does its own, as `lift_rt_throttling` says.
+    pub rt_setup: Option<RtSetupRecord>,
     /// How often `checkpoint` is called with a partial report.
     pub checkpoint_every: Duration,
     /// Sleep after a checkpoint, before the next burst, when longer than `gap`. Zero by
@@ -84,6 +88,7 @@ impl Default for Options {
             gap: Duration::from_micros(2000),
             clock: tsc::Choice::Auto,
             lift_rt_throttling: false,
+            rt_setup: None,
             checkpoint_every: Duration::from_secs(10),
             checkpoint_settle: Duration::ZERO,
             spike_list_cap: 10_000,
@@ -310,14 +315,118 @@ fn calibrate_loop(clock: &Clock, target_ns: u64) -> u64 {
     iters
 }
 
+/// Tries of about 20 ms each over which the fastest loop speed is looked for.
+const CALIBRATION_TRIES: u32 = 8;
+/// Bursts at the start of a run after which the loop may still be lengthened (their samples
+/// are then discarded and the run starts again).
+const CALIBRATION_BURSTS: u64 = 2;
+/// A faster speed than this fraction below the best so far lengthens the loop.
+const SPEED_TOLERANCE: f64 = 0.002;
+
+/// The loop's length is set by the fastest speed of `busy` seen: the run's minimum sample is
+/// the loop at that speed, so it lands on the target. On a busy machine (the host's other
+/// load, frequency changes) a calibration that saw only slow moments would give loops that
+/// are shorter than the target whenever the CPU is faster; so the speed is sampled in
+/// several tries, checked again by the warm-up and by the first bursts, and only ever
+/// raised.
+struct Calibrator {
+    target_ns: u64,
+    /// Duration of a sample of zero iterations (the timestamp itself).
+    base_ns: u64,
+    /// Fastest nanoseconds per iteration seen.
+    ns_per_iter: f64,
+    /// How often a faster speed lengthened the loop after the first estimate.
+    adjustments: u32,
+}
+
+impl Calibrator {
+    fn new(clock: Clock, target_ns: u64) -> Calibrator {
+        let base_ns = min_loop_ns(&clock, 0, 2000);
+        let mut cal = Calibrator {
+            target_ns,
+            base_ns,
+            ns_per_iter: f64::INFINITY,
+            adjustments: 0,
+        };
+        if target_ns <= base_ns {
+            return cal;
+        }
+        let first = calibrate_loop(&clock, target_ns).max(1);
+        let reps = (20_000_000 / target_ns.max(1)).clamp(5, 2000) as u32;
+        let got = min_loop_ns(&clock, first, reps);
+        cal.ns_per_iter = got.saturating_sub(base_ns).max(1) as f64 / first as f64;
+        for _ in 0..CALIBRATION_TRIES {
+            let iters = cal.iterations();
+            let got = min_loop_ns(&clock, iters, reps);
+            cal.observe(iters, got);
+        }
+        cal.adjustments = 0;
+        cal
+    }
+
+    /// Iterations for the target at the fastest speed seen.
+    fn iterations(&self) -> u64 {
+        if self.target_ns <= self.base_ns || !self.ns_per_iter.is_finite() {
+            return 0;
+        }
+        (((self.target_ns - self.base_ns) as f64 / self.ns_per_iter).round() as u64).max(1)
+    }
+
+    /// Note the shortest sample `min_ns` of a loop of `iters`; true when it shows a faster
+    /// speed than seen so far (the loop must then be lengthened).
+    fn observe(&mut self, iters: u64, min_ns: u64) -> bool {
+        if iters == 0 {
+            return false;
+        }
+        let speed = min_ns.saturating_sub(self.base_ns).max(1) as f64 / iters as f64;
+        if speed < self.ns_per_iter * (1.0 - SPEED_TOLERANCE) {
+            self.ns_per_iter = speed;
+            self.adjustments += 1;
+            return true;
+        }
+        false
+    }
+
+    fn record(&self, iterations: u64, min_ns: u64) -> LoopCalibration {
+        let error = (self.target_ns > 0 && min_ns > 0).then(|| {
+            ((min_ns as f64 - self.target_ns as f64) / self.target_ns as f64 * 1e4).round() / 100.0
+        });
+        let within = error.is_none_or(|e| e.abs() <= 1.0);
+        let note = match error {
+            Some(e) if !within && e < 0.0 => Some(format!(
+                "the shortest loop was {:.2} % below the target: the CPU ran faster at times during the run than at any time while calibrating and in the first bursts (a busy machine: the host's other load, or frequency changes); overheads are still measured from the run's own minimum",
+                -e
+            )),
+            Some(e) if !within => Some(format!(
+                "every loop took at least {e:.2} % longer than the target: the CPU was slower during the whole run than while calibrating (a busy machine: the host's other load, or frequency changes); overheads are still measured from the run's own minimum"
+            )),
+            _ if self.target_ns > 0 && self.target_ns <= self.base_ns => Some(format!(
+                "the target is shorter than one timestamp ({} ns): samples are back-to-back timestamps",
+                self.base_ns
+            )),
+            _ => None,
+        };
+        LoopCalibration {
+            target_ns: self.target_ns,
+            iterations,
+            base_ns: self.base_ns,
+            adjustments: self.adjustments,
+            min_error_pct: error,
+            within_1pct: within,
+            note,
+        }
+    }
+}
+
 struct Meta<'a> {
     opts: &'a Options,
     origin: Origin,
     clock_info: ClockInfo,
     environment: Environment,
-    lifted: bool,
+    rt_setup: RtSetupRecord,
     locked: bool,
     iterations: u64,
+    cal: Calibrator,
     baseline: u64,
     bursts: u64,
     measured_ticks: u64,
@@ -372,6 +481,7 @@ fn build_report(st: &State, m: &Meta, complete: bool, end: End) -> ClockTick {
         gap_us: m.opts.gap.as_micros() as u64,
         checkpoint_settle_ms: m.opts.checkpoint_settle.as_millis() as u64,
         max_overhead_ns: loop_ns.max.saturating_sub(loop_ns.min),
+        loop_calibration: Some(m.cal.record(m.iterations, loop_ns.min)),
         loop_ns,
         loop_iterations: m.iterations,
         spikes: Spikes {
@@ -399,7 +509,8 @@ fn build_report(st: &State, m: &Meta, complete: bool, end: End) -> ClockTick {
         clock: m.clock_info.clone(),
         priority: m.opts.priority,
         cpu: m.opts.cpu,
-        rt_throttling_lifted: m.lifted,
+        rt_throttling_lifted: m.rt_setup.rt_throttling_lifted,
+        rt_setup: Some(m.rt_setup.clone()),
         memory_locked: m.locked,
         environment: m.environment.clone(),
     }
@@ -436,16 +547,8 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
     let origin = Origin::now();
     rt::check_cpu(opts.cpu)?;
     rt::check_fifo(opts.priority)?;
-    let throttle = if opts.lift_rt_throttling {
-        Some(rt::ThrottleGuard::lift()?)
-    } else {
-        None
-    };
-    let lifted = throttle.as_ref().is_some_and(|g| g.lifted());
+    let (mut setup, rt_setup) = RtSetup::for_measurement(&opts.rt_setup, opts.lift_rt_throttling)?;
     let environment = environment::collect();
-    if let Some(w) = environment.rt_throttling.warning() {
-        eprintln!("{w}");
-    }
     let (clock, clock_info) = tsc::Clock::with_info(opts.clock);
 
     let _sched = rt::ThreadSchedGuard::save();
@@ -454,16 +557,25 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
     let locked = rt::lock_memory();
     rt::prefault_stack(256 * 1024);
 
-    let iterations = calibrate_loop(&clock, opts.loop_ns);
-    // Warm-up: find the minimum before recording anything.
+    let mut cal = Calibrator::new(clock, opts.loop_ns);
+    let mut iterations = cal.iterations();
+    // Warm-up: find the minimum before recording anything; a faster CPU seen here
+    // lengthens the loop, and the warm-up starts again (a few times at most).
     let warm_reps = if opts.loop_ns == 0 {
         2_000_000
     } else {
         (opts.warmup.as_nanos() as u64 / opts.loop_ns.max(1)).clamp(10, 100_000) as u32
     };
-    let baseline = min_loop_ns(&clock, iterations, warm_reps);
+    let mut baseline = min_loop_ns(&clock, iterations, warm_reps);
+    for _ in 0..3 {
+        if !cal.observe(iterations, baseline) {
+            break;
+        }
+        iterations = cal.iterations();
+        baseline = min_loop_ns(&clock, iterations, warm_reps);
+    }
 
-    let start = clock.now();
+    let mut start = clock.now();
     let wall_start_ns = tsc::monotonic_ns();
     let mut st = State::new(clock, opts, start);
     st.run_min = baseline;
@@ -472,21 +584,28 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
         origin,
         clock_info,
         environment,
-        lifted,
+        rt_setup,
         locked,
         iterations,
+        cal,
         baseline,
         bursts: 0,
         measured_ticks: 0,
         wall_start_ns,
     };
-    let (run_end, max_samples) = match opts.limit {
-        Limit::Duration(d) => (start + clock.ticks(d.as_nanos() as u64), u64::MAX),
-        Limit::Samples(n) => (u64::MAX, n),
+    let limit_end = |start: u64| match opts.limit {
+        Limit::Duration(d) => start + clock.ticks(d.as_nanos() as u64),
+        Limit::Samples(_) => u64::MAX,
+    };
+    let mut run_end = limit_end(start);
+    let max_samples = match opts.limit {
+        Limit::Duration(_) => u64::MAX,
+        Limit::Samples(n) => n,
     };
     let burst_ticks = clock.ticks(opts.burst.as_nanos() as u64).max(1);
     let gap_ns = opts.gap.as_nanos() as u64;
     let mut next_checkpoint = wall_start_ns + opts.checkpoint_every.as_nanos() as u64;
+    let mut restarts = 0;
     let end = loop {
         if rt::stop_requested() {
             break End::Signal;
@@ -500,11 +619,30 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
         }
         st.prepare_timeline(burst_ticks, now);
         let burst_end = run_end.min(now.saturating_add(burst_ticks));
-        let (first, last) = st.burst(iterations, burst_end, max_samples);
+        let (first, last) = st.burst(meta.iterations, burst_end, max_samples);
         meta.bursts += 1;
         meta.measured_ticks += last - first;
         if rt::stop_requested() {
             break End::Signal;
+        }
+        // The first bursts check the calibration: a shorter loop than the warm-up's
+        // means a faster CPU; lengthen the loop, discard what was measured, start again.
+        if meta.bursts <= CALIBRATION_BURSTS
+            && restarts < 3
+            && st.samples < max_samples
+            && meta.cal.observe(meta.iterations, st.run_min)
+        {
+            restarts += 1;
+            meta.iterations = meta.cal.iterations();
+            meta.baseline = min_loop_ns(&clock, meta.iterations, warm_reps);
+            start = clock.now();
+            run_end = limit_end(start);
+            meta.wall_start_ns = tsc::monotonic_ns();
+            meta.bursts = 0;
+            meta.measured_ticks = 0;
+            st = State::new(clock, opts, start);
+            st.run_min = meta.baseline;
+            next_checkpoint = meta.wall_start_ns + opts.checkpoint_every.as_nanos() as u64;
         }
         let mut pause_ns = gap_ns;
         if tsc::monotonic_ns() >= next_checkpoint {
@@ -516,9 +654,12 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
             rt::sleep_until_monotonic(tsc::monotonic_ns() + pause_ns);
         }
     };
-    let report = build_report(&st, &meta, end != End::Signal, end);
-    drop(throttle);
-    Ok(report)
+    // Restored before the final report, which says whether it worked.
+    if let Some(s) = setup.as_mut() {
+        s.restore();
+        meta.rt_setup = s.record().clone();
+    }
+    Ok(build_report(&st, &meta, end != End::Signal, end))
 }
 
 #[cfg(test)]
@@ -556,6 +697,40 @@ mod tests {
         assert_eq!(st.spikes, vec![(1_200 - 1_000, 100), (1_400 - 1_000, 100)]);
         assert_eq!(st.spike_hist.max(), Some(960));
         assert_eq!(st.hist.min(), Some(40));
+    }
+
+    #[test]
+    fn calibration_only_lengthens_and_says_how_far() {
+        let mut cal = Calibrator {
+            target_ns: 68_000,
+            base_ns: 30,
+            ns_per_iter: 2.0,
+            adjustments: 0,
+        };
+        assert_eq!(cal.iterations(), 33_985);
+        // A slower loop changes nothing; a faster one lengthens the loop.
+        assert!(!cal.observe(33_985, 70_000));
+        assert!(!cal.observe(33_985, 67_990));
+        assert!(cal.observe(33_985, 66_000));
+        assert_eq!(cal.adjustments, 1);
+        assert!(cal.iterations() > 33_985);
+        let ok = cal.record(35_000, 68_400);
+        assert_eq!(
+            (ok.min_error_pct, ok.within_1pct, ok.note),
+            (Some(0.59), true, None)
+        );
+        let short = cal.record(35_000, 61_500);
+        assert_eq!(short.min_error_pct, Some(-9.56));
+        assert!(!short.within_1pct);
+        assert!(short.note.unwrap().contains("9.56 % below the target"));
+        let long = cal.record(35_000, 70_000);
+        assert!(long.note.unwrap().contains("2.94 % longer"));
+        let none = Calibrator {
+            target_ns: 0,
+            ..cal
+        }
+        .record(0, 25);
+        assert_eq!((none.min_error_pct, none.within_1pct), (None, true));
     }
 
     #[test]

@@ -25,6 +25,7 @@ use anyhow::Result;
 
 use crate::platform::environment::{self, Environment};
 use crate::platform::rt;
+use crate::platform::rt_setup::{RtSetup, RtSetupRecord};
 use crate::platform::tsc::{self, Clock, ClockInfo};
 use crate::results::histogram::SharedHistogram;
 use crate::results::stats::{self, HistogramJson};
@@ -33,6 +34,8 @@ use crate::results::{End, Origin, SCHEMA};
 
 /// Most threads one run may use.
 pub const MAX_THREADS: usize = 10_000;
+/// A switch needs two threads.
+pub const MIN_THREADS: usize = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Limit {
@@ -53,6 +56,8 @@ pub struct Options {
     pub stack_bytes: usize,
     pub clock: tsc::Choice,
     pub lift_rt_throttling: bool,
+    /// The RT setup done by the caller (`run`); `None`: the measurement does its own.
+    pub rt_setup: Option<RtSetupRecord>,
     pub checkpoint_every: Duration,
 }
 
@@ -69,6 +74,7 @@ impl Default for Options {
             stack_bytes: 64 * 1024,
             clock: tsc::Choice::Auto,
             lift_rt_throttling: false,
+            rt_setup: None,
             checkpoint_every: Duration::from_secs(10),
         }
     }
@@ -278,7 +284,7 @@ struct Common {
     origin: Origin,
     clock_info: ClockInfo,
     environment: Environment,
-    lifted: bool,
+    rt_setup: RtSetupRecord,
     locked: bool,
 }
 
@@ -296,7 +302,8 @@ fn report(opts: &Options, c: &Common, runs: Vec<SwitchRun>, complete: bool) -> T
         cpu: opts.cpu,
         burst_ms: opts.burst.as_millis() as u64,
         gap_us: opts.gap.as_micros() as u64,
-        rt_throttling_lifted: c.lifted,
+        rt_throttling_lifted: c.rt_setup.rt_throttling_lifted,
+        rt_setup: Some(c.rt_setup.clone()),
         memory_locked: c.locked,
         environment: c.environment.clone(),
     }
@@ -356,11 +363,9 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ThreadSwitch)) -> Res
     if let Some(&bad) = opts
         .threads
         .iter()
-        .find(|&&n| !(2..=MAX_THREADS).contains(&n))
+        .find(|&&n| !(MIN_THREADS..=MAX_THREADS).contains(&n))
     {
-        crate::usage!(
-            "{bad} threads cannot measure a switch; give between 2 and {MAX_THREADS} threads per run"
-        );
+        crate::usage!("--threads: {bad} is out of range ({MIN_THREADS} to {MAX_THREADS})");
     }
     if let Limit::Switches(0) = opts.limit {
         crate::usage!("--switches must be at least 1");
@@ -368,22 +373,15 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ThreadSwitch)) -> Res
     let origin = Origin::now();
     rt::check_cpu(opts.cpu)?;
     rt::check_fifo(opts.priority)?;
-    let throttle = if opts.lift_rt_throttling {
-        Some(rt::ThrottleGuard::lift()?)
-    } else {
-        None
-    };
+    let (mut setup, rt_setup) = RtSetup::for_measurement(&opts.rt_setup, opts.lift_rt_throttling)?;
     let environment = environment::collect();
-    if let Some(w) = environment.rt_throttling.warning() {
-        eprintln!("{w}");
-    }
     let (clock, clock_info) = Clock::with_info(opts.clock);
     let locked = rt::lock_memory();
-    let common = Common {
+    let mut common = Common {
         origin,
         clock_info,
         environment,
-        lifted: throttle.as_ref().is_some_and(|g| g.lifted()),
+        rt_setup,
         locked,
     };
     let mut runs: Vec<SwitchRun> = Vec::new();
@@ -406,9 +404,12 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ThreadSwitch)) -> Res
     }
     let complete =
         !interrupted && runs.len() == opts.threads.len() && runs.iter().all(|r| r.complete);
-    let rep = report(opts, &common, runs, complete);
-    drop(throttle);
-    Ok(rep)
+    // Restored before the final report, which says whether it worked.
+    if let Some(s) = setup.as_mut() {
+        s.restore();
+        common.rt_setup = s.record().clone();
+    }
+    Ok(report(opts, &common, runs, complete))
 }
 
 fn one_run(

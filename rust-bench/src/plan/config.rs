@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+#[cfg(test)]
 use crate::plan::duration;
+use crate::plan::options::{self, Count, Cpu, LoopUs, Priority, Size, Threads, ThresholdUs};
 
 /// What this machine does when it boots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -73,13 +75,13 @@ pub enum RtThrottling {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClockTickPlan {
     pub amount: Amount,
-    pub loop_us: f64,
-    pub threshold_us: f64,
+    pub loop_us: LoopUs,
+    pub threshold_us: ThresholdUs,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ThreadSwitchPlan {
-    pub threads: Vec<usize>,
+    pub threads: Vec<Threads>,
     pub amount: Amount,
 }
 
@@ -88,12 +90,12 @@ pub struct ThreadSwitchPlan {
 pub struct Plan {
     pub role: Role,
     pub tests: Vec<TestName>,
-    pub cpu: usize,
-    pub priority: i32,
+    pub cpu: Cpu,
+    pub priority: Priority,
     pub clock_tick: ClockTickPlan,
     pub thread_switch: ThreadSwitchPlan,
     /// Bytes copied per round by the memory load.
-    pub memory_load_size: u64,
+    pub memory_load_size: Size,
     /// `None`: run until the timeout.
     #[serde(serialize_with = "ser_opt_duration")]
     pub load_duration: Option<Duration>,
@@ -110,18 +112,18 @@ impl Default for Plan {
         Plan {
             role: Role::Test,
             tests: TestName::ALL.to_vec(),
-            cpu: 0,
-            priority: 99,
+            cpu: Cpu::DEFAULT,
+            priority: Priority::DEFAULT,
             clock_tick: ClockTickPlan {
                 amount: Amount::Count(50_000_000),
-                loop_us: 68.0,
-                threshold_us: 20.0,
+                loop_us: LoopUs::DEFAULT,
+                threshold_us: ThresholdUs::DEFAULT,
             },
             thread_switch: ThreadSwitchPlan {
-                threads: vec![2, 1000],
+                threads: Threads::DEFAULT.to_vec(),
                 amount: Amount::Count(1_000_000),
             },
-            memory_load_size: 9 * 1024 * 1024,
+            memory_load_size: Size::DEFAULT,
             load_duration: None,
             rt_throttling: RtThrottling::Off,
             poweroff: true,
@@ -130,7 +132,7 @@ impl Default for Plan {
     }
 }
 
-/// A duration written back the way [`duration::parse`] reads it, in the largest unit that
+/// A duration written back the way [`crate::plan::duration::parse`] reads it, in the largest unit that
 /// keeps it exact (`90m`, `5s`, `250ms`).
 pub fn format_duration(d: Duration) -> String {
     let ns = d.as_nanos();
@@ -202,7 +204,8 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Read and parse a config file. I/O problems and bad content both become a [`ConfigError`].
+/// Read and parse a config file for this machine (its CPU must be online). I/O problems and
+/// bad content both become a [`ConfigError`].
 pub fn load(path: &Path) -> Result<Plan, ConfigError> {
     let name = path
         .file_name()
@@ -213,11 +216,18 @@ pub fn load(path: &Path) -> Result<Plan, ConfigError> {
         line: None,
         message: format!("cannot read it ({e}); check the path and that the disk is readable"),
     })?;
-    parse(&name, &bytes)
+    parse_for(&name, &bytes, true)
 }
 
-/// Parse the bytes of a config file; `file` names it in messages.
+/// Parse the bytes of a config file; `file` names it in messages. Nothing is checked
+/// against this machine (see [`load`]).
+#[allow(dead_code)] // used by the tests and for plans read elsewhere
 pub fn parse(file: &str, bytes: &[u8]) -> Result<Plan, ConfigError> {
+    parse_for(file, bytes, false)
+}
+
+/// Parse; `machine`: also check the plan against this machine.
+fn parse_for(file: &str, bytes: &[u8], machine: bool) -> Result<Plan, ConfigError> {
     let err = |line: Option<usize>, message: String| ConfigError {
         file: file.to_string(),
         line,
@@ -284,16 +294,22 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Plan, ConfigError> {
         }
         entries.insert(known, (number, value));
     }
-    build(&entries).map_err(|(line, message)| err(line, message))
+    build(&entries, machine).map_err(|(line, message)| err(line, message))
 }
 
 type Entries = BTreeMap<&'static str, (usize, String)>;
 type Fail = (Option<usize>, String);
 
-/// Turn the raw entries into a plan, checking each value and the combinations.
-fn build(entries: &Entries) -> Result<Plan, Fail> {
+/// Turn the raw entries into a plan, checking each value (with the option types the
+/// command line uses, see [`crate::plan::options`]) and the combinations. `machine`: also check
+/// what depends on this machine (the CPU is online).
+fn build(entries: &Entries, machine: bool) -> Result<Plan, Fail> {
     let mut plan = Plan::default();
     let get = |key: &str| entries.get(key).map(|(n, v)| (*n, v.as_str()));
+    // An option's own message, prefixed with its key and placed on its line.
+    fn at(n: usize, key: &'static str) -> impl Fn(String) -> Fail {
+        move |m| (Some(n), format!("{key}: {m}"))
+    }
     if let Some((n, v)) = get("role") {
         plan.role = parse_role(v).map_err(|m| (Some(n), m))?;
     }
@@ -301,12 +317,16 @@ fn build(entries: &Entries) -> Result<Plan, Fail> {
         plan.tests = parse_tests(v).map_err(|m| (Some(n), m))?;
     }
     if let Some((n, v)) = get("cpu") {
-        plan.cpu = parse_count(v, "cpu", "a CPU number such as 0")
-            .and_then(|c| usize::try_from(c).map_err(|_| "cpu is too large".to_string()))
-            .map_err(|m| (Some(n), m))?;
+        plan.cpu = Cpu::parse(v).map_err(at(n, "cpu"))?;
+    }
+    if machine {
+        let line = get("cpu").map(|(n, _)| n);
+        plan.cpu
+            .check_usable()
+            .map_err(|m| (line, format!("cpu: {m}")))?;
     }
     if let Some((n, v)) = get("priority") {
-        plan.priority = parse_priority(v).map_err(|m| (Some(n), m))?;
+        plan.priority = Priority::parse(v).map_err(at(n, "priority"))?;
     }
     plan.clock_tick.amount = parse_amount(
         get("clock_tick.samples"),
@@ -315,16 +335,15 @@ fn build(entries: &Entries) -> Result<Plan, Fail> {
         plan.clock_tick.amount,
     )?;
     if let Some((n, v)) = get("clock_tick.loop_us") {
-        plan.clock_tick.loop_us =
-            parse_micros(v, "clock_tick.loop_us", 0.0).map_err(|m| (Some(n), m))?;
+        plan.clock_tick.loop_us = LoopUs::parse(v).map_err(at(n, "clock_tick.loop_us"))?;
     }
     if let Some((n, v)) = get("clock_tick.threshold_us") {
         plan.clock_tick.threshold_us =
-            parse_micros(v, "clock_tick.threshold_us", f64::MIN_POSITIVE)
-                .map_err(|m| (Some(n), m))?;
+            ThresholdUs::parse(v).map_err(at(n, "clock_tick.threshold_us"))?;
     }
     if let Some((n, v)) = get("thread_switch.threads") {
-        plan.thread_switch.threads = parse_threads(v).map_err(|m| (Some(n), m))?;
+        plan.thread_switch.threads =
+            Threads::parse_list(v).map_err(at(n, "thread_switch.threads"))?;
     }
     plan.thread_switch.amount = parse_amount(
         get("thread_switch.switches"),
@@ -333,10 +352,12 @@ fn build(entries: &Entries) -> Result<Plan, Fail> {
         plan.thread_switch.amount,
     )?;
     if let Some((n, v)) = get("memory_load.size") {
-        plan.memory_load_size = parse_size(v).map_err(|m| (Some(n), m))?;
+        plan.memory_load_size = Size::parse(v).map_err(at(n, "memory_load.size"))?;
     }
     if let Some((n, v)) = get("load.duration") {
-        plan.load_duration = parse_load_duration(v).map_err(|m| (Some(n), m))?;
+        plan.load_duration = options::Until::parse(v)
+            .map(|u| u.0)
+            .map_err(at(n, "load.duration"))?;
     }
     if let Some((n, v)) = get("rt_throttling") {
         plan.rt_throttling = parse_rt_throttling(v).map_err(|m| (Some(n), m))?;
@@ -345,7 +366,7 @@ fn build(entries: &Entries) -> Result<Plan, Fail> {
         plan.poweroff = parse_yes_no(v, "poweroff").map_err(|m| (Some(n), m))?;
     }
     if let Some((n, v)) = get("timeout") {
-        plan.timeout = parse_positive_duration(v, "timeout").map_err(|m| (Some(n), m))?;
+        plan.timeout = options::positive_duration(v).map_err(at(n, "timeout"))?;
     }
     Ok(plan)
 }
@@ -386,77 +407,6 @@ fn parse_tests(v: &str) -> Result<Vec<TestName>, String> {
     Ok(tests)
 }
 
-/// A non-negative whole number; `_` may group digits (`50_000_000`).
-fn parse_count(v: &str, key: &str, example: &str) -> Result<u64, String> {
-    if v.starts_with('-') {
-        return Err(format!("{key} cannot be negative ('{v}'); give {example}"));
-    }
-    let digits: String = v.chars().filter(|c| *c != '_').collect();
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "{key} must be a whole number, not '{v}'; give {example}"
-        ));
-    }
-    digits
-        .parse()
-        .map_err(|_| format!("{key} '{v}' is too large; give {example}"))
-}
-
-fn parse_priority(v: &str) -> Result<i32, String> {
-    let p = parse_count(v, "priority", "a SCHED_FIFO priority from 1 to 99")?;
-    if !(1..=99).contains(&p) {
-        return Err(format!(
-            "priority {p} is out of range; use 1 to 99 (99 is the highest)"
-        ));
-    }
-    Ok(p as i32)
-}
-
-/// Microseconds as a plain (possibly fractional) number, at least `min`.
-fn parse_micros(v: &str, key: &str, min: f64) -> Result<f64, String> {
-    let value: f64 = v
-        .parse()
-        .ok()
-        .filter(|x: &f64| x.is_finite())
-        .ok_or_else(|| {
-            format!("{key} must be a number of microseconds, not '{v}'; e.g. {key} = 68")
-        })?;
-    if value < 0.0 {
-        return Err(format!(
-            "{key} cannot be negative ('{v}'); give a number of microseconds"
-        ));
-    }
-    if value < min {
-        return Err(format!(
-            "{key} must be greater than 0; give a number of microseconds"
-        ));
-    }
-    if value > 1_000_000.0 {
-        return Err(format!(
-            "{key} = {v} is more than a second; give microseconds, e.g. 68"
-        ));
-    }
-    Ok(value)
-}
-
-fn parse_threads(v: &str) -> Result<Vec<usize>, String> {
-    let mut list = Vec::new();
-    for item in v.split(',').map(str::trim) {
-        let n = parse_count(
-            item,
-            "thread_switch.threads",
-            "thread counts such as 2, 1000",
-        )?;
-        if !(2..=100_000).contains(&n) {
-            return Err(format!(
-                "thread_switch.threads entry {n} is out of range; use 2 to 100000 threads (a switch needs two)"
-            ));
-        }
-        list.push(n as usize);
-    }
-    Ok(list)
-}
-
 /// A test's length: a count key or a duration key, not both.
 fn parse_amount(
     count: Option<(usize, &str)>,
@@ -472,39 +422,14 @@ fn parse_amount(
                 keys.0, keys.1
             ),
         )),
-        (Some((n, v)), None) => {
-            let c = parse_count(v, keys.0, "a whole number such as 1000000")
-                .map_err(|m| (Some(n), m))?;
-            if c == 0 {
-                return Err((Some(n), format!("{} must be at least 1", keys.0)));
-            }
-            Ok(Amount::Count(c))
-        }
-        (None, Some((n, v))) => parse_positive_duration(v, keys.1)
+        (Some((n, v)), None) => Count::parse(v)
+            .map(|c| Amount::Count(c.0))
+            .map_err(|m| (Some(n), format!("{}: {m}", keys.0))),
+        (None, Some((n, v))) => options::positive_duration(v)
             .map(Amount::Duration)
-            .map_err(|m| (Some(n), m)),
+            .map_err(|m| (Some(n), format!("{}: {m}", keys.1))),
         (None, None) => Ok(default),
     }
-}
-
-fn parse_positive_duration(v: &str, key: &str) -> Result<Duration, String> {
-    if v.starts_with('-') {
-        return Err(format!(
-            "{key} cannot be negative ('{v}'); e.g. {key} = 10s"
-        ));
-    }
-    let number = v.trim_end_matches(|c: char| c.is_alphabetic() || c == 'µ' || c == ' ');
-    if number.parse::<f64>().is_ok_and(|n| n == 0.0) {
-        return Err(format!("{key} must be longer than zero; e.g. {key} = 10s"));
-    }
-    duration::parse(v).map_err(|m| format!("{key}: {m}"))
-}
-
-fn parse_load_duration(v: &str) -> Result<Option<Duration>, String> {
-    if v.eq_ignore_ascii_case("forever") {
-        return Ok(None);
-    }
-    parse_positive_duration(v, "load.duration").map(Some)
 }
 
 fn parse_rt_throttling(v: &str) -> Result<RtThrottling, String> {
@@ -521,35 +446,6 @@ fn parse_yes_no(v: &str, key: &str) -> Result<bool, String> {
         "no" | "false" | "off" | "0" => Ok(false),
         _ => Err(format!("{key} must be yes or no, not '{v}'")),
     }
-}
-
-/// A size in bytes: `9MiB`, `512KiB`, `1GiB`, `4096` (bytes); `MB`/`KB`/`GB` mean the same
-/// powers of 1024 as on Windows.
-pub fn parse_size(v: &str) -> Result<u64, String> {
-    let hint = "write a number and a unit, e.g. 9MiB, 512KiB or 1GiB";
-    if v.trim_start().starts_with('-') {
-        return Err(format!("size cannot be negative ('{v}'); {hint}"));
-    }
-    let s = v.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("invalid size '{v}'; {hint}"))?;
-    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(format!("unknown unit in size '{v}'; {hint}")),
-    };
-    let bytes = number
-        .checked_mul(scale)
-        .ok_or_else(|| format!("size '{v}' is too large; {hint}"))?;
-    if bytes == 0 {
-        return Err(format!("size must be larger than zero; {hint}"));
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -587,20 +483,20 @@ mod tests {
              poweroff = no\n\
              timeout = 5m\n");
         assert_eq!(plan.tests, vec![TestName::ThreadSwitch]);
-        assert_eq!(plan.cpu, 1);
-        assert_eq!(plan.priority, 80);
+        assert_eq!(plan.cpu, Cpu(1));
+        assert_eq!(plan.priority, Priority(80));
         assert_eq!(
             plan.clock_tick.amount,
             Amount::Duration(Duration::from_secs(2))
         );
-        assert_eq!(plan.clock_tick.loop_us, 0.0);
-        assert_eq!(plan.clock_tick.threshold_us, 5.5);
-        assert_eq!(plan.thread_switch.threads, vec![2, 100]);
+        assert_eq!(plan.clock_tick.loop_us, LoopUs(0.0));
+        assert_eq!(plan.clock_tick.threshold_us, ThresholdUs(5.5));
+        assert_eq!(plan.thread_switch.threads, vec![Threads(2), Threads(100)]);
         assert_eq!(
             plan.thread_switch.amount,
             Amount::Duration(Duration::from_secs(1))
         );
-        assert_eq!(plan.memory_load_size, 16 << 20);
+        assert_eq!(plan.memory_load_size, Size(16 << 20));
         assert_eq!(plan.load_duration, Some(Duration::from_secs(600)));
         assert_eq!(plan.rt_throttling, RtThrottling::Keep);
         assert!(!plan.poweroff);
@@ -675,19 +571,66 @@ mod tests {
         assert!(fail(b"thread_switch.threads = 2,,3\n").contains("whole number"));
         assert!(fail(b"clock_tick.samples = 0\n").contains("at least 1"));
         assert!(fail(b"timeout = 0s\n").contains("longer than zero"));
+        assert!(fail(b"clock_tick.duration = 0\n").contains("longer than zero"));
         assert!(fail(b"poweroff = maybe\n").contains("yes or no"));
         assert!(fail(b"rt_throttling = sometimes\n").contains("off or keep"));
         assert!(fail(b"memory_load.size = 9 parsecs\n").contains("unknown unit"));
-        assert!(fail(b"clock_tick.threshold_us = 0\n").contains("greater than 0"));
+        assert!(fail(b"clock_tick.threshold_us = 0\n").contains("out of range"));
+    }
+
+    /// What a test would refuse after an hour of measuring, the check refuses at once,
+    /// naming the line and the key.
+    #[test]
+    fn the_tests_limits_are_the_configs() {
+        assert_eq!(
+            fail(b"# plan\n\ntests = thread-switch\nthread_switch.threads = 2, 20000\n"),
+            "bench.conf line 4: thread_switch.threads: 20000 is out of range (2 to 10000)"
+        );
+        assert_eq!(
+            fail(b"clock_tick.loop_us = 500000\n"),
+            "bench.conf line 1: clock_tick.loop_us: 500000 is out of range (0 to 100000)"
+        );
+        assert!(
+            ok("thread_switch.threads = 2, 10000\nclock_tick.loop_us = 100000\n")
+                .clock_tick
+                .loop_us
+                .eq(&LoopUs(100_000.0))
+        );
+    }
+
+    #[test]
+    fn an_offline_cpu_is_refused_by_load() {
+        let dir = std::env::temp_dir().join(format!("rust-bench-conf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bench.conf");
+        std::fs::write(&path, "role = test\ncpu = 99\n").unwrap();
+        // The file itself is fine; this machine has no CPU 99.
+        assert_eq!(ok("cpu = 99\n").cpu, Cpu(99));
+        if crate::platform::rt::usable_cpus().len() < 99
+            && !crate::platform::rt::usable_cpus().is_empty()
+        {
+            let msg = load(&path).unwrap_err().to_string();
+            assert!(
+                msg.starts_with("bench.conf line 2: cpu: CPU 99 is not online"),
+                "{msg}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn sizes() {
-        assert_eq!(parse_size("9MiB"), Ok(9 << 20));
-        assert_eq!(parse_size("9 MB"), Ok(9 << 20));
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert!(parse_size("-1MiB").is_err());
-        assert!(parse_size("0").is_err());
+        assert_eq!(
+            ok("memory_load.size = 9MiB\n").memory_load_size,
+            Size(9 << 20)
+        );
+        assert_eq!(
+            ok("memory_load.size = 9 MB\n").memory_load_size,
+            Size(9_000_000)
+        );
+        assert_eq!(ok("memory_load.size = 4096\n").memory_load_size, Size(4096));
+        assert!(fail(b"memory_load.size = -1MiB\n").contains("negative"));
+        assert!(fail(b"memory_load.size = 0\n").contains("out of range"));
     }
 
     #[test]

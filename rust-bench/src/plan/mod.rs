@@ -1,7 +1,9 @@
-//! The plan: bench.conf, durations and sizes, `rust-bench run`, and `rust-bench mark-failed`
-//! for a run that could not record its own end.
+//! The plan: bench.conf, durations, one type per option (shared by the tests' flags and
+//! bench.conf), `rust-bench run`, and `rust-bench mark-failed` for a run that could not
+//! record its own end.
 
 pub mod config;
 pub mod duration;
 pub mod mark_failed;
+pub mod options;
 pub mod run;

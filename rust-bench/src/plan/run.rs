@@ -17,10 +17,9 @@ use clap::Args as ClapArgs;
 use crate::error::UsageError;
 use crate::load;
 use crate::plan::config::{self, Plan, Role, RtThrottling, TestName};
+use crate::platform::rt_setup::{self, RtSetup, RtSetupRecord};
 use crate::platform::{environment, rt};
-use crate::results::run::{
-    FairServerChange, FairServerChanges, RtSettings, RunRecord, Status, TestRecord,
-};
+use crate::results::run::{RunRecord, Status, TestRecord};
 use crate::results::time::{utc_now, utc_stamp};
 use crate::results::writer::write_atomic;
 use crate::suite::{self, test};
@@ -143,9 +142,10 @@ fn write_report(run: &Run) {
 fn execute(run: &Arc<Run>, plan: &Plan) -> Result<()> {
     say(&describe(plan));
     rt::install_stop_handler();
-    let lift = plan.role == Role::Test && plan.rt_throttling == RtThrottling::Off;
-    let throttle = if lift {
-        Some(rt::ThrottleGuard::lift().map_err(|e| {
+    // Tests run under the plan's RT setup; a load VM leaves the settings alone.
+    let mut setup = if plan.role == Role::Test {
+        let lift = plan.rt_throttling == RtThrottling::Off;
+        Some(RtSetup::apply(lift).map_err(|e| {
             anyhow::anyhow!(
                 "cannot lift RT throttling as the config asks (rt_throttling = off): {}; run as root or set rt_throttling = keep",
                 e.root_cause()
@@ -154,38 +154,23 @@ fn execute(run: &Arc<Run>, plan: &Plan) -> Result<()> {
     } else {
         None
     };
-    let fair = if lift {
-        Some(FairServerGuard::lift())
-    } else {
-        None
-    };
+    let record = setup.as_ref().map(|s| s.record().clone());
     let environment = environment::collect();
     run.update(|r| {
         r.environment = Some(environment);
-        r.rt_settings = Some(RtSettings {
-            requested: match plan.rt_throttling {
-                RtThrottling::Off => "off",
-                RtThrottling::Keep => "keep",
-            }
-            .to_string(),
-            rt_throttling_lifted: throttle.as_ref().is_some_and(|g| g.lifted()),
-            fair_server: fair.as_ref().map(FairServerGuard::record),
-            restored: None,
-        });
+        r.rt_settings = record.clone();
     })?;
     let timeout_ends_plan = plan.role != Role::Test && plan.load_duration.is_none();
     watch_deadline(Arc::clone(run), plan.timeout, timeout_ends_plan);
     let result = match plan.role {
-        Role::Test => run_tests(run, plan),
+        Role::Test => run_tests(run, plan, record.as_ref()),
         Role::CpuLoad | Role::MemoryLoad => run_load(run, plan),
     };
-    drop(throttle);
-    let restored = fair.map(FairServerGuard::restore).unwrap_or(true);
-    run.update(|r| {
-        if let Some(settings) = &mut r.rt_settings {
-            settings.restored = Some(restored);
-        }
-    })?;
+    if let Some(s) = setup.as_mut() {
+        s.restore();
+        let done = s.record().clone();
+        run.update(|r| r.rt_settings = Some(done))?;
+    }
     result
 }
 
@@ -201,7 +186,7 @@ fn stop_reason(plan: &Plan) -> Option<String> {
 }
 
 /// Run each listed test; a failing test fails the run but the others still run.
-fn run_tests(run: &Arc<Run>, plan: &Plan) -> Result<()> {
+fn run_tests(run: &Arc<Run>, plan: &Plan, setup: Option<&RtSetupRecord>) -> Result<()> {
     run.update(|r| {
         for test in &plan.tests {
             r.tests.insert(
@@ -224,13 +209,14 @@ fn run_tests(run: &Arc<Run>, plan: &Plan) -> Result<()> {
         }
         say(&format!("{test}: starting"));
         let started = Instant::now();
-        let outcome = measure(test, plan, &run.dir).and_then(|complete| match stop_reason(plan) {
-            Some(reason) if !complete => anyhow::bail!("{reason}; partial results kept"),
-            _ if !complete => {
-                anyhow::bail!("ended before its planned length; partial results kept")
-            }
-            _ => Ok(()),
-        });
+        let outcome =
+            measure(test, plan, &run.dir, setup).and_then(|complete| match stop_reason(plan) {
+                Some(reason) if !complete => anyhow::bail!("{reason}; partial results kept"),
+                _ if !complete => {
+                    anyhow::bail!("ended before its planned length; partial results kept")
+                }
+                _ => Ok(()),
+            });
         match outcome {
             Ok(()) => {
                 say(&format!(
@@ -262,13 +248,13 @@ fn set_test(record: &mut RunRecord, test: TestName, status: Status, error: Optio
 
 /// Run one test: its JSON at each checkpoint (what a run cut short needs), all its files
 /// (JSON, CSV, SVG) once at the end; returns whether it completed.
-fn measure(test: TestName, plan: &Plan, dir: &Path) -> Result<bool> {
+fn measure(test: TestName, plan: &Plan, dir: &Path, setup: Option<&RtSetupRecord>) -> Result<bool> {
     let Some(test) = suite::find(test.as_str()) else {
         anyhow::bail!("{test}: no such test in this rust-bench");
     };
     let name = test.name();
     let pacer = test::Pacer::default();
-    let result = test.run_planned(plan, &mut |partial| {
+    let result = test.run_planned(plan, setup, &mut |partial| {
         pacer.write(|| {
             if let Err(err) = test::write_json_file(dir, partial) {
                 say(&format!(
@@ -290,12 +276,12 @@ fn measure(test: TestName, plan: &Plan, dir: &Path) -> Result<bool> {
 fn run_load(run: &Run, plan: &Plan) -> Result<()> {
     let kind = match plan.role {
         Role::MemoryLoad => load::LoadKind::Memory {
-            size: plan.memory_load_size,
+            size: plan.memory_load_size.0,
         },
         _ => load::LoadKind::Cpu,
     };
     say("load: running");
-    let stats = load::generate(kind, Some(plan.cpu), plan.load_duration)?;
+    let stats = load::generate(kind, Some(plan.cpu.0), plan.load_duration)?;
     say(&format!(
         "load: {} rounds in {:.1} s",
         stats.rounds, stats.seconds
@@ -329,79 +315,6 @@ fn mark_first_sample(run: &Run) -> Result<()> {
     run.update(|r| r.boot_to_first_sample_s = uptime)
 }
 
-const FAIR_SERVER: &str = "/sys/kernel/debug/sched/fair_server";
-
-/// The fair_server (6.12's dl-server that reserves CPU time for ordinary tasks), set to zero
-/// runtime for a test run and restored afterwards. Problems are recorded, not fatal.
-struct FairServerGuard {
-    /// (runtime file, value before) for every CPU changed.
-    changed: Vec<(PathBuf, String)>,
-    errors: Vec<String>,
-}
-
-impl FairServerGuard {
-    fn lift() -> FairServerGuard {
-        let mut guard = FairServerGuard {
-            changed: Vec::new(),
-            errors: Vec::new(),
-        };
-        let Ok(entries) = fs::read_dir(FAIR_SERVER) else {
-            return guard;
-        };
-        let mut files: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path().join("runtime"))
-            .collect();
-        files.sort();
-        for file in files {
-            let result = fs::read_to_string(&file).and_then(|before| {
-                fs::write(&file, "0")?;
-                Ok(before.trim().to_string())
-            });
-            match result {
-                Ok(before) => guard.changed.push((file, before)),
-                Err(e) => guard.errors.push(format!("{}: {e}", file.display())),
-            }
-        }
-        for e in &guard.errors {
-            say(&format!(
-                "warning: could not set the fair_server runtime to 0: {e}"
-            ));
-        }
-        guard
-    }
-
-    fn record(&self) -> FairServerChanges {
-        FairServerChanges {
-            changed: self
-                .changed
-                .iter()
-                .map(|(file, before)| FairServerChange {
-                    file: file.display().to_string(),
-                    before: before.clone(),
-                    during: "0".to_string(),
-                })
-                .collect(),
-            errors: self.errors.clone(),
-        }
-    }
-
-    /// Put back every value; true when all were restored.
-    fn restore(self) -> bool {
-        let mut ok = true;
-        for (file, before) in self.changed.iter().rev() {
-            if let Err(e) = fs::write(file, before) {
-                say(&format!(
-                    "warning: could not restore {}: {e}",
-                    file.display()
-                ));
-                ok = false;
-            }
-        }
-        ok
-    }
-}
-
 /// Set when the plan's timeout has passed.
 static TIMED_OUT: AtomicBool = AtomicBool::new(false);
 
@@ -433,6 +346,7 @@ fn watch_deadline(run: Arc<Run>, timeout: Duration, ends_plan: bool) {
         rt::request_stop();
         std::thread::sleep(TIMEOUT_GRACE);
         let _ = run.fail(&timeout_reason(timeout));
+        rt_setup::restore_now();
         say("the run did not stop after the timeout; exiting");
         std::process::exit(1);
     });

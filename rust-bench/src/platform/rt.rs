@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::results::environment::{FairServer, Throttling};
 
@@ -132,7 +132,7 @@ pub fn check_cpu(cpu: usize) -> Result<()> {
     let cpus = usable_cpus();
     if !cpus.is_empty() && !cpus.contains(&cpu) {
         crate::usage!(
-            "CPU {cpu} does not exist or is offline; use one of CPUs {}",
+            "CPU {cpu} is not online on this machine; use one of CPUs {}",
             format_cpu_list(&cpus)
         );
     }
@@ -322,69 +322,6 @@ impl Throttling {
             fair_server,
         }
     }
-
-    /// True when a busy SCHED_FIFO thread would be throttled.
-    pub fn active(&self) -> bool {
-        match (self.sched_rt_runtime_us, self.sched_rt_period_us) {
-            (Some(r), Some(p)) => r >= 0 && r < p,
-            _ => false,
-        }
-    }
-
-    /// The one-line warning printed when throttling is active.
-    pub fn warning(&self) -> Option<String> {
-        if !self.active() {
-            return None;
-        }
-        let r = self.sched_rt_runtime_us.unwrap_or(0);
-        let p = self.sched_rt_period_us.unwrap_or(0);
-        Some(format!(
-            "rust-bench: warning: RT throttling is on (sched_rt_runtime_us={r} of sched_rt_period_us={p}): a busy SCHED_FIFO thread loses {} ms every {} ms; pass --no-rt-throttling to lift it for the run",
-            (p - r) / 1000,
-            p / 1000
-        ))
-    }
-}
-
-/// Lifts RT throttling (sched_rt_runtime_us = -1) and puts the old value back when dropped,
-/// including on errors and after SIGINT/SIGTERM (which only set the stop flag).
-pub struct ThrottleGuard {
-    saved: Option<String>,
-}
-
-impl ThrottleGuard {
-    /// Lift throttling; a no-op guard when it is already off.
-    pub fn lift() -> Result<ThrottleGuard> {
-        let old = std::fs::read_to_string(RT_RUNTIME).with_context(|| {
-            format!("cannot read {RT_RUNTIME}; RT throttling cannot be lifted on this system")
-        })?;
-        if old.trim() == "-1" {
-            return Ok(ThrottleGuard { saved: None });
-        }
-        std::fs::write(RT_RUNTIME, "-1").with_context(|| {
-            format!("cannot write -1 to {RT_RUNTIME} to lift RT throttling; run as root or drop --no-rt-throttling")
-        })?;
-        Ok(ThrottleGuard {
-            saved: Some(old.trim().to_string()),
-        })
-    }
-
-    /// Whether this guard changed anything.
-    pub fn lifted(&self) -> bool {
-        self.saved.is_some()
-    }
-}
-
-impl Drop for ThrottleGuard {
-    fn drop(&mut self) {
-        if let Some(old) = self.saved.take()
-            && let Err(e) = std::fs::write(RT_RUNTIME, &old)
-        {
-            eprintln!(
-                "rust-bench: warning: could not restore {RT_RUNTIME} to {old}: {e}; write it by hand"
-            );
-        }
-    }
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -432,22 +369,5 @@ mod tests {
         assert_eq!(parse_cpu_list(""), Vec::<usize>::new());
         assert_eq!(format_cpu_list(&[0, 1, 2, 3, 5, 7, 8]), "0-3,5,7-8");
         assert_eq!(format_cpu_list(&[1]), "1");
-    }
-
-    #[test]
-    fn throttling_warning() {
-        let t = Throttling {
-            sched_rt_runtime_us: Some(950_000),
-            sched_rt_period_us: Some(1_000_000),
-            fair_server: None,
-        };
-        assert!(t.active());
-        assert!(t.warning().unwrap().contains("loses 50 ms every 1000 ms"));
-        let off = Throttling {
-            sched_rt_runtime_us: Some(-1),
-            ..t
-        };
-        assert!(!off.active());
-        assert!(off.warning().is_none());
     }
 }

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::model::Run;
-use crate::results::environment::Throttling;
+use crate::platform::rt_setup;
+use crate::results::environment::Environment;
 use crate::results::run::Status;
 use crate::suite::TESTS;
 pub use crate::suite::test::Cell;
@@ -76,9 +77,7 @@ pub fn environments(runs: &[Run], labels: &[String]) -> Table {
     });
     add("CPU", &|r| r.environment.as_ref()?.cpu_model.clone());
     add("OS", &|r| r.environment.as_ref()?.os_release.clone());
-    add("RT throttling", &|r| {
-        rt_throttling(&r.environment.as_ref()?.rt_throttling)
-    });
+    add("RT throttling", &|r| rt_throttling(r.environment.as_ref()?));
     Table {
         title: "Environments".to_string(),
         text_left: true,
@@ -87,13 +86,51 @@ pub fn environments(runs: &[Run], labels: &[String]) -> Table {
     }
 }
 
-fn rt_throttling(t: &Throttling) -> Option<String> {
-    let runtime = t.sched_rt_runtime_us?;
-    Some(match (runtime, t.sched_rt_period_us) {
-        (-1, _) => "off (sched_rt_runtime_us = -1)".to_string(),
-        (r, Some(p)) => format!("{r} of {p} µs"),
-        (r, None) => format!("sched_rt_runtime_us = {r}"),
+/// RT throttling and the fair_server as they were during the run: never "off" while a
+/// reservation for ordinary tasks remained (or may have: Linux 6.12 and later reserve
+/// 50 ms/s by default, and a result that could not read it says so).
+fn rt_throttling(env: &Environment) -> Option<String> {
+    let t = &env.rt_throttling;
+    let fair = fair_server_in_force(env);
+    Some(match (t.sched_rt_runtime_us, t.sched_rt_period_us, fair) {
+        (Some(-1), _, None) => "off (sched_rt_runtime_us = -1)".to_string(),
+        (Some(-1), _, Some(f)) => format!("sched_rt_runtime_us = -1, but {f}"),
+        (Some(r), Some(p), f) => with_fair(format!("{r} of {p} µs"), f),
+        (Some(r), None, f) => with_fair(format!("sched_rt_runtime_us = {r}"), f),
+        (None, _, f) => f?,
     })
+}
+
+fn with_fair(text: String, fair: Option<String>) -> String {
+    match fair {
+        Some(f) => format!("{text}; {f}"),
+        None => text,
+    }
+}
+
+/// What the fair_server reserved during the run ("fair_server 50 ms/s"), if anything.
+fn fair_server_in_force(env: &Environment) -> Option<String> {
+    let new_kernel = env
+        .kernel
+        .release
+        .as_deref()
+        .is_some_and(|r| rt_setup::kernel_at_least(r, 6, 12));
+    let unknown = "fair_server not readable (50 ms/s by default)";
+    let Some(cpus) = &env.rt_throttling.fair_server else {
+        return new_kernel.then(|| unknown.to_string());
+    };
+    let mut values: Vec<String> = Vec::new();
+    for server in cpus.values() {
+        let value = match (server.runtime_ns, server.period_ns) {
+            (Some(0), _) => continue,
+            (Some(r), Some(p)) => format!("fair_server {}", rt_setup::per_period(r, p)),
+            _ => unknown.to_string(),
+        };
+        if !values.contains(&value) {
+            values.push(value);
+        }
+    }
+    (!values.is_empty()).then(|| values.join(", "))
 }
 
 /// A test's table: the union of its runs' lines, in key order; None when no run has it.
@@ -274,6 +311,11 @@ pub fn notes(runs: &[Run], labels: &[String]) -> Vec<String> {
                 "{label}: RT throttling was on (sched_rt_runtime_us = {v}): it can stop a busy real-time thread for tens of milliseconds every second."
             ));
         }
+        if let Some(fair) = run.environment.as_ref().and_then(fair_server_in_force) {
+            notes.push(format!(
+                "{label}: the reservation for ordinary tasks stayed during the run ({fair}): a busy ordinary task on the measured CPU can stop a real-time thread for that long every second."
+            ));
+        }
     }
     notes
 }
@@ -297,4 +339,51 @@ fn csv_field(s: &str) -> String {
 
 fn md_escape(s: &str) -> String {
     s.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod rt_tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    fn env(release: &str, runtime: i64, fair: Value) -> Environment {
+        let mut env = crate::results::fixture::environment(None, false, false);
+        env.kernel.release = Some(release.to_string());
+        env.rt_throttling = serde_json::from_value(serde_json::json!({
+            "sched_rt_runtime_us": runtime, "sched_rt_period_us": 1000000, "fair_server": fair,
+        }))
+        .unwrap();
+        env
+    }
+
+    /// The environment table never says "off" while the fair_server may reserve time.
+    #[test]
+    fn off_only_when_nothing_remains() {
+        let zero = serde_json::json!({"cpu0": {"runtime_ns": 0, "period_ns": 1000000000}});
+        let kept = serde_json::json!({"cpu0": {"runtime_ns": 50000000, "period_ns": 1000000000}});
+        let unreadable = serde_json::json!({"cpu0": {"runtime_ns": null, "period_ns": null}});
+        let cell = |e: Environment| rt_throttling(&e).unwrap();
+        assert_eq!(
+            cell(env("6.12.1", -1, zero)),
+            "off (sched_rt_runtime_us = -1)"
+        );
+        assert_eq!(
+            cell(env("6.6.1", -1, Value::Null)),
+            "off (sched_rt_runtime_us = -1)"
+        );
+        assert_eq!(
+            cell(env("6.12.1", -1, kept.clone())),
+            "sched_rt_runtime_us = -1, but fair_server 50 ms/s"
+        );
+        assert_eq!(
+            cell(env("6.12.1", 950000, kept)),
+            "950000 of 1000000 µs; fair_server 50 ms/s"
+        );
+        for fair in [unreadable, Value::Null] {
+            let text = cell(env("6.18.44", -1, fair));
+            assert!(!text.starts_with("off"), "{text}");
+            assert!(text.contains("fair_server not readable"), "{text}");
+        }
+    }
 }

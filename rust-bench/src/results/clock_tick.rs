@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::results::End;
 use crate::results::clock::ClockInfo;
 use crate::results::environment::Environment;
+use crate::results::rt_setup::RtSetupRecord;
 use crate::results::stats::{HistogramJson, LoopSummary};
 
 /// The test's name: `test` in its file, the file's stem, the subcommand.
@@ -41,6 +42,10 @@ pub struct ClockTick {
     pub checkpoint_settle_ms: u64,
     pub loop_ns: LoopSummary,
     pub loop_iterations: u64,
+    /// How the loop was calibrated and how far its shortest sample is from the target
+    /// (null in files written before it was recorded).
+    #[serde(default)]
+    pub loop_calibration: Option<LoopCalibration>,
     pub max_overhead_ns: u64,
     pub spikes: Spikes,
     pub histogram: HistogramJson,
@@ -49,8 +54,31 @@ pub struct ClockTick {
     pub priority: i32,
     pub cpu: usize,
     pub rt_throttling_lifted: bool,
+    /// What the RT setup did and left in force (null in files written before it was
+    /// recorded).
+    #[serde(default)]
+    pub rt_setup: Option<RtSetupRecord>,
     pub memory_locked: bool,
     pub environment: Environment,
+}
+
+/// `loop_calibration`: the busy loop's calibration and how well it held.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoopCalibration {
+    pub target_ns: u64,
+    /// Busy-loop iterations per sample (as `loop_iterations`).
+    pub iterations: u64,
+    /// Shortest sample of zero iterations (one timestamp).
+    pub base_ns: u64,
+    /// How often the loop was lengthened after the first estimate because a faster CPU
+    /// was seen (in the warm-up or the first bursts, whose samples were then discarded).
+    pub adjustments: u32,
+    /// (loop_ns.min - target) / target in percent; null without a loop or a sample.
+    pub min_error_pct: Option<f64>,
+    /// The shortest loop is within 1 % of the target.
+    pub within_1pct: bool,
+    /// How far and why, when it is not.
+    pub note: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -132,6 +160,7 @@ impl ClockTick {
             checkpoint_settle_ms: self.checkpoint_settle_ms,
             loop_ns: self.loop_ns.clone(),
             loop_iterations: self.loop_iterations,
+            loop_calibration: self.loop_calibration.clone(),
             max_overhead_ns: self.max_overhead_ns,
             spikes: self.spikes.clone(),
             histogram: self.histogram.clone(),
@@ -140,6 +169,7 @@ impl ClockTick {
             priority: self.priority,
             cpu: self.cpu,
             rt_throttling_lifted: self.rt_throttling_lifted,
+            rt_setup: self.rt_setup.clone(),
             memory_locked: self.memory_locked,
             environment: self.environment.clone(),
         }

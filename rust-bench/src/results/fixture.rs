@@ -104,6 +104,7 @@ pub fn clock_tick(env: &Environment, min: u64, max: u64) -> ClockTick {
             max,
         },
         loop_iterations: 123_456,
+        loop_calibration: None,
         max_overhead_ns: max - min,
         spikes: Spikes {
             threshold_ns: 20_000,
@@ -138,6 +139,7 @@ pub fn clock_tick(env: &Environment, min: u64, max: u64) -> ClockTick {
         priority: 99,
         cpu: 0,
         rt_throttling_lifted: true,
+        rt_setup: None,
         memory_locked: true,
         environment: env.clone(),
     }
@@ -182,6 +184,7 @@ pub fn thread_switch(env: &Environment, stats: &[(usize, [f64; 3])]) -> ThreadSw
         burst_ms: 500,
         gap_us: 5000,
         rt_throttling_lifted: true,
+        rt_setup: None,
         memory_locked: true,
         environment: env.clone(),
     }

@@ -15,6 +15,7 @@ pub mod environment;
 pub mod fixture;
 pub mod histogram;
 pub mod read;
+pub mod rt_setup;
 pub mod run;
 pub mod stats;
 pub mod thread_switch;

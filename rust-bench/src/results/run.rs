@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::results::environment::Environment;
+use crate::results::rt_setup::{FairServerChange, FairServerRecord, RtSetupRecord};
 use crate::results::{Origin, SCHEMA, read, writer};
 
 /// The file's name in a run directory.
@@ -73,8 +74,9 @@ pub struct RunRecord {
     pub plan: Option<Value>,
     #[serde(default)]
     pub environment: Option<Environment>,
-    #[serde(default)]
-    pub rt_settings: Option<RtSettings>,
+    /// The plan's RT setup; null for a load role.
+    #[serde(default, deserialize_with = "rt_settings")]
+    pub rt_settings: Option<RtSetupRecord>,
     /// /proc/uptime when the first test started.
     #[serde(default)]
     pub boot_to_first_sample_s: Option<f64>,
@@ -85,31 +87,74 @@ pub struct RunRecord {
     pub load: Option<LoadStats>,
 }
 
-/// `rt_settings`: what the run changed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RtSettings {
-    /// The plan's `rt_throttling`: "off" or "keep".
-    pub requested: String,
-    /// sched_rt_runtime_us was set to -1 by this run.
-    pub rt_throttling_lifted: bool,
-    /// The fair_server runtimes changed; null when kept.
-    pub fair_server: Option<FairServerChanges>,
-    /// Everything was put back at the end; null until then.
+/// `rt_settings` as files written before it was an `rt_setup` object recorded it: read
+/// into an [`RtSetupRecord`] (their `in_force` and `warnings` were not recorded: empty).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct OlderRtSettings {
+    requested: String,
+    rt_throttling_lifted: bool,
+    fair_server: Option<OlderFairServer>,
     #[serde(default)]
-    pub restored: Option<bool>,
+    restored: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FairServerChanges {
-    pub changed: Vec<FairServerChange>,
-    pub errors: Vec<String>,
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct OlderFairServer {
+    changed: Vec<OlderFairServerChange>,
+    errors: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FairServerChange {
-    pub file: String,
-    pub before: String,
-    pub during: String,
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct OlderFairServerChange {
+    file: String,
+    before: String,
+}
+
+impl From<OlderRtSettings> for RtSetupRecord {
+    fn from(o: OlderRtSettings) -> RtSetupRecord {
+        let fair = o.fair_server.unwrap_or(OlderFairServer {
+            changed: Vec::new(),
+            errors: Vec::new(),
+        });
+        RtSetupRecord {
+            requested: o.requested,
+            rt_throttling_lifted: o.rt_throttling_lifted,
+            fair_server: FairServerRecord {
+                debugfs_mounted: false,
+                changed: fair
+                    .changed
+                    .into_iter()
+                    .map(|c| FairServerChange {
+                        // .../fair_server/cpuN/runtime
+                        cpu: Path::new(&c.file)
+                            .parent()
+                            .and_then(|p| p.file_name())
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or(c.file.clone()),
+                        runtime_ns_before: c.before.trim().parse().unwrap_or(0),
+                    })
+                    .collect(),
+                errors: fair.errors,
+            },
+            in_force: Vec::new(),
+            warnings: Vec::new(),
+            restored: o.restored,
+        }
+    }
+}
+
+/// `rt_settings`: an [`RtSetupRecord`], or the older form of it.
+fn rt_settings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<RtSetupRecord>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Now(RtSetupRecord),
+        Older(OlderRtSettings),
+    }
+    Ok(Option::<Either>::deserialize(d)?.map(|e| match e {
+        Either::Now(r) => r,
+        Either::Older(o) => o.into(),
+    }))
 }
 
 /// Counters of a load role's run: `load`.
@@ -187,5 +232,28 @@ mod tests {
         assert_eq!(r.error.as_deref(), Some("first"));
         assert!(r.finished.is_some());
         assert_eq!(RunRecord::read(&dir.path().join("none")).unwrap(), None);
+    }
+
+    #[test]
+    fn older_rt_settings_read_as_an_rt_setup() {
+        let older = serde_json::json!({
+            "requested": "off",
+            "rt_throttling_lifted": true,
+            "fair_server": {
+                "changed": [{
+                    "file": "/sys/kernel/debug/sched/fair_server/cpu1/runtime",
+                    "before": "50000000",
+                    "during": "0"
+                }],
+                "errors": []
+            },
+            "restored": true
+        });
+        let r: RtSetupRecord = rt_settings(older).unwrap().unwrap();
+        assert_eq!(r.requested, "off");
+        assert_eq!(r.fair_server.changed[0].cpu, "cpu1");
+        assert_eq!(r.fair_server.changed[0].runtime_ns_before, 50_000_000);
+        assert_eq!(r.restored, Some(true));
+        assert_eq!(rt_settings(serde_json::Value::Null).unwrap(), None);
     }
 }

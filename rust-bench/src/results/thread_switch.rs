@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::results::End;
 use crate::results::clock::ClockInfo;
 use crate::results::environment::Environment;
+use crate::results::rt_setup::RtSetupRecord;
 use crate::results::stats::{HistogramJson, Summary};
 
 /// The test's name: `test` in its file, the file's stem, the subcommand.
@@ -36,6 +37,10 @@ pub struct ThreadSwitch {
     pub burst_ms: u64,
     pub gap_us: u64,
     pub rt_throttling_lifted: bool,
+    /// What the RT setup did and left in force (null in files written before it was
+    /// recorded).
+    #[serde(default)]
+    pub rt_setup: Option<RtSetupRecord>,
     pub memory_locked: bool,
     pub environment: Environment,
 }

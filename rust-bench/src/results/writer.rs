@@ -46,6 +46,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result
 }
 
+/// Prove that files can be created in `dir` (what [`write_atomic`] does) by creating and
+/// removing one; `flag` names the option in the message.
+pub fn probe_writable(dir: &Path, flag: &str) -> Result<()> {
+    let probe = dir.join(format!(".rust-bench-probe-{}.tmp", std::process::id()));
+    let written = File::create(&probe).and_then(|mut f| f.write_all(b"probe\n"));
+    let _ = fs::remove_file(&probe);
+    if let Err(e) = written {
+        crate::usage!(
+            "cannot write in {} ({e}); give {flag} a writable place",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
 /// Pretty JSON of `value` with a trailing newline.
 pub fn to_json(value: &impl Serialize) -> Result<Vec<u8>> {
     let mut v = serde_json::to_vec_pretty(value).context("cannot serialize results")?;

@@ -11,11 +11,12 @@ use clap::{Args as ClapArgs, FromArgMatches};
 use crate::figures;
 use crate::figures::svg::group_thousands;
 use crate::measure::clock_tick::{Limit, Options, measure};
-use crate::plan::config::{Amount, Plan};
-use crate::plan::duration;
-use crate::platform::{rt, tsc};
+use crate::plan::config::{Amount, Plan, RtThrottling};
+use crate::plan::options::{self, Count, Cpu, LoopUs, Priority, ThresholdUs};
+use crate::platform::{rt, rt_setup, tsc};
 use crate::results::clock_tick::{ClockTick, NAME};
 use crate::results::environment::Environment;
+use crate::results::rt_setup::RtSetupRecord;
 use crate::results::{read, writer};
 use crate::suite::test::{
     CHECKPOINT_EVERY, Cell, Destinations, Figure, Line, Pacer, Progress, Test, TestResult,
@@ -23,24 +24,26 @@ use crate::suite::test::{
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// CPU to measure on.
-    #[arg(long, default_value_t = 0)]
-    pub cpu: usize,
+    /// CPU to measure on (an online CPU).
+    #[arg(long, default_value_t = Cpu::DEFAULT, value_parser = Cpu::parse)]
+    pub cpu: Cpu,
     /// SCHED_FIFO priority of the measuring thread (1-99).
-    #[arg(long, default_value_t = 99, value_parser = clap::value_parser!(i32).range(1..=99))]
-    pub priority: i32,
+    #[arg(long, default_value_t = Priority::DEFAULT, value_parser = Priority::parse)]
+    pub priority: Priority,
     /// How long to measure, e.g. 10s, 5m, 1h (default 10s unless --samples is given).
-    #[arg(long, value_parser = duration::clap_duration, conflicts_with = "samples")]
+    #[arg(long, value_parser = options::positive_duration, conflicts_with = "samples")]
     pub duration: Option<Duration>,
     /// How many samples to take (the paper: 50000000).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub samples: Option<u64>,
-    /// Busy-loop length in microseconds (0 = back-to-back timestamps, oslat's method).
-    #[arg(long, default_value_t = 68.0, value_parser = parse_loop_us)]
-    pub loop_us: f64,
-    /// A sample whose overhead (sample - minimum) reaches this many microseconds is a spike.
-    #[arg(long, default_value_t = 20.0, value_parser = parse_threshold_us)]
-    pub threshold_us: f64,
+    #[arg(long, value_parser = Count::parse)]
+    pub samples: Option<Count>,
+    /// Busy-loop length in microseconds, 0 to 100000 (0 = back-to-back timestamps, oslat's
+    /// method).
+    #[arg(long, default_value_t = LoopUs::DEFAULT, value_parser = LoopUs::parse)]
+    pub loop_us: LoopUs,
+    /// A sample whose overhead (sample - minimum) reaches this many microseconds is a spike
+    /// (0.001 to 1000000).
+    #[arg(long, default_value_t = ThresholdUs::DEFAULT, value_parser = ThresholdUs::parse)]
+    pub threshold_us: ThresholdUs,
     /// Length of one measuring burst in milliseconds.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub burst_ms: u64,
@@ -50,7 +53,8 @@ pub struct Args {
     /// Timestamp source.
     #[arg(long, value_enum, default_value_t)]
     pub clock: tsc::Choice,
-    /// Lift RT throttling (sched_rt_runtime_us = -1) for the run and restore it afterwards.
+    /// Lift RT throttling (sched_rt_runtime_us = -1) and the fair_server reservation
+    /// (debugfs sched/fair_server/cpu*/runtime = 0) for the run, and restore both afterwards.
     #[arg(long)]
     pub no_rt_throttling: bool,
     /// Initial timeline interval in microseconds (doubles whenever the timeline is full).
@@ -59,41 +63,29 @@ pub struct Args {
     /// Write the JSON result to FILE ('-' for standard output).
     #[arg(long, value_name = "FILE")]
     pub json: Option<String>,
-    /// Write clock-tick.json and the CSV files into DIR (created if needed).
+    /// Write clock-tick.json and the CSV files into DIR (created if needed; an earlier result
+    /// there is kept unless --force is given).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-}
-
-fn parse_loop_us(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if (0.0..=100_000.0).contains(&v) => Ok(v),
-        _ => Err(format!(
-            "'{s}' is not a loop length in microseconds between 0 and 100000"
-        )),
-    }
-}
-
-fn parse_threshold_us(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if v > 0.0 && v <= 10_000_000.0 => Ok(v),
-        _ => Err(format!("'{s}' is not a positive threshold in microseconds")),
-    }
+    /// Replace an earlier result in --out DIR or --json FILE (refused otherwise).
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl Options {
     /// Build options from the command line.
     pub fn from_args(a: &Args) -> Options {
         let limit = match (a.samples, a.duration) {
-            (Some(n), _) => Limit::Samples(n),
+            (Some(n), _) => Limit::Samples(n.0),
             (None, Some(d)) => Limit::Duration(d),
             (None, None) => Limit::Duration(Duration::from_secs(10)),
         };
         Options {
-            cpu: a.cpu,
-            priority: a.priority,
+            cpu: a.cpu.0,
+            priority: a.priority.0,
             limit,
-            loop_ns: (a.loop_us * 1000.0).round() as u64,
-            threshold_ns: (a.threshold_us * 1000.0).round() as u64,
+            loop_ns: a.loop_us.ns(),
+            threshold_ns: a.threshold_us.ns(),
             burst: Duration::from_millis(a.burst_ms),
             gap: Duration::from_micros(a.gap_us),
             clock: a.clock,
@@ -139,8 +131,10 @@ impl Test for ClockTickTest {
         let dest = Destinations {
             out: args.out.as_deref(),
             json: args.json.as_deref(),
+            force: args.force,
             pacer: Pacer::default(),
         };
+        dest.prepare(NAME)?;
         let result = measure(&opts, &mut |partial| {
             dest.checkpoint(partial);
             progress.show(done(&opts, partial));
@@ -151,17 +145,20 @@ impl Test for ClockTickTest {
     fn run_planned(
         &self,
         plan: &Plan,
+        rt_setup: Option<&RtSetupRecord>,
         checkpoint: &mut dyn FnMut(&dyn TestResult),
     ) -> Result<Box<dyn TestResult>> {
         let opts = Options {
-            cpu: plan.cpu,
-            priority: plan.priority,
+            cpu: plan.cpu.0,
+            priority: plan.priority.0,
             limit: match plan.clock_tick.amount {
                 Amount::Count(n) => Limit::Samples(n),
                 Amount::Duration(d) => Limit::Duration(d),
             },
-            loop_ns: (plan.clock_tick.loop_us * 1000.0).round() as u64,
-            threshold_ns: ((plan.clock_tick.threshold_us * 1000.0).round() as u64).max(1),
+            loop_ns: plan.clock_tick.loop_us.ns(),
+            threshold_ns: plan.clock_tick.threshold_us.ns(),
+            lift_rt_throttling: plan.rt_throttling == RtThrottling::Off,
+            rt_setup: rt_setup.cloned(),
             checkpoint_every: CHECKPOINT_EVERY,
             ..Options::default()
         };
@@ -347,6 +344,12 @@ fn summary_text(r: &ClockTick) -> String {
         );
     }
     s += "\n";
+    if let Some(note) = r.loop_calibration.as_ref().and_then(|c| c.note.as_ref()) {
+        s += &format!("  loop calibration: {note}\n");
+    }
+    if let Some(setup) = &r.rt_setup {
+        s += &rt_setup::summary_line(setup);
+    }
     s
 }
 

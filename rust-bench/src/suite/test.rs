@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use crate::figures::svg::format_ns;
 use crate::plan::config::Plan;
 use crate::results::environment::Environment;
+use crate::results::rt_setup::RtSetupRecord;
 use crate::results::writer::{self, write_atomic};
 
 /// How often a test checkpoints (writes its JSON so far, for a run cut short).
@@ -47,11 +48,13 @@ pub trait Test: Sync {
     /// say, print the summary.
     fn main(&self, args: &clap::ArgMatches) -> Result<()>;
 
-    /// Measure as the plan says (`rust-bench run`). `checkpoint` is called about every
-    /// [`CHECKPOINT_EVERY`] with the result so far.
+    /// Measure as the plan says (`rust-bench run`), under the plan's RT setup (`rt_setup`,
+    /// done and restored by `run`; `None`: the test does its own as the plan says).
+    /// `checkpoint` is called about every [`CHECKPOINT_EVERY`] with the result so far.
     fn run_planned(
         &self,
         plan: &Plan,
+        rt_setup: Option<&RtSetupRecord>,
         checkpoint: &mut dyn FnMut(&dyn TestResult),
     ) -> Result<Box<dyn TestResult>>;
 
@@ -183,10 +186,52 @@ impl Pacer {
 pub struct Destinations<'a> {
     pub out: Option<&'a Path>,
     pub json: Option<&'a str>,
+    /// Replace an earlier result (`--force`).
+    pub force: bool,
     pub pacer: Pacer,
 }
 
 impl Destinations<'_> {
+    /// Before the first sample: create `--out`, refuse to replace an earlier result without
+    /// `--force`, and prove every destination writable (a file is created and removed in
+    /// it), so that a measurement is never lost to a bad path after it ran.
+    pub fn prepare(&self, test: &str) -> Result<()> {
+        if let Some(dir) = self.out {
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                crate::usage!(
+                    "cannot create the --out directory {} ({e}); pick a writable directory",
+                    dir.display()
+                );
+            }
+            let earlier = dir.join(format!("{test}.json"));
+            if earlier.exists() && !self.force {
+                crate::usage!(
+                    "{} holds an earlier result ({}); pick another --out directory or pass --force to replace it",
+                    dir.display(),
+                    earlier.display()
+                );
+            }
+            writer::probe_writable(dir, "--out")?;
+        }
+        if let Some(dest) = self.json.filter(|d| *d != "-") {
+            let path = Path::new(dest);
+            if path.is_dir() {
+                crate::usage!("--json {dest} is a directory; give a file name");
+            }
+            if path.exists() && !self.force {
+                crate::usage!(
+                    "--json {dest} exists (an earlier result?); pick another file or pass --force to replace it"
+                );
+            }
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            writer::probe_writable(dir, "--json")?;
+        }
+        Ok(())
+    }
+
     /// A partial result (between bursts): only the JSON, in `--out` and `--json FILE`, so
     /// that a run cut short leaves what it measured; paced by [`Pacer`]. Failures are
     /// warnings.

@@ -9,12 +9,13 @@ use anyhow::Result;
 use clap::{Args as ClapArgs, FromArgMatches};
 
 use crate::figures;
-use crate::measure::thread_switch::{Limit, MAX_THREADS, Options, measure};
-use crate::plan::config::{Amount, Plan};
-use crate::plan::duration;
-use crate::platform::{rt, tsc};
+use crate::measure::thread_switch::{Limit, Options, measure};
+use crate::plan::config::{Amount, Plan, RtThrottling};
+use crate::plan::options::{self, Count, Cpu, Priority, Threads};
+use crate::platform::{rt, rt_setup, tsc};
 use crate::results::End;
 use crate::results::environment::Environment;
+use crate::results::rt_setup::RtSetupRecord;
 use crate::results::thread_switch::{NAME, ThreadSwitch};
 use crate::results::{read, writer};
 use crate::suite::test::{
@@ -23,23 +24,23 @@ use crate::suite::test::{
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// CPU all threads are pinned to.
-    #[arg(long, default_value_t = 0)]
-    pub cpu: usize,
+    /// CPU all threads are pinned to (an online CPU).
+    #[arg(long, default_value_t = Cpu::DEFAULT, value_parser = Cpu::parse)]
+    pub cpu: Cpu,
     /// SCHED_FIFO priority of every thread (1-99).
-    #[arg(long, default_value_t = 99, value_parser = clap::value_parser!(i32).range(1..=99))]
-    pub priority: i32,
-    /// Thread counts, one run each (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "2,1000", value_parser = parse_threads)]
-    pub threads: Vec<usize>,
+    #[arg(long, default_value_t = Priority::DEFAULT, value_parser = Priority::parse)]
+    pub priority: Priority,
+    /// Thread counts, one run each (comma-separated, 2 to 10000 each).
+    #[arg(long, value_delimiter = ',', default_value = "2,1000", value_parser = Threads::parse)]
+    pub threads: Vec<Threads>,
     /// Switches to measure per run (default 1000000 unless --duration is given).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "duration")]
-    pub switches: Option<u64>,
+    #[arg(long, value_parser = Count::parse, conflicts_with = "duration")]
+    pub switches: Option<Count>,
     /// Measure each run for this long instead of a number of switches (e.g. 10s).
-    #[arg(long, value_parser = duration::clap_duration)]
+    #[arg(long, value_parser = options::positive_duration)]
     pub duration: Option<Duration>,
     /// Upper bound on one run when counting switches.
-    #[arg(long, default_value = "10m", value_parser = duration::clap_duration)]
+    #[arg(long, default_value = "10m", value_parser = options::positive_duration)]
     pub timeout: Duration,
     /// Length of one measuring burst in milliseconds.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
@@ -53,40 +54,33 @@ pub struct Args {
     /// Timestamp source.
     #[arg(long, value_enum, default_value_t)]
     pub clock: tsc::Choice,
-    /// Lift RT throttling (sched_rt_runtime_us = -1) for the run and restore it afterwards.
+    /// Lift RT throttling (sched_rt_runtime_us = -1) and the fair_server reservation
+    /// (debugfs sched/fair_server/cpu*/runtime = 0) for the run, and restore both afterwards.
     #[arg(long)]
     pub no_rt_throttling: bool,
     /// Write the JSON result to FILE ('-' for standard output).
     #[arg(long, value_name = "FILE")]
     pub json: Option<String>,
-    /// Write thread-switch.json and the CSV files into DIR (created if needed).
+    /// Write thread-switch.json and the CSV files into DIR (created if needed; an earlier
+    /// result there is kept unless --force is given).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-}
-
-fn parse_threads(s: &str) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(n) if (2..=MAX_THREADS).contains(&n) => Ok(n),
-        Ok(n) => Err(format!(
-            "{n} threads cannot measure a switch; give between 2 and {MAX_THREADS} threads per run"
-        )),
-        Err(_) => Err(format!(
-            "'{s}' is not a thread count; write e.g. --threads 2,1000"
-        )),
-    }
+    /// Replace an earlier result in --out DIR or --json FILE (refused otherwise).
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl Options {
     pub fn from_args(a: &Args) -> Options {
         let limit = match (a.switches, a.duration) {
-            (Some(n), _) => Limit::Switches(n),
+            (Some(n), _) => Limit::Switches(n.0),
             (None, Some(d)) => Limit::Duration(d),
             (None, None) => Limit::Switches(1_000_000),
         };
         Options {
-            cpu: a.cpu,
-            priority: a.priority,
-            threads: a.threads.clone(),
+            cpu: a.cpu.0,
+            priority: a.priority.0,
+            threads: a.threads.iter().map(|t| t.0).collect(),
             limit,
             timeout: a.timeout,
             burst: Duration::from_millis(a.burst_ms),
@@ -133,8 +127,10 @@ impl Test for ThreadSwitchTest {
         let dest = Destinations {
             out: args.out.as_deref(),
             json: args.json.as_deref(),
+            force: args.force,
             pacer: Pacer::default(),
         };
+        dest.prepare(NAME)?;
         let result = measure(&opts, &mut |partial| {
             dest.checkpoint(partial);
             progress.show(done(&opts, partial));
@@ -145,17 +141,20 @@ impl Test for ThreadSwitchTest {
     fn run_planned(
         &self,
         plan: &Plan,
+        rt_setup: Option<&RtSetupRecord>,
         checkpoint: &mut dyn FnMut(&dyn TestResult),
     ) -> Result<Box<dyn TestResult>> {
         let opts = Options {
-            cpu: plan.cpu,
-            priority: plan.priority,
-            threads: plan.thread_switch.threads.clone(),
+            cpu: plan.cpu.0,
+            priority: plan.priority.0,
+            threads: plan.thread_switch.threads.iter().map(|t| t.0).collect(),
             limit: match plan.thread_switch.amount {
                 Amount::Count(n) => Limit::Switches(n),
                 Amount::Duration(d) => Limit::Duration(d),
             },
             timeout: plan.timeout,
+            lift_rt_throttling: plan.rt_throttling == RtThrottling::Off,
+            rt_setup: rt_setup.cloned(),
             checkpoint_every: CHECKPOINT_EVERY,
             ..Options::default()
         };
@@ -286,6 +285,9 @@ fn summary_text(r: &ThreadSwitch) -> String {
             run.threads, run.switches, run.switched_yields, run.yields, run.duration_s,
         );
     }
+    if let Some(setup) = &r.rt_setup {
+        s += &rt_setup::summary_line(setup);
+    }
     s
 }
 
@@ -294,11 +296,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_flags_defaults_are_the_plans() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct T {
+            #[command(flatten)]
+            a: Args,
+        }
+        let t = T::try_parse_from(["x"]).unwrap();
+        assert_eq!(t.a.threads, Threads::DEFAULT.to_vec());
+        let plan = crate::plan::config::Plan::default();
+        assert_eq!(t.a.threads, plan.thread_switch.threads);
+        assert_eq!((t.a.cpu, t.a.priority), (plan.cpu, plan.priority));
+    }
+
+    #[test]
     fn thread_counts() {
-        assert_eq!(parse_threads("2"), Ok(2));
-        assert!(parse_threads("0").is_err());
-        assert!(parse_threads("1").is_err());
-        assert!(parse_threads("x").is_err());
-        assert!(parse_threads("100000").is_err());
+        assert_eq!(Threads::parse("2"), Ok(Threads(2)));
+        assert!(Threads::parse("0").is_err());
+        assert!(Threads::parse("1").is_err());
+        assert!(Threads::parse("x").is_err());
+        assert!(Threads::parse("100000").is_err());
     }
 }

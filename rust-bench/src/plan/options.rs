@@ -1,0 +1,362 @@
+//! One home for the rules of every option: each option is one type with one parser, one
+//! range and one default, used alike by the command line (clap `value_parser`) and by
+//! `bench.conf`, so that `run --check` refuses exactly what a test would refuse.
+//!
+//! Error texts name the value and the allowed range, without the option's name: clap
+//! prefixes them with the flag (`invalid value '20000' for '--threads'`), the config with
+//! the file, line and key (`bench.conf line 4: thread_switch.threads: 20000 is out of range
+//! (2 to 10000)`).
+//!
+//! Sizes: `kB`/`KB`, `MB`, `GB` are SI (powers of 1000), `KiB`, `MiB`, `GiB` powers of 1024,
+//! everywhere; a bare number is bytes.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// A whole number; `_` may group digits (`50_000_000`).
+fn whole(s: &str, example: &str) -> Result<u64, String> {
+    let t = s.trim();
+    if t.starts_with('-') {
+        return Err(format!("'{t}' cannot be negative; give {example}"));
+    }
+    let digits: String = t.chars().filter(|c| *c != '_').collect();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("'{t}' is not a whole number; give {example}"));
+    }
+    digits
+        .parse()
+        .map_err(|_| format!("'{t}' is too large; give {example}"))
+}
+
+/// A finite decimal number of microseconds.
+fn micros(s: &str, example: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let value: f64 = t
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite())
+        .ok_or_else(|| format!("'{t}' is not a number of microseconds; give {example}"))?;
+    if value < 0.0 {
+        return Err(format!("'{t}' cannot be negative; give {example}"));
+    }
+    Ok(value)
+}
+
+fn out_of_range(
+    value: impl fmt::Display,
+    min: impl fmt::Display,
+    max: impl fmt::Display,
+) -> String {
+    format!("{value} is out of range ({min} to {max})")
+}
+
+/// The CPU a test or a load is pinned to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Cpu(pub usize);
+
+impl Cpu {
+    pub const DEFAULT: Cpu = Cpu(0);
+    /// The kernel's CPU_SETSIZE: affinity masks hold CPUs 0 to 1023.
+    pub const MAX: usize = 1023;
+
+    pub fn parse(s: &str) -> Result<Cpu, String> {
+        let n = whole(s, "a CPU number such as 0")?;
+        if n > Self::MAX as u64 {
+            return Err(out_of_range(n, 0, Self::MAX));
+        }
+        Ok(Cpu(n as usize))
+    }
+
+    /// Refuse a CPU that is not online or not allowed to this process (what the
+    /// measurement refuses when it pins itself).
+    pub fn check_usable(self) -> Result<(), String> {
+        crate::platform::rt::check_cpu(self.0).map_err(|e| e.to_string())
+    }
+}
+
+/// SCHED_FIFO priority of the measuring threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Priority(pub i32);
+
+impl Priority {
+    pub const DEFAULT: Priority = Priority(99);
+    pub const MIN: i32 = 1;
+    pub const MAX: i32 = 99;
+
+    pub fn parse(s: &str) -> Result<Priority, String> {
+        let n = whole(s, "a SCHED_FIFO priority from 1 to 99")?;
+        if !(Self::MIN as u64..=Self::MAX as u64).contains(&n) {
+            return Err(out_of_range(n, Self::MIN, Self::MAX));
+        }
+        Ok(Priority(n as i32))
+    }
+}
+
+/// Threads of one thread-switch run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Threads(pub usize);
+
+impl Threads {
+    pub const DEFAULT: [Threads; 2] = [Threads(2), Threads(1000)];
+    /// A switch needs two threads.
+    pub const MIN: usize = crate::measure::thread_switch::MIN_THREADS;
+    pub const MAX: usize = crate::measure::thread_switch::MAX_THREADS;
+
+    pub fn parse(s: &str) -> Result<Threads, String> {
+        let n = whole(s, "thread counts such as 2, 1000")?;
+        if !(Self::MIN as u64..=Self::MAX as u64).contains(&n) {
+            return Err(out_of_range(n, Self::MIN, Self::MAX));
+        }
+        Ok(Threads(n as usize))
+    }
+
+    /// A comma-separated list (bench.conf; clap splits the list itself).
+    pub fn parse_list(s: &str) -> Result<Vec<Threads>, String> {
+        s.split(',').map(Threads::parse).collect()
+    }
+}
+
+/// How many samples or switches a test takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Count(pub u64);
+
+impl Count {
+    pub fn parse(s: &str) -> Result<Count, String> {
+        let n = whole(s, "a whole number such as 1000000")?;
+        if n == 0 {
+            return Err(format!("{n} is out of range (at least 1)"));
+        }
+        Ok(Count(n))
+    }
+}
+
+/// The clock-tick busy loop in microseconds (0: back-to-back timestamps).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct LoopUs(pub f64);
+
+impl LoopUs {
+    pub const DEFAULT: LoopUs = LoopUs(68.0);
+    /// 100 ms: longer loops are not a clock tick measurement any more.
+    pub const MAX: f64 = 100_000.0;
+
+    pub fn parse(s: &str) -> Result<LoopUs, String> {
+        let v = micros(s, "microseconds such as 68")?;
+        if v > Self::MAX {
+            return Err(out_of_range(v, 0, Self::MAX));
+        }
+        Ok(LoopUs(v))
+    }
+
+    pub fn ns(self) -> u64 {
+        (self.0 * 1000.0).round() as u64
+    }
+}
+
+impl fmt::Display for LoopUs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// The clock-tick spike threshold in microseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct ThresholdUs(pub f64);
+
+impl ThresholdUs {
+    pub const DEFAULT: ThresholdUs = ThresholdUs(20.0);
+    /// The smallest threshold that is still a whole nanosecond.
+    pub const MIN: f64 = 0.001;
+    pub const MAX: f64 = 1_000_000.0;
+
+    pub fn parse(s: &str) -> Result<ThresholdUs, String> {
+        let v = micros(s, "microseconds such as 20")?;
+        if !(Self::MIN..=Self::MAX).contains(&v) {
+            return Err(out_of_range(v, Self::MIN, Self::MAX));
+        }
+        Ok(ThresholdUs(v))
+    }
+
+    pub fn ns(self) -> u64 {
+        ((self.0 * 1000.0).round() as u64).max(1)
+    }
+}
+
+impl fmt::Display for ThresholdUs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A size in bytes: `kB`/`KB`, `MB`, `GB` are powers of 1000 (SI), `KiB`, `MiB`, `GiB`
+/// powers of 1024, a bare number (or `B`) is bytes. Units are not case-sensitive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Size(pub u64);
+
+impl Size {
+    /// The paper's memory load: 9 MiB.
+    pub const DEFAULT: Size = Size(9 << 20);
+    pub const MAX: u64 = 64 << 30;
+
+    pub fn parse(s: &str) -> Result<Size, String> {
+        let hint = "write a number and a unit, e.g. 9MiB (9437184 bytes) or 9MB (9000000 bytes)";
+        let t = s.trim();
+        if t.starts_with('-') {
+            return Err(format!("'{t}' cannot be negative; {hint}"));
+        }
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
+        let (number, unit) = t.split_at(split);
+        let value: f64 = number
+            .parse()
+            .map_err(|_| format!("'{t}' is not a size; {hint}"))?;
+        let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1.0,
+            "kb" => 1e3,
+            "mb" => 1e6,
+            "gb" => 1e9,
+            "kib" => 1024.0,
+            "mib" => 1024.0 * 1024.0,
+            "gib" => 1024.0 * 1024.0 * 1024.0,
+            _ => {
+                return Err(format!(
+                    "'{t}' has an unknown unit '{}'; {hint}",
+                    unit.trim()
+                ));
+            }
+        };
+        let bytes = (value * scale).round();
+        if !(1.0..=Self::MAX as f64).contains(&bytes) {
+            return Err(format!("'{t}' is out of range (1 B to 64 GiB)"));
+        }
+        Ok(Size(bytes as u64))
+    }
+}
+
+impl fmt::Display for Size {
+    /// The way [`Size::parse`] reads it: `9MiB`, `512KiB`, or bytes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
+            if self.0 >= 1 << shift && self.0.is_multiple_of(1 << shift) {
+                return write!(f, "{}{unit}", self.0 >> shift);
+            }
+        }
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A duration above zero (`500ms`, `5s`, `10m`, `1h30m`; a bare number is seconds).
+pub fn positive_duration(s: &str) -> Result<Duration, String> {
+    let d = crate::plan::duration::parse(s)?;
+    if d.is_zero() {
+        return Err(format!("'{}' must be longer than zero; e.g. 10s", s.trim()));
+    }
+    Ok(d)
+}
+
+/// How long a load runs: a duration above zero, or `forever` (`None`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Until(pub Option<Duration>);
+
+impl Until {
+    pub fn parse(s: &str) -> Result<Until, String> {
+        if s.trim().eq_ignore_ascii_case("forever") {
+            return Ok(Until(None));
+        }
+        positive_duration(s)
+            .map(|d| Until(Some(d)))
+            .map_err(|m| format!("{m}, or forever"))
+    }
+}
+
+macro_rules! display_inner {
+    ($($t:ty),*) => {$(
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    )*};
+}
+display_inner!(Cpu, Priority, Threads, Count);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(Priority::parse("99"), Ok(Priority(99)));
+        assert_eq!(
+            Priority::parse("100").unwrap_err(),
+            "100 is out of range (1 to 99)"
+        );
+        assert_eq!(
+            Threads::parse("20000").unwrap_err(),
+            "20000 is out of range (2 to 10000)"
+        );
+        assert_eq!(Threads::parse(" 10000 "), Ok(Threads(10_000)));
+        assert!(Threads::parse("1").is_err());
+        assert_eq!(
+            LoopUs::parse("500000").unwrap_err(),
+            "500000 is out of range (0 to 100000)"
+        );
+        assert_eq!(LoopUs::parse("0").unwrap().ns(), 0);
+        assert!(LoopUs::parse("-1").unwrap_err().contains("negative"));
+        assert!(ThresholdUs::parse("0").is_err());
+        assert_eq!(ThresholdUs::parse("2.5").unwrap().ns(), 2500);
+        assert!(Cpu::parse("1024").is_err());
+        assert_eq!(Cpu::parse("3"), Ok(Cpu(3)));
+        assert_eq!(Count::parse("50_000_000"), Ok(Count(50_000_000)));
+        assert!(Count::parse("0").is_err());
+        assert!(
+            positive_duration("0s")
+                .unwrap_err()
+                .contains("longer than zero")
+        );
+        assert_eq!(Until::parse("Forever"), Ok(Until(None)));
+        assert_eq!(Until::parse("3s"), Ok(Until(Some(Duration::from_secs(3)))));
+        assert!(Until::parse("0").is_err());
+    }
+
+    #[test]
+    fn offline_cpus_are_refused() {
+        let usable = crate::platform::rt::usable_cpus();
+        if let Some(&last) = usable.last() {
+            assert!(Cpu(last).check_usable().is_ok());
+            let msg = Cpu(Cpu::MAX).check_usable().unwrap_err();
+            assert!(msg.contains("not online"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn mb_is_si_mib_is_binary() {
+        assert_eq!(Size::parse("9MB"), Ok(Size(9_000_000)));
+        assert_eq!(Size::parse("9mb"), Ok(Size(9_000_000)));
+        assert_eq!(Size::parse("9 MiB"), Ok(Size(9 << 20)));
+        assert_eq!(Size::parse("512KiB"), Ok(Size(512 << 10)));
+        assert_eq!(Size::parse("1kB"), Ok(Size(1000)));
+        assert_eq!(Size::parse("4096"), Ok(Size(4096)));
+        for size in [
+            Size::DEFAULT,
+            Size(512 << 10),
+            Size(9_000_000),
+            Size(1 << 30),
+        ] {
+            assert_eq!(Size::parse(&size.to_string()), Ok(size));
+        }
+        assert_eq!(Size::DEFAULT.to_string(), "9MiB");
+        for bad in ["", "MiB", "9M", "9 parsecs", "0", "-1MiB", "100GiB"] {
+            assert!(Size::parse(bad).is_err(), "{bad} should not parse");
+        }
+    }
+}
