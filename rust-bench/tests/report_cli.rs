@@ -136,6 +136,70 @@ fn markdown_has_one_column_per_environment() {
     );
 }
 
+/// Every metric the long-form CSV must hold for a run, from its JSON files: (test, metric,
+/// value, unit).
+fn expected_metrics(dir: &Path) -> Vec<(&'static str, String, f64, &'static str)> {
+    let mut out = Vec::new();
+    if let Ok(bytes) = fs::read(dir.join("clock-tick.json")) {
+        let ct: Value = serde_json::from_slice(&bytes).unwrap();
+        let f = |v: &Value| v.as_f64().unwrap();
+        let mut m =
+            |name: &str, v: &Value, unit| out.push(("clock-tick", name.to_string(), f(v), unit));
+        m("max_overhead", &ct["max_overhead_ns"], "ns");
+        for p in ["min", "p50", "p99", "p9999", "max"] {
+            m(&format!("loop_{p}"), &ct["loop_ns"][p], "ns");
+        }
+        m("spikes", &ct["spikes"]["count"], "count");
+        m("spike_threshold", &ct["spikes"]["threshold_ns"], "ns");
+        m("samples", &ct["samples"], "count");
+        m("measured", &ct["measured_s"], "s");
+        m("duty_cycle", &ct["duty_cycle"], "fraction");
+    }
+    if let Ok(bytes) = fs::read(dir.join("thread-switch.json")) {
+        let ts: Value = serde_json::from_slice(&bytes).unwrap();
+        for run in ts["runs"].as_array().unwrap() {
+            let n = run["threads"].as_u64().unwrap();
+            let mut m = |name: &str, v: &Value, unit| {
+                out.push((
+                    "thread-switch",
+                    format!("{name}@{n}"),
+                    v.as_f64().unwrap(),
+                    unit,
+                ))
+            };
+            m("switches", &run["switches"], "count");
+            m("measured", &run["measured_s"], "s");
+            for stat in ["min", "mean", "p50", "p99", "max"] {
+                m(stat, &run["switch_ns"][stat], "ns");
+            }
+        }
+    }
+    out
+}
+
+/// The CSV's rows for `label` are exactly the expected metrics of `dir`, values equal to the
+/// JSON's.
+fn assert_csv_matches(csv: &str, label: &str, dir: &Path) {
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("label,run,test,metric,value,unit"));
+    let rows: Vec<Vec<&str>> = lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|r| r[0] == label)
+        .collect();
+    let expected = expected_metrics(dir);
+    assert!(!expected.is_empty());
+    for (test, metric, value, unit) in &expected {
+        let row = rows
+            .iter()
+            .find(|r| r[2] == *test && r[3] == metric)
+            .unwrap_or_else(|| panic!("no row {label},{test},{metric} in\n{csv}"));
+        assert_eq!(row.len(), 6, "{row:?}");
+        assert_eq!(row[4].parse::<f64>().unwrap(), *value, "{label} {metric}");
+        assert_eq!(row[5], *unit, "{label} {metric}");
+    }
+    assert_eq!(rows.len(), expected.len(), "{csv}");
+}
+
 /// Every CSV number must be the very number in the JSON it came from.
 #[test]
 fn csv_numbers_are_the_json_numbers() {
@@ -147,10 +211,6 @@ fn csv_numbers_are_the_json_numbers() {
         "--format",
         "csv",
     ]));
-    let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("label,metric,value_ns"));
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    assert_eq!(rows.len(), 3 * (1 + 2 * 3));
     let mut dirs: Vec<PathBuf> = fs::read_dir(&results)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -158,33 +218,11 @@ fn csv_numbers_are_the_json_numbers() {
     dirs.sort();
     let labels = ["bare metal", "Hyper-V emulated", "Hyper-V enlightened"];
     for (dir, label) in dirs.iter().zip(labels) {
-        let ct: Value =
-            serde_json::from_slice(&fs::read(dir.join("clock-tick.json")).unwrap()).unwrap();
-        let ts: Value =
-            serde_json::from_slice(&fs::read(dir.join("thread-switch.json")).unwrap()).unwrap();
-        let mut expected = vec![(
-            "clock_tick_max_overhead".to_string(),
-            ct["max_overhead_ns"].as_f64().unwrap(),
-        )];
-        for run in ts["runs"].as_array().unwrap() {
-            let n = run["threads"].as_u64().unwrap();
-            for stat in ["min", "mean", "max"] {
-                expected.push((
-                    format!("thread_switch_{stat}@{n}"),
-                    run["switch_ns"][stat].as_f64().unwrap(),
-                ));
-            }
-        }
-        for (metric, value) in expected {
-            let row = rows
-                .iter()
-                .find(|r| r[0] == label && r[1] == metric)
-                .unwrap_or_else(|| panic!("no row {label},{metric} in\n{csv}"));
-            assert_eq!(row[2].parse::<f64>().unwrap(), value, "{label} {metric}");
-        }
+        assert_csv_matches(&csv, label, dir);
     }
+    assert_eq!(csv.lines().count(), 1 + 3 * (11 + 2 * 7), "{csv}");
     assert!(
-        csv.contains("Hyper-V enlightened,thread_switch_mean@2,1000.25\n"),
+        csv.contains("Hyper-V enlightened,20261127-120000,thread-switch,mean@2,1000.25,ns\n"),
         "{csv}"
     );
 }
@@ -210,15 +248,17 @@ fn labels_and_several_directories() {
     args.extend(dirs.iter().map(String::as_str));
     let csv = stdout(&rust_bench(&args));
     assert!(
-        csv.contains("\"bare, quoted \"\"x\"\"\",clock_tick_max_overhead,10000\n"),
+        csv.contains(
+            "\"bare, quoted \"\"x\"\"\",20261127-100000,clock-tick,max_overhead,10000,ns\n"
+        ),
         "{csv}"
     );
     assert!(
-        csv.contains("emu,clock_tick_max_overhead,7190000\n"),
+        csv.contains("emu,20261127-110000,clock-tick,max_overhead,7190000,ns\n"),
         "{csv}"
     );
     assert!(
-        csv.contains("Hyper-V enlightened,clock_tick_max_overhead,4080000\n"),
+        csv.contains("Hyper-V enlightened,20261127-120000,clock-tick,max_overhead,4080000,ns\n"),
         "{csv}"
     );
 
@@ -261,10 +301,13 @@ fn a_single_tests_out_dir_is_a_run() {
         "--format",
         "csv",
     ]));
-    assert_eq!(
-        csv,
-        "label,metric,value_ns\nbare metal,clock_tick_max_overhead,2000\n"
+    assert!(
+        csv.starts_with(
+            "label,run,test,metric,value,unit\nbare metal,ct,clock-tick,max_overhead,2000,ns\n"
+        ),
+        "{csv}"
     );
+    assert_csv_matches(&csv, "bare metal", &dir);
 }
 
 #[test]
@@ -427,32 +470,8 @@ fn report_numbers_match_a_real_measurement() {
     let csv = stdout(&rust_bench(&[
         "report", d, "--format", "csv", "--label", "host",
     ]));
-    let value = |metric: &str| -> f64 {
-        let line = csv
-            .lines()
-            .find(|l| l.starts_with(&format!("host,{metric},")))
-            .unwrap_or_else(|| panic!("no {metric} in\n{csv}"));
-        line.rsplit(',').next().unwrap().parse().unwrap()
-    };
-    let ct: Value =
-        serde_json::from_slice(&fs::read(dir.join("clock-tick.json")).unwrap()).unwrap();
-    let ts: Value =
-        serde_json::from_slice(&fs::read(dir.join("thread-switch.json")).unwrap()).unwrap();
-    assert_eq!(
-        value("clock_tick_max_overhead"),
-        ct["max_overhead_ns"].as_f64().unwrap()
-    );
-    for run in ts["runs"].as_array().unwrap() {
-        let n = run["threads"].as_u64().unwrap();
-        for stat in ["min", "mean", "max"] {
-            assert_eq!(
-                value(&format!("thread_switch_{stat}@{n}")),
-                run["switch_ns"][stat].as_f64().unwrap(),
-                "{stat}@{n}"
-            );
-        }
-    }
-    assert_eq!(csv.lines().count(), 1 + 1 + 2 * 3, "{csv}");
+    assert_csv_matches(&csv, "host", &dir);
+    assert_eq!(csv.lines().count(), 1 + 11 + 2 * 7, "{csv}");
 
     // And the page renders from it, figures included.
     let html = stdout(&rust_bench(&["report", d, "--format", "html"]));
@@ -512,11 +531,15 @@ fn scenarios_from_the_hyper_v_kit_are_told_apart_by_their_directory() {
         "csv",
     ]));
     assert!(
-        csv.contains("Hyper-V enlightened (s1-enlightened),clock_tick_max_overhead,2000\n"),
+        csv.contains(
+            "Hyper-V enlightened (s1-enlightened),20261127-100000,clock-tick,max_overhead,2000,ns\n"
+        ),
         "{csv}"
     );
     assert!(
-        csv.contains("Hyper-V enlightened (s3-enlightened),clock_tick_max_overhead,2000\n"),
+        csv.contains(
+            "Hyper-V enlightened (s3-enlightened),20261127-100000,clock-tick,max_overhead,2000,ns\n"
+        ),
         "{csv}"
     );
 }
@@ -560,8 +583,13 @@ fn a_cut_short_thread_switch_shows_no_zero() {
         assert!(!md.contains(zero), "{zero} in {md}");
     }
     let csv = stdout(&rust_bench(&["report", d, "--format", "csv"]));
-    assert!(!csv.contains("@1000"), "{csv}");
-    assert!(csv.contains(",thread_switch_min@2,900\n"), "{csv}");
+    assert!(!csv.contains("min@1000"), "{csv}");
+    assert!(!csv.contains("max@1000"), "{csv}");
+    assert!(
+        csv.contains(",thread-switch,switches@1000,0,count\n"),
+        "{csv}"
+    );
+    assert!(csv.contains(",thread-switch,min@2,900,ns\n"), "{csv}");
     let html = stdout(&rust_bench(&["report", d, "--format", "html"]));
     assert!(!html.contains(">0 ns<"), "a 0 ns cell in the page");
 }

@@ -48,7 +48,7 @@ pub struct Args {
 pub enum Format {
     /// Markdown tables.
     Md,
-    /// Long form: label,metric,value_ns.
+    /// Long form: label,run,test,metric,value,unit.
     Csv,
     /// One self-contained HTML page with tables and SVG figures.
     Html,

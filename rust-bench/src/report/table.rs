@@ -18,6 +18,8 @@ pub struct Row {
     /// The headline rows (what the paper's tables report) are shown in bold.
     pub headline: bool,
     pub cells: Vec<Cell>,
+    /// The long-form metric of its lines (`max_overhead`, `min@2`), if they have one.
+    pub metric: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +43,7 @@ pub fn environments(runs: &[Run], labels: &[String]) -> Table {
             name: name.to_string(),
             headline: false,
             cells,
+            metric: None,
         });
     };
     add("run", &|r| Some(r.id.clone()));
@@ -105,16 +108,21 @@ pub fn for_test(test: &dyn Test, runs: &[Run], labels: &[String]) -> Option<Tabl
     if lines.iter().all(Option::is_none) {
         return None;
     }
-    let mut rows: BTreeMap<(u64, u32), (String, bool)> = BTreeMap::new();
+    let mut rows: BTreeMap<(u64, u32), (String, bool, Option<String>)> = BTreeMap::new();
     for line in lines.iter().flatten().flatten() {
-        rows.entry(line.key)
-            .or_insert_with(|| (line.name.clone(), line.headline));
+        let row = rows
+            .entry(line.key)
+            .or_insert_with(|| (line.name.clone(), line.headline, None));
+        if row.2.is_none() {
+            row.2 = line.metric.as_ref().map(|m| m.name.clone());
+        }
     }
     let rows = rows
         .into_iter()
-        .map(|(key, (name, headline))| Row {
+        .map(|(key, (name, headline, metric))| Row {
             name,
             headline,
+            metric,
             cells: lines
                 .iter()
                 .map(|l| {
@@ -152,10 +160,10 @@ pub fn comparison_groups(runs: &[Run]) -> Vec<Group> {
                 continue;
             };
             for line in result.lines() {
-                if let (Some(group), Some((_, value))) = (line.compare, line.metric) {
+                if let (Some(group), Some(metric)) = (line.compare, line.metric) {
                     keyed
                         .entry((line.key, group))
-                        .or_insert_with(|| vec![None; runs.len()])[i] = Some(value);
+                        .or_insert_with(|| vec![None; runs.len()])[i] = Some(metric.value);
                 }
             }
         }
@@ -168,16 +176,26 @@ pub fn comparison_groups(runs: &[Run]) -> Vec<Group> {
     groups
 }
 
-/// Long-form CSV: `label,metric,value_ns`, one line per run and measured metric.
+/// The long-form CSV's header.
+pub const CSV_HEADER: &str = "label,run,test,metric,value,unit\n";
+
+/// Long-form CSV: `label,run,test,metric,value,unit`, one line per run and measured metric.
 pub fn csv(runs: &[Run], labels: &[String]) -> String {
-    let mut out = String::from("label,metric,value_ns\n");
+    let mut out = String::from(CSV_HEADER);
     for (run, label) in runs.iter().zip(labels) {
-        let label = csv_field(label);
+        let (label, id) = (csv_field(label), csv_field(&run.id));
         for result in &run.results {
             let mut lines = result.lines();
             lines.sort_by_key(|l| l.key);
-            for (metric, value) in lines.into_iter().filter_map(|l| l.metric) {
-                let _ = writeln!(out, "{label},{metric},{}", number(value));
+            for m in lines.into_iter().filter_map(|l| l.metric) {
+                let _ = writeln!(
+                    out,
+                    "{label},{id},{},{},{},{}",
+                    result.name(),
+                    m.name,
+                    number(m.value),
+                    m.unit
+                );
             }
         }
     }
@@ -287,7 +305,7 @@ pub fn number(v: f64) -> String {
     }
 }
 
-fn csv_field(s: &str) -> String {
+pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
