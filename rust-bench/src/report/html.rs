@@ -118,7 +118,7 @@ fn render(title: &str, runs: &[Run], labels: &[String]) -> String {
                 labels,
                 &table::comparison_groups(runs),
             ),
-            "Log scale: each step up is ten times longer. Hover a bar for its value.",
+            "Log scale: each step up is ten times longer; each bar carries its value.",
         );
     }
 
