@@ -473,6 +473,58 @@ fn report_numbers_match_a_real_measurement() {
     assert_csv_matches(&csv, "host", &dir);
     assert_eq!(csv.lines().count(), 1 + 11 + 2 * 7, "{csv}");
 
+    // The fixed-width histograms: zero-filled 1 µs buckets whose counts sum to the samples.
+    let hist = t.path().join("hist");
+    stdout(&rust_bench(&[
+        "report",
+        d,
+        "--label",
+        "host",
+        "--histograms",
+        hist.to_str().unwrap(),
+    ]));
+    let ct: Value =
+        serde_json::from_slice(&fs::read(dir.join("clock-tick.json")).unwrap()).unwrap();
+    let ts: Value =
+        serde_json::from_slice(&fs::read(dir.join("thread-switch.json")).unwrap()).unwrap();
+    let switches: Vec<u64> = ts["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["switches"].as_u64().unwrap())
+        .collect();
+    let ct_max_us = ct["loop_ns"]["max"].as_u64().unwrap() / 1000;
+    for (file, samples) in [
+        (
+            "host.clock-tick-histogram.dat",
+            vec![ct["samples"].as_u64().unwrap()],
+        ),
+        ("host.thread-switch-histogram.dat", switches),
+    ] {
+        let text = fs::read_to_string(hist.join(file)).unwrap();
+        let mut sums = vec![0u64; samples.len()];
+        let mut buckets = Vec::new();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let fields: Vec<u64> = line.split(' ').map(|f| f.parse().unwrap()).collect();
+            assert_eq!(fields.len(), 1 + samples.len(), "{line}");
+            buckets.push(fields[0]);
+            for (sum, count) in sums.iter_mut().zip(&fields[1..]) {
+                *sum += count;
+            }
+        }
+        assert_eq!(sums, samples, "{file}");
+        // Every 1 µs bucket from 0, none left out.
+        assert_eq!(
+            buckets,
+            (0..buckets.len() as u64).collect::<Vec<_>>(),
+            "{file}"
+        );
+        if file.contains("clock-tick") {
+            assert_eq!(buckets.len() as u64, ct_max_us + 1, "{file}");
+        }
+        assert!(text.contains("\n# Histogram Overflows: "), "{file}");
+    }
+
     // And the page renders from it, figures included.
     let html = stdout(&rust_bench(&["report", d, "--format", "html"]));
     assert_eq!(html.matches("<svg ").count(), 3);

@@ -18,8 +18,8 @@ use crate::results::clock_tick::{ClockTick, NAME};
 use crate::results::environment::Environment;
 use crate::results::{read, writer};
 use crate::suite::test::{
-    CHECKPOINT_EVERY, Cell, Destinations, Figure, Line, Metric, Pacer, Progress, Test, TestResult,
-    seconds,
+    CHECKPOINT_EVERY, Cell, Destinations, Distribution, Figure, Line, Metric, Pacer, Progress,
+    Test, TestResult, seconds,
 };
 
 #[derive(Debug, ClapArgs)]
@@ -315,6 +315,17 @@ impl TestResult for ClockTick {
             ),
             line(11, "clock", Cell::Text(clock), None),
         ]
+    }
+
+    fn distributions(&self) -> Vec<Distribution<'_>> {
+        let measured = self.samples > 0;
+        vec![Distribution {
+            column: "loop".to_string(),
+            histogram: &self.histogram,
+            samples: self.samples,
+            min: measured.then_some(self.loop_ns.min),
+            max: measured.then_some(self.loop_ns.max),
+        }]
     }
 
     fn figures(&self, label: &str) -> Vec<Figure> {

@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use crate::figures::svg::format_ns;
 use crate::plan::config::Plan;
 use crate::results::environment::Environment;
+use crate::results::stats::HistogramJson;
 use crate::results::writer::{self, write_atomic};
 
 /// How often a test checkpoints (writes its JSON so far, for a run cut short).
@@ -87,6 +88,21 @@ pub trait TestResult {
 
     /// Its figures, titled with `label` when not empty.
     fn figures(&self, label: &str) -> Vec<Figure>;
+
+    /// Its sample distributions, one column each in the fixed-width histogram export.
+    fn distributions(&self) -> Vec<Distribution<'_>>;
+}
+
+/// One distribution of samples: the exact (log-linear) histogram and its exact extremes.
+pub struct Distribution<'a> {
+    /// The column's name: `loop`, `2_threads`.
+    pub column: String,
+    pub histogram: &'a HistogramJson,
+    /// How many samples the histogram holds.
+    pub samples: u64,
+    /// Exact minimum and maximum (ns); None without a sample.
+    pub min: Option<u64>,
+    pub max: Option<u64>,
 }
 
 /// One cell of a report table.

@@ -19,8 +19,8 @@ use crate::results::environment::Environment;
 use crate::results::thread_switch::{NAME, ThreadSwitch};
 use crate::results::{read, writer};
 use crate::suite::test::{
-    CHECKPOINT_EVERY, Cell, Destinations, Figure, Line, Metric, Pacer, Progress, Test, TestResult,
-    seconds,
+    CHECKPOINT_EVERY, Cell, Destinations, Distribution, Figure, Line, Metric, Pacer, Progress,
+    Test, TestResult, seconds,
 };
 
 #[derive(Debug, ClapArgs)]
@@ -280,6 +280,22 @@ impl TestResult for ThreadSwitch {
             }
         }
         lines
+    }
+
+    fn distributions(&self) -> Vec<Distribution<'_>> {
+        self.runs
+            .iter()
+            .map(|run| {
+                let stats = run.switch_ns.as_ref().filter(|_| run.switches > 0);
+                Distribution {
+                    column: format!("{}_threads", run.threads),
+                    histogram: &run.histogram,
+                    samples: run.switches,
+                    min: stats.map(|s| s.min),
+                    max: stats.map(|s| s.max),
+                }
+            })
+            .collect()
     }
 
     fn figures(&self, label: &str) -> Vec<Figure> {
