@@ -667,3 +667,60 @@ fn old_zeros_for_a_run_without_a_switch_are_not_shown() {
     assert!(md.contains("| **1000 threads, max** | – |"), "{md}");
     assert!(!md.contains("**0 ns**"), "{md}");
 }
+
+/// `report --paper`: a reference column per machine, scenario and table of the paper, whose
+/// cells (and CSV rows) carry the values exactly as data/paper.tsv writes them.
+#[test]
+fn paper_columns_carry_the_data_files_values() {
+    let t = tmp();
+    let results = three_runs(t.path());
+    let r = results.to_str().unwrap();
+    let data =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/paper.tsv")).unwrap();
+    let rows: Vec<Vec<&str>> = data
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("table\t"))
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert!(rows.len() >= 7, "{rows:?}");
+
+    let md = stdout(&rust_bench(&["report", r, "--paper"]));
+    let header =
+        "paper 2013: bare machine (table number lost in the text; Xeon E3-1220v2, Linux 3.8.4-rt2)";
+    assert!(
+        md.contains(&format!("| Hyper-V enlightened | {header} |")),
+        "{md}"
+    );
+    let csv = stdout(&rust_bench(&["report", r, "--paper", "--format", "csv"]));
+    let html = stdout(&rust_bench(&["report", r, "--paper", "--format", "html"]));
+    for row in &rows {
+        let [_, test, _, machine, metric, threads, value, unit] = row[..] else {
+            panic!("{row:?}")
+        };
+        assert_eq!(machine, "bare", "a new machine: extend this test");
+        let shown = format!("{value} {}", if unit == "us" { "µs" } else { unit });
+        let name = match (metric, threads) {
+            ("max_overhead", _) => "**max overhead (max − min loop)**".to_string(),
+            ("loop_no_tick", _) => "busy loop without a tick (paper)".to_string(),
+            ("loop_with_tick", _) => "busy loop with a tick (paper)".to_string(),
+            ("tick_duration", _) => "one tick's handling (paper)".to_string(),
+            (m, n) => format!("**{n} threads, {m}**"),
+        };
+        let line = md
+            .lines()
+            .find(|l| l.starts_with(&format!("| {name} |")))
+            .unwrap_or_else(|| panic!("no row {name} in\n{md}"));
+        assert!(line.ends_with(&format!("| {shown} |")), "{line}");
+        let metric = match threads {
+            "-" => metric.to_string(),
+            n => format!("{metric}@{n}"),
+        };
+        let expected = format!("\"{header}\",paper,{test},{metric},{value},{unit}\n");
+        assert!(csv.contains(&expected), "{expected} not in\n{csv}");
+        assert!(html.contains(&format!("<td>{shown}</td>")), "{shown}");
+    }
+    assert_eq!(csv.matches(",paper,").count(), rows.len(), "{csv}");
+    // Without --paper, none of it.
+    let plain = stdout(&rust_bench(&["report", r]));
+    assert!(!plain.contains("paper 2013"), "{plain}");
+}

@@ -8,6 +8,7 @@ pub mod histogram;
 pub mod html;
 pub mod label;
 pub mod model;
+pub mod paper;
 pub mod table;
 
 use std::io::Write as _;
@@ -44,6 +45,10 @@ pub struct Args {
     /// Write to FILE instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Add the paper's published values (Hyper-V Server 2012, Xeon E3-1220v2, Linux
+    /// 3.8.4-rt2) as reference columns.
+    #[arg(long)]
+    pub paper: bool,
     /// Also write fixed-width histograms into DIR (created if needed), one file per run and
     /// test, LABEL.TEST-histogram.dat, in the layout of cyclictest -h.
     #[arg(long, value_name = "DIR")]
@@ -95,9 +100,9 @@ pub fn main(args: Args) -> Result<()> {
         write_histograms(dir, &runs, &labels, &args)?;
     }
     let text = match args.format {
-        Format::Md => table::markdown(&runs, &labels),
-        Format::Csv => table::csv(&runs, &labels),
-        Format::Html => html::render_runs(&runs, &labels),
+        Format::Md => table::markdown(&runs, &labels, args.paper),
+        Format::Csv => table::csv(&runs, &labels, args.paper),
+        Format::Html => html::render_runs(&runs, &labels, args.paper),
     };
     match &args.out {
         Some(path) => write_file(path, text.as_bytes())

@@ -180,7 +180,9 @@ pub fn comparison_groups(runs: &[Run]) -> Vec<Group> {
 pub const CSV_HEADER: &str = "label,run,test,metric,value,unit\n";
 
 /// Long-form CSV: `label,run,test,metric,value,unit`, one line per run and measured metric.
-pub fn csv(runs: &[Run], labels: &[String]) -> String {
+/// With `paper`, the paper's values follow as rows of the run `paper`, each value and unit
+/// exactly as data/paper.tsv writes them.
+pub fn csv(runs: &[Run], labels: &[String], paper: bool) -> String {
     let mut out = String::from(CSV_HEADER);
     for (run, label) in runs.iter().zip(labels) {
         let (label, id) = (csv_field(label), csv_field(&run.id));
@@ -199,15 +201,36 @@ pub fn csv(runs: &[Run], labels: &[String]) -> String {
             }
         }
     }
+    if paper {
+        for (label, _, values) in super::paper::columns() {
+            for v in values {
+                let _ = writeln!(
+                    out,
+                    "{},paper,{},{},{},{}",
+                    csv_field(&label),
+                    v.test,
+                    v.metric_name(),
+                    v.value,
+                    v.unit
+                );
+            }
+        }
+    }
     out
 }
 
 /// A Markdown document: the environments and both tables, with notes on partial runs.
-pub fn markdown(runs: &[Run], labels: &[String]) -> String {
+pub fn markdown(runs: &[Run], labels: &[String], paper: bool) -> String {
     let mut out = String::from("# Real-time latency report\n\n");
-    let tables = std::iter::once(environments(runs, labels))
-        .chain(TESTS.iter().filter_map(|t| for_test(*t, runs, labels)));
-    for table in tables {
+    let tables = std::iter::once((None, environments(runs, labels))).chain(
+        TESTS
+            .iter()
+            .filter_map(|t| for_test(*t, runs, labels).map(|table| (Some(t.name()), table))),
+    );
+    for (test, mut table) in tables {
+        if paper {
+            super::paper::extend(&mut table, test);
+        }
         if table.rows.is_empty() {
             continue;
         }
