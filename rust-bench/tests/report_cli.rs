@@ -724,3 +724,55 @@ fn paper_columns_carry_the_data_files_values() {
     let plain = stdout(&rust_bench(&["report", r]));
     assert!(!plain.contains("paper 2013"), "{plain}");
 }
+
+/// The histogram options: a width or range without --histograms, or a range too fine for
+/// one file, is refused with what to do instead.
+#[test]
+fn histogram_options_are_checked() {
+    let t = tmp();
+    let results = three_runs(t.path());
+    let r = results.to_str().unwrap();
+    let alone = rust_bench(&["report", r, "--histogram-width", "2us"]);
+    assert!(!alone.status.success());
+    assert!(
+        String::from_utf8_lossy(&alone.stderr).contains("--histograms"),
+        "{alone:?}"
+    );
+    let h = t.path().join("h");
+    let h = h.to_str().unwrap();
+    let bad = rust_bench(&["report", r, "--histograms", h, "--histogram-width", "0us"]);
+    assert!(!bad.status.success());
+    let fine = rust_bench(&[
+        "report",
+        r,
+        "--histograms",
+        h,
+        "--histogram-width",
+        "1ns",
+        "--histogram-max",
+        "1h",
+    ]);
+    usage_error(&fine, &["buckets", "--histogram-width", "--histogram-max"]);
+    // One file per run and test, named from the label.
+    stdout(&rust_bench(&[
+        "report",
+        r,
+        "--histograms",
+        h,
+        "--histogram-width",
+        "10us",
+    ]));
+    let mut names: Vec<String> = fs::read_dir(h)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 6, "{names:?}");
+    assert!(names.contains(&"hyper-v-emulated.clock-tick-histogram.dat".to_string()));
+    let text =
+        fs::read_to_string(Path::new(h).join("hyper-v-enlightened.thread-switch-histogram.dat"))
+            .unwrap();
+    assert!(text.contains("# columns: bucket (lower bound, us) then the count of samples of: 2_threads 1000_threads\n"), "{text}");
+    assert!(text.contains("\n0 "), "{text}");
+    assert!(text.contains("\n10 "), "{text}");
+}

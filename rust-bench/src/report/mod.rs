@@ -53,9 +53,9 @@ pub struct Args {
     /// test, LABEL.TEST-histogram.dat, in the layout of cyclictest -h.
     #[arg(long, value_name = "DIR")]
     pub histograms: Option<PathBuf>,
-    /// Bucket width of those histograms, e.g. 1us, 100ns, 10us.
-    #[arg(long, value_name = "WIDTH", default_value = "1us", value_parser = nanos)]
-    pub histogram_width: u64,
+    /// Bucket width of those histograms, e.g. 1us (the default), 100ns, 10us.
+    #[arg(long, value_name = "WIDTH", value_parser = nanos)]
+    pub histogram_width: Option<u64>,
     /// Their range's end (exclusive; samples beyond count as overflows); default: just past
     /// the largest sample.
     #[arg(long, value_name = "MAX", value_parser = nanos)]
@@ -96,6 +96,12 @@ pub fn main(args: Args) -> Result<()> {
         .map(|d| model::load(d))
         .collect::<Result<Vec<_>>>()?;
     let labels = label::for_runs(&runs, &args.labels);
+    if args.histograms.is_none() && (args.histogram_width.is_some() || args.histogram_max.is_some())
+    {
+        usage!(
+            "--histogram-width and --histogram-max shape the files --histograms DIR writes; add --histograms DIR"
+        );
+    }
     if let Some(dir) = &args.histograms {
         write_histograms(dir, &runs, &labels, &args)?;
     }
@@ -132,7 +138,11 @@ fn write_histograms(
     for (run, label) in runs.iter().zip(labels) {
         for result in &run.results {
             let columns = result.distributions();
-            let fixed = match histogram::rebin(&columns, args.histogram_width, args.histogram_max) {
+            let fixed = match histogram::rebin(
+                &columns,
+                args.histogram_width.unwrap_or(1000),
+                args.histogram_max,
+            ) {
                 Ok(f) => f,
                 Err(e) => usage!("{} {}: {e}", label, result.name()),
             };
