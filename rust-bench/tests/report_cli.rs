@@ -136,6 +136,70 @@ fn markdown_has_one_column_per_environment() {
     );
 }
 
+/// Every metric the long-form CSV must hold for a run, from its JSON files: (test, metric,
+/// value, unit).
+fn expected_metrics(dir: &Path) -> Vec<(&'static str, String, f64, &'static str)> {
+    let mut out = Vec::new();
+    if let Ok(bytes) = fs::read(dir.join("clock-tick.json")) {
+        let ct: Value = serde_json::from_slice(&bytes).unwrap();
+        let f = |v: &Value| v.as_f64().unwrap();
+        let mut m =
+            |name: &str, v: &Value, unit| out.push(("clock-tick", name.to_string(), f(v), unit));
+        m("max_overhead", &ct["max_overhead_ns"], "ns");
+        for p in ["min", "p50", "p99", "p9999", "max"] {
+            m(&format!("loop_{p}"), &ct["loop_ns"][p], "ns");
+        }
+        m("spikes", &ct["spikes"]["count"], "count");
+        m("spike_threshold", &ct["spikes"]["threshold_ns"], "ns");
+        m("samples", &ct["samples"], "count");
+        m("measured", &ct["measured_s"], "s");
+        m("duty_cycle", &ct["duty_cycle"], "fraction");
+    }
+    if let Ok(bytes) = fs::read(dir.join("thread-switch.json")) {
+        let ts: Value = serde_json::from_slice(&bytes).unwrap();
+        for run in ts["runs"].as_array().unwrap() {
+            let n = run["threads"].as_u64().unwrap();
+            let mut m = |name: &str, v: &Value, unit| {
+                out.push((
+                    "thread-switch",
+                    format!("{name}@{n}"),
+                    v.as_f64().unwrap(),
+                    unit,
+                ))
+            };
+            m("switches", &run["switches"], "count");
+            m("measured", &run["measured_s"], "s");
+            for stat in ["min", "mean", "p50", "p99", "max"] {
+                m(stat, &run["switch_ns"][stat], "ns");
+            }
+        }
+    }
+    out
+}
+
+/// The CSV's rows for `label` are exactly the expected metrics of `dir`, values equal to the
+/// JSON's.
+fn assert_csv_matches(csv: &str, label: &str, dir: &Path) {
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("label,run,test,metric,value,unit"));
+    let rows: Vec<Vec<&str>> = lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|r| r[0] == label)
+        .collect();
+    let expected = expected_metrics(dir);
+    assert!(!expected.is_empty());
+    for (test, metric, value, unit) in &expected {
+        let row = rows
+            .iter()
+            .find(|r| r[2] == *test && r[3] == metric)
+            .unwrap_or_else(|| panic!("no row {label},{test},{metric} in\n{csv}"));
+        assert_eq!(row.len(), 6, "{row:?}");
+        assert_eq!(row[4].parse::<f64>().unwrap(), *value, "{label} {metric}");
+        assert_eq!(row[5], *unit, "{label} {metric}");
+    }
+    assert_eq!(rows.len(), expected.len(), "{csv}");
+}
+
 /// Every CSV number must be the very number in the JSON it came from.
 #[test]
 fn csv_numbers_are_the_json_numbers() {
@@ -147,10 +211,6 @@ fn csv_numbers_are_the_json_numbers() {
         "--format",
         "csv",
     ]));
-    let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("label,metric,value_ns"));
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    assert_eq!(rows.len(), 3 * (1 + 2 * 3));
     let mut dirs: Vec<PathBuf> = fs::read_dir(&results)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -158,33 +218,11 @@ fn csv_numbers_are_the_json_numbers() {
     dirs.sort();
     let labels = ["bare metal", "Hyper-V emulated", "Hyper-V enlightened"];
     for (dir, label) in dirs.iter().zip(labels) {
-        let ct: Value =
-            serde_json::from_slice(&fs::read(dir.join("clock-tick.json")).unwrap()).unwrap();
-        let ts: Value =
-            serde_json::from_slice(&fs::read(dir.join("thread-switch.json")).unwrap()).unwrap();
-        let mut expected = vec![(
-            "clock_tick_max_overhead".to_string(),
-            ct["max_overhead_ns"].as_f64().unwrap(),
-        )];
-        for run in ts["runs"].as_array().unwrap() {
-            let n = run["threads"].as_u64().unwrap();
-            for stat in ["min", "mean", "max"] {
-                expected.push((
-                    format!("thread_switch_{stat}@{n}"),
-                    run["switch_ns"][stat].as_f64().unwrap(),
-                ));
-            }
-        }
-        for (metric, value) in expected {
-            let row = rows
-                .iter()
-                .find(|r| r[0] == label && r[1] == metric)
-                .unwrap_or_else(|| panic!("no row {label},{metric} in\n{csv}"));
-            assert_eq!(row[2].parse::<f64>().unwrap(), value, "{label} {metric}");
-        }
+        assert_csv_matches(&csv, label, dir);
     }
+    assert_eq!(csv.lines().count(), 1 + 3 * (11 + 2 * 7), "{csv}");
     assert!(
-        csv.contains("Hyper-V enlightened,thread_switch_mean@2,1000.25\n"),
+        csv.contains("Hyper-V enlightened,20261127-120000,thread-switch,mean@2,1000.25,ns\n"),
         "{csv}"
     );
 }
@@ -210,15 +248,17 @@ fn labels_and_several_directories() {
     args.extend(dirs.iter().map(String::as_str));
     let csv = stdout(&rust_bench(&args));
     assert!(
-        csv.contains("\"bare, quoted \"\"x\"\"\",clock_tick_max_overhead,10000\n"),
+        csv.contains(
+            "\"bare, quoted \"\"x\"\"\",20261127-100000,clock-tick,max_overhead,10000,ns\n"
+        ),
         "{csv}"
     );
     assert!(
-        csv.contains("emu,clock_tick_max_overhead,7190000\n"),
+        csv.contains("emu,20261127-110000,clock-tick,max_overhead,7190000,ns\n"),
         "{csv}"
     );
     assert!(
-        csv.contains("Hyper-V enlightened,clock_tick_max_overhead,4080000\n"),
+        csv.contains("Hyper-V enlightened,20261127-120000,clock-tick,max_overhead,4080000,ns\n"),
         "{csv}"
     );
 
@@ -261,10 +301,13 @@ fn a_single_tests_out_dir_is_a_run() {
         "--format",
         "csv",
     ]));
-    assert_eq!(
-        csv,
-        "label,metric,value_ns\nbare metal,clock_tick_max_overhead,2000\n"
+    assert!(
+        csv.starts_with(
+            "label,run,test,metric,value,unit\nbare metal,ct,clock-tick,max_overhead,2000,ns\n"
+        ),
+        "{csv}"
     );
+    assert_csv_matches(&csv, "bare metal", &dir);
 }
 
 #[test]
@@ -427,32 +470,60 @@ fn report_numbers_match_a_real_measurement() {
     let csv = stdout(&rust_bench(&[
         "report", d, "--format", "csv", "--label", "host",
     ]));
-    let value = |metric: &str| -> f64 {
-        let line = csv
-            .lines()
-            .find(|l| l.starts_with(&format!("host,{metric},")))
-            .unwrap_or_else(|| panic!("no {metric} in\n{csv}"));
-        line.rsplit(',').next().unwrap().parse().unwrap()
-    };
+    assert_csv_matches(&csv, "host", &dir);
+    assert_eq!(csv.lines().count(), 1 + 11 + 2 * 7, "{csv}");
+
+    // The fixed-width histograms: zero-filled 1 µs buckets whose counts sum to the samples.
+    let hist = t.path().join("hist");
+    stdout(&rust_bench(&[
+        "report",
+        d,
+        "--label",
+        "host",
+        "--histograms",
+        hist.to_str().unwrap(),
+    ]));
     let ct: Value =
         serde_json::from_slice(&fs::read(dir.join("clock-tick.json")).unwrap()).unwrap();
     let ts: Value =
         serde_json::from_slice(&fs::read(dir.join("thread-switch.json")).unwrap()).unwrap();
-    assert_eq!(
-        value("clock_tick_max_overhead"),
-        ct["max_overhead_ns"].as_f64().unwrap()
-    );
-    for run in ts["runs"].as_array().unwrap() {
-        let n = run["threads"].as_u64().unwrap();
-        for stat in ["min", "mean", "max"] {
-            assert_eq!(
-                value(&format!("thread_switch_{stat}@{n}")),
-                run["switch_ns"][stat].as_f64().unwrap(),
-                "{stat}@{n}"
-            );
+    let switches: Vec<u64> = ts["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["switches"].as_u64().unwrap())
+        .collect();
+    let ct_max_us = ct["loop_ns"]["max"].as_u64().unwrap() / 1000;
+    for (file, samples) in [
+        (
+            "host.clock-tick-histogram.dat",
+            vec![ct["samples"].as_u64().unwrap()],
+        ),
+        ("host.thread-switch-histogram.dat", switches),
+    ] {
+        let text = fs::read_to_string(hist.join(file)).unwrap();
+        let mut sums = vec![0u64; samples.len()];
+        let mut buckets = Vec::new();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let fields: Vec<u64> = line.split(' ').map(|f| f.parse().unwrap()).collect();
+            assert_eq!(fields.len(), 1 + samples.len(), "{line}");
+            buckets.push(fields[0]);
+            for (sum, count) in sums.iter_mut().zip(&fields[1..]) {
+                *sum += count;
+            }
         }
+        assert_eq!(sums, samples, "{file}");
+        // Every 1 µs bucket from 0, none left out.
+        assert_eq!(
+            buckets,
+            (0..buckets.len() as u64).collect::<Vec<_>>(),
+            "{file}"
+        );
+        if file.contains("clock-tick") {
+            assert_eq!(buckets.len() as u64, ct_max_us + 1, "{file}");
+        }
+        assert!(text.contains("\n# Histogram Overflows: "), "{file}");
     }
-    assert_eq!(csv.lines().count(), 1 + 1 + 2 * 3, "{csv}");
 
     // And the page renders from it, figures included.
     let html = stdout(&rust_bench(&["report", d, "--format", "html"]));
@@ -512,11 +583,15 @@ fn scenarios_from_the_hyper_v_kit_are_told_apart_by_their_directory() {
         "csv",
     ]));
     assert!(
-        csv.contains("Hyper-V enlightened (s1-enlightened),clock_tick_max_overhead,2000\n"),
+        csv.contains(
+            "Hyper-V enlightened (s1-enlightened),20261127-100000,clock-tick,max_overhead,2000,ns\n"
+        ),
         "{csv}"
     );
     assert!(
-        csv.contains("Hyper-V enlightened (s3-enlightened),clock_tick_max_overhead,2000\n"),
+        csv.contains(
+            "Hyper-V enlightened (s3-enlightened),20261127-100000,clock-tick,max_overhead,2000,ns\n"
+        ),
         "{csv}"
     );
 }
@@ -560,8 +635,13 @@ fn a_cut_short_thread_switch_shows_no_zero() {
         assert!(!md.contains(zero), "{zero} in {md}");
     }
     let csv = stdout(&rust_bench(&["report", d, "--format", "csv"]));
-    assert!(!csv.contains("@1000"), "{csv}");
-    assert!(csv.contains(",thread_switch_min@2,900\n"), "{csv}");
+    assert!(!csv.contains("min@1000"), "{csv}");
+    assert!(!csv.contains("max@1000"), "{csv}");
+    assert!(
+        csv.contains(",thread-switch,switches@1000,0,count\n"),
+        "{csv}"
+    );
+    assert!(csv.contains(",thread-switch,min@2,900,ns\n"), "{csv}");
     let html = stdout(&rust_bench(&["report", d, "--format", "html"]));
     assert!(!html.contains(">0 ns<"), "a 0 ns cell in the page");
 }
@@ -586,4 +666,113 @@ fn old_zeros_for_a_run_without_a_switch_are_not_shown() {
     let md = stdout(&rust_bench(&["report", dir.to_str().unwrap()]));
     assert!(md.contains("| **1000 threads, max** | – |"), "{md}");
     assert!(!md.contains("**0 ns**"), "{md}");
+}
+
+/// `report --paper`: a reference column per machine, scenario and table of the paper, whose
+/// cells (and CSV rows) carry the values exactly as data/paper.tsv writes them.
+#[test]
+fn paper_columns_carry_the_data_files_values() {
+    let t = tmp();
+    let results = three_runs(t.path());
+    let r = results.to_str().unwrap();
+    let data =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/paper.tsv")).unwrap();
+    let rows: Vec<Vec<&str>> = data
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("table\t"))
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert!(rows.len() >= 7, "{rows:?}");
+
+    let md = stdout(&rust_bench(&["report", r, "--paper"]));
+    let header =
+        "paper 2013: bare machine (table number lost in the text; Xeon E3-1220v2, Linux 3.8.4-rt2)";
+    assert!(
+        md.contains(&format!("| Hyper-V enlightened | {header} |")),
+        "{md}"
+    );
+    let csv = stdout(&rust_bench(&["report", r, "--paper", "--format", "csv"]));
+    let html = stdout(&rust_bench(&["report", r, "--paper", "--format", "html"]));
+    for row in &rows {
+        let [_, test, _, machine, metric, threads, value, unit] = row[..] else {
+            panic!("{row:?}")
+        };
+        assert_eq!(machine, "bare", "a new machine: extend this test");
+        let shown = format!("{value} {}", if unit == "us" { "µs" } else { unit });
+        let name = match (metric, threads) {
+            ("max_overhead", _) => "**max overhead (max − min loop)**".to_string(),
+            ("loop_no_tick", _) => "busy loop without a tick (paper)".to_string(),
+            ("loop_with_tick", _) => "busy loop with a tick (paper)".to_string(),
+            ("tick_duration", _) => "one tick's handling (paper)".to_string(),
+            (m, n) => format!("**{n} threads, {m}**"),
+        };
+        let line = md
+            .lines()
+            .find(|l| l.starts_with(&format!("| {name} |")))
+            .unwrap_or_else(|| panic!("no row {name} in\n{md}"));
+        assert!(line.ends_with(&format!("| {shown} |")), "{line}");
+        let metric = match threads {
+            "-" => metric.to_string(),
+            n => format!("{metric}@{n}"),
+        };
+        let expected = format!("\"{header}\",paper,{test},{metric},{value},{unit}\n");
+        assert!(csv.contains(&expected), "{expected} not in\n{csv}");
+        assert!(html.contains(&format!("<td>{shown}</td>")), "{shown}");
+    }
+    assert_eq!(csv.matches(",paper,").count(), rows.len(), "{csv}");
+    // Without --paper, none of it.
+    let plain = stdout(&rust_bench(&["report", r]));
+    assert!(!plain.contains("paper 2013"), "{plain}");
+}
+
+/// The histogram options: a width or range without --histograms, or a range too fine for
+/// one file, is refused with what to do instead.
+#[test]
+fn histogram_options_are_checked() {
+    let t = tmp();
+    let results = three_runs(t.path());
+    let r = results.to_str().unwrap();
+    let alone = rust_bench(&["report", r, "--histogram-width", "2us"]);
+    assert!(!alone.status.success());
+    assert!(
+        String::from_utf8_lossy(&alone.stderr).contains("--histograms"),
+        "{alone:?}"
+    );
+    let h = t.path().join("h");
+    let h = h.to_str().unwrap();
+    let bad = rust_bench(&["report", r, "--histograms", h, "--histogram-width", "0us"]);
+    assert!(!bad.status.success());
+    let fine = rust_bench(&[
+        "report",
+        r,
+        "--histograms",
+        h,
+        "--histogram-width",
+        "1ns",
+        "--histogram-max",
+        "1h",
+    ]);
+    usage_error(&fine, &["buckets", "--histogram-width", "--histogram-max"]);
+    // One file per run and test, named from the label.
+    stdout(&rust_bench(&[
+        "report",
+        r,
+        "--histograms",
+        h,
+        "--histogram-width",
+        "10us",
+    ]));
+    let mut names: Vec<String> = fs::read_dir(h)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 6, "{names:?}");
+    assert!(names.contains(&"hyper-v-emulated.clock-tick-histogram.dat".to_string()));
+    let text =
+        fs::read_to_string(Path::new(h).join("hyper-v-enlightened.thread-switch-histogram.dat"))
+            .unwrap();
+    assert!(text.contains("# columns: bucket (lower bound, us) then the count of samples of: 2_threads 1000_threads\n"), "{text}");
+    assert!(text.contains("\n0 "), "{text}");
+    assert!(text.contains("\n10 "), "{text}");
 }

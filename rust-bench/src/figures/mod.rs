@@ -147,14 +147,19 @@ pub fn comparison(title: &str, series: &[String], groups: &[(String, Vec<Option<
             .clamp(760.0, 1100.0),
         ..svg::Frame::default()
     };
-    let x = Axis::linear_tight("", 0.0, groups.len() as f64, Unit::Count);
-    let y = Axis::log("latency (log scale)", lo, hi * 1.5, Unit::Nanos);
-    let mut chart = Chart::with_frame(title, x, y, frame);
     let n = series.len() as f64;
     let width = 0.8 / n;
-    // Values printed over the bars only where a bar is wide enough to carry them.
+    // Every bar carries its value: level over a bar wide enough for it, else running
+    // upwards, with room above the tallest bar for it.
     let bar_px = (frame.width - frame.left - frame.right) / groups.len() as f64 * width;
-    let print_values = bar_px >= 40.0;
+    let level = bar_px >= 40.0;
+    let top = match level {
+        true => hi * 1.5,
+        false => hi * (hi / lo).max(10.0).powf(0.3),
+    };
+    let x = Axis::linear_tight("", 0.0, groups.len() as f64, Unit::Count);
+    let y = Axis::log("latency (log scale)", lo, top, Unit::Nanos);
+    let mut chart = Chart::with_frame(title, x, y, frame);
     for (g, (name, values)) in groups.iter().enumerate() {
         chart.x_category(g as f64 + 0.5, name);
         for (s, value) in values.iter().enumerate() {
@@ -168,8 +173,10 @@ pub fn comparison(title: &str, series: &[String], groups: &[(String, Vec<Option<
                 format_ns(*v)
             );
             chart.bar(x0, x0 + width * 0.92, *v, color, &tip);
-            if print_values {
+            if level {
                 chart.text(x0 + width * 0.46, *v, &format_ns(*v), 9.0, "middle");
+            } else {
+                chart.text_up(x0 + width * 0.46, *v, &format_ns(*v), 9.0);
             }
         }
     }
@@ -450,7 +457,7 @@ mod tests {
         let groups = vec![
             (
                 "max overhead".to_string(),
-                vec![Some(10_000.0), Some(4_080_000.0)],
+                vec![Some(10_300.0), Some(4_080_000.0)],
             ),
             ("max @2".to_string(), vec![Some(11_200.0), None]),
         ];
@@ -458,5 +465,24 @@ mod tests {
         is_svg(&s);
         assert_eq!(s.matches("<rect x=").count() - 1 - 2 - 1, 3, "{s}");
         assert!(s.contains("4.08 ms"));
+        // Each value stands as text on its bar, not only in a tooltip.
+        for v in ["10.3 µs", "4.08 ms", "11.2 µs"] {
+            assert_eq!(s.matches(&format!(">{v}</text>")).count(), 1, "{v} in {s}");
+        }
+    }
+
+    #[test]
+    fn narrow_bars_carry_their_values_upright() {
+        let series: Vec<String> = (0..8).map(|i| format!("run {i}")).collect();
+        let groups: Vec<(String, Vec<Option<f64>>)> = (0..5)
+            .map(|g| {
+                let values = (0..8).map(|s| Some(1000.0 * (1 + g * 8 + s) as f64));
+                (format!("group {g}"), values.collect())
+            })
+            .collect();
+        let s = comparison("Comparison", &series, &groups);
+        is_svg(&s);
+        assert_eq!(s.matches("transform=\"rotate(-90").count(), 40, "{s}");
+        assert_eq!(s.matches(">40 µs</text>").count(), 1, "{s}");
     }
 }

@@ -326,6 +326,17 @@ impl Chart {
         );
     }
 
+    /// Text running upwards from just above data point (`x`, `y`): a value over a bar too
+    /// narrow to carry it level.
+    pub fn text_up(&mut self, x: f64, y: f64, text: &str, size: f64) {
+        let (px, py) = (self.px(x) + size * 0.35, self.py(y) - 3.0);
+        let _ = writeln!(
+            self.body,
+            "<text x=\"{px:.1}\" y=\"{py:.1}\" font-size=\"{size}\" text-anchor=\"start\" fill=\"#333\" transform=\"rotate(-90 {px:.1} {py:.1})\" {FONT}>{}</text>",
+            escape(text)
+        );
+    }
+
     /// Text below the x axis at data position `x` (category names of a bar chart); a `\n`
     /// starts a second line.
     pub fn x_category(&mut self, x: f64, text: &str) {

@@ -56,20 +56,20 @@ pub fn render_run(run_dir: &Path) -> Result<String> {
     let run = model::load(run_dir)?;
     let labels = label::for_runs(std::slice::from_ref(&run), &[]);
     let title = format!("hvrt run {} — {}", run.id, labels[0]);
-    Ok(render(&title, std::slice::from_ref(&run), &labels))
+    Ok(render(&title, std::slice::from_ref(&run), &labels, false))
 }
 
 /// The page comparing several runs, one column per run.
-pub fn render_runs(runs: &[Run], labels: &[String]) -> String {
+pub fn render_runs(runs: &[Run], labels: &[String], paper: bool) -> String {
     let title = if runs.len() == 1 {
         format!("hvrt run {} — {}", runs[0].id, labels[0])
     } else {
         format!("hvrt latency report — {} runs", runs.len())
     };
-    render(&title, runs, labels)
+    render(&title, runs, labels, paper)
 }
 
-fn render(title: &str, runs: &[Run], labels: &[String]) -> String {
+fn render(title: &str, runs: &[Run], labels: &[String], paper: bool) -> String {
     let mut body = String::new();
     let _ = writeln!(
         body,
@@ -101,7 +101,10 @@ fn render(title: &str, runs: &[Run], labels: &[String]) -> String {
     for test in TESTS {
         let _ = writeln!(body, "<h2>{}</h2>", escape(test.title()));
         match table::for_test(*test, runs, labels) {
-            Some(t) => {
+            Some(mut t) => {
+                if paper {
+                    super::paper::extend(&mut t, Some(test.name()));
+                }
                 body.push_str(&html_table(&t));
                 let _ = writeln!(body, "<p class=\"sub\">{}</p>", escape(test.method()));
             }
@@ -118,7 +121,7 @@ fn render(title: &str, runs: &[Run], labels: &[String]) -> String {
                 labels,
                 &table::comparison_groups(runs),
             ),
-            "Log scale: each step up is ten times longer. Hover a bar for its value.",
+            "Log scale: each step up is ten times longer; each bar carries its value.",
         );
     }
 
@@ -140,7 +143,11 @@ fn render(title: &str, runs: &[Run], labels: &[String]) -> String {
     }
 
     body.push_str("<h2>Environments</h2>\n");
-    body.push_str(&html_table(&table::environments(runs, labels)));
+    let mut environments = table::environments(runs, labels);
+    if paper {
+        super::paper::extend(&mut environments, None);
+    }
+    body.push_str(&html_table(&environments));
     let dirs: Vec<String> = runs
         .iter()
         .map(|r| format!("<code>{}</code>", escape(&r.dir.display().to_string())))

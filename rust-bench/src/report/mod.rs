@@ -4,9 +4,11 @@
 //! any issue or README), `csv` (long form, for spreadsheets and scripts), `html` (one
 //! self-contained page with the tables and the figures).
 
+pub mod histogram;
 pub mod html;
 pub mod label;
 pub mod model;
+pub mod paper;
 pub mod table;
 
 use std::io::Write as _;
@@ -27,7 +29,8 @@ enlightened, or another hypervisor) unless --label names them.
 Examples:
   rust-bench report results/
   rust-bench report bare/ emulated/ enlightened/ --format html --out report.html
-  rust-bench report results/* --label bare --label emu --label enl --format csv")]
+  rust-bench report results/* --label bare --label emu --label enl --format csv
+  rust-bench report results/ --histograms hist/ --histogram-width 1us --histogram-max 200us")]
 pub struct Args {
     /// Result directories: results/<run-id>/ or a directory of them.
     #[arg(value_name = "RUN_DIR", required = true)]
@@ -42,13 +45,38 @@ pub struct Args {
     /// Write to FILE instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Add the paper's published values (Hyper-V Server 2012, Xeon E3-1220v2, Linux
+    /// 3.8.4-rt2) as reference columns.
+    #[arg(long)]
+    pub paper: bool,
+    /// Also write fixed-width histograms into DIR (created if needed), one file per run and
+    /// test, LABEL.TEST-histogram.dat, in the layout of cyclictest -h.
+    #[arg(long, value_name = "DIR")]
+    pub histograms: Option<PathBuf>,
+    /// Bucket width of those histograms, e.g. 1us (the default), 100ns, 10us.
+    #[arg(long, value_name = "WIDTH", value_parser = nanos)]
+    pub histogram_width: Option<u64>,
+    /// Their range's end (exclusive; samples beyond count as overflows); default: just past
+    /// the largest sample.
+    #[arg(long, value_name = "MAX", value_parser = nanos)]
+    pub histogram_max: Option<u64>,
+}
+
+fn nanos(s: &str) -> Result<u64, String> {
+    let d = crate::plan::duration::parse(s)?;
+    match u64::try_from(d.as_nanos()) {
+        Ok(ns) if ns > 0 => Ok(ns),
+        _ => Err(format!(
+            "'{s}' is not a positive duration such as 1us or 100ns"
+        )),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, ValueEnum)]
 pub enum Format {
     /// Markdown tables.
     Md,
-    /// Long form: label,metric,value_ns.
+    /// Long form: label,run,test,metric,value,unit.
     Csv,
     /// One self-contained HTML page with tables and SVG figures.
     Html,
@@ -68,10 +96,19 @@ pub fn main(args: Args) -> Result<()> {
         .map(|d| model::load(d))
         .collect::<Result<Vec<_>>>()?;
     let labels = label::for_runs(&runs, &args.labels);
+    if args.histograms.is_none() && (args.histogram_width.is_some() || args.histogram_max.is_some())
+    {
+        usage!(
+            "--histogram-width and --histogram-max shape the files --histograms DIR writes; add --histograms DIR"
+        );
+    }
+    if let Some(dir) = &args.histograms {
+        write_histograms(dir, &runs, &labels, &args)?;
+    }
     let text = match args.format {
-        Format::Md => table::markdown(&runs, &labels),
-        Format::Csv => table::csv(&runs, &labels),
-        Format::Html => html::render_runs(&runs, &labels),
+        Format::Md => table::markdown(&runs, &labels, args.paper),
+        Format::Csv => table::csv(&runs, &labels, args.paper),
+        Format::Html => html::render_runs(&runs, &labels, args.paper),
     };
     match &args.out {
         Some(path) => write_file(path, text.as_bytes())
@@ -86,6 +123,48 @@ pub fn main(args: Args) -> Result<()> {
                 return Err(e).context("cannot write to standard output");
             }
         }
+    }
+    Ok(())
+}
+
+/// The fixed-width histograms: one file per run and test, named from the column's label.
+fn write_histograms(
+    dir: &std::path::Path,
+    runs: &[model::Run],
+    labels: &[String],
+    args: &Args,
+) -> Result<()> {
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    for (run, label) in runs.iter().zip(labels) {
+        for result in &run.results {
+            let columns = result.distributions();
+            let fixed = match histogram::rebin(
+                &columns,
+                args.histogram_width.unwrap_or(1000),
+                args.histogram_max,
+            ) {
+                Ok(f) => f,
+                Err(e) => usage!("{} {}: {e}", label, result.name()),
+            };
+            let name = format!("{}.{}-histogram.dat", histogram::slug(label), result.name());
+            let path = dir.join(&name);
+            if files.iter().any(|(p, _)| *p == path) {
+                usage!(
+                    "two runs would write {}: give each run its own --label",
+                    path.display()
+                );
+            }
+            let title = format!("rust-bench {} histogram: {label}", result.name());
+            let source = format!("{} (run {})", run.dir.display(), run.id);
+            files.push((path, histogram::text(&title, &source, &columns, &fixed)));
+        }
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create {}; check the path", dir.display()))?;
+    for (path, text) in &files {
+        write_file(path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("rust-bench: wrote {}", path.display());
     }
     Ok(())
 }

@@ -19,6 +19,8 @@ pub struct Row {
     /// The headline rows (what the paper's tables report) are shown in bold.
     pub headline: bool,
     pub cells: Vec<Cell>,
+    /// The long-form metric of its lines (`max_overhead`, `min@2`), if they have one.
+    pub metric: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +44,7 @@ pub fn environments(runs: &[Run], labels: &[String]) -> Table {
             name: name.to_string(),
             headline: false,
             cells,
+            metric: None,
         });
     };
     add("run", &|r| Some(r.id.clone()));
@@ -142,16 +145,21 @@ pub fn for_test(test: &dyn Test, runs: &[Run], labels: &[String]) -> Option<Tabl
     if lines.iter().all(Option::is_none) {
         return None;
     }
-    let mut rows: BTreeMap<(u64, u32), (String, bool)> = BTreeMap::new();
+    let mut rows: BTreeMap<(u64, u32), (String, bool, Option<String>)> = BTreeMap::new();
     for line in lines.iter().flatten().flatten() {
-        rows.entry(line.key)
-            .or_insert_with(|| (line.name.clone(), line.headline));
+        let row = rows
+            .entry(line.key)
+            .or_insert_with(|| (line.name.clone(), line.headline, None));
+        if row.2.is_none() {
+            row.2 = line.metric.as_ref().map(|m| m.name.clone());
+        }
     }
     let rows = rows
         .into_iter()
-        .map(|(key, (name, headline))| Row {
+        .map(|(key, (name, headline, metric))| Row {
             name,
             headline,
+            metric,
             cells: lines
                 .iter()
                 .map(|l| {
@@ -189,10 +197,10 @@ pub fn comparison_groups(runs: &[Run]) -> Vec<Group> {
                 continue;
             };
             for line in result.lines() {
-                if let (Some(group), Some((_, value))) = (line.compare, line.metric) {
+                if let (Some(group), Some(metric)) = (line.compare, line.metric) {
                     keyed
                         .entry((line.key, group))
-                        .or_insert_with(|| vec![None; runs.len()])[i] = Some(value);
+                        .or_insert_with(|| vec![None; runs.len()])[i] = Some(metric.value);
                 }
             }
         }
@@ -205,16 +213,43 @@ pub fn comparison_groups(runs: &[Run]) -> Vec<Group> {
     groups
 }
 
-/// Long-form CSV: `label,metric,value_ns`, one line per run and measured metric.
-pub fn csv(runs: &[Run], labels: &[String]) -> String {
-    let mut out = String::from("label,metric,value_ns\n");
+/// The long-form CSV's header.
+pub const CSV_HEADER: &str = "label,run,test,metric,value,unit\n";
+
+/// Long-form CSV: `label,run,test,metric,value,unit`, one line per run and measured metric.
+/// With `paper`, the paper's values follow as rows of the run `paper`, each value and unit
+/// exactly as data/paper.tsv writes them.
+pub fn csv(runs: &[Run], labels: &[String], paper: bool) -> String {
+    let mut out = String::from(CSV_HEADER);
     for (run, label) in runs.iter().zip(labels) {
-        let label = csv_field(label);
+        let (label, id) = (csv_field(label), csv_field(&run.id));
         for result in &run.results {
             let mut lines = result.lines();
             lines.sort_by_key(|l| l.key);
-            for (metric, value) in lines.into_iter().filter_map(|l| l.metric) {
-                let _ = writeln!(out, "{label},{metric},{}", number(value));
+            for m in lines.into_iter().filter_map(|l| l.metric) {
+                let _ = writeln!(
+                    out,
+                    "{label},{id},{},{},{},{}",
+                    result.name(),
+                    m.name,
+                    number(m.value),
+                    m.unit
+                );
+            }
+        }
+    }
+    if paper {
+        for (label, _, values) in super::paper::columns() {
+            for v in values {
+                let _ = writeln!(
+                    out,
+                    "{},paper,{},{},{},{}",
+                    csv_field(&label),
+                    v.test,
+                    v.metric_name(),
+                    v.value,
+                    v.unit
+                );
             }
         }
     }
@@ -222,11 +257,17 @@ pub fn csv(runs: &[Run], labels: &[String]) -> String {
 }
 
 /// A Markdown document: the environments and both tables, with notes on partial runs.
-pub fn markdown(runs: &[Run], labels: &[String]) -> String {
+pub fn markdown(runs: &[Run], labels: &[String], paper: bool) -> String {
     let mut out = String::from("# Real-time latency report\n\n");
-    let tables = std::iter::once(environments(runs, labels))
-        .chain(TESTS.iter().filter_map(|t| for_test(*t, runs, labels)));
-    for table in tables {
+    let tables = std::iter::once((None, environments(runs, labels))).chain(
+        TESTS
+            .iter()
+            .filter_map(|t| for_test(*t, runs, labels).map(|table| (Some(t.name()), table))),
+    );
+    for (test, mut table) in tables {
+        if paper {
+            super::paper::extend(&mut table, test);
+        }
         if table.rows.is_empty() {
             continue;
         }
@@ -329,7 +370,7 @@ pub fn number(v: f64) -> String {
     }
 }
 
-fn csv_field(s: &str) -> String {
+pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

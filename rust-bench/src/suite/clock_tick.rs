@@ -19,7 +19,8 @@ use crate::results::environment::Environment;
 use crate::results::rt_setup::RtSetupRecord;
 use crate::results::{read, writer};
 use crate::suite::test::{
-    CHECKPOINT_EVERY, Cell, Destinations, Figure, Line, Pacer, Progress, Test, TestResult,
+    CHECKPOINT_EVERY, Cell, Destinations, Distribution, Figure, Line, Metric, Pacer, Progress,
+    Test, TestResult, seconds,
 };
 
 #[derive(Debug, ClapArgs)]
@@ -232,23 +233,24 @@ impl TestResult for ClockTick {
         // A run cut short before its first sample has no loop to show: no figure at all
         // rather than zeros that read as a measurement.
         let measured = self.samples > 0;
-        let ns = |v: u64| {
-            if measured {
-                Cell::Ns(v as f64)
-            } else {
-                Cell::Missing
-            }
-        };
-        let line = |key: u64, name: &str, headline: bool, cell: Cell| Line {
+        let line = |key: u64, name: &str, cell: Cell, metric: Option<Metric>| Line {
             key: (key, 0),
             name: name.to_string(),
-            headline,
+            headline: false,
             cell,
-            metric: None,
+            metric,
             compare: None,
         };
+        let ns = |key: u64, name: &str, metric: &str, v: u64| match measured {
+            true => line(
+                key,
+                name,
+                Cell::Ns(v as f64),
+                Metric::new(metric, v as f64, "ns"),
+            ),
+            false => line(key, name, Cell::Missing, None),
+        };
         let mut samples = group_thousands(self.samples);
-        samples.push_str(&format!(" in {:.0} s", self.duration_s));
         if !self.complete {
             samples.push_str(" (partial)");
         }
@@ -257,37 +259,70 @@ impl TestResult for ClockTick {
             "tsc" if self.clock.hz >= 1e6 => format!("tsc, {:.3} GHz", self.clock.hz / 1e9),
             source => source.to_string(),
         };
+        let l = &self.loop_ns;
         vec![
             Line {
-                metric: measured.then(|| {
-                    (
-                        "clock_tick_max_overhead".to_string(),
-                        self.max_overhead_ns as f64,
-                    )
-                }),
+                headline: true,
                 compare: measured.then(|| "clock tick\nmax overhead".to_string()),
-                ..line(
+                ..ns(
                     0,
                     "max overhead (max − min loop)",
-                    true,
-                    ns(self.max_overhead_ns),
+                    "max_overhead",
+                    self.max_overhead_ns,
                 )
             },
-            line(1, "loop duration, min", false, ns(self.loop_ns.min)),
-            line(2, "loop duration, max", false, ns(self.loop_ns.max)),
+            ns(1, "loop duration, min", "loop_min", l.min),
+            ns(2, "loop duration, p50", "loop_p50", l.p50),
+            ns(3, "loop duration, p99", "loop_p99", l.p99),
+            ns(4, "loop duration, p99.99", "loop_p9999", l.p9999),
+            ns(5, "loop duration, max", "loop_max", l.max),
             line(
-                3,
+                6,
                 "spikes",
-                false,
-                Cell::Text(format!(
-                    "{} (≥ {})",
-                    self.spikes.count,
-                    crate::figures::svg::format_ns(self.spikes.threshold_ns as f64)
-                )),
+                Cell::Text(group_thousands(self.spikes.count)),
+                Metric::new("spikes", self.spikes.count as f64, "count"),
             ),
-            line(4, "samples", false, Cell::Text(samples)),
-            line(5, "clock", false, Cell::Text(clock)),
+            line(
+                7,
+                "spike threshold (overhead ≥)",
+                Cell::Ns(self.spikes.threshold_ns as f64),
+                Metric::new("spike_threshold", self.spikes.threshold_ns as f64, "ns"),
+            ),
+            line(
+                8,
+                "samples",
+                Cell::Text(samples),
+                Metric::new("samples", self.samples as f64, "count"),
+            ),
+            line(
+                9,
+                "measured time",
+                Cell::Text(format!(
+                    "{} of {}",
+                    seconds(self.measured_s),
+                    seconds(self.duration_s)
+                )),
+                Metric::new("measured", self.measured_s, "s"),
+            ),
+            line(
+                10,
+                "duty cycle",
+                Cell::Text(format!("{:.1} %", self.duty_cycle * 100.0)),
+                Metric::new("duty_cycle", self.duty_cycle, "fraction"),
+            ),
+            line(11, "clock", Cell::Text(clock), None),
         ]
+    }
+
+    fn distributions(&self) -> Vec<Distribution<'_>> {
+        let measured = self.samples > 0;
+        vec![Distribution {
+            column: "loop".to_string(),
+            histogram: &self.histogram,
+            samples: self.samples,
+            min: measured.then_some(self.loop_ns.min),
+            max: measured.then_some(self.loop_ns.max),
+        }]
     }
 
     fn figures(&self, label: &str) -> Vec<Figure> {

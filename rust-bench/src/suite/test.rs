@@ -14,6 +14,7 @@ use crate::figures::svg::format_ns;
 use crate::plan::config::Plan;
 use crate::results::environment::Environment;
 use crate::results::rt_setup::RtSetupRecord;
+use crate::results::stats::HistogramJson;
 use crate::results::writer::{self, write_atomic};
 
 /// How often a test checkpoints (writes its JSON so far, for a run cut short).
@@ -90,6 +91,21 @@ pub trait TestResult {
 
     /// Its figures, titled with `label` when not empty.
     fn figures(&self, label: &str) -> Vec<Figure>;
+
+    /// Its sample distributions, one column each in the fixed-width histogram export.
+    fn distributions(&self) -> Vec<Distribution<'_>>;
+}
+
+/// One distribution of samples: the exact (log-linear) histogram and its exact extremes.
+pub struct Distribution<'a> {
+    /// The column's name: `loop`, `2_threads`.
+    pub column: String,
+    pub histogram: &'a HistogramJson,
+    /// How many samples the histogram holds.
+    pub samples: u64,
+    /// Exact minimum and maximum (ns); None without a sample.
+    pub min: Option<u64>,
+    pub max: Option<u64>,
 }
 
 /// One cell of a report table.
@@ -122,10 +138,30 @@ pub struct Line {
     /// The headline rows (what the paper's tables report) are shown in bold.
     pub headline: bool,
     pub cell: Cell,
-    /// The number as a long-form CSV metric (`clock_tick_max_overhead`), when it is one.
-    pub metric: Option<(String, f64)>,
+    /// The number as a long-form CSV metric, when it is one.
+    pub metric: Option<Metric>,
     /// Its group in the comparison chart across runs, when it belongs there.
     pub compare: Option<String>,
+}
+
+/// A row of the long-form CSV: `max_overhead`, `min@2` (a thread-switch value for 2
+/// threads); the value is the result file's number, unchanged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    pub name: String,
+    pub value: f64,
+    /// `ns`, `s`, `count` or `fraction`.
+    pub unit: &'static str,
+}
+
+impl Metric {
+    pub fn new(name: impl Into<String>, value: f64, unit: &'static str) -> Option<Metric> {
+        Some(Metric {
+            name: name.into(),
+            value,
+            unit,
+        })
+    }
 }
 
 /// A figure: its file name beside the result (`clock-tick-timeline.svg`), the SVG, a caption.
@@ -339,6 +375,15 @@ impl Progress {
             self.name,
             done * 100.0
         )
+    }
+}
+
+/// A measured time for a table: `0.55 s`, `20.0 s`, `3600 s`.
+pub fn seconds(s: f64) -> String {
+    match s {
+        s if s < 10.0 => format!("{s:.2} s"),
+        s if s < 100.0 => format!("{s:.1} s"),
+        s => format!("{s:.0} s"),
     }
 }
 

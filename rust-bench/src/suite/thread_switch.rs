@@ -9,6 +9,7 @@ use anyhow::Result;
 use clap::{Args as ClapArgs, FromArgMatches};
 
 use crate::figures;
+use crate::figures::svg::group_thousands;
 use crate::measure::thread_switch::{Limit, Options, measure};
 use crate::plan::config::{Amount, Plan, RtThrottling};
 use crate::plan::options::{self, Count, Cpu, Priority, Threads};
@@ -19,7 +20,8 @@ use crate::results::rt_setup::RtSetupRecord;
 use crate::results::thread_switch::{NAME, ThreadSwitch};
 use crate::results::{read, writer};
 use crate::suite::test::{
-    CHECKPOINT_EVERY, Cell, Destinations, Figure, Line, Pacer, Progress, Test, TestResult,
+    CHECKPOINT_EVERY, Cell, Destinations, Distribution, Figure, Line, Metric, Pacer, Progress,
+    Test, TestResult, seconds,
 };
 
 #[derive(Debug, ClapArgs)]
@@ -227,27 +229,72 @@ impl TestResult for ThreadSwitch {
         let mut lines = Vec::new();
         for run in &self.runs {
             let n = run.threads;
-            for (i, stat) in ["min", "mean", "max"].into_iter().enumerate() {
-                // A run without a switch has no statistics: no cell, never a 0 ns (files
-                // from before switch_ns could be null held zeros there).
-                let stats = run.switch_ns.as_ref().filter(|_| run.switches > 0);
-                let value = stats.map(|s| match stat {
-                    "min" => s.min as f64,
-                    "mean" => s.mean,
-                    _ => s.max as f64,
-                });
+            let line = |i: u32, what: &str, cell: Cell, metric: Option<Metric>| Line {
+                key: (n as u64, i),
+                name: format!("{n} threads, {what}"),
+                headline: false,
+                cell,
+                metric,
+                compare: None,
+            };
+            let mut switches = group_thousands(run.switches);
+            if !run.complete {
+                switches.push_str(" (partial)");
+            }
+            lines.push(line(
+                0,
+                "switches",
+                Cell::Text(switches),
+                Metric::new(format!("switches@{n}"), run.switches as f64, "count"),
+            ));
+            lines.push(line(
+                1,
+                "measured time",
+                Cell::Text(seconds(run.measured_s)),
+                Metric::new(format!("measured@{n}"), run.measured_s, "s"),
+            ));
+            // A run without a switch has no statistics: no cell, never a 0 ns (files from
+            // before switch_ns could be null held zeros there).
+            let stats = run.switch_ns.as_ref().filter(|_| run.switches > 0);
+            let values: [(&str, Option<f64>); 5] = [
+                ("min", stats.map(|s| s.min as f64)),
+                ("mean", stats.map(|s| s.mean)),
+                ("p50", stats.map(|s| s.p50 as f64)),
+                ("p99", stats.map(|s| s.p99 as f64)),
+                ("max", stats.map(|s| s.max as f64)),
+            ];
+            for (i, (stat, value)) in values.into_iter().enumerate() {
+                let headline = stat == "min" || stat == "max";
                 lines.push(Line {
-                    key: (n as u64, i as u32),
-                    name: format!("{n} threads, {stat}"),
-                    headline: stat != "mean",
-                    cell: value.map(Cell::Ns).unwrap_or(Cell::Missing),
-                    metric: value.map(|v| (format!("thread_switch_{stat}@{n}"), v)),
-                    compare: (stat != "mean" && value.is_some())
+                    headline,
+                    compare: (headline && value.is_some())
                         .then(|| format!("switch {stat}\n{n} threads")),
+                    ..line(
+                        2 + i as u32,
+                        stat,
+                        value.map(Cell::Ns).unwrap_or(Cell::Missing),
+                        value.and_then(|v| Metric::new(format!("{stat}@{n}"), v, "ns")),
+                    )
                 });
             }
         }
         lines
+    }
+
+    fn distributions(&self) -> Vec<Distribution<'_>> {
+        self.runs
+            .iter()
+            .map(|run| {
+                let stats = run.switch_ns.as_ref().filter(|_| run.switches > 0);
+                Distribution {
+                    column: format!("{}_threads", run.threads),
+                    histogram: &run.histogram,
+                    samples: run.switches,
+                    min: stats.map(|s| s.min),
+                    max: stats.map(|s| s.max),
+                }
+            })
+            .collect()
     }
 
     fn figures(&self, label: &str) -> Vec<Figure> {
