@@ -8,7 +8,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use anyhow::Result;
 
-use super::image::{Blocks, damaged, read_exact_at, write_sparse};
+use super::blocks::{Blocks, damaged, read_exact_at, write_sparse};
 use crate::usage;
 
 pub const COOKIE: &[u8; 8] = b"conectix";

@@ -10,8 +10,8 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use anyhow::Result;
 
+use super::blocks::{Blocks, damaged, is_zero, read_exact_at, write_sparse};
 use super::crc32c::crc32c;
-use super::image::{Blocks, damaged, is_zero, read_exact_at, write_sparse};
 use crate::usage;
 
 pub const SIGNATURE: &[u8; 8] = b"vhdxfile";

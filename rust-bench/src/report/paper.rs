@@ -3,7 +3,7 @@
 //! machine, scenario and table of the paper; a value stands in the row of the same metric
 //! (`max_overhead`, `max@2`), and a value the runs have no row for gets its own row.
 
-use super::table::{Cell, Row, Table};
+use super::grid::{Cell, Row, Table};
 
 /// The data file, as the repository holds it (docs/report.md, "The paper's values").
 pub const DATA: &str = include_str!("../../data/paper.tsv");

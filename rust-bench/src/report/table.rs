@@ -5,32 +5,13 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+pub use super::grid::{Cell, Row, Table};
 use super::model::Run;
 use crate::platform::rt_setup;
 use crate::results::environment::Environment;
 use crate::results::run::Status;
 use crate::suite::TESTS;
-pub use crate::suite::test::Cell;
 use crate::suite::test::{Line, Test};
-
-#[derive(Debug, Clone)]
-pub struct Row {
-    pub name: String,
-    /// The headline rows (what the paper's tables report) are shown in bold.
-    pub headline: bool,
-    pub cells: Vec<Cell>,
-    /// The long-form metric of its lines (`max_overhead`, `min@2`), if they have one.
-    pub metric: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Table {
-    pub title: String,
-    /// Text cells read left-aligned (descriptions) rather than as figures.
-    pub text_left: bool,
-    pub columns: Vec<String>,
-    pub rows: Vec<Row>,
-}
 
 /// The runs' environments: what each column measured.
 pub fn environments(runs: &[Run], labels: &[String]) -> Table {
