@@ -533,16 +533,17 @@ announce() {
 	fi
 }
 
-# Build times of the variants, and how much the later builds reused.
+# Build times of the variants, and how much the later builds reused (with an empty
+# output/e2e-buildroot/ and ccache: a first build, then one that reuses the cache).
 report_build_times() {
 	first=""
 	for variant; do
 		seconds=$(cat "$BR_OUTPUT/$variant/build.seconds")
 		if [ -z "$first" ]; then
 			first=$seconds
-			log "benchmark: $variant: $seconds s (first build)"
+			log "benchmark: $variant: $seconds s (the first variant built by this run)"
 		else
-			log "benchmark: $variant: $seconds s, $(awk -v a="$seconds" -v b="$first" 'BEGIN { printf "%.2f", a / b }') of the first build's time"
+			log "benchmark: $variant: $seconds s, $(awk -v a="$seconds" -v b="$first" 'BEGIN { printf "%.2f", a / b }') of the first variant's (from an empty output/e2e-buildroot/, the ratio is what the second build reuses)"
 		fi
 	done
 }
