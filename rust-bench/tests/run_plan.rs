@@ -354,3 +354,65 @@ fn memory_load_sizes_mean_the_same_everywhere() {
         stderr(&o)
     );
 }
+
+/// A plan that names its scenario lands, with its label, in run.json and in the report's
+/// table of that scenario; a run that names none keeps its own table.
+#[test]
+fn a_scenario_3_plan_lands_in_the_scenario_3_table() {
+    if !is_root() {
+        eprintln!("skipped: needs root for SCHED_FIFO");
+        return;
+    }
+    let _g = serial();
+    let dir = tmpdir("run-scenario");
+    let results = dir.join("results");
+    for (id, extra) in [
+        ("s3", "scenario = 3\nlabel = one CPU load VM\n"),
+        ("plain", ""),
+    ] {
+        let conf = write_conf(
+            &dir,
+            &format!(
+                "tests = thread-switch\ncpu = {}\npriority = 80\nthread_switch.threads = 2\n\
+                 thread_switch.duration = 100ms\nrt_throttling = keep\ntimeout = 1m\n{extra}",
+                test_cpu()
+            ),
+        );
+        let o = run(&[
+            "run",
+            "--config",
+            conf.to_str().unwrap(),
+            "--results",
+            results.to_str().unwrap(),
+            "--run-id",
+            id,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let record = json_file(&results.join("s3/run.json"));
+    assert_eq!(record["scenario"], 3, "{record}");
+    assert_eq!(record["label"], "one CPU load VM");
+    assert_eq!(record["plan"]["scenario"], 3);
+    let plain = json_file(&results.join("plain/run.json"));
+    assert_eq!(plain["scenario"], serde_json::Value::Null);
+    let o = run(&["report", results.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = String::from_utf8(o.stdout).unwrap();
+    let section = |heading: &str| -> Option<String> {
+        let at = md.find(heading)? + heading.len();
+        let end = md[at..].find("\n## ").map_or(md.len(), |e| at + e);
+        Some(md[at..end].to_string())
+    };
+    let s3 = section("## Thread switch latency - scenario 3\n").unwrap_or_else(|| panic!("{md}"));
+    assert!(s3.contains(": one CPU load VM |"), "{s3}");
+    assert!(
+        !md.contains("scenario 1") && !md.contains("scenario 4"),
+        "{md}"
+    );
+    // The run without a scenario: the bare machine column of scenario 3 when this machine
+    // is bare metal, else a table of its own.
+    match section("## Thread switch latency - other runs\n") {
+        Some(other) => assert!(!other.contains("load VM"), "{md}"),
+        None => assert!(s3.contains("| bare metal |"), "{md}"),
+    }
+}

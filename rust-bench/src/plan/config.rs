@@ -14,7 +14,9 @@ use serde::Serialize;
 
 #[cfg(test)]
 use crate::plan::duration;
-use crate::plan::options::{self, Count, Cpu, LoopUs, Priority, Size, Threads, ThresholdUs};
+use crate::plan::options::{
+    self, Count, Cpu, Label, LoopUs, Priority, Scenario, Size, Threads, ThresholdUs,
+};
 
 /// What this machine does when it boots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -104,6 +106,10 @@ pub struct Plan {
     /// Hard bound on the whole run.
     #[serde(serialize_with = "ser_duration")]
     pub timeout: Duration,
+    /// The paper's scenario (1-7) this run belongs to, if any.
+    pub scenario: Option<Scenario>,
+    /// A free name for the run.
+    pub label: Option<Label>,
 }
 
 impl Default for Plan {
@@ -128,6 +134,8 @@ impl Default for Plan {
             rt_throttling: RtThrottling::Off,
             poweroff: true,
             timeout: Duration::from_secs(3 * 3600),
+            scenario: None,
+            label: None,
         }
     }
 }
@@ -183,6 +191,8 @@ pub const KEYS: &[&str] = &[
     "rt_throttling",
     "poweroff",
     "timeout",
+    "scenario",
+    "label",
 ];
 
 /// A problem in the file: which line, what, and how to fix it.
@@ -368,6 +378,12 @@ fn build(entries: &Entries, machine: bool) -> Result<Plan, Fail> {
     if let Some((n, v)) = get("timeout") {
         plan.timeout = options::positive_duration(v).map_err(at(n, "timeout"))?;
     }
+    if let Some((n, v)) = get("scenario") {
+        plan.scenario = Some(Scenario::parse(v).map_err(at(n, "scenario"))?);
+    }
+    if let Some((n, v)) = get("label") {
+        plan.label = Some(Label::parse(v).map_err(at(n, "label"))?);
+    }
     Ok(plan)
 }
 
@@ -481,7 +497,9 @@ mod tests {
              load.duration = 10m\n\
              rt_throttling = keep\n\
              poweroff = no\n\
-             timeout = 5m\n");
+             timeout = 5m\n\
+             scenario = 3\n\
+             label = enlightened, one CPU load\n");
         assert_eq!(plan.tests, vec![TestName::ThreadSwitch]);
         assert_eq!(plan.cpu, Cpu(1));
         assert_eq!(plan.priority, Priority(80));
@@ -501,6 +519,8 @@ mod tests {
         assert_eq!(plan.rt_throttling, RtThrottling::Keep);
         assert!(!plan.poweroff);
         assert_eq!(plan.timeout, Duration::from_secs(300));
+        assert_eq!(plan.scenario, Some(Scenario(3)));
+        assert_eq!(plan.label, Some(Label("enlightened, one CPU load".into())));
     }
 
     #[test]
@@ -576,6 +596,10 @@ mod tests {
         assert!(fail(b"rt_throttling = sometimes\n").contains("off or keep"));
         assert!(fail(b"memory_load.size = 9 parsecs\n").contains("unknown unit"));
         assert!(fail(b"clock_tick.threshold_us = 0\n").contains("out of range"));
+        assert_eq!(
+            fail(b"scenario = 8\n"),
+            "bench.conf line 1: scenario: 8 is out of range (1 to 7)"
+        );
     }
 
     /// What a test would refuse after an hour of measuring, the check refuses at once,

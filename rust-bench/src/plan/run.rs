@@ -97,7 +97,11 @@ pub fn main(args: Args) -> Result<()> {
         }
     };
     let plan_json = serde_json::to_value(&plan)?;
-    run.update(|r| r.plan = Some(plan_json))?;
+    run.update(|r| {
+        r.plan = Some(plan_json);
+        r.scenario = plan.scenario;
+        r.label = plan.label.clone();
+    })?;
     let outcome = execute(&run, &plan);
     let record = match &outcome {
         Ok(()) => run.update(|r| {

@@ -11,6 +11,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::plan::options::{Label, Scenario};
 use crate::results::environment::Environment;
 use crate::results::rt_setup::{FairServerChange, FairServerRecord, RtSetupRecord};
 use crate::results::{Origin, SCHEMA, read, writer};
@@ -72,6 +73,12 @@ pub struct RunRecord {
     /// config could not be read.
     #[serde(default)]
     pub plan: Option<Value>,
+    /// The paper's scenario (1-7) the plan names (`scenario` in bench.conf); null if none.
+    #[serde(default)]
+    pub scenario: Option<Scenario>,
+    /// The plan's free `label`; null if none.
+    #[serde(default)]
+    pub label: Option<Label>,
     #[serde(default)]
     pub environment: Option<Environment>,
     /// The plan's RT setup; null for a load role.
@@ -181,6 +188,8 @@ impl RunRecord {
             finished: None,
             config_file,
             plan: None,
+            scenario: None,
+            label: None,
             environment: None,
             rt_settings: None,
             boot_to_first_sample_s: None,
