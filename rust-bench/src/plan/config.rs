@@ -15,7 +15,7 @@ use serde::Serialize;
 #[cfg(test)]
 use crate::plan::duration;
 use crate::plan::options::{
-    self, Count, Cpu, Label, LoopUs, Priority, Scenario, Size, Threads, ThresholdUs,
+    self, Count, Cpu, Label, LoopUs, MemorySize, Priority, Scenario, Threads, ThresholdUs,
 };
 
 /// What this machine does when it boots.
@@ -96,8 +96,8 @@ pub struct Plan {
     pub priority: Priority,
     pub clock_tick: ClockTickPlan,
     pub thread_switch: ThreadSwitchPlan,
-    /// Bytes copied per round by the memory load.
-    pub memory_load_size: Size,
+    /// Bytes copied per round by the memory load (`auto`: from the machine's cache).
+    pub memory_load_size: MemorySize,
     /// `None`: run until the timeout.
     #[serde(serialize_with = "ser_opt_duration")]
     pub load_duration: Option<Duration>,
@@ -134,7 +134,7 @@ impl Default for Plan {
                 threads: Threads::DEFAULT.to_vec(),
                 amount: Amount::Duration(THREAD_SWITCH_DEFAULT),
             },
-            memory_load_size: Size::DEFAULT,
+            memory_load_size: MemorySize::Auto,
             load_duration: None,
             rt_throttling: RtThrottling::Off,
             poweroff: true,
@@ -367,7 +367,7 @@ fn build(entries: &Entries, machine: bool) -> Result<Plan, Fail> {
         plan.thread_switch.amount,
     )?;
     if let Some((n, v)) = get("memory_load.size") {
-        plan.memory_load_size = Size::parse(v).map_err(at(n, "memory_load.size"))?;
+        plan.memory_load_size = MemorySize::parse(v).map_err(at(n, "memory_load.size"))?;
     }
     if let Some((n, v)) = get("load.duration") {
         plan.load_duration = options::Until::parse(v)
@@ -519,7 +519,10 @@ mod tests {
             plan.thread_switch.amount,
             Amount::Duration(Duration::from_secs(1))
         );
-        assert_eq!(plan.memory_load_size, Size(16 << 20));
+        assert_eq!(
+            plan.memory_load_size,
+            MemorySize::Fixed(crate::plan::options::Size(16 << 20))
+        );
         assert_eq!(plan.load_duration, Some(Duration::from_secs(600)));
         assert_eq!(plan.rt_throttling, RtThrottling::Keep);
         assert!(!plan.poweroff);
@@ -649,15 +652,24 @@ mod tests {
 
     #[test]
     fn sizes() {
+        use crate::plan::options::Size;
+        let fixed = |s: Size| MemorySize::Fixed(s);
+        assert_eq!(
+            ok("memory_load.size = auto\n").memory_load_size,
+            MemorySize::Auto
+        );
         assert_eq!(
             ok("memory_load.size = 9MiB\n").memory_load_size,
-            Size(9 << 20)
+            fixed(Size(9 << 20))
         );
         assert_eq!(
             ok("memory_load.size = 9 MB\n").memory_load_size,
-            Size(9_000_000)
+            fixed(Size(9_000_000))
         );
-        assert_eq!(ok("memory_load.size = 4096\n").memory_load_size, Size(4096));
+        assert_eq!(
+            ok("memory_load.size = 4096\n").memory_load_size,
+            fixed(Size(4096))
+        );
         assert!(fail(b"memory_load.size = -1MiB\n").contains("negative"));
         assert!(fail(b"memory_load.size = 0\n").contains("out of range"));
     }
@@ -687,5 +699,6 @@ mod tests {
         assert_eq!(json["load_duration"], "forever");
         assert_eq!(json["timeout"], "3h");
         assert_eq!(json["rt_throttling"], "off");
+        assert_eq!(json["memory_load_size"], "auto");
     }
 }

@@ -297,6 +297,52 @@ impl Label {
     }
 }
 
+/// The memory load's buffer size: `auto` (twice the last-level cache, capped by the
+/// available memory: [`crate::load::size`]) or a fixed [`Size`] such as the paper's `9MB`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum MemorySize {
+    #[default]
+    Auto,
+    Fixed(Size),
+}
+
+impl MemorySize {
+    pub fn parse(s: &str) -> Result<MemorySize, String> {
+        if s.trim().eq_ignore_ascii_case("auto") {
+            return Ok(MemorySize::Auto);
+        }
+        Size::parse(s)
+            .map(MemorySize::Fixed)
+            .map_err(|m| format!("{m}; or auto (twice the last-level cache)"))
+    }
+
+    pub fn fixed(self) -> Option<Size> {
+        match self {
+            MemorySize::Auto => None,
+            MemorySize::Fixed(s) => Some(s),
+        }
+    }
+}
+
+impl fmt::Display for MemorySize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MemorySize::Auto => f.write_str("auto"),
+            MemorySize::Fixed(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// `"auto"`, or the bytes as a number.
+impl Serialize for MemorySize {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            MemorySize::Auto => s.serialize_str("auto"),
+            MemorySize::Fixed(size) => s.serialize_u64(size.0),
+        }
+    }
+}
+
 /// A duration above zero (`500ms`, `5s`, `10m`, `1h30m`; a bare number is seconds).
 pub fn positive_duration(s: &str) -> Result<Duration, String> {
     let d = crate::plan::duration::parse(s)?;
@@ -409,6 +455,12 @@ mod tests {
             assert_eq!(Size::parse(&size.to_string()), Ok(size));
         }
         assert_eq!(Size::DEFAULT.to_string(), "9MiB");
+        assert_eq!(MemorySize::parse("Auto"), Ok(MemorySize::Auto));
+        assert_eq!(
+            MemorySize::parse("9MB"),
+            Ok(MemorySize::Fixed(Size(9_000_000)))
+        );
+        assert!(MemorySize::parse("9M").unwrap_err().contains("or auto"));
         for bad in ["", "MiB", "9M", "9 parsecs", "0", "-1MiB", "100GiB"] {
             assert!(Size::parse(bad).is_err(), "{bad} should not parse");
         }

@@ -232,5 +232,6 @@ pub fn run_record(
             })
             .collect(),
         load: None,
+        memory_load: None,
     }
 }
