@@ -30,6 +30,8 @@ pub struct Table {
     pub text_left: bool,
     pub columns: Vec<String>,
     pub rows: Vec<Row>,
+    /// The paper's scenario whose runs the table shows, if it is one scenario's table.
+    pub scenario: Option<u8>,
 }
 
 /// The runs' environments: what each column measured.
@@ -86,6 +88,7 @@ pub fn environments(runs: &[Run], labels: &[String]) -> Table {
         text_left: true,
         columns: labels.to_vec(),
         rows,
+        scenario: None,
     }
 }
 
@@ -228,6 +231,7 @@ pub fn test_tables(runs: &[Run], labels: &[String]) -> Vec<(&'static str, Table)
             let members: Vec<&Run> = section.runs.iter().map(|&i| &runs[i]).collect();
             let names: Vec<String> = section.runs.iter().map(|&i| labels[i].clone()).collect();
             if let Some(mut table) = for_test_of(*test, &members, &names) {
+                table.scenario = section.scenario;
                 match section.scenario {
                     Some(n) => table.title = format!("{} - scenario {n}", table.title),
                     None if scenarios => table.title = format!("{} - other runs", table.title),
@@ -280,6 +284,7 @@ fn for_test_of(test: &dyn Test, runs: &[&Run], labels: &[String]) -> Option<Tabl
         text_left: false,
         columns: labels.to_vec(),
         rows,
+        scenario: None,
     })
 }
 
