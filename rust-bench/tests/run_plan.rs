@@ -405,6 +405,7 @@ fn a_scenario_3_plan_lands_in_the_scenario_3_table() {
         let end = md[at..].find("\n## ").map_or(md.len(), |e| at + e);
         Some(md[at..end].to_string())
     };
+    assert!(md.contains("| scenario | – | 3 |"), "{md}");
     let s3 = section("## Thread switch latency - scenario 3\n").unwrap_or_else(|| panic!("{md}"));
     assert!(s3.contains(": one CPU load VM |"), "{s3}");
     assert!(

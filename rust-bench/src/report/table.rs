@@ -50,6 +50,10 @@ pub fn environments(runs: &[Run], labels: &[String]) -> Table {
         });
     };
     add("run", &|r| Some(r.id.clone()));
+    let scenario = |r: &Run| r.record.as_ref()?.scenario;
+    if runs.iter().any(|r| scenario(r).is_some()) {
+        add("scenario", &|r| scenario(r).map(|s| s.to_string()));
+    }
     add("status", &|r| {
         Some(match (r.status(), r.error()) {
             (Some(s), Some(e)) if s != Status::Complete => format!("{}: {e}", s.as_str()),
