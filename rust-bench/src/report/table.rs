@@ -540,3 +540,63 @@ mod rt_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod section_tests {
+    use super::*;
+    use crate::plan::options::Scenario;
+    use crate::results::fixture;
+
+    fn run(id: &str, env: Environment, scenario: Option<u8>) -> Run {
+        let mut record = fixture::run_record(id, Status::Complete, Some(&env), &[]);
+        record.scenario = scenario.map(Scenario);
+        Run {
+            dir: std::path::PathBuf::from(id),
+            id: id.to_string(),
+            record: Some(record),
+            results: Vec::new(),
+            environment: Some(env),
+        }
+    }
+
+    /// The paper's layout: per scenario, bare machine, emulated, enlightened, whatever the
+    /// order the runs came in; a bare run without a scenario is in every scenario.
+    #[test]
+    fn scenarios_in_the_papers_column_order() {
+        let hv = Some("Microsoft Hv");
+        let runs = vec![
+            run("enl3", fixture::environment(hv, true, true), Some(3)),
+            run("emu3", fixture::environment(hv, false, false), Some(3)),
+            run("bare", fixture::environment(None, false, false), None),
+            run("enl1", fixture::environment(hv, true, true), Some(1)),
+            run(
+                "kvm",
+                fixture::environment(Some("KVMKVMKVM"), false, false),
+                None,
+            ),
+        ];
+        let s = sections(&runs);
+        let ids = |sec: &Section| -> Vec<&str> {
+            sec.runs.iter().map(|&i| runs[i].id.as_str()).collect()
+        };
+        assert_eq!(s.len(), 3, "{s:?}");
+        assert_eq!((s[0].scenario, ids(&s[0])), (Some(1), vec!["bare", "enl1"]));
+        assert_eq!(
+            (s[1].scenario, ids(&s[1])),
+            (Some(3), vec!["bare", "emu3", "enl3"])
+        );
+        assert_eq!((s[2].scenario, ids(&s[2])), (None, vec!["kvm"]));
+        // Without scenarios: one section of every run, in the given order.
+        let plain: Vec<Run> = vec![
+            run("a", fixture::environment(hv, true, true), None),
+            run("b", fixture::environment(None, false, false), None),
+        ];
+        assert_eq!(
+            sections(&plain),
+            vec![Section {
+                scenario: None,
+                runs: vec![0, 1]
+            }]
+        );
+    }
+}
