@@ -129,7 +129,18 @@ function Set-HvrtConfig([string]$Root, [hashtable]$Values) {
     $file = Join-Path $Root 'bench.conf'
     $text = if (Test-Path $file) { [IO.File]::ReadAllText($file) } else { '' }
     $eol = if ($text.Contains("`r`n")) { "`r`n" } else { "`n" }
+    # A test's length is a count or a duration: setting one comments out the other.
+    $alternatives = @{
+        'clock_tick.samples' = 'clock_tick.duration'
+        'clock_tick.duration' = 'clock_tick.samples'
+        'thread_switch.switches' = 'thread_switch.duration'
+        'thread_switch.duration' = 'thread_switch.switches'
+    }
     foreach ($key in $Values.Keys) {
+        if ($alternatives.ContainsKey($key) -and -not $Values.ContainsKey($alternatives[$key])) {
+            $other = '(?m)^([ \t]*' + [regex]::Escape($alternatives[$key]) + '[ \t]*=)'
+            $text = [regex]::Replace($text, $other, '# $1')
+        }
         $value = [string]$Values[$key]
         if ($key -notmatch '^[A-Za-z0-9_.]+$') {
             throw "bench.conf key '$key': letters, digits, '_' and '.' only (see docs/config.md)."

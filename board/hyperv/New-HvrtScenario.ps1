@@ -193,7 +193,8 @@ foreach ($vm in $vms) {
 
     Copy-Item -Path $vhdPath -Destination $disk -Force
     Remove-Item -Path "$disk.collected" -ErrorAction SilentlyContinue
-    $config = @{ role = $vm.Role }
+    # The scenario goes into every VM's run.json, so that report groups the runs by it.
+    $config = @{ role = $vm.Role; scenario = "$Scenario" }
     if ($vm.Role -eq 'test') {
         foreach ($k in $TestConfig.Keys) { $config[$k] = $TestConfig[$k] }
     } else {

@@ -362,7 +362,7 @@ fn loads_run_and_stop() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("GiB copied"));
     let child = bin()
-        .args(["load", "memory"])
+        .args(["load", "memory", "--size", "4MiB"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

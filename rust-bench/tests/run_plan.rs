@@ -339,6 +339,8 @@ fn memory_load_sizes_mean_the_same_everywhere() {
     assert!(o.status.success(), "{}", stderr(&o));
     let record = json_file(&only_run(&results).join("run.json"));
     assert_eq!(record["plan"]["memory_load_size"], 9_000_000, "{record}");
+    assert_eq!(record["memory_load"]["size_bytes"], 9_000_000, "{record}");
+    assert_eq!(record["memory_load"]["rule"], "given");
     let copied = record["load"]["bytes_copied"].as_u64().unwrap();
     assert!(copied > 0 && copied.is_multiple_of(9_000_000), "{copied}");
     let o = run(&["load", "memory", "--size", "9MB", "--duration", "100ms"]);
@@ -353,4 +355,135 @@ fn memory_load_sizes_mean_the_same_everywhere() {
         "a bare M is ambiguous: {}",
         stderr(&o)
     );
+}
+
+/// A plan that names its scenario lands, with its label, in run.json and in the report's
+/// table of that scenario; a run that names none keeps its own table.
+#[test]
+fn a_scenario_3_plan_lands_in_the_scenario_3_table() {
+    if !is_root() {
+        eprintln!("skipped: needs root for SCHED_FIFO");
+        return;
+    }
+    let _g = serial();
+    let dir = tmpdir("run-scenario");
+    let results = dir.join("results");
+    for (id, extra) in [
+        ("s3", "scenario = 3\nlabel = one CPU load VM\n"),
+        ("plain", ""),
+    ] {
+        let conf = write_conf(
+            &dir,
+            &format!(
+                "tests = thread-switch\ncpu = {}\npriority = 80\nthread_switch.threads = 2\n\
+                 thread_switch.duration = 100ms\nrt_throttling = keep\ntimeout = 1m\n{extra}",
+                test_cpu()
+            ),
+        );
+        let o = run(&[
+            "run",
+            "--config",
+            conf.to_str().unwrap(),
+            "--results",
+            results.to_str().unwrap(),
+            "--run-id",
+            id,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let record = json_file(&results.join("s3/run.json"));
+    assert_eq!(record["scenario"], 3, "{record}");
+    assert_eq!(record["label"], "one CPU load VM");
+    assert_eq!(record["plan"]["scenario"], 3);
+    let plain = json_file(&results.join("plain/run.json"));
+    assert_eq!(plain["scenario"], serde_json::Value::Null);
+    let o = run(&["report", results.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = String::from_utf8(o.stdout).unwrap();
+    let section = |heading: &str| -> Option<String> {
+        let at = md.find(heading)? + heading.len();
+        let end = md[at..].find("\n## ").map_or(md.len(), |e| at + e);
+        Some(md[at..end].to_string())
+    };
+    assert!(md.contains("| scenario | – | 3 |"), "{md}");
+    let s3 = section("## Thread switch latency - scenario 3\n").unwrap_or_else(|| panic!("{md}"));
+    assert!(s3.contains(": one CPU load VM |"), "{s3}");
+    assert!(
+        !md.contains("scenario 1") && !md.contains("scenario 4"),
+        "{md}"
+    );
+    // The run without a scenario: the bare machine column of scenario 3 when this machine
+    // is bare metal, else a table of its own.
+    match section("## Thread switch latency - other runs\n") {
+        Some(other) => assert!(!other.contains("load VM"), "{md}"),
+        None => assert!(s3.contains("| bare metal |"), "{md}"),
+    }
+}
+
+/// Without a size, a memory load copies buffers of at least twice the last-level cache
+/// sysfs reports (or, if that is more, buffers that fill half the available memory), and
+/// run.json says so.
+#[test]
+fn the_default_memory_load_exceeds_this_machines_cache() {
+    let dir = tmpdir("run-mem-auto");
+    let conf = write_conf(
+        &dir,
+        "role = memory-load\nload.duration = 200ms\npoweroff = no\ntimeout = 1m\n",
+    );
+    let results = dir.join("results");
+    let o = run(&[
+        "run",
+        "--config",
+        conf.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let record = json_file(&only_run(&results).join("run.json"));
+    assert_eq!(record["plan"]["memory_load_size"], "auto", "{record}");
+    let m = &record["memory_load"];
+    assert_eq!(m["rule"], "auto", "{record}");
+    let size = m["size_bytes"].as_u64().unwrap();
+    let available = m["mem_available_bytes"].as_u64().unwrap();
+    assert!(2 * size <= available / 2, "{record}");
+    let llc = sysfs_llc();
+    if let Some(llc) = llc {
+        assert_eq!(m["llc_bytes"], llc, "{record}");
+        assert_eq!(m["llc_source"], "sysfs");
+        assert!(
+            size >= 2 * llc || size >= available / 4 - (1 << 20),
+            "{record}"
+        );
+    }
+    let copied = record["load"]["bytes_copied"].as_u64().unwrap();
+    assert!(copied.is_multiple_of(size), "{copied} {size}");
+}
+
+/// The largest data or unified cache of CPU 0, read here independently of rust-bench.
+fn sysfs_llc() -> Option<u64> {
+    let dir = Path::new("/sys/devices/system/cpu/cpu0/cache");
+    let mut best: Option<(u32, u64)> = None;
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let read = |n: &str| std::fs::read_to_string(e.path().join(n)).ok();
+        let (Some(level), Some(kind), Some(size)) = (read("level"), read("type"), read("size"))
+        else {
+            continue;
+        };
+        if kind.trim() == "Instruction" {
+            continue;
+        }
+        let size = size.trim();
+        let bytes: u64 = match size.strip_suffix('K') {
+            Some(k) => k.parse::<u64>().ok()? << 10,
+            None => match size.strip_suffix('M') {
+                Some(m) => m.parse::<u64>().ok()? << 20,
+                None => size.parse().ok()?,
+            },
+        };
+        let level: u32 = level.trim().parse().ok()?;
+        if best.is_none_or(|b| (level, bytes) > b) {
+            best = Some((level, bytes));
+        }
+    }
+    best.map(|b| b.1)
 }

@@ -1,15 +1,17 @@
 //! The paper's load VMs: `load cpu` (an endless busy loop) and `load memory` (memcpy of a
-//! 9 MiB buffer back and forth, over and over). Ordinary SCHED_OTHER threads; they end after
+//! buffer back and forth, over and over: by default twice the last-level cache, see
+//! [`size`]; the paper's was 9 MB). Ordinary SCHED_OTHER threads; they end after
 //! `--duration` (default: never) or on SIGINT/SIGTERM.
 
 pub mod inject;
+pub mod size;
 
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::{Args as ClapArgs, Subcommand};
 
-use crate::plan::options::{Cpu, Size, Until};
+use crate::plan::options::{Cpu, MemorySize, Until};
 use crate::platform::rt;
 pub use crate::results::run::LoadStats;
 
@@ -23,14 +25,15 @@ pub struct Args {
 pub enum Kind {
     /// Burn a CPU in a busy loop.
     Cpu(Common),
-    /// Copy a buffer (default 9 MiB, as in the paper) back and forth in a loop.
+    /// Copy a buffer back and forth in a loop (default: twice the last-level cache, capped
+    /// so both buffers fit in half the available memory; the paper copied 9 MB).
     Memory {
         #[command(flatten)]
         common: Common,
-        /// Buffer size: KiB, MiB, GiB are powers of 1024, kB, MB, GB powers of 1000
-        /// (9MiB = 9437184 bytes, 9MB = 9000000 bytes); a bare number is bytes.
-        #[arg(long, default_value_t = Size::DEFAULT, value_parser = Size::parse)]
-        size: Size,
+        /// Buffer size: auto, or KiB, MiB, GiB (powers of 1024), kB, MB, GB (powers of 1000;
+        /// 9MiB = 9437184 bytes, 9MB = 9000000 bytes, the paper's); a bare number is bytes.
+        #[arg(long, default_value = "auto", value_parser = MemorySize::parse)]
+        size: MemorySize,
     },
 }
 
@@ -90,7 +93,16 @@ pub fn main(args: Args) -> Result<()> {
     rt::install_stop_handler();
     let (kind, common) = match args.kind {
         Kind::Cpu(c) => (LoadKind::Cpu, c),
-        Kind::Memory { common, size } => (LoadKind::Memory { size: size.0 }, common),
+        Kind::Memory { common, size } => {
+            let chosen = size::choose(size.fixed());
+            eprintln!("rust-bench: {}", size::describe(&chosen));
+            (
+                LoadKind::Memory {
+                    size: chosen.size_bytes,
+                },
+                common,
+            )
+        }
     };
     let cpu = common.cpu.map(|c| c.0);
     if let Some(c) = cpu {

@@ -13,7 +13,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A whole number; `_` may group digits (`50_000_000`).
 fn whole(s: &str, example: &str) -> Result<u64, String> {
@@ -254,6 +254,95 @@ impl fmt::Display for Size {
     }
 }
 
+/// The paper's scenario a run belongs to (1 to 7: bare VM, then the six load scenarios).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Scenario(pub u8);
+
+impl Scenario {
+    pub const MIN: u8 = 1;
+    pub const MAX: u8 = 7;
+
+    pub fn parse(s: &str) -> Result<Scenario, String> {
+        let n = whole(s, "the paper's scenario number, 1 to 7")?;
+        if !(Self::MIN as u64..=Self::MAX as u64).contains(&n) {
+            return Err(out_of_range(n, Self::MIN, Self::MAX));
+        }
+        Ok(Scenario(n as u8))
+    }
+}
+
+/// A free name for a run (`enlightened, 2 load VMs`), shown beside its column.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Label(pub String);
+
+impl Label {
+    /// Characters, so a label stays a column heading.
+    pub const MAX: usize = 80;
+
+    pub fn parse(s: &str) -> Result<Label, String> {
+        let t = s.trim();
+        let n = t.chars().count();
+        if n == 0 || n > Self::MAX {
+            return Err(format!(
+                "'{t}' has {n} characters; give a short name of 1 to {} characters",
+                Self::MAX
+            ));
+        }
+        if t.chars().any(char::is_control) {
+            return Err("control characters are not allowed in a label".to_string());
+        }
+        Ok(Label(t.to_string()))
+    }
+}
+
+/// The memory load's buffer size: `auto` (twice the last-level cache, capped by the
+/// available memory: [`crate::load::size`]) or a fixed [`Size`] such as the paper's `9MB`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum MemorySize {
+    #[default]
+    Auto,
+    Fixed(Size),
+}
+
+impl MemorySize {
+    pub fn parse(s: &str) -> Result<MemorySize, String> {
+        if s.trim().eq_ignore_ascii_case("auto") {
+            return Ok(MemorySize::Auto);
+        }
+        Size::parse(s)
+            .map(MemorySize::Fixed)
+            .map_err(|m| format!("{m}; or auto (twice the last-level cache)"))
+    }
+
+    pub fn fixed(self) -> Option<Size> {
+        match self {
+            MemorySize::Auto => None,
+            MemorySize::Fixed(s) => Some(s),
+        }
+    }
+}
+
+impl fmt::Display for MemorySize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MemorySize::Auto => f.write_str("auto"),
+            MemorySize::Fixed(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// `"auto"`, or the bytes as a number.
+impl Serialize for MemorySize {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            MemorySize::Auto => s.serialize_str("auto"),
+            MemorySize::Fixed(size) => s.serialize_u64(size.0),
+        }
+    }
+}
+
 /// A duration above zero (`500ms`, `5s`, `10m`, `1h30m`; a bare number is seconds).
 pub fn positive_duration(s: &str) -> Result<Duration, String> {
     let d = crate::plan::duration::parse(s)?;
@@ -287,7 +376,7 @@ macro_rules! display_inner {
         }
     )*};
 }
-display_inner!(Cpu, Priority, Threads, Count);
+display_inner!(Cpu, Priority, Threads, Count, Scenario, Label);
 
 #[cfg(test)]
 mod tests {
@@ -326,6 +415,17 @@ mod tests {
         assert_eq!(Until::parse("Forever"), Ok(Until(None)));
         assert_eq!(Until::parse("3s"), Ok(Until(Some(Duration::from_secs(3)))));
         assert!(Until::parse("0").is_err());
+        assert_eq!(Scenario::parse("3"), Ok(Scenario(3)));
+        assert_eq!(
+            Scenario::parse("8").unwrap_err(),
+            "8 is out of range (1 to 7)"
+        );
+        assert!(Scenario::parse("0").is_err());
+        assert_eq!(
+            Label::parse(" enlightened ").unwrap(),
+            Label("enlightened".into())
+        );
+        assert!(Label::parse(&"x".repeat(81)).is_err());
     }
 
     #[test]
@@ -355,6 +455,12 @@ mod tests {
             assert_eq!(Size::parse(&size.to_string()), Ok(size));
         }
         assert_eq!(Size::DEFAULT.to_string(), "9MiB");
+        assert_eq!(MemorySize::parse("Auto"), Ok(MemorySize::Auto));
+        assert_eq!(
+            MemorySize::parse("9MB"),
+            Ok(MemorySize::Fixed(Size(9_000_000)))
+        );
+        assert!(MemorySize::parse("9M").unwrap_err().contains("or auto"));
         for bad in ["", "MiB", "9M", "9 parsecs", "0", "-1MiB", "100GiB"] {
             assert!(Size::parse(bad).is_err(), "{bad} should not parse");
         }

@@ -97,7 +97,11 @@ pub fn main(args: Args) -> Result<()> {
         }
     };
     let plan_json = serde_json::to_value(&plan)?;
-    run.update(|r| r.plan = Some(plan_json))?;
+    run.update(|r| {
+        r.plan = Some(plan_json);
+        r.scenario = plan.scenario;
+        r.label = plan.label.clone();
+    })?;
     let outcome = execute(&run, &plan);
     let record = match &outcome {
         Ok(()) => run.update(|r| {
@@ -275,9 +279,13 @@ fn measure(test: TestName, plan: &Plan, dir: &Path, setup: Option<&RtSetupRecord
 /// Run the load loop of a load machine until its duration, the timeout or a signal.
 fn run_load(run: &Run, plan: &Plan) -> Result<()> {
     let kind = match plan.role {
-        Role::MemoryLoad => load::LoadKind::Memory {
-            size: plan.memory_load_size.0,
-        },
+        Role::MemoryLoad => {
+            let chosen = load::size::choose(plan.memory_load_size.fixed());
+            say(&load::size::describe(&chosen));
+            let size = chosen.size_bytes;
+            run.update(|r| r.memory_load = Some(chosen))?;
+            load::LoadKind::Memory { size }
+        }
         _ => load::LoadKind::Cpu,
     };
     say("load: running");

@@ -19,4 +19,6 @@ pub struct Table {
     pub text_left: bool,
     pub columns: Vec<String>,
     pub rows: Vec<Row>,
+    /// The paper's scenario whose runs the table shows, if it is one scenario's table.
+    pub scenario: Option<u8>,
 }

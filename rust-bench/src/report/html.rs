@@ -98,18 +98,29 @@ fn render(title: &str, runs: &[Run], labels: &[String], paper: bool) -> String {
         body.push_str("</ul></div>\n");
     }
 
+    let all_tables = table::test_tables(runs, labels);
     for test in TESTS {
         let _ = writeln!(body, "<h2>{}</h2>", escape(test.title()));
-        match table::for_test(*test, runs, labels) {
-            Some(mut t) => {
-                if paper {
-                    super::paper::extend(&mut t, Some(test.name()));
-                }
-                body.push_str(&html_table(&t));
-                let _ = writeln!(body, "<p class=\"sub\">{}</p>", escape(test.method()));
-            }
-            None => body.push_str("<p class=\"sub\">Not measured.</p>\n"),
+        let tables: Vec<&table::Table> = all_tables
+            .iter()
+            .filter(|(name, _)| *name == test.name())
+            .map(|(_, t)| t)
+            .collect();
+        if tables.is_empty() {
+            body.push_str("<p class=\"sub\">Not measured.</p>\n");
+            continue;
         }
+        for t in tables {
+            let mut t = t.clone();
+            if t.title != test.title() {
+                let _ = writeln!(body, "<h3>{}</h3>", escape(&t.title));
+            }
+            if paper {
+                super::paper::extend(&mut t, Some(test.name()));
+            }
+            body.push_str(&html_table(&t));
+        }
+        let _ = writeln!(body, "<p class=\"sub\">{}</p>", escape(test.method()));
     }
 
     if runs.len() > 1 {

@@ -47,7 +47,8 @@ pub fn environment(env: Option<&Environment>) -> String {
     }
 }
 
-/// Labels for a set of runs: `--label` values in order, then environment names. Runs that
+/// Labels for a set of runs: `--label` values in order, then environment names (with the
+/// plan's `label`, when it has one, after a colon). Runs that
 /// share a name are told apart by the directory holding them when those differ (e.g.
 /// `s1-enlightened/`, `s3-enlightened/` as Get-HvrtResults.ps1 lays them out), else by run id.
 pub fn for_runs(runs: &[Run], given: &[String]) -> Vec<String> {
@@ -55,10 +56,13 @@ pub fn for_runs(runs: &[Run], given: &[String]) -> Vec<String> {
         .iter()
         .enumerate()
         .map(|(i, run)| {
-            given
-                .get(i)
-                .cloned()
-                .unwrap_or_else(|| environment(run.environment.as_ref()))
+            given.get(i).cloned().unwrap_or_else(|| {
+                let env = environment(run.environment.as_ref());
+                match run.record.as_ref().and_then(|r| r.label.as_ref()) {
+                    Some(label) => format!("{env}: {}", label.0),
+                    None => env,
+                }
+            })
         })
         .collect();
     let original = labels.clone();

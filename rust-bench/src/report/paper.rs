@@ -118,9 +118,16 @@ fn column_name(v: &Value) -> String {
 }
 
 /// Add the reference columns to a test's table (`test`: its name), or to the environments
-/// table (None).
+/// table (None). A scenario's table gets the bare machine's columns and that scenario's.
 pub fn extend(table: &mut Table, test: Option<&str>) {
+    let scenario = table.scenario;
     for (name, machine, values) in columns() {
+        if let Some(n) = scenario
+            && machine != "bare"
+            && values.first().map(|v| v.scenario.as_str()) != Some(n.to_string().as_str())
+        {
+            continue;
+        }
         table.columns.push(name);
         let Some(test) = test else {
             for row in &mut table.rows {

@@ -29,6 +29,10 @@ pub fn environments(runs: &[Run], labels: &[String]) -> Table {
         });
     };
     add("run", &|r| Some(r.id.clone()));
+    let scenario = |r: &Run| r.record.as_ref()?.scenario;
+    if runs.iter().any(|r| scenario(r).is_some()) {
+        add("scenario", &|r| scenario(r).map(|s| s.to_string()));
+    }
     add("status", &|r| {
         Some(match (r.status(), r.error()) {
             (Some(s), Some(e)) if s != Status::Complete => format!("{}: {e}", s.as_str()),
@@ -67,6 +71,7 @@ pub fn environments(runs: &[Run], labels: &[String]) -> Table {
         text_left: true,
         columns: labels.to_vec(),
         rows,
+        scenario: None,
     }
 }
 
@@ -119,6 +124,110 @@ fn fair_server_in_force(env: &Environment) -> Option<String> {
 
 /// A test's table: the union of its runs' lines, in key order; None when no run has it.
 pub fn for_test(test: &dyn Test, runs: &[Run], labels: &[String]) -> Option<Table> {
+    let runs: Vec<&Run> = runs.iter().collect();
+    for_test_of(test, &runs, labels)
+}
+
+/// A group of runs shown in tables of their own: one of the paper's scenarios, or (None)
+/// the runs that name no scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Section {
+    pub scenario: Option<u8>,
+    /// Indices into the runs, in column order.
+    pub runs: Vec<usize>,
+}
+
+/// How the tables are laid out. Without scenarios: one section of every run (one table per
+/// test). With them (the paper's tables 1-16): one section per scenario, in number order,
+/// its columns bare machine, emulated, enlightened, then anything else; a bare-metal run
+/// that names no scenario is the bare machine column of every scenario. Runs that name no
+/// scenario and are not bare metal follow in a section of their own.
+pub fn sections(runs: &[Run]) -> Vec<Section> {
+    let scenario = |r: &Run| r.record.as_ref().and_then(|rec| rec.scenario).map(|s| s.0);
+    let all: Vec<usize> = (0..runs.len()).collect();
+    let mut numbers: Vec<u8> = runs.iter().filter_map(scenario).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    if numbers.is_empty() {
+        return vec![Section {
+            scenario: None,
+            runs: all,
+        }];
+    }
+    let kind = |i: &usize| kind_rank(&super::label::environment(runs[*i].environment.as_ref()));
+    let bare: Vec<usize> = all
+        .iter()
+        .copied()
+        .filter(|&i| scenario(&runs[i]).is_none() && kind(&i) == 0)
+        .collect();
+    let mut out: Vec<Section> = numbers
+        .iter()
+        .map(|&n| {
+            let mut members: Vec<usize> = bare.clone();
+            members.extend(
+                all.iter()
+                    .copied()
+                    .filter(|&i| scenario(&runs[i]) == Some(n)),
+            );
+            members.sort_by_key(|i| (kind(i), *i));
+            Section {
+                scenario: Some(n),
+                runs: members,
+            }
+        })
+        .collect();
+    let rest: Vec<usize> = all
+        .iter()
+        .copied()
+        .filter(|&i| scenario(&runs[i]).is_none() && !bare.contains(&i))
+        .collect();
+    if !rest.is_empty() {
+        out.push(Section {
+            scenario: None,
+            runs: rest,
+        });
+    }
+    out
+}
+
+/// The paper's column order: bare machine, emulated, enlightened, anything else.
+fn kind_rank(environment: &str) -> u8 {
+    if environment == "bare metal" {
+        0
+    } else if environment.contains("emulated") {
+        1
+    } else if environment.contains("enlightened") {
+        2
+    } else {
+        3
+    }
+}
+
+/// Every test's tables, section by section: (test name, table). A scenario's tables are
+/// titled "... - scenario N"; with scenarios, the runs naming none are "... - other runs".
+pub fn test_tables(runs: &[Run], labels: &[String]) -> Vec<(&'static str, Table)> {
+    let sections = sections(runs);
+    let scenarios = sections.iter().any(|s| s.scenario.is_some());
+    let mut out = Vec::new();
+    for test in TESTS {
+        for section in &sections {
+            let members: Vec<&Run> = section.runs.iter().map(|&i| &runs[i]).collect();
+            let names: Vec<String> = section.runs.iter().map(|&i| labels[i].clone()).collect();
+            if let Some(mut table) = for_test_of(*test, &members, &names) {
+                table.scenario = section.scenario;
+                match section.scenario {
+                    Some(n) => table.title = format!("{} - scenario {n}", table.title),
+                    None if scenarios => table.title = format!("{} - other runs", table.title),
+                    None => {}
+                }
+                out.push((test.name(), table));
+            }
+        }
+    }
+    out
+}
+
+fn for_test_of(test: &dyn Test, runs: &[&Run], labels: &[String]) -> Option<Table> {
     let lines: Vec<Option<Vec<Line>>> = runs
         .iter()
         .map(|r| r.result(test.name()).map(|t| t.lines()))
@@ -158,6 +267,7 @@ pub fn for_test(test: &dyn Test, runs: &[Run], labels: &[String]) -> Option<Tabl
         text_left: false,
         columns: labels.to_vec(),
         rows,
+        scenario: None,
     })
 }
 
@@ -241,9 +351,9 @@ pub fn csv(runs: &[Run], labels: &[String], paper: bool) -> String {
 pub fn markdown(runs: &[Run], labels: &[String], paper: bool) -> String {
     let mut out = String::from("# Real-time latency report\n\n");
     let tables = std::iter::once((None, environments(runs, labels))).chain(
-        TESTS
-            .iter()
-            .filter_map(|t| for_test(*t, runs, labels).map(|table| (Some(t.name()), table))),
+        test_tables(runs, labels)
+            .into_iter()
+            .map(|(test, table)| (Some(test), table)),
     );
     for (test, mut table) in tables {
         if paper {
@@ -407,5 +517,65 @@ mod rt_tests {
             assert!(!text.starts_with("off"), "{text}");
             assert!(text.contains("fair_server not readable"), "{text}");
         }
+    }
+}
+
+#[cfg(test)]
+mod section_tests {
+    use super::*;
+    use crate::plan::options::Scenario;
+    use crate::results::fixture;
+
+    fn run(id: &str, env: Environment, scenario: Option<u8>) -> Run {
+        let mut record = fixture::run_record(id, Status::Complete, Some(&env), &[]);
+        record.scenario = scenario.map(Scenario);
+        Run {
+            dir: std::path::PathBuf::from(id),
+            id: id.to_string(),
+            record: Some(record),
+            results: Vec::new(),
+            environment: Some(env),
+        }
+    }
+
+    /// The paper's layout: per scenario, bare machine, emulated, enlightened, whatever the
+    /// order the runs came in; a bare run without a scenario is in every scenario.
+    #[test]
+    fn scenarios_in_the_papers_column_order() {
+        let hv = Some("Microsoft Hv");
+        let runs = vec![
+            run("enl3", fixture::environment(hv, true, true), Some(3)),
+            run("emu3", fixture::environment(hv, false, false), Some(3)),
+            run("bare", fixture::environment(None, false, false), None),
+            run("enl1", fixture::environment(hv, true, true), Some(1)),
+            run(
+                "kvm",
+                fixture::environment(Some("KVMKVMKVM"), false, false),
+                None,
+            ),
+        ];
+        let s = sections(&runs);
+        let ids = |sec: &Section| -> Vec<&str> {
+            sec.runs.iter().map(|&i| runs[i].id.as_str()).collect()
+        };
+        assert_eq!(s.len(), 3, "{s:?}");
+        assert_eq!((s[0].scenario, ids(&s[0])), (Some(1), vec!["bare", "enl1"]));
+        assert_eq!(
+            (s[1].scenario, ids(&s[1])),
+            (Some(3), vec!["bare", "emu3", "enl3"])
+        );
+        assert_eq!((s[2].scenario, ids(&s[2])), (None, vec!["kvm"]));
+        // Without scenarios: one section of every run, in the given order.
+        let plain: Vec<Run> = vec![
+            run("a", fixture::environment(hv, true, true), None),
+            run("b", fixture::environment(None, false, false), None),
+        ];
+        assert_eq!(
+            sections(&plain),
+            vec![Section {
+                scenario: None,
+                runs: vec![0, 1]
+            }]
+        );
     }
 }

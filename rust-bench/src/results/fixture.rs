@@ -213,6 +213,8 @@ pub fn run_record(
         finished: (status != Status::Interrupted).then(|| "2026-11-27T11:00:00Z".into()),
         config_file: Some("/mnt/bench.conf".into()),
         plan: Some(serde_json::json!({"role": "test"})),
+        scenario: None,
+        label: None,
         environment: env.cloned(),
         rt_settings: None,
         boot_to_first_sample_s: Some(2.5),
@@ -230,5 +232,6 @@ pub fn run_record(
             })
             .collect(),
         load: None,
+        memory_load: None,
     }
 }

@@ -11,6 +11,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::plan::options::{Label, Scenario};
 use crate::results::environment::Environment;
 use crate::results::rt_setup::{FairServerChange, FairServerRecord, RtSetupRecord};
 use crate::results::{Origin, SCHEMA, read, writer};
@@ -72,6 +73,12 @@ pub struct RunRecord {
     /// config could not be read.
     #[serde(default)]
     pub plan: Option<Value>,
+    /// The paper's scenario (1-7) the plan names (`scenario` in bench.conf); null if none.
+    #[serde(default)]
+    pub scenario: Option<Scenario>,
+    /// The plan's free `label`; null if none.
+    #[serde(default)]
+    pub label: Option<Label>,
     #[serde(default)]
     pub environment: Option<Environment>,
     /// The plan's RT setup; null for a load role.
@@ -85,6 +92,9 @@ pub struct RunRecord {
     /// What a load role did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<LoadStats>,
+    /// The memory load's size and its basis (role `memory-load` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_load: Option<MemoryLoadSize>,
 }
 
 /// `rt_settings` as files written before it was an `rt_setup` object recorded it: read
@@ -157,6 +167,21 @@ fn rt_settings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<RtSetupR
     }))
 }
 
+/// The memory load's buffer size and what it was based on: `memory_load`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemoryLoadSize {
+    /// Bytes of each of the two buffers, copied back and forth: the bytes copied per round.
+    pub size_bytes: u64,
+    /// `auto` (from the cache and the memory, docs/config.md) or `given`.
+    pub rule: String,
+    /// The last-level cache the machine reports; null if neither sysfs nor CPUID told it.
+    pub llc_bytes: Option<u64>,
+    /// Where that came from: `sysfs` or `cpuid`.
+    pub llc_source: Option<String>,
+    /// `MemAvailable` of /proc/meminfo when the load started.
+    pub mem_available_bytes: Option<u64>,
+}
+
 /// Counters of a load role's run: `load`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LoadStats {
@@ -181,11 +206,14 @@ impl RunRecord {
             finished: None,
             config_file,
             plan: None,
+            scenario: None,
+            label: None,
             environment: None,
             rt_settings: None,
             boot_to_first_sample_s: None,
             tests: BTreeMap::new(),
             load: None,
+            memory_load: None,
         }
     }
 
