@@ -1,4 +1,5 @@
 //! The measuring loops: one module per test.
 
+pub mod attribution;
 pub mod clock_tick;
 pub mod thread_switch;

@@ -3,4 +3,5 @@
 
 pub mod environment;
 pub mod rt;
+pub mod tracefs;
 pub mod tsc;

@@ -8,6 +8,7 @@
 //! Shared parts: [`environment::Environment`], [`clock::ClockInfo`], the histogram
 //! ([`stats::HistogramJson`], bucket layout in [`histogram`]) and summaries ([`stats`]).
 
+pub mod attribution;
 pub mod clock;
 pub mod clock_tick;
 pub mod environment;
