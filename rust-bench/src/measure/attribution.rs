@@ -10,7 +10,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::platform::tracefs::{Session, Tracefs};
 use crate::results::attribution::{AttributedSpike, Attribution, CauseTotal, Class, Part};
+use crate::results::clock::Source;
 
 /// One trace event, parsed from a `trace_pipe` line.
 #[derive(Clone, Debug, PartialEq)]
@@ -436,6 +438,125 @@ impl Attributor {
             largest: self.largest.clone(),
             ..self.info.clone()
         }
+    }
+}
+
+/// Whether clock-tick attributes its spikes (`--attribute`, `clock_tick.attribute`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Attribute {
+    /// No tracing.
+    #[default]
+    Off,
+    /// Trace and attribute; fail before measuring when tracing is not available.
+    On,
+    /// Trace and attribute where tracing is available; otherwise measure without (said on
+    /// stderr).
+    Auto,
+}
+
+impl std::str::FromStr for Attribute {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Attribute, String> {
+        match s.trim() {
+            "on" | "yes" | "true" => Ok(Attribute::On),
+            "off" | "no" | "false" => Ok(Attribute::Off),
+            "auto" => Ok(Attribute::Auto),
+            _ => Err(format!("'{s}' is not on, off or auto")),
+        }
+    }
+}
+
+/// Spikes kept per burst for attribution (more are counted in `spikes_skipped`).
+pub const BURST_SPIKES: usize = 4096;
+
+/// Largest spikes kept with their breakdown.
+pub const LARGEST: usize = 20;
+
+/// Tracing for one clock-tick run: opened before measuring, drained between bursts.
+#[derive(Debug)]
+pub struct Live {
+    session: Session,
+    attributor: Option<Attributor>,
+    events: Vec<Event>,
+}
+
+impl Live {
+    /// Open tracefs and start the instance on `cpu`, on the samples' clock. Per
+    /// `attribute`: None when off, an error when on and tracing is missing, None (with a
+    /// line on stderr) when auto and tracing is missing.
+    pub fn open(attribute: Attribute, cpu: usize, source: Source) -> anyhow::Result<Option<Live>> {
+        if attribute == Attribute::Off {
+            return Ok(None);
+        }
+        let trace_clock = match source {
+            Source::Tsc => "x86-tsc",
+            Source::ClockGettime => "mono_raw",
+        };
+        let started = Tracefs::open().and_then(|fs| Session::start(fs, cpu, trace_clock));
+        match started {
+            Ok(session) => Ok(Some(Live {
+                session,
+                attributor: None,
+                events: Vec::new(),
+            })),
+            Err(e) if attribute == Attribute::Auto => {
+                eprintln!("rust-bench: clock-tick: measuring without attribution: {e:#}");
+                Ok(None)
+            }
+            Err(e) => Err(e.context("clock-tick --attribute cannot trace the measured CPU")),
+        }
+    }
+
+    /// Measuring starts at tick `start` on the thread `tid`; events before are dropped.
+    pub fn begin(&mut self, tid: u32, start: u64, hz: f64) -> anyhow::Result<()> {
+        let s = &self.session;
+        let info = Attribution {
+            trace_clock: s.trace_clock.clone(),
+            events: s.event_names(),
+            buffer_size_kb: s.buffer_kb,
+            events_read: 0,
+            events_lost: 0,
+            spikes_attributed: 0,
+            spikes_unknown: 0,
+            spikes_skipped: 0,
+            causes: Vec::new(),
+            largest: Vec::new(),
+        };
+        let mut a = Attributor::new(tid, start, hz, LARGEST, info);
+        // Replay what was recorded so far (the state at the start), without spikes.
+        self.read()?;
+        let events = std::mem::take(&mut self.events);
+        a.burst(&events, 0, &[]);
+        a.info.events_read = 0;
+        self.events = events;
+        self.attributor = Some(a);
+        Ok(())
+    }
+
+    fn read(&mut self) -> anyhow::Result<u64> {
+        self.events.clear();
+        let events = &mut self.events;
+        self.session.drain(&mut |l| {
+            if let Some(e) = parse_line(l) {
+                events.push(e);
+            }
+        })
+    }
+
+    /// After a burst: read the trace so far and attribute the burst's spikes (`skipped`:
+    /// spikes of the burst that did not fit its list).
+    pub fn after_burst(&mut self, spikes: &[RawSpike], skipped: u64) -> anyhow::Result<()> {
+        let lost = self.read()?;
+        if let Some(a) = self.attributor.as_mut() {
+            a.burst(&self.events, lost, spikes);
+            a.info.spikes_skipped += skipped;
+        }
+        Ok(())
+    }
+
+    pub fn result(&self) -> Option<Attribution> {
+        self.attributor.as_ref().map(Attributor::result)
     }
 }
 

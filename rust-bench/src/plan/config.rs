@@ -75,6 +75,8 @@ pub struct ClockTickPlan {
     pub amount: Amount,
     pub loop_us: f64,
     pub threshold_us: f64,
+    /// Attribute spikes to their causes from the kernel's trace (`clock_tick.attribute`).
+    pub attribute: crate::measure::attribution::Attribute,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -116,6 +118,7 @@ impl Default for Plan {
                 amount: Amount::Count(50_000_000),
                 loop_us: 68.0,
                 threshold_us: 20.0,
+                attribute: crate::measure::attribution::Attribute::Off,
             },
             thread_switch: ThreadSwitchPlan {
                 threads: vec![2, 1000],
@@ -173,6 +176,7 @@ pub const KEYS: &[&str] = &[
     "clock_tick.duration",
     "clock_tick.loop_us",
     "clock_tick.threshold_us",
+    "clock_tick.attribute",
     "thread_switch.threads",
     "thread_switch.switches",
     "thread_switch.duration",
@@ -322,6 +326,11 @@ fn build(entries: &Entries) -> Result<Plan, Fail> {
         plan.clock_tick.threshold_us =
             parse_micros(v, "clock_tick.threshold_us", f64::MIN_POSITIVE)
                 .map_err(|m| (Some(n), m))?;
+    }
+    if let Some((n, v)) = get("clock_tick.attribute") {
+        plan.clock_tick.attribute = v
+            .parse()
+            .map_err(|m: String| (Some(n), format!("clock_tick.attribute: {m}")))?;
     }
     if let Some((n, v)) = get("thread_switch.threads") {
         plan.thread_switch.threads = parse_threads(v).map_err(|m| (Some(n), m))?;

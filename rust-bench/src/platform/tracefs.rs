@@ -375,6 +375,12 @@ impl Drop for Session {
     }
 }
 
+/// The calling thread's id (the pid in the trace).
+pub fn current_tid() -> u32 {
+    // SAFETY: gettid has no arguments and cannot fail.
+    unsafe { libc::gettid() as u32 }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

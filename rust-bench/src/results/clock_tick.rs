@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::results::End;
+use crate::results::attribution::Attribution;
 use crate::results::clock::ClockInfo;
 use crate::results::environment::Environment;
 use crate::results::stats::{HistogramJson, LoopSummary};
@@ -51,6 +52,10 @@ pub struct ClockTick {
     pub rt_throttling_lifted: bool,
     pub memory_locked: bool,
     pub environment: Environment,
+    /// Where the spikes' time went, from the kernel's trace; absent when attribution was
+    /// off (docs/results-format.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<Attribution>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -142,6 +147,7 @@ impl ClockTick {
             rt_throttling_lifted: self.rt_throttling_lifted,
             memory_locked: self.memory_locked,
             environment: self.environment.clone(),
+            attribution: self.attribution.clone(),
         }
     }
 }

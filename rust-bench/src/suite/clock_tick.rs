@@ -10,6 +10,7 @@ use clap::{Args as ClapArgs, FromArgMatches};
 
 use crate::figures;
 use crate::figures::svg::group_thousands;
+use crate::measure::attribution::Attribute;
 use crate::measure::clock_tick::{Limit, Options, measure};
 use crate::plan::config::{Amount, Plan};
 use crate::plan::duration;
@@ -56,6 +57,11 @@ pub struct Args {
     /// Initial timeline interval in microseconds (doubles whenever the timeline is full).
     #[arg(long, hide = true, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=3_600_000_000))]
     pub timeline_us: u64,
+    /// Trace the measured CPU and split every spike into its causes (IRQ handlers, vectors,
+    /// softirqs, NMIs, other threads, unexplained). `auto`: only where tracefs is available.
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true,
+          default_value_t = Attribute::Off, default_missing_value = "on")]
+    pub attribute: Attribute,
     /// Write the JSON result to FILE ('-' for standard output).
     #[arg(long, value_name = "FILE")]
     pub json: Option<String>,
@@ -99,6 +105,7 @@ impl Options {
             clock: a.clock,
             lift_rt_throttling: a.no_rt_throttling,
             timeline_interval: Duration::from_micros(a.timeline_us),
+            attribute: a.attribute,
             ..Options::default()
         }
     }
@@ -163,6 +170,7 @@ impl Test for ClockTickTest {
             loop_ns: (plan.clock_tick.loop_us * 1000.0).round() as u64,
             threshold_ns: ((plan.clock_tick.threshold_us * 1000.0).round() as u64).max(1),
             checkpoint_every: CHECKPOINT_EVERY,
+            attribute: plan.clock_tick.attribute,
             ..Options::default()
         };
         let result = measure(&opts, &mut |partial| checkpoint(partial))?;
@@ -347,6 +355,22 @@ fn summary_text(r: &ClockTick) -> String {
         );
     }
     s += "\n";
+    if let Some(a) = &r.attribution {
+        s += &format!(
+            "  attribution ({} trace, {} events, {} lost): {} spikes split, {} unknown\n",
+            a.trace_clock, a.events_read, a.events_lost, a.spikes_attributed, a.spikes_unknown
+        );
+        for c in a.causes.iter().take(8) {
+            s += &format!(
+                "    {:<11} {:<28} {:>7} spikes  total {:>10.1} us  max {:>8.1} us\n",
+                c.class.as_str(),
+                c.name,
+                c.spikes,
+                us(c.total_ns),
+                us(c.max_ns)
+            );
+        }
+    }
     s
 }
 
