@@ -76,7 +76,7 @@ pub fn parse_line(line: &str) -> Option<Event> {
 }
 
 /// Byte offset of the " [ddd] " CPU field.
-fn find_cpu_field(line: &str) -> Option<usize> {
+pub fn find_cpu_field(line: &str) -> Option<usize> {
     let b = line.as_bytes();
     let mut i = 0;
     while i + 2 < b.len() {

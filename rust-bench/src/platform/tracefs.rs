@@ -215,6 +215,57 @@ pub fn wanted_events(events: &Path) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// A `trace_pipe` read without blocking, line by line, at most `budget` bytes per drain.
+#[derive(Debug)]
+pub struct Pipe {
+    file: File,
+    partial: Vec<u8>,
+    buf: Vec<u8>,
+    budget: usize,
+}
+
+impl Pipe {
+    pub fn open(path: &Path, budget: usize) -> Result<Pipe> {
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        Ok(Pipe {
+            file,
+            partial: Vec::new(),
+            buf: vec![0; 256 * 1024],
+            budget,
+        })
+    }
+
+    /// Hand every complete line available now to `line`.
+    pub fn drain(&mut self, line: &mut dyn FnMut(&str)) -> Result<()> {
+        let mut budget = self.budget;
+        loop {
+            let n = match self.file.read(&mut self.buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e).context("reading a trace"),
+            };
+            self.partial.extend_from_slice(&self.buf[..n]);
+            if let Some(end) = self.partial.iter().rposition(|&b| b == b'\n') {
+                for l in self.partial[..end].split(|&b| b == b'\n') {
+                    line(&String::from_utf8_lossy(l));
+                }
+                self.partial.drain(..=end);
+            }
+            budget = budget.saturating_sub(n);
+            if budget == 0 {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A tracing instance recording one CPU; removed (and tracefs unmounted if it was mounted
 /// for it) when dropped.
 #[derive(Debug)]
@@ -222,13 +273,11 @@ pub struct Session {
     fs: Tracefs,
     dir: PathBuf,
     cpu: usize,
-    pipe: Option<File>,
+    pipe: Option<Pipe>,
     pub trace_clock: String,
     pub events: Vec<String>,
     pub buffer_kb: u64,
     lost_seen: u64,
-    partial: Vec<u8>,
-    buf: Vec<u8>,
 }
 
 impl Session {
@@ -256,8 +305,6 @@ impl Session {
             events: Vec::new(),
             buffer_kb: BUFFER_KB,
             lost_seen: 0,
-            partial: Vec::new(),
-            buf: vec![0; 256 * 1024],
         };
         s.setup()?;
         Ok(s)
@@ -291,13 +338,8 @@ impl Session {
             self.write(&format!("events/{e}/enable"), "1")?;
         }
         let pipe = self.dir.join(format!("per_cpu/cpu{}/trace_pipe", self.cpu));
-        self.pipe = Some(
-            OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_NONBLOCK)
-                .open(&pipe)
-                .with_context(|| format!("cannot open {}", pipe.display()))?,
-        );
+        // Bounded: at most four times the buffer's size in text per drain.
+        self.pipe = Some(Pipe::open(&pipe, self.buffer_kb as usize * 1024 * 4)?);
         self.lost_seen = self.lost_total();
         self.write("tracing_on", "1")
     }
@@ -319,30 +361,8 @@ impl Session {
     /// Read every complete line recorded so far, handing each to `line`; returns the
     /// events the kernel lost since the previous call.
     pub fn drain(&mut self, line: &mut dyn FnMut(&str)) -> Result<u64> {
-        let Some(pipe) = self.pipe.as_mut() else {
-            return Ok(0);
-        };
-        // Bounded: at most four times the buffer's size in text per call.
-        let mut budget = self.buffer_kb as usize * 1024 * 4;
-        loop {
-            let n = match pipe.read(&mut self.buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e).context("reading the trace of the measured CPU"),
-            };
-            self.partial.extend_from_slice(&self.buf[..n]);
-            if let Some(end) = self.partial.iter().rposition(|&b| b == b'\n') {
-                for l in self.partial[..end].split(|&b| b == b'\n') {
-                    line(&String::from_utf8_lossy(l));
-                }
-                self.partial.drain(..=end);
-            }
-            budget = budget.saturating_sub(n);
-            if budget == 0 {
-                break;
-            }
+        if let Some(pipe) = self.pipe.as_mut() {
+            pipe.drain(line)?;
         }
         let total = self.lost_total();
         let lost = total.saturating_sub(self.lost_seen);
@@ -379,6 +399,14 @@ impl Drop for Session {
 pub fn current_tid() -> u32 {
     // SAFETY: gettid has no arguments and cannot fail.
     unsafe { libc::gettid() as u32 }
+}
+
+/// Name the calling thread (its `comm`, 15 bytes at most), as traces show it.
+pub fn set_thread_name(name: &std::ffi::CStr) {
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string that outlives the call.
+    unsafe {
+        libc::prctl(libc::PR_SET_NAME, name.as_ptr());
+    }
 }
 
 #[cfg(test)]
