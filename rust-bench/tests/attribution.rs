@@ -192,3 +192,43 @@ fn without_tracefs_it_fails_before_measuring() {
     let v = json_file(&json);
     assert!(v.get("attribution").is_none(), "{}", v["attribution"]);
 }
+
+/// The osnoise test drives the kernel's tracer where it exists; where it does not (this
+/// host's kernel has no osnoise tracer), it fails before measuring, naming what is missing.
+#[test]
+fn osnoise_runs_or_names_the_missing_tracer() {
+    if !is_root() {
+        eprintln!("skipped: tracing needs root");
+        return;
+    }
+    let _g = serial();
+    let cpu = test_cpu().to_string();
+    let dir = tmpdir("osnoise");
+    let json = dir.join("osnoise.json");
+    let started = std::time::Instant::now();
+    let o = run(&[
+        "osnoise",
+        "--cpu",
+        &cpu,
+        "--duration",
+        "3s",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    if !o.status.success() {
+        let e = stderr(&o);
+        assert!(e.contains("no osnoise tracer"), "{e}");
+        assert!(e.contains("CONFIG_OSNOISE_TRACER"), "{e}");
+        assert!(!json.exists());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "it measured first"
+        );
+        return;
+    }
+    let v = json_file(&json);
+    assert_eq!(v["test"], "osnoise");
+    assert_eq!(v["complete"], true);
+    assert!(u(&v, "periods") >= 2, "{v}");
+    assert!(u(&v, "noise_ns") >= u(&v, "max_single_noise_ns"));
+}

@@ -58,11 +58,7 @@ pub fn parse_line(line: &str) -> Option<Event> {
     let (comm, pid) = task.rsplit_once('-')?;
     let pid: u32 = pid.parse().ok()?;
     let rest = &line[cpu_at..];
-    let rest = &rest[rest.find(']')? + 1..];
-    let mut it = rest.trim_start().splitn(3, ' ');
-    let _flags = it.next()?;
-    let ts: u64 = it.next()?.trim_end_matches(':').parse().ok()?;
-    let rest = it.next()?.trim_start();
+    let (_flags, ts, rest) = split_fields(&rest[rest.find(']')? + 1..])?;
     let (name, args) = rest
         .split_once(": ")
         .unwrap_or((rest.trim_end_matches(':'), ""));
@@ -73,6 +69,27 @@ pub fn parse_line(line: &str) -> Option<Event> {
         comm: comm.to_string(),
         kind,
     })
+}
+
+/// After the CPU field: the flags, the timestamp and the rest (the event).
+pub fn split_fields(rest: &str) -> Option<(&str, u64, &str)> {
+    let (flags, rest) = rest.trim_start().split_once(' ')?;
+    let (ts, rest) = rest.trim_start().split_once(' ')?;
+    Some((flags, parse_ts(ts.strip_suffix(':')?)?, rest.trim_start()))
+}
+
+/// A trace timestamp: a counter (`x86-tsc`: TSC ticks) or `seconds.microseconds` (the
+/// nanosecond clocks such as `mono_raw`), in ns.
+pub fn parse_ts(ts: &str) -> Option<u64> {
+    match ts.split_once('.') {
+        None => ts.parse().ok(),
+        Some((s, frac)) => {
+            let s: u64 = s.parse().ok()?;
+            let digits = frac.len().min(9);
+            let f: u64 = frac[..digits].parse().ok()?;
+            Some(s * 1_000_000_000 + f * 10u64.pow(9 - digits as u32))
+        }
+    }
 }
 
 /// Byte offset of the " [ddd] " CPU field.
@@ -648,6 +665,16 @@ mod tests {
         );
         assert!(parse_line("  x-7  [001] d.... 9: softirq_raise: vec=1 [action=TIMER]").is_none());
         assert!(parse_line("garbage").is_none());
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(parse_ts("7719002671951"), Some(7719002671951));
+        assert_eq!(parse_ts("81.637220"), Some(81_637_220_000));
+        assert_eq!(parse_ts("1.000000001"), Some(1_000_000_001));
+        let e =
+            parse_line("  x-7  [001] d.h..    81.637220: local_timer_exit: vector=236").unwrap();
+        assert_eq!(e.ts, 81_637_220_000);
     }
 
     #[test]

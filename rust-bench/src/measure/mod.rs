@@ -2,4 +2,5 @@
 
 pub mod attribution;
 pub mod clock_tick;
+pub mod osnoise;
 pub mod thread_switch;

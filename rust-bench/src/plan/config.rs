@@ -32,6 +32,8 @@ pub enum Role {
 pub enum TestName {
     ClockTick,
     ThreadSwitch,
+    /// Not in [`TestName::ALL`]: run only when listed.
+    Osnoise,
 }
 
 impl TestName {
@@ -41,6 +43,7 @@ impl TestName {
         match self {
             TestName::ClockTick => "clock-tick",
             TestName::ThreadSwitch => "thread-switch",
+            TestName::Osnoise => "osnoise",
         }
     }
 }
@@ -94,6 +97,9 @@ pub struct Plan {
     pub priority: i32,
     pub clock_tick: ClockTickPlan,
     pub thread_switch: ThreadSwitchPlan,
+    /// How long the osnoise test runs (`osnoise.duration`).
+    #[serde(serialize_with = "ser_duration")]
+    pub osnoise_duration: Duration,
     /// Bytes copied per round by the memory load.
     pub memory_load_size: u64,
     /// `None`: run until the timeout.
@@ -118,12 +124,13 @@ impl Default for Plan {
                 amount: Amount::Count(50_000_000),
                 loop_us: 68.0,
                 threshold_us: 20.0,
-                attribute: crate::measure::attribution::Attribute::Off,
+                attribute: crate::measure::attribution::Attribute::Auto,
             },
             thread_switch: ThreadSwitchPlan {
                 threads: vec![2, 1000],
                 amount: Amount::Count(1_000_000),
             },
+            osnoise_duration: Duration::from_secs(60),
             memory_load_size: 9 * 1024 * 1024,
             load_duration: None,
             rt_throttling: RtThrottling::Off,
@@ -177,6 +184,7 @@ pub const KEYS: &[&str] = &[
     "clock_tick.loop_us",
     "clock_tick.threshold_us",
     "clock_tick.attribute",
+    "osnoise.duration",
     "thread_switch.threads",
     "thread_switch.switches",
     "thread_switch.duration",
@@ -332,6 +340,10 @@ fn build(entries: &Entries) -> Result<Plan, Fail> {
             .parse()
             .map_err(|m: String| (Some(n), format!("clock_tick.attribute: {m}")))?;
     }
+    if let Some((n, v)) = get("osnoise.duration") {
+        plan.osnoise_duration =
+            duration::parse(v).map_err(|m| (Some(n), format!("osnoise.duration: {m}")))?;
+    }
     if let Some((n, v)) = get("thread_switch.threads") {
         plan.thread_switch.threads = parse_threads(v).map_err(|m| (Some(n), m))?;
     }
@@ -376,12 +388,13 @@ fn parse_tests(v: &str) -> Result<Vec<TestName>, String> {
         let test = match item.to_ascii_lowercase().as_str() {
             "clock-tick" | "clock_tick" => TestName::ClockTick,
             "thread-switch" | "thread_switch" => TestName::ThreadSwitch,
+            "osnoise" => TestName::Osnoise,
             "" => {
                 return Err("empty entry in the test list; separate test names with commas".into());
             }
             _ => {
                 return Err(format!(
-                    "unknown test '{item}'; use clock-tick and/or thread-switch, separated by commas"
+                    "unknown test '{item}'; use clock-tick, thread-switch and/or osnoise, separated by commas"
                 ));
             }
         };

@@ -15,6 +15,7 @@ pub mod environment;
 #[doc(hidden)]
 pub mod fixture;
 pub mod histogram;
+pub mod osnoise;
 pub mod read;
 pub mod run;
 pub mod stats;
