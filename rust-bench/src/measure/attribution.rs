@@ -343,6 +343,22 @@ pub fn split(
     parts
 }
 
+fn total(class: Class, name: &str) -> CauseTotal {
+    CauseTotal {
+        class,
+        name: name.to_string(),
+        spikes: 0,
+        total_ns: 0,
+        max_ns: 0,
+    }
+}
+
+fn add(t: &mut CauseTotal, ns: u64) {
+    t.spikes += 1;
+    t.total_ns += ns;
+    t.max_ns = t.max_ns.max(ns);
+}
+
 /// One spike as the measuring loop recorded it: sample `[from, to]` in clock ticks.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct RawSpike {
@@ -360,6 +376,7 @@ pub struct Attributor {
     start: u64,
     hz: f64,
     totals: BTreeMap<(Class, String), CauseTotal>,
+    classes: BTreeMap<Class, CauseTotal>,
     largest: Vec<AttributedSpike>,
     keep: usize,
     pub info: Attribution,
@@ -376,6 +393,7 @@ impl Attributor {
             start,
             hz,
             totals: BTreeMap::new(),
+            classes: BTreeMap::new(),
             largest: Vec::new(),
             keep,
             info,
@@ -407,20 +425,22 @@ impl Attributor {
                     self.ns_per_tick,
                 )
             };
+            let mut per_class: BTreeMap<Class, u64> = BTreeMap::new();
             for p in &parts {
+                *per_class.entry(p.class).or_default() += p.ns;
                 let t = self
                     .totals
                     .entry((p.class, p.name.clone()))
-                    .or_insert_with(|| CauseTotal {
-                        class: p.class,
-                        name: p.name.clone(),
-                        spikes: 0,
-                        total_ns: 0,
-                        max_ns: 0,
-                    });
-                t.spikes += 1;
-                t.total_ns += p.ns;
-                t.max_ns = t.max_ns.max(p.ns);
+                    .or_insert_with(|| total(p.class, &p.name));
+                add(t, p.ns);
+            }
+            for (class, ns) in per_class {
+                add(
+                    self.classes
+                        .entry(class)
+                        .or_insert_with(|| total(class, "")),
+                    ns,
+                );
             }
             self.keep_largest(AttributedSpike {
                 t_s: (sp.from.saturating_sub(self.start) as f64 / self.hz * 1e6).round() / 1e6,
@@ -448,9 +468,11 @@ impl Attributor {
 
     /// The `attribution` object so far.
     pub fn result(&self) -> Attribution {
+        let classes = self.classes.values().cloned().collect();
         let mut causes: Vec<CauseTotal> = self.totals.values().cloned().collect();
         causes.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(a.class.cmp(&b.class)));
         Attribution {
+            classes,
             causes,
             largest: self.largest.clone(),
             ..self.info.clone()
@@ -537,6 +559,7 @@ impl Live {
             spikes_attributed: 0,
             spikes_unknown: 0,
             spikes_skipped: 0,
+            classes: Vec::new(),
             causes: Vec::new(),
             largest: Vec::new(),
         };
@@ -841,6 +864,7 @@ mod tests {
             spikes_attributed: 0,
             spikes_unknown: 0,
             spikes_skipped: 0,
+            classes: Vec::new(),
             causes: vec![],
             largest: vec![],
         };

@@ -4,6 +4,7 @@
 //! any issue or README), `csv` (long form, for spreadsheets and scripts), `html` (one
 //! self-contained page with the tables and the figures).
 
+pub mod attribution;
 pub mod html;
 pub mod label;
 pub mod model;

@@ -92,6 +92,10 @@ pub struct Attribution {
     /// Spikes of the run not attributed because the per-burst list was full.
     #[serde(default)]
     pub spikes_skipped: u64,
+    /// Per class (name ""), in the order of [`Class`]: `spikes` counts the spikes the
+    /// class took part in, `max_ns` its largest share of one.
+    #[serde(default)]
+    pub classes: Vec<CauseTotal>,
     /// Per cause, largest total first.
     pub causes: Vec<CauseTotal>,
     /// The largest spikes with their breakdown, largest first.
@@ -101,14 +105,6 @@ pub struct Attribution {
 impl Attribution {
     /// Total time per class (the report's stacked bar), in the order of [`Class`].
     pub fn by_class(&self) -> Vec<(Class, u64)> {
-        let mut out: Vec<(Class, u64)> = Vec::new();
-        for c in &self.causes {
-            match out.iter_mut().find(|(k, _)| *k == c.class) {
-                Some((_, v)) => *v += c.total_ns,
-                None => out.push((c.class, c.total_ns)),
-            }
-        }
-        out.sort();
-        out
+        self.classes.iter().map(|c| (c.class, c.total_ns)).collect()
     }
 }

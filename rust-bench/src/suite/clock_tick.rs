@@ -268,7 +268,7 @@ impl TestResult for ClockTick {
             "tsc" if self.clock.hz >= 1e6 => format!("tsc, {:.3} GHz", self.clock.hz / 1e9),
             source => source.to_string(),
         };
-        vec![
+        let mut lines = vec![
             Line {
                 metric: measured.then(|| {
                     (
@@ -298,11 +298,15 @@ impl TestResult for ClockTick {
             ),
             line(4, "samples", false, Cell::Text(samples)),
             line(5, "clock", false, Cell::Text(clock)),
-        ]
+        ];
+        if let Some(a) = &self.attribution {
+            lines.extend(crate::report::attribution::lines(a, 10));
+        }
+        lines
     }
 
     fn figures(&self, label: &str) -> Vec<Figure> {
-        vec![
+        let mut figures = vec![
             Figure {
                 file: format!("{NAME}-timeline.svg"),
                 svg: figures::clock_tick_timeline(self, label),
@@ -313,7 +317,20 @@ impl TestResult for ClockTick {
                 svg: figures::clock_tick_histogram(self, label),
                 caption: "",
             },
-        ]
+        ];
+        if let Some(a) = &self.attribution {
+            let title = if label.is_empty() {
+                "Clock tick test: where the spikes' time went".to_string()
+            } else {
+                format!("Clock tick test: where the spikes' time went — {label}")
+            };
+            figures.push(Figure {
+                file: format!("{NAME}-attribution.svg"),
+                svg: crate::report::attribution::figure(a, &title),
+                caption: "The spikes' overhead split by the kernel's trace of the CPU: guest IRQ handlers and vectors, softirqs, NMIs and other threads; unexplained is time no guest event covers (the hypervisor, firmware).",
+            });
+        }
+        figures
     }
 }
 
