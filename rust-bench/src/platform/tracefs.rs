@@ -22,7 +22,7 @@ pub const INSTANCE: &str = "hvrt";
 
 /// The per-CPU ring buffer (KiB): a 500 ms burst on a quiet CPU writes tens of KiB; this
 /// leaves room for a storm of interrupts.
-pub const BUFFER_KB: u64 = 4096;
+pub const BUFFER_KB: u64 = 2048;
 
 /// A mounted tracefs; unmounted when dropped if this process mounted it.
 #[derive(Debug)]

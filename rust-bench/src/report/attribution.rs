@@ -135,6 +135,64 @@ pub fn figure(a: &Attribution, title: &str) -> String {
     s
 }
 
+/// One stacked bar per run (label, its attribution, seconds measured), on one scale: the
+/// figure that shows whether a variant moved time from the hypervisor into the guest or
+/// removed it. Each bar's values are written under it.
+pub fn figure_runs(runs: &[(String, Attribution, f64)]) -> String {
+    let title = "Clock tick test: where the spikes' time went, per run";
+    let most = runs
+        .iter()
+        .map(|(_, a, _)| a.classes.iter().map(|c| c.total_ns).sum::<u64>())
+        .max()
+        .unwrap_or(0);
+    if most == 0 {
+        return svg::empty(title, "No spike to attribute.");
+    }
+    let (w, left, bar_w, row_h) = (760.0, 20.0, 720.0, 62.0);
+    let h = 50.0 + row_h * runs.len() as f64;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\">\n\
+         <rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>\n\
+         <text x=\"{left}\" y=\"20\" font-size=\"15\" font-weight=\"600\" fill=\"#111\" font-family=\"sans-serif\">{}</text>\n",
+        svg::escape(title)
+    );
+    for (i, (label, a, measured_s)) in runs.iter().enumerate() {
+        let y0 = 40.0 + row_h * i as f64;
+        let total: u64 = a.classes.iter().map(|c| c.total_ns).sum();
+        s += &format!(
+            "<text x=\"{left}\" y=\"{:.1}\" font-size=\"12\" font-weight=\"600\" fill=\"#111\" font-family=\"sans-serif\">{}</text>\n",
+            y0 + 10.0,
+            svg::escape(&format!(
+                "{label}: {} in {} spikes over {measured_s:.0} s measured",
+                format_ns(total as f64),
+                a.spikes_attributed + a.spikes_unknown
+            ))
+        );
+        let mut x = left;
+        let mut values = Vec::new();
+        for (class, name, color) in CLASSES {
+            let Some(c) = a.classes.iter().find(|c| c.class == class) else {
+                continue;
+            };
+            let width = c.total_ns as f64 / most as f64 * bar_w;
+            s += &format!(
+                "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{width:.1}\" height=\"18\" fill=\"{color}\"><title>{}</title></rect>\n",
+                y0 + 16.0,
+                svg::escape(&format!("{name}: {}", format_ns(c.total_ns as f64)))
+            );
+            x += width;
+            values.push(format!("{name} {}", format_ns(c.total_ns as f64)));
+        }
+        s += &format!(
+            "<text x=\"{left}\" y=\"{:.1}\" font-size=\"11\" fill=\"#333\" font-family=\"sans-serif\">{}</text>\n",
+            y0 + 48.0,
+            svg::escape(&values.join(" · "))
+        );
+    }
+    s += "</svg>\n";
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,5 +260,18 @@ mod tests {
             "{svg}"
         );
         assert!(svg.contains("width=\"540.0\""), "{svg}");
+        // Two runs on one scale: the second, half as long, draws half as wide.
+        let mut b = sample();
+        b.classes[1].total_ns = 30_000;
+        let svg = figure_runs(&[("A".into(), a, 10.0), ("B".into(), b, 10.0)]);
+        assert!(
+            svg.contains("A: 120 µs in 3 spikes over 10 s measured"),
+            "{svg}"
+        );
+        assert!(svg.contains("width=\"180.0\""), "{svg}");
+        assert!(
+            svg.contains("unexplained (hypervisor, firmware) 30 µs"),
+            "{svg}"
+        );
     }
 }
