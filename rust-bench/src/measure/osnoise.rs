@@ -290,9 +290,10 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
             write(&p, "1")?;
         }
     }
-    let mut pipe = Pipe::open(&dir.join("trace_pipe"), 16 << 20)?;
+    // The tracer first: the kernel refuses to change it while its trace_pipe is open.
     write(&dir.join("current_tracer"), "osnoise")
         .context("cannot start the osnoise tracer in a tracing instance")?;
+    let mut pipe = Pipe::open(&dir.join("trace_pipe"), 16 << 20)?;
     write(&dir.join("tracing_on"), "1")?;
 
     let start = Instant::now();
