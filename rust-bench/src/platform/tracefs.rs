@@ -397,8 +397,9 @@ impl Drop for Session {
 
 /// The calling thread's id (the pid in the trace).
 pub fn current_tid() -> u32 {
-    // SAFETY: gettid has no arguments and cannot fail.
-    unsafe { libc::gettid() as u32 }
+    // SAFETY: the gettid system call has no arguments and cannot fail (the system call
+    // rather than the C library's wrapper, which older C libraries lack).
+    unsafe { libc::syscall(libc::SYS_gettid) as u32 }
 }
 
 /// Name the calling thread (its `comm`, 15 bytes at most), as traces show it.
