@@ -215,6 +215,10 @@ impl Drop for Saved {
 /// The instance running the tracer; stopped and removed when dropped.
 struct Instance {
     dir: PathBuf,
+    /// A private instance (removed afterwards) rather than the top level.
+    private: bool,
+    /// `tracing_on` to restore at the top level.
+    tracing_on: String,
 }
 
 impl Drop for Instance {
@@ -224,8 +228,73 @@ impl Drop for Instance {
         for e in EVENTS {
             let _ = fs::write(self.dir.join(format!("events/osnoise/{e}/enable")), "0");
         }
-        let _ = fs::remove_dir(&self.dir);
+        if self.private {
+            let _ = fs::remove_dir(&self.dir);
+        } else {
+            let _ = fs::write(self.dir.join("tracing_on"), &self.tracing_on);
+        }
     }
+}
+
+/// Enable the noise events in `dir` and make osnoise its tracer (tracing off).
+fn start_tracer(dir: &Path) -> Result<()> {
+    write(&dir.join("tracing_on"), "0")?;
+    for e in EVENTS {
+        let p = dir.join(format!("events/osnoise/{e}/enable"));
+        if p.exists() {
+            write(&p, "1")?;
+        }
+    }
+    write(&dir.join("current_tracer"), "osnoise")
+}
+
+/// Run the tracer in `instances/hvrt-osnoise` (the global buffer untouched) or, where the
+/// kernel does not allow it in an instance, at the top level when no tracer is in use there.
+fn open_instance(root: &Path, cpu: usize) -> Result<Instance> {
+    let dir = root.join("instances").join(INSTANCE);
+    if dir.exists() {
+        fs::remove_dir(&dir).with_context(|| {
+            format!(
+                "a tracing instance {} exists and cannot be removed; is another rust-bench \
+                 running? remove it with rmdir",
+                dir.display()
+            )
+        })?;
+    }
+    fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let instance = Instance {
+        dir: dir.clone(),
+        private: true,
+        tracing_on: String::new(),
+    };
+    write(&dir.join("tracing_cpumask"), &cpumask(cpu))?;
+    write(&dir.join("buffer_size_kb"), "4096")?;
+    let in_instance = match start_tracer(&dir) {
+        Ok(()) => return Ok(instance),
+        Err(e) => e,
+    };
+    drop(instance);
+    let current = fs::read_to_string(root.join("current_tracer")).unwrap_or_default();
+    if current.trim() != "nop" {
+        return Err(in_instance.context(format!(
+            "the osnoise tracer cannot run in a tracing instance here, and the top level's \
+             tracer is in use ({}); set it to nop or drop osnoise from the tests",
+            current.trim()
+        )));
+    }
+    eprintln!(
+        "rust-bench: osnoise: the tracer cannot run in a tracing instance ({in_instance:#}); \
+         using the top level"
+    );
+    let top = Instance {
+        dir: root.to_path_buf(),
+        private: false,
+        tracing_on: fs::read_to_string(root.join("tracing_on"))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|_| "1".to_string()),
+    };
+    start_tracer(root).context("cannot start the osnoise tracer")?;
+    Ok(top)
 }
 
 fn write(path: &Path, value: &str) -> Result<()> {
@@ -261,19 +330,6 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
     let environment = environment::collect();
     let osnoise_dir = tracefs.root().join("osnoise");
     let _saved = Saved::save(&osnoise_dir);
-    let dir = tracefs.root().join("instances").join(INSTANCE);
-    if dir.exists() {
-        fs::remove_dir(&dir).with_context(|| {
-            format!(
-                "a tracing instance {} exists and cannot be removed; is another rust-bench \
-                 running? remove it with rmdir",
-                dir.display()
-            )
-        })?;
-    }
-    fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let instance = Instance { dir: dir.clone() };
-    write(&dir.join("tracing_on"), "0")?;
     write(&osnoise_dir.join("cpus"), &opts.cpu.to_string())?;
     // The runtime may not exceed the period: set whichever keeps that true first.
     let (period, runtime) = (opts.period_us.to_string(), opts.runtime_us.to_string());
@@ -282,17 +338,9 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
         write(&osnoise_dir.join("period_us"), &period)?;
     }
     write(&osnoise_dir.join("runtime_us"), &runtime)?;
-    write(&dir.join("tracing_cpumask"), &cpumask(opts.cpu))?;
-    write(&dir.join("buffer_size_kb"), "4096")?;
-    for e in EVENTS {
-        let p = dir.join(format!("events/osnoise/{e}/enable"));
-        if p.exists() {
-            write(&p, "1")?;
-        }
-    }
     // The tracer first: the kernel refuses to change it while its trace_pipe is open.
-    write(&dir.join("current_tracer"), "osnoise")
-        .context("cannot start the osnoise tracer in a tracing instance")?;
+    let instance = open_instance(tracefs.root(), opts.cpu)?;
+    let dir = instance.dir.clone();
     let mut pipe = Pipe::open(&dir.join("trace_pipe"), 16 << 20)?;
     write(&dir.join("tracing_on"), "1")?;
 
