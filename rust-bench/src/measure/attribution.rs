@@ -137,6 +137,11 @@ fn event_kind(name: &str, args: &str) -> Option<Kind> {
             Kind::Enter(Class::Softirq, a)
         }
         "softirq_exit" => Kind::Exit(Class::Softirq),
+        "hrtimer_expire_entry" => Kind::Enter(
+            Class::Timer,
+            field(args, "function").unwrap_or("?").to_string(),
+        ),
+        "hrtimer_expire_exit" => Kind::Exit(Class::Timer),
         "nmi_handler" => Kind::Nmi {
             name: field(args, "handler").unwrap_or("nmi").to_string(),
             delta_ns: field(args, "delta_ns")?.parse().ok()?,
@@ -688,6 +693,14 @@ mod tests {
         );
         assert!(parse_line("  x-7  [001] d.... 9: softirq_raise: vec=1 [action=TIMER]").is_none());
         assert!(parse_line("garbage").is_none());
+        let e = parse_line("  x-7  [001] d.h1. 9: hrtimer_expire_entry: hrtimer=00000000a1b2 function=tick_nohz_handler now=123").unwrap();
+        assert_eq!(
+            e.kind,
+            Kind::Enter(Class::Timer, "tick_nohz_handler".into())
+        );
+        let e =
+            parse_line("  x-7  [001] d.h1. 9: hrtimer_expire_exit: hrtimer=00000000a1b2").unwrap();
+        assert_eq!(e.kind, Kind::Exit(Class::Timer));
     }
 
     #[test]

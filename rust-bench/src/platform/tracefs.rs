@@ -174,7 +174,7 @@ pub fn cpumask(cpu: usize) -> String {
 
 /// The events that can take a CPU from a thread, as `system/event`, of those `events`
 /// (the instance's `events/` directory) offers: device IRQs, every traced x86 system
-/// vector (entry and exit), softirqs, NMIs and scheduler switches.
+/// vector (entry and exit), hrtimer callbacks, softirqs, NMIs and scheduler switches.
 pub fn wanted_events(events: &Path) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for e in [
@@ -194,8 +194,14 @@ pub fn wanted_events(events: &Path) -> Result<Vec<String>> {
         }
         out.push(e.to_string());
     }
-    if events.join("nmi/nmi_handler").is_dir() {
-        out.push("nmi/nmi_handler".to_string());
+    for e in [
+        "nmi/nmi_handler",
+        "timer/hrtimer_expire_entry",
+        "timer/hrtimer_expire_exit",
+    ] {
+        if events.join(e).is_dir() {
+            out.push(e.to_string());
+        }
     }
     if let Ok(dir) = fs::read_dir(events.join("irq_vectors")) {
         let mut names: Vec<String> = dir

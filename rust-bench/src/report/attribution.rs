@@ -6,9 +6,10 @@ use crate::results::attribution::{Attribution, Class};
 use crate::suite::test::{Cell, Line};
 
 /// The classes of the bar and the table, their row names and colours.
-const CLASSES: [(Class, &str, &str); 7] = [
+const CLASSES: [(Class, &str, &str); 8] = [
     (Class::Irq, "device IRQs", "#1f77b4"),
     (Class::Vector, "IRQ vectors (timer, IPIs)", "#6baed6"),
+    (Class::Timer, "hrtimer callbacks (tick, timers)", "#17becf"),
     (Class::Softirq, "softirqs", "#2ca02c"),
     (Class::Nmi, "NMIs", "#9467bd"),
     (Class::Thread, "other threads", "#ff7f0e"),
@@ -248,11 +249,11 @@ mod tests {
         assert_eq!(l[1].cell.text(), "30 µs in 3 spikes, max 10 µs");
         assert_eq!(l[0].cell.text(), "–");
         assert!(
-            l[7].cell
+            l[8].cell
                 .text()
                 .contains("unexplained 40 µs, vector local_timer 10 µs"),
             "{}",
-            l[7].cell.text()
+            l[8].cell.text()
         );
         let svg = figure(&a, "t");
         assert!(

@@ -12,6 +12,10 @@ pub enum Class {
     /// An x86 system vector that is not a device IRQ (local timer, IPIs, irq_work, Hyper-V's
     /// callback and stimer vectors where the kernel traces them).
     Vector,
+    /// An hrtimer callback run from an interrupt, a softirq or a thread
+    /// (`timer:hrtimer_expire_entry/exit`), named by its function (`tick_nohz_handler`, ...):
+    /// the tick also where its vector is not traced (Hyper-V's stimer).
+    Timer,
     /// A softirq (`irq:softirq_entry/exit`), named by its action (TIMER, RCU, ...).
     Softirq,
     /// An NMI handler (`nmi:nmi_handler`).
@@ -31,6 +35,7 @@ impl Class {
         match self {
             Class::Irq => "irq",
             Class::Vector => "vector",
+            Class::Timer => "timer",
             Class::Softirq => "softirq",
             Class::Nmi => "nmi",
             Class::Thread => "thread",
