@@ -14,7 +14,9 @@ use serde::Serialize;
 
 #[cfg(test)]
 use crate::plan::duration;
-use crate::plan::options::{self, Count, Cpu, LoopUs, Priority, Size, Threads, ThresholdUs};
+use crate::plan::options::{
+    self, Attribute, Count, Cpu, LoopUs, Priority, Size, Threads, ThresholdUs,
+};
 
 /// What this machine does when it boots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -34,6 +36,8 @@ pub enum Role {
 pub enum TestName {
     ClockTick,
     ThreadSwitch,
+    /// Not in [`TestName::ALL`]: run only when listed.
+    Osnoise,
 }
 
 impl TestName {
@@ -43,6 +47,7 @@ impl TestName {
         match self {
             TestName::ClockTick => "clock-tick",
             TestName::ThreadSwitch => "thread-switch",
+            TestName::Osnoise => "osnoise",
         }
     }
 }
@@ -77,6 +82,8 @@ pub struct ClockTickPlan {
     pub amount: Amount,
     pub loop_us: LoopUs,
     pub threshold_us: ThresholdUs,
+    /// Attribute spikes to their causes from the kernel's trace (`clock_tick.attribute`).
+    pub attribute: Attribute,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -94,6 +101,9 @@ pub struct Plan {
     pub priority: Priority,
     pub clock_tick: ClockTickPlan,
     pub thread_switch: ThreadSwitchPlan,
+    /// How long the osnoise test runs (`osnoise.duration`).
+    #[serde(serialize_with = "ser_duration")]
+    pub osnoise_duration: Duration,
     /// Bytes copied per round by the memory load.
     pub memory_load_size: Size,
     /// `None`: run until the timeout.
@@ -118,11 +128,13 @@ impl Default for Plan {
                 amount: Amount::Count(50_000_000),
                 loop_us: LoopUs::DEFAULT,
                 threshold_us: ThresholdUs::DEFAULT,
+                attribute: Attribute::Auto,
             },
             thread_switch: ThreadSwitchPlan {
                 threads: Threads::DEFAULT.to_vec(),
                 amount: Amount::Count(1_000_000),
             },
+            osnoise_duration: Duration::from_secs(60),
             memory_load_size: Size::DEFAULT,
             load_duration: None,
             rt_throttling: RtThrottling::Off,
@@ -175,6 +187,8 @@ pub const KEYS: &[&str] = &[
     "clock_tick.duration",
     "clock_tick.loop_us",
     "clock_tick.threshold_us",
+    "clock_tick.attribute",
+    "osnoise.duration",
     "thread_switch.threads",
     "thread_switch.switches",
     "thread_switch.duration",
@@ -341,6 +355,12 @@ fn build(entries: &Entries, machine: bool) -> Result<Plan, Fail> {
         plan.clock_tick.threshold_us =
             ThresholdUs::parse(v).map_err(at(n, "clock_tick.threshold_us"))?;
     }
+    if let Some((n, v)) = get("clock_tick.attribute") {
+        plan.clock_tick.attribute = Attribute::parse(v).map_err(at(n, "clock_tick.attribute"))?;
+    }
+    if let Some((n, v)) = get("osnoise.duration") {
+        plan.osnoise_duration = options::positive_duration(v).map_err(at(n, "osnoise.duration"))?;
+    }
     if let Some((n, v)) = get("thread_switch.threads") {
         plan.thread_switch.threads =
             Threads::parse_list(v).map_err(at(n, "thread_switch.threads"))?;
@@ -388,12 +408,13 @@ fn parse_tests(v: &str) -> Result<Vec<TestName>, String> {
         let test = match item.to_ascii_lowercase().as_str() {
             "clock-tick" | "clock_tick" => TestName::ClockTick,
             "thread-switch" | "thread_switch" => TestName::ThreadSwitch,
+            "osnoise" => TestName::Osnoise,
             "" => {
                 return Err("empty entry in the test list; separate test names with commas".into());
             }
             _ => {
                 return Err(format!(
-                    "unknown test '{item}'; use clock-tick and/or thread-switch, separated by commas"
+                    "unknown test '{item}'; use clock-tick, thread-switch and/or osnoise, separated by commas"
                 ));
             }
         };
