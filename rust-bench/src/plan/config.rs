@@ -611,6 +611,18 @@ mod tests {
             fail(b"clock_tick.loop_us = 500000\n"),
             "bench.conf line 1: clock_tick.loop_us: 500000 is out of range (0 to 100000)"
         );
+        assert_eq!(
+            fail(b"clock_tick.attribute = maybe\n"),
+            "bench.conf line 1: clock_tick.attribute: 'maybe' is not on, off or auto"
+        );
+        let msg = fail(b"tests = osnoise\nosnoise.duration = 0s\n");
+        assert!(
+            msg.starts_with("bench.conf line 2: osnoise.duration: '0s' must be longer than zero"),
+            "{msg}"
+        );
+        let plan = ok("clock_tick.attribute = Off\nosnoise.duration = 5s\n");
+        assert_eq!(plan.clock_tick.attribute, Attribute::Off);
+        assert_eq!(plan.osnoise_duration, Duration::from_secs(5));
         assert!(
             ok("thread_switch.threads = 2, 10000\nclock_tick.loop_us = 100000\n")
                 .clock_tick

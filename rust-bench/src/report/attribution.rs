@@ -3,7 +3,7 @@
 
 use crate::figures::svg::{self, format_ns};
 use crate::results::attribution::{Attribution, Class};
-use crate::suite::test::{Cell, Line};
+use crate::suite::test::{Cell, Line, Metric};
 
 /// The classes of the bar and the table, their row names and colours.
 const CLASSES: [(Class, &str, &str); 8] = [
@@ -26,33 +26,46 @@ const LARGEST_ROWS: usize = 3;
 
 /// The report lines of an attribution, with keys from `key0` on.
 pub fn lines(a: &Attribution, key0: u64) -> Vec<Line> {
-    let line = |key: u64, name: String, cell: Cell| Line {
+    let line = |key: u64, name: String, cell: Cell, metric: Option<Metric>| Line {
         key: (key, 0),
         name,
         headline: false,
         cell,
-        metric: None,
+        metric,
         compare: None,
     };
     let mut out = Vec::new();
     for (i, (class, name, _)) in CLASSES.iter().enumerate() {
         let c = a.classes.iter().find(|c| c.class == *class);
-        let cell = match c {
-            Some(c) => Cell::Text(format!(
-                "{} in {} spikes, max {}",
-                format_ns(c.total_ns as f64),
-                c.spikes,
-                format_ns(c.max_ns as f64)
-            )),
-            None => Cell::Text("–".to_string()),
+        let (cell, metric) = match c {
+            Some(c) => (
+                Cell::Text(format!(
+                    "{} in {} spikes, max {}",
+                    format_ns(c.total_ns as f64),
+                    c.spikes,
+                    format_ns(c.max_ns as f64)
+                )),
+                Metric::new(
+                    format!("spike_time_{}", class.as_str()),
+                    c.total_ns as f64,
+                    "ns",
+                ),
+            ),
+            None => (Cell::Text("–".to_string()), None),
         };
-        out.push(line(key0 + i as u64, format!("spike time: {name}"), cell));
+        out.push(line(
+            key0 + i as u64,
+            format!("spike time: {name}"),
+            cell,
+            metric,
+        ));
     }
     for (i, s) in a.largest.iter().take(LARGEST_ROWS).enumerate() {
         out.push(line(
             key0 + CLASSES.len() as u64 + i as u64,
             format!("largest spike {}", i + 1),
             Cell::Text(breakdown(s.overhead_ns, s.t_s, &s.parts)),
+            None,
         ));
     }
     out
@@ -248,6 +261,14 @@ mod tests {
         assert_eq!(l[1].name, "spike time: IRQ vectors (timer, IPIs)");
         assert_eq!(l[1].cell.text(), "30 µs in 3 spikes, max 10 µs");
         assert_eq!(l[0].cell.text(), "–");
+        // Only the classes with spike time are CSV metrics, their totals unchanged.
+        assert_eq!(l[0].metric, None);
+        let m = l[1].metric.as_ref().unwrap();
+        assert_eq!(
+            (m.name.as_str(), m.value, m.unit),
+            ("spike_time_vector", 30_000.0, "ns")
+        );
+        assert_eq!(l[8].metric, None);
         assert!(
             l[8].cell
                 .text()

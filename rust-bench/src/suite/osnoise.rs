@@ -252,3 +252,66 @@ impl TestResult for Osnoise {
         Vec::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::End;
+    use crate::results::osnoise::{Counts, NoiseSource};
+
+    fn result(periods: u64) -> Osnoise {
+        Osnoise {
+            schema: 1,
+            test: NAME.to_string(),
+            rust_bench_version: None,
+            command_line: None,
+            started: None,
+            complete: true,
+            end: End::Duration,
+            cpu: 0,
+            period_us: 1_000_000,
+            runtime_us: 1_000_000,
+            duration_s: 3.0,
+            periods,
+            runtime_ns: 3_000_000_000,
+            noise_ns: 9_000,
+            max_period_noise_ns: 5_000,
+            max_single_noise_ns: 4_000,
+            min_available_pct: Some(99.9),
+            counts: Counts::default(),
+            sources: vec![NoiseSource {
+                class: "irq".to_string(),
+                name: "local_timer".to_string(),
+                count: 3,
+                total_ns: 6_000,
+                max_ns: 4_000,
+            }],
+            events_lost: 0,
+            environment: crate::results::fixture::environment(None, false, false),
+        }
+    }
+
+    fn metric(lines: &[Line], name: &str) -> Option<(f64, &'static str)> {
+        lines
+            .iter()
+            .filter_map(|l| l.metric.as_ref())
+            .find(|m| m.name == name)
+            .map(|m| (m.value, m.unit))
+    }
+
+    #[test]
+    fn lines_carry_the_csv_metrics_and_no_distribution() {
+        let r = result(3);
+        let lines = r.lines();
+        assert!(lines[0].headline);
+        assert_eq!(metric(&lines, "max_single_noise"), Some((4_000.0, "ns")));
+        assert_eq!(metric(&lines, "noise_irq"), Some((6_000.0, "ns")));
+        assert_eq!(metric(&lines, "noise_hw"), Some((0.0, "ns")));
+        assert_eq!(metric(&lines, "periods"), Some((3.0, "count")));
+        assert!(r.distributions().is_empty());
+        // Without a period nothing was measured: no latency metric, no zero.
+        let none = result(0).lines();
+        assert_eq!(metric(&none, "max_single_noise"), None);
+        assert_eq!(none[0].cell, Cell::Missing);
+    }
+}
