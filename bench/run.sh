@@ -4,7 +4,9 @@
 #      spike counts and sizes;
 #   2. thread-switch (2 threads) vs the same ping-pong in plain C (bench/pingpong.c):
 #      median switch time;
-#   3. the paper's 50 million clock-tick samples: maximum resident set size.
+#   3. the paper's 50 million clock-tick samples: maximum resident set size;
+#   4. the cost of clock-tick --attribute (loop min and p99 with and without), and the
+#      kernel's osnoise tracer's noise beside clock-tick's over the same length of time.
 # Needs root (SCHED_FIFO, RT throttling), oslat, a C compiler, GNU time and python3.
 # Environment: CPU (default: the last online CPU), DURATION (seconds per clock-tick/oslat
 # run, default 10), PERIOD_US/SPIN_US (interference, default 10000/300), THRESHOLD_US
@@ -158,4 +160,52 @@ kb = next(int(l.split(":")[1]) for l in open(sys.argv[1]) if "Maximum resident s
 r = json.load(open(sys.argv[2]))
 print(f"samples {r['samples']}, timeline points {len(r['timeline']['max_ns'])}, "
       f"max RSS {kb / 1024:.1f} MiB (limit 16 MiB: {'ok' if kb <= 16 * 1024 else 'OVER'})")
+PY
+
+echo
+echo "== 4. attribution cost on CPU $CPU (loop 68 us, ${DURATION}s each, $ROUNDS rounds) and osnoise"
+i=0
+while [ "$i" -lt "$ROUNDS" ]; do
+	"$RUST_BENCH" clock-tick --cpu "$CPU" --priority "$MEASURE_PRIO" --duration "${DURATION}s" \
+		--json "$tmp/plain-$i.json" >/dev/null
+	"$RUST_BENCH" clock-tick --cpu "$CPU" --priority "$MEASURE_PRIO" --duration "${DURATION}s" \
+		--attribute --json "$tmp/attr-$i.json" >/dev/null
+	i=$((i + 1))
+done
+if "$RUST_BENCH" osnoise --cpu "$CPU" --duration "${DURATION}s" --json "$tmp/osnoise.json" \
+	>/dev/null 2>"$tmp/osnoise.err"; then
+	:
+else
+	echo "osnoise: $(cat "$tmp/osnoise.err")"
+fi
+python3 - "$tmp" "$ROUNDS" <<'PY'
+import json, os, statistics, sys
+tmp, rounds = sys.argv[1], int(sys.argv[2])
+def load(name):
+    return [json.load(open(f"{tmp}/{name}-{i}.json")) for i in range(rounds)]
+plain, attr = load("plain"), load("attr")
+def med(runs, key):
+    return statistics.median(r["loop_ns"][key] for r in runs) / 1000
+print(f"{'':24} {'without':>10} {'with':>10}  (median of {rounds} rounds, us)")
+for key in ("min", "p50", "p99", "p9999"):
+    print(f"loop {key:19} {med(plain, key):10.3f} {med(attr, key):10.3f}")
+print(f"{'duty cycle':24} {statistics.median(r['duty_cycle'] for r in plain):10.4f} "
+      f"{statistics.median(r['duty_cycle'] for r in attr):10.4f}")
+a = attr[-1]["attribution"]
+print(f"last attributed run: {a['spikes_attributed']} spikes split, {a['spikes_unknown']} unknown, "
+      f"{a['events_read']} events, {a['events_lost']} lost")
+for c in a.get("classes", []):
+    print(f"  {c['class']:12} {c['total_ns'] / 1000:12.1f} us in {c['spikes']} spikes, max {c['max_ns'] / 1000:.1f} us")
+def spike_total(r):
+    o = r["spikes"]["overhead_ns"]
+    return 0 if o is None else r["spikes"]["count"] * o["mean"]
+ct = plain[-1]
+per_s = spike_total(ct) / max(ct["measured_s"], 1e-9)
+print(f"clock-tick: spike overhead {per_s / 1000:.1f} us per s measured "
+      f"(max overhead {ct['max_overhead_ns'] / 1000:.1f} us)")
+if os.path.exists(f"{tmp}/osnoise.json"):
+    o = json.load(open(f"{tmp}/osnoise.json"))
+    run_s = max(o["runtime_ns"] / 1e9, 1e-9)
+    print(f"osnoise:    noise {o['noise_ns'] / run_s / 1000:.1f} us per s measured "
+          f"(max single {o['max_single_noise_ns'] / 1000:.1f} us); counts {o['counts']}")
 PY

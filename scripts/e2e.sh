@@ -55,14 +55,16 @@ BOOT_TIMEOUT=${E2E_BOOT_TIMEOUT:-900}
 GRUB_DIR=/usr/lib/grub/i386-pc
 MARKER="rust-bench: first sample"
 
-# The plan booted in CI: both tests, briefly.
+# The plan booted in CI: the tests, briefly; clock-tick attributes its spikes.
 e2e_plan() {
 	cat <<-EOF
-	# e2e: both tests, briefly
+	# e2e: the tests, briefly
 	role = test
-	tests = clock-tick, thread-switch
+	tests = clock-tick, thread-switch, osnoise
 	clock_tick.duration = 2s
 	clock_tick.loop_us = 68
+	clock_tick.attribute = on
+	osnoise.duration = 3s
 	thread_switch.threads = 2, 100
 	thread_switch.duration = 1s
 	rt_throttling = off
@@ -425,6 +427,11 @@ check_complete() {
 		die "$variant: thread-switch runs without switches: $(echo "$switches" | tr '\n' ' ')"
 	[ "$(json_value "$run/thread-switch.json" complete)" = true ] || die "$variant: thread-switch incomplete"
 	check_os_release_field "$variant" "$run/run.json"
+	attributed=$(json_value "$run/clock-tick.json" spikes_attributed)
+	[ -n "$attributed" ] || die "$variant: clock-tick.json has no attribution"
+	periods=$(json_value "$run/osnoise.json" periods)
+	[ "${periods:-0}" -gt 0 ] || die "$variant: osnoise reported no period"
+	log "$variant: attribution: $attributed spikes split, $(json_value "$run/clock-tick.json" events_read) events, $(json_value "$run/clock-tick.json" events_lost) lost; osnoise: $periods periods, noise $(json_value "$run/osnoise.json" noise_ns) ns, max single $(json_value "$run/osnoise.json" max_single_noise_ns) ns, hw $(json_value "$run/osnoise.json" hw)"
 	log "$variant: results ok: complete, PREEMPT_RT=$rt, HYPERV=${hyperv:-n}, clock-tick $samples samples, thread-switch switches $(echo "$switches" | tr '\n' ' ')"
 }
 

@@ -28,6 +28,7 @@ fn an_earlier_result_in_out_is_kept() {
     for (test, file) in [
         ("clock-tick", "clock-tick.json"),
         ("thread-switch", "thread-switch.json"),
+        ("osnoise", "osnoise.json"),
     ] {
         std::fs::write(dir.join(file), "{\"earlier\": true}\n").unwrap();
         let cpu = test_cpu().to_string();
@@ -72,6 +73,10 @@ fn unwritable_destinations_fail_before_measuring() {
     );
     refused_at_once(
         &["thread-switch", "--duration", "5s", "--out", "/proc/x"],
+        "/proc/x",
+    );
+    refused_at_once(
+        &["osnoise", "--duration", "5s", "--out", "/proc/x"],
         "/proc/x",
     );
     refused_at_once(

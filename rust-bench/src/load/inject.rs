@@ -43,6 +43,9 @@ fn parse_delay(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// The injecting thread's name (its `comm` in the kernel's trace).
+pub const THREAD_NAME: &std::ffi::CStr = c"rb-inject";
+
 /// What the injector did.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Injected {
@@ -63,6 +66,8 @@ pub fn inject(
     delay: Duration,
 ) -> Result<Injected> {
     rt::check_cpu(cpu)?;
+    // Named, so that a trace (clock-tick --attribute) shows it as itself.
+    crate::platform::tracefs::set_thread_name(THREAD_NAME);
     rt::pin_current_thread(cpu)?;
     rt::set_fifo(priority)?;
     rt::lock_memory();

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::measure::attribution::{self, Attribute, Live, RawSpike};
 use crate::platform::environment::{self, Environment};
 use crate::platform::rt;
 use crate::platform::rt_setup::{RtSetup, RtSetupRecord};
@@ -74,6 +75,8 @@ pub struct Options {
     pub warmup: Duration,
     /// Initial timeline interval (doubles whenever the timeline would exceed its cap).
     pub timeline_interval: Duration,
+    /// Trace the CPU and attribute every spike to its causes.
+    pub attribute: Attribute,
 }
 
 impl Default for Options {
@@ -95,6 +98,7 @@ impl Default for Options {
             timeline_cap: 65_536,
             warmup: Duration::from_millis(100),
             timeline_interval: Duration::from_millis(1),
+            attribute: Attribute::Off,
         }
     }
 }
@@ -124,6 +128,8 @@ struct State {
     tl_max: Vec<u32>,
     tl_min: Vec<u32>,
     tl_cap: usize,
+    /// This burst's spikes for attribution (capacity 0 when attribution is off).
+    burst_spikes: Vec<RawSpike>,
 }
 
 impl State {
@@ -143,6 +149,14 @@ impl State {
         let mut spikes = Vec::with_capacity(opts.spike_list_cap);
         spikes.resize(opts.spike_list_cap, (0, 0));
         spikes.clear();
+        let cap = if opts.attribute == Attribute::Off {
+            0
+        } else {
+            attribution::BURST_SPIKES
+        };
+        let mut burst_spikes = Vec::with_capacity(cap);
+        burst_spikes.resize(cap, RawSpike::default());
+        burst_spikes.clear();
         State {
             clock,
             start,
@@ -161,6 +175,7 @@ impl State {
             tl_max,
             tl_min,
             tl_cap: opts.timeline_cap,
+            burst_spikes,
         }
     }
 
@@ -228,6 +243,13 @@ impl State {
             self.spike_hist.record(over);
             if self.spikes.len() < self.spike_cap {
                 self.spikes.push((from - self.start, over));
+            }
+            if self.burst_spikes.len() < self.burst_spikes.capacity() {
+                self.burst_spikes.push(RawSpike {
+                    from,
+                    to,
+                    overhead_ns: over,
+                });
             }
         }
         if to >= self.next_boundary {
@@ -431,6 +453,7 @@ struct Meta<'a> {
     bursts: u64,
     measured_ticks: u64,
     wall_start_ns: u64,
+    live: Option<Live>,
 }
 
 fn build_report(st: &State, m: &Meta, complete: bool, end: End) -> ClockTick {
@@ -513,6 +536,7 @@ fn build_report(st: &State, m: &Meta, complete: bool, end: End) -> ClockTick {
         rt_setup: Some(m.rt_setup.clone()),
         memory_locked: m.locked,
         environment: m.environment.clone(),
+        attribution: m.live.as_ref().and_then(Live::result),
     }
 }
 
@@ -550,6 +574,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
     let (mut setup, rt_setup) = RtSetup::for_measurement(&opts.rt_setup, opts.lift_rt_throttling)?;
     let environment = environment::collect();
     let (clock, clock_info) = tsc::Clock::with_info(opts.clock);
+    let mut live = Live::open(opts.attribute, opts.cpu, clock_info.source)?;
 
     let _sched = rt::ThreadSchedGuard::save();
     rt::pin_current_thread(opts.cpu)?;
@@ -579,6 +604,9 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
     let wall_start_ns = tsc::monotonic_ns();
     let mut st = State::new(clock, opts, start);
     st.run_min = baseline;
+    if let Some(l) = live.as_mut() {
+        l.begin(crate::platform::tracefs::current_tid(), start, clock.hz())?;
+    }
     let mut meta = Meta {
         opts,
         origin,
@@ -592,6 +620,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
         bursts: 0,
         measured_ticks: 0,
         wall_start_ns,
+        live,
     };
     let limit_end = |start: u64| match opts.limit {
         Limit::Duration(d) => start + clock.ticks(d.as_nanos() as u64),
@@ -619,7 +648,13 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
         }
         st.prepare_timeline(burst_ticks, now);
         let burst_end = run_end.min(now.saturating_add(burst_ticks));
+        let spikes_before = st.spike_count;
         let (first, last) = st.burst(meta.iterations, burst_end, max_samples);
+        if let Some(l) = meta.live.as_mut() {
+            let skipped = (st.spike_count - spikes_before) - st.burst_spikes.len() as u64;
+            l.after_burst(&st.burst_spikes, skipped)?;
+            st.burst_spikes.clear();
+        }
         meta.bursts += 1;
         meta.measured_ticks += last - first;
         if rt::stop_requested() {
@@ -642,6 +677,10 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
             meta.measured_ticks = 0;
             st = State::new(clock, opts, start);
             st.run_min = meta.baseline;
+            if let Some(l) = meta.live.as_mut() {
+                // The attribution starts again with the measurement.
+                l.begin(crate::platform::tracefs::current_tid(), start, clock.hz())?;
+            }
             next_checkpoint = meta.wall_start_ns + opts.checkpoint_every.as_nanos() as u64;
         }
         let mut pause_ns = gap_ns;

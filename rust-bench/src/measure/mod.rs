@@ -1,4 +1,6 @@
 //! The measuring loops: one module per test.
 
+pub mod attribution;
 pub mod clock_tick;
+pub mod osnoise;
 pub mod thread_switch;

@@ -15,7 +15,8 @@ use serde::Serialize;
 #[cfg(test)]
 use crate::plan::duration;
 use crate::plan::options::{
-    self, Count, Cpu, Label, LoopUs, MemorySize, Priority, Scenario, Threads, ThresholdUs,
+    self, Attribute, Count, Cpu, Label, LoopUs, MemorySize, Priority, Scenario, Threads,
+    ThresholdUs,
 };
 
 /// What this machine does when it boots.
@@ -36,6 +37,8 @@ pub enum Role {
 pub enum TestName {
     ClockTick,
     ThreadSwitch,
+    /// Not in [`TestName::ALL`]: run only when listed.
+    Osnoise,
 }
 
 impl TestName {
@@ -45,6 +48,7 @@ impl TestName {
         match self {
             TestName::ClockTick => "clock-tick",
             TestName::ThreadSwitch => "thread-switch",
+            TestName::Osnoise => "osnoise",
         }
     }
 }
@@ -79,6 +83,8 @@ pub struct ClockTickPlan {
     pub amount: Amount,
     pub loop_us: LoopUs,
     pub threshold_us: ThresholdUs,
+    /// Attribute spikes to their causes from the kernel's trace (`clock_tick.attribute`).
+    pub attribute: Attribute,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -96,6 +102,9 @@ pub struct Plan {
     pub priority: Priority,
     pub clock_tick: ClockTickPlan,
     pub thread_switch: ThreadSwitchPlan,
+    /// How long the osnoise test runs (`osnoise.duration`).
+    #[serde(serialize_with = "ser_duration")]
+    pub osnoise_duration: Duration,
     /// Bytes copied per round by the memory load (`auto`: from the machine's cache).
     pub memory_load_size: MemorySize,
     /// `None`: run until the timeout.
@@ -129,11 +138,13 @@ impl Default for Plan {
                 amount: Amount::Count(50_000_000),
                 loop_us: LoopUs::DEFAULT,
                 threshold_us: ThresholdUs::DEFAULT,
+                attribute: Attribute::Auto,
             },
             thread_switch: ThreadSwitchPlan {
                 threads: Threads::DEFAULT.to_vec(),
                 amount: Amount::Duration(THREAD_SWITCH_DEFAULT),
             },
+            osnoise_duration: Duration::from_secs(60),
             memory_load_size: MemorySize::Auto,
             load_duration: None,
             rt_throttling: RtThrottling::Off,
@@ -188,6 +199,8 @@ pub const KEYS: &[&str] = &[
     "clock_tick.duration",
     "clock_tick.loop_us",
     "clock_tick.threshold_us",
+    "clock_tick.attribute",
+    "osnoise.duration",
     "thread_switch.threads",
     "thread_switch.switches",
     "thread_switch.duration",
@@ -356,6 +369,12 @@ fn build(entries: &Entries, machine: bool) -> Result<Plan, Fail> {
         plan.clock_tick.threshold_us =
             ThresholdUs::parse(v).map_err(at(n, "clock_tick.threshold_us"))?;
     }
+    if let Some((n, v)) = get("clock_tick.attribute") {
+        plan.clock_tick.attribute = Attribute::parse(v).map_err(at(n, "clock_tick.attribute"))?;
+    }
+    if let Some((n, v)) = get("osnoise.duration") {
+        plan.osnoise_duration = options::positive_duration(v).map_err(at(n, "osnoise.duration"))?;
+    }
     if let Some((n, v)) = get("thread_switch.threads") {
         plan.thread_switch.threads =
             Threads::parse_list(v).map_err(at(n, "thread_switch.threads"))?;
@@ -409,12 +428,13 @@ fn parse_tests(v: &str) -> Result<Vec<TestName>, String> {
         let test = match item.to_ascii_lowercase().as_str() {
             "clock-tick" | "clock_tick" => TestName::ClockTick,
             "thread-switch" | "thread_switch" => TestName::ThreadSwitch,
+            "osnoise" => TestName::Osnoise,
             "" => {
                 return Err("empty entry in the test list; separate test names with commas".into());
             }
             _ => {
                 return Err(format!(
-                    "unknown test '{item}'; use clock-tick and/or thread-switch, separated by commas"
+                    "unknown test '{item}'; use clock-tick, thread-switch and/or osnoise, separated by commas"
                 ));
             }
         };
@@ -622,6 +642,18 @@ mod tests {
             fail(b"clock_tick.loop_us = 500000\n"),
             "bench.conf line 1: clock_tick.loop_us: 500000 is out of range (0 to 100000)"
         );
+        assert_eq!(
+            fail(b"clock_tick.attribute = maybe\n"),
+            "bench.conf line 1: clock_tick.attribute: 'maybe' is not on, off or auto"
+        );
+        let msg = fail(b"tests = osnoise\nosnoise.duration = 0s\n");
+        assert!(
+            msg.starts_with("bench.conf line 2: osnoise.duration: '0s' must be longer than zero"),
+            "{msg}"
+        );
+        let plan = ok("clock_tick.attribute = Off\nosnoise.duration = 5s\n");
+        assert_eq!(plan.clock_tick.attribute, Attribute::Off);
+        assert_eq!(plan.osnoise_duration, Duration::from_secs(5));
         assert!(
             ok("thread_switch.threads = 2, 10000\nclock_tick.loop_us = 100000\n")
                 .clock_tick

@@ -367,6 +367,42 @@ impl Until {
     }
 }
 
+/// Whether clock-tick attributes its spikes to their causes from the kernel's trace
+/// (`--attribute`, `clock_tick.attribute`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Attribute {
+    /// No tracing.
+    #[default]
+    Off,
+    /// Trace and attribute; fail before measuring when tracing is not available.
+    On,
+    /// Trace and attribute where tracing is available; otherwise measure without (said on
+    /// stderr).
+    Auto,
+}
+
+impl Attribute {
+    pub fn parse(s: &str) -> Result<Attribute, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "on" | "yes" | "true" => Ok(Attribute::On),
+            "off" | "no" | "false" => Ok(Attribute::Off),
+            "auto" => Ok(Attribute::Auto),
+            _ => Err(format!("'{}' is not on, off or auto", s.trim())),
+        }
+    }
+}
+
+impl fmt::Display for Attribute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Attribute::Off => "off",
+            Attribute::On => "on",
+            Attribute::Auto => "auto",
+        })
+    }
+}
+
 macro_rules! display_inner {
     ($($t:ty),*) => {$(
         impl fmt::Display for $t {
@@ -426,6 +462,12 @@ mod tests {
             Label("enlightened".into())
         );
         assert!(Label::parse(&"x".repeat(81)).is_err());
+        assert_eq!(Attribute::parse(" On "), Ok(Attribute::On));
+        assert_eq!(Attribute::parse("auto"), Ok(Attribute::Auto));
+        assert_eq!(
+            Attribute::parse("maybe").unwrap_err(),
+            "'maybe' is not on, off or auto"
+        );
     }
 
     #[test]

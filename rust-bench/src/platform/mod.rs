@@ -5,4 +5,5 @@
 pub mod environment;
 pub mod rt;
 pub mod rt_setup;
+pub mod tracefs;
 pub mod tsc;

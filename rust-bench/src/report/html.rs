@@ -136,6 +136,16 @@ fn render(title: &str, runs: &[Run], labels: &[String], paper: bool) -> String {
         );
     }
 
+    let attributed = attributions(runs, labels);
+    if !attributed.is_empty() {
+        body.push_str("<h2>Where the clock tick spikes' time went</h2>\n");
+        figure(
+            &mut body,
+            &crate::report::attribution::figure_runs(&attributed),
+            "From the kernel's trace of the measured CPU: guest IRQ handlers and vectors, softirqs, NMIs, other threads; unexplained is time no guest event covers (the hypervisor, firmware). One scale for all runs.",
+        );
+    }
+
     for (run, label) in runs.iter().zip(labels) {
         let _ = writeln!(
             body,
@@ -174,6 +184,23 @@ fn render(title: &str, runs: &[Run], labels: &[String], paper: bool) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n",
         escape(title)
     )
+}
+
+/// The runs whose clock-tick result has an attribution (read again from the contract
+/// type, one file at a time).
+fn attributions(
+    runs: &[Run],
+    labels: &[String],
+) -> Vec<(String, crate::results::attribution::Attribution, f64)> {
+    use crate::results::clock_tick::{ClockTick, NAME};
+    runs.iter()
+        .zip(labels)
+        .filter_map(|(run, label)| {
+            let path = run.dir.join(format!("{NAME}.json"));
+            let r: ClockTick = crate::results::read::result(&path, Some(NAME)).ok()??;
+            Some((label.clone(), r.attribution?, r.measured_s))
+        })
+        .collect()
 }
 
 fn status_of(run: &Run) -> String {

@@ -4,6 +4,7 @@
 //! any issue or README), `csv` (long form, for spreadsheets and scripts), `html` (one
 //! self-contained page with the tables and the figures).
 
+pub mod attribution;
 pub mod grid;
 pub mod histogram;
 pub mod html;
@@ -139,6 +140,10 @@ fn write_histograms(
     for (run, label) in runs.iter().zip(labels) {
         for result in &run.results {
             let columns = result.distributions();
+            if columns.is_empty() {
+                // A test without a distribution of samples (osnoise) has no histogram.
+                continue;
+            }
             let fixed = match histogram::rebin(
                 &columns,
                 args.histogram_width.unwrap_or(1000),

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::results::End;
+use crate::results::attribution::Attribution;
 use crate::results::clock::ClockInfo;
 use crate::results::environment::Environment;
 use crate::results::rt_setup::RtSetupRecord;
@@ -60,6 +61,10 @@ pub struct ClockTick {
     pub rt_setup: Option<RtSetupRecord>,
     pub memory_locked: bool,
     pub environment: Environment,
+    /// Where the spikes' time went, from the kernel's trace; absent when attribution was
+    /// off (docs/results-format.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<Attribution>,
 }
 
 /// `loop_calibration`: the busy loop's calibration and how well it held.
@@ -172,6 +177,7 @@ impl ClockTick {
             rt_setup: self.rt_setup.clone(),
             memory_locked: self.memory_locked,
             environment: self.environment.clone(),
+            attribution: self.attribution.clone(),
         }
     }
 }

@@ -93,6 +93,7 @@ pub fn clock_tick(env: &Environment, min: u64, max: u64) -> ClockTick {
         burst_ms: 500,
         gap_us: 5000,
         checkpoint_settle_ms: 0,
+        attribution: None,
         loop_ns: LoopSummary {
             target: 68_000,
             min,

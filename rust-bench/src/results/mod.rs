@@ -8,12 +8,14 @@
 //! Shared parts: [`environment::Environment`], [`clock::ClockInfo`], the histogram
 //! ([`stats::HistogramJson`], bucket layout in [`histogram`]) and summaries ([`stats`]).
 
+pub mod attribution;
 pub mod clock;
 pub mod clock_tick;
 pub mod environment;
 #[doc(hidden)]
 pub mod fixture;
 pub mod histogram;
+pub mod osnoise;
 pub mod read;
 pub mod rt_setup;
 pub mod run;

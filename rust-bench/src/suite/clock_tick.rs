@@ -12,7 +12,7 @@ use crate::figures;
 use crate::figures::svg::group_thousands;
 use crate::measure::clock_tick::{Limit, Options, measure};
 use crate::plan::config::{Amount, Plan, RtThrottling};
-use crate::plan::options::{self, Count, Cpu, LoopUs, Priority, ThresholdUs};
+use crate::plan::options::{self, Attribute, Count, Cpu, LoopUs, Priority, ThresholdUs};
 use crate::platform::{rt, rt_setup, tsc};
 use crate::results::clock_tick::{ClockTick, NAME};
 use crate::results::environment::Environment;
@@ -61,6 +61,11 @@ pub struct Args {
     /// Initial timeline interval in microseconds (doubles whenever the timeline is full).
     #[arg(long, hide = true, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=3_600_000_000))]
     pub timeline_us: u64,
+    /// Trace the measured CPU and split every spike into its causes (IRQ handlers, vectors,
+    /// softirqs, NMIs, other threads, unexplained). `auto`: only where tracefs is available.
+    #[arg(long, num_args = 0..=1, require_equals = true, value_parser = Attribute::parse,
+          default_value_t = Attribute::Off, default_missing_value = "on")]
+    pub attribute: Attribute,
     /// Write the JSON result to FILE ('-' for standard output).
     #[arg(long, value_name = "FILE")]
     pub json: Option<String>,
@@ -92,6 +97,7 @@ impl Options {
             clock: a.clock,
             lift_rt_throttling: a.no_rt_throttling,
             timeline_interval: Duration::from_micros(a.timeline_us),
+            attribute: a.attribute,
             ..Options::default()
         }
     }
@@ -161,6 +167,7 @@ impl Test for ClockTickTest {
             lift_rt_throttling: plan.rt_throttling == RtThrottling::Off,
             rt_setup: rt_setup.cloned(),
             checkpoint_every: CHECKPOINT_EVERY,
+            attribute: plan.clock_tick.attribute,
             ..Options::default()
         };
         let result = measure(&opts, &mut |partial| checkpoint(partial))?;
@@ -260,7 +267,7 @@ impl TestResult for ClockTick {
             source => source.to_string(),
         };
         let l = &self.loop_ns;
-        vec![
+        let mut lines = vec![
             Line {
                 headline: true,
                 compare: measured.then(|| "clock tick\nmax overhead".to_string()),
@@ -311,7 +318,11 @@ impl TestResult for ClockTick {
                 Metric::new("duty_cycle", self.duty_cycle, "fraction"),
             ),
             line(11, "clock", Cell::Text(clock), None),
-        ]
+        ];
+        if let Some(a) = &self.attribution {
+            lines.extend(crate::report::attribution::lines(a, 12));
+        }
+        lines
     }
 
     fn distributions(&self) -> Vec<Distribution<'_>> {
@@ -326,7 +337,7 @@ impl TestResult for ClockTick {
     }
 
     fn figures(&self, label: &str) -> Vec<Figure> {
-        vec![
+        let mut figures = vec![
             Figure {
                 file: format!("{NAME}-timeline.svg"),
                 svg: figures::clock_tick_timeline(self, label),
@@ -337,7 +348,20 @@ impl TestResult for ClockTick {
                 svg: figures::clock_tick_histogram(self, label),
                 caption: "",
             },
-        ]
+        ];
+        if let Some(a) = &self.attribution {
+            let title = if label.is_empty() {
+                "Clock tick test: where the spikes' time went".to_string()
+            } else {
+                format!("Clock tick test: where the spikes' time went — {label}")
+            };
+            figures.push(Figure {
+                file: format!("{NAME}-attribution.svg"),
+                svg: crate::report::attribution::figure(a, &title),
+                caption: "The spikes' overhead split by the kernel's trace of the CPU: guest IRQ handlers and vectors, softirqs, NMIs and other threads; unexplained is time no guest event covers (the hypervisor, firmware).",
+            });
+        }
+        figures
     }
 }
 
@@ -379,6 +403,22 @@ fn summary_text(r: &ClockTick) -> String {
         );
     }
     s += "\n";
+    if let Some(a) = &r.attribution {
+        s += &format!(
+            "  attribution ({} trace, {} events, {} lost): {} spikes split, {} unknown\n",
+            a.trace_clock, a.events_read, a.events_lost, a.spikes_attributed, a.spikes_unknown
+        );
+        for c in a.causes.iter().take(8) {
+            s += &format!(
+                "    {:<11} {:<28} {:>7} spikes  total {:>10.1} us  max {:>8.1} us\n",
+                c.class.as_str(),
+                c.name,
+                c.spikes,
+                us(c.total_ns),
+                us(c.max_ns)
+            );
+        }
+    }
     if let Some(note) = r.loop_calibration.as_ref().and_then(|c| c.note.as_ref()) {
         s += &format!("  loop calibration: {note}\n");
     }

@@ -2,6 +2,7 @@
 //! run` and `rust-bench report` know them only through [`TESTS`].
 
 pub mod clock_tick;
+pub mod osnoise;
 pub mod test;
 pub mod thread_switch;
 
@@ -9,7 +10,11 @@ use crate::suite::test::Test;
 
 /// Every test, in the order the report shows them. A new test is one module implementing
 /// [`Test`] and one line here.
-pub static TESTS: &[&dyn Test] = &[&clock_tick::ClockTickTest, &thread_switch::ThreadSwitchTest];
+pub static TESTS: &[&dyn Test] = &[
+    &clock_tick::ClockTickTest,
+    &thread_switch::ThreadSwitchTest,
+    &osnoise::OsnoiseTest,
+];
 
 /// The test named `name`.
 pub fn find(name: &str) -> Option<&'static dyn Test> {

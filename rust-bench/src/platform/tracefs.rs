@@ -1,0 +1,438 @@
+//! The kernel's tracing (tracefs): found or mounted for a run, and a private instance
+//! (`instances/hvrt`, so the global buffer is left alone) that records, on the measured
+//! CPU only and on the samples' own clock, the events that can take that CPU from the
+//! measuring thread. Its per-CPU buffer is read between bursts through `trace_pipe`,
+//! non-blocking, and the events the kernel lost are counted from `per_cpu/cpuN/stats`.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Read};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+/// Where tracefs is mounted (hvrt-init mounts it there in the images).
+pub const DEFAULT_ROOT: &str = "/sys/kernel/tracing";
+
+/// Overrides [`DEFAULT_ROOT`] (tests point it at a missing path).
+pub const ROOT_ENV: &str = "RUST_BENCH_TRACEFS";
+
+/// The instance's name under `instances/`.
+pub const INSTANCE: &str = "hvrt";
+
+/// The per-CPU ring buffer (KiB): a 500 ms burst on a quiet CPU writes tens of KiB; this
+/// leaves room for a storm of interrupts.
+pub const BUFFER_KB: u64 = 2048;
+
+/// A mounted tracefs; unmounted when dropped if this process mounted it.
+#[derive(Debug)]
+pub struct Tracefs {
+    root: PathBuf,
+    mounted_here: bool,
+}
+
+impl Tracefs {
+    /// tracefs at `$RUST_BENCH_TRACEFS` or [`DEFAULT_ROOT`], mounted there for the run when
+    /// it is not mounted yet.
+    pub fn open() -> Result<Tracefs> {
+        let root = std::env::var_os(ROOT_ENV)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT));
+        Tracefs::open_at(&root)
+    }
+
+    pub fn open_at(root: &Path) -> Result<Tracefs> {
+        if is_tracefs(root) {
+            return Ok(Tracefs {
+                root: root.to_path_buf(),
+                mounted_here: false,
+            });
+        }
+        if !root.is_dir() {
+            bail!(
+                "tracefs is not available: {} does not exist (a kernel without CONFIG_FTRACE/\
+                 tracefs); use a kernel with tracing, or measure without --attribute \
+                 (--attribute=auto measures without attribution where tracing is missing)",
+                root.display()
+            );
+        }
+        mount(root).with_context(|| {
+            format!(
+                "tracefs is not mounted at {} and mounting it failed; mount it \
+                 (mount -t tracefs tracefs {}) as root, or measure without --attribute \
+                 (--attribute=auto measures without attribution where tracing is missing)",
+                root.display(),
+                root.display()
+            )
+        })?;
+        if !is_tracefs(root) {
+            let _ = umount(root);
+            bail!(
+                "{} was mounted as tracefs but has no trace_clock; check the kernel's tracing \
+                 support (CONFIG_FTRACE)",
+                root.display()
+            );
+        }
+        Ok(Tracefs {
+            root: root.to_path_buf(),
+            mounted_here: true,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether this process mounted it (and unmounts it when done).
+    pub fn mounted_here(&self) -> bool {
+        self.mounted_here
+    }
+
+    /// The tracers the kernel offers (`available_tracers`).
+    pub fn available_tracers(&self) -> Vec<String> {
+        fs::read_to_string(self.root.join("available_tracers"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for Tracefs {
+    fn drop(&mut self) {
+        if self.mounted_here {
+            let _ = umount(&self.root);
+        }
+    }
+}
+
+fn is_tracefs(root: &Path) -> bool {
+    root.join("trace_clock").is_file() && root.join("instances").is_dir()
+}
+
+#[cfg(target_os = "linux")]
+fn mount(root: &Path) -> Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let target = CString::new(root.as_os_str().as_bytes())?;
+    let fstype = c"tracefs";
+    // SAFETY: all pointers are valid NUL-terminated strings that outlive the call; the data
+    // argument may be null.
+    let rc = unsafe {
+        libc::mount(
+            fstype.as_ptr(),
+            target.as_ptr(),
+            fstype.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn umount(root: &Path) -> Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let target = CString::new(root.as_os_str().as_bytes())?;
+    // SAFETY: a valid NUL-terminated path that outlives the call.
+    let rc = unsafe { libc::umount2(target.as_ptr(), 0) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn mount(_root: &Path) -> Result<()> {
+    bail!("tracefs exists only on Linux")
+}
+
+#[cfg(not(target_os = "linux"))]
+fn umount(_root: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// `tracing_cpumask` for one CPU: hex, in comma-separated groups of 32 CPUs.
+pub fn cpumask(cpu: usize) -> String {
+    let groups = cpu / 32 + 1;
+    (0..groups)
+        .rev()
+        .map(|g| {
+            if g == cpu / 32 {
+                format!("{:08x}", 1u32 << (cpu % 32))
+            } else {
+                "00000000".to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The events that can take a CPU from a thread, as `system/event`, of those `events`
+/// (the instance's `events/` directory) offers: device IRQs, every traced x86 system
+/// vector (entry and exit), hrtimer callbacks, softirqs, NMIs and scheduler switches.
+pub fn wanted_events(events: &Path) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for e in [
+        "irq/irq_handler_entry",
+        "irq/irq_handler_exit",
+        "irq/softirq_entry",
+        "irq/softirq_exit",
+        "sched/sched_switch",
+    ] {
+        if !events.join(e).is_dir() {
+            bail!(
+                "the kernel has no {} tracepoint ({}); attribution needs a kernel with \
+                 CONFIG_FTRACE and tracepoints",
+                e.replace('/', ":"),
+                events.join(e).display()
+            );
+        }
+        out.push(e.to_string());
+    }
+    for e in [
+        "nmi/nmi_handler",
+        "timer/hrtimer_expire_entry",
+        "timer/hrtimer_expire_exit",
+    ] {
+        if events.join(e).is_dir() {
+            out.push(e.to_string());
+        }
+    }
+    if let Ok(dir) = fs::read_dir(events.join("irq_vectors")) {
+        let mut names: Vec<String> = dir
+            .flatten()
+            .map(|d| d.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for n in &names {
+            if let Some(v) = n.strip_suffix("_entry")
+                && names.iter().any(|x| *x == format!("{v}_exit"))
+            {
+                out.push(format!("irq_vectors/{v}_entry"));
+                out.push(format!("irq_vectors/{v}_exit"));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A `trace_pipe` read without blocking, line by line, at most `budget` bytes per drain.
+#[derive(Debug)]
+pub struct Pipe {
+    file: File,
+    partial: Vec<u8>,
+    buf: Vec<u8>,
+    budget: usize,
+}
+
+impl Pipe {
+    pub fn open(path: &Path, budget: usize) -> Result<Pipe> {
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        Ok(Pipe {
+            file,
+            partial: Vec::new(),
+            buf: vec![0; 256 * 1024],
+            budget,
+        })
+    }
+
+    /// Hand every complete line available now to `line`.
+    pub fn drain(&mut self, line: &mut dyn FnMut(&str)) -> Result<()> {
+        let mut budget = self.budget;
+        loop {
+            let n = match self.file.read(&mut self.buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e).context("reading a trace"),
+            };
+            self.partial.extend_from_slice(&self.buf[..n]);
+            if let Some(end) = self.partial.iter().rposition(|&b| b == b'\n') {
+                for l in self.partial[..end].split(|&b| b == b'\n') {
+                    line(&String::from_utf8_lossy(l));
+                }
+                self.partial.drain(..=end);
+            }
+            budget = budget.saturating_sub(n);
+            if budget == 0 {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A tracing instance recording one CPU; removed (and tracefs unmounted if it was mounted
+/// for it) when dropped.
+#[derive(Debug)]
+pub struct Session {
+    fs: Tracefs,
+    dir: PathBuf,
+    cpu: usize,
+    pipe: Option<Pipe>,
+    pub trace_clock: String,
+    pub events: Vec<String>,
+    pub buffer_kb: u64,
+    lost_seen: u64,
+}
+
+impl Session {
+    /// Set up `instances/hvrt` on `cpu` with `trace_clock` and start recording.
+    pub fn start(fs: Tracefs, cpu: usize, trace_clock: &str) -> Result<Session> {
+        let dir = fs.root.join("instances").join(INSTANCE);
+        if dir.exists() {
+            // Left by a run that was killed: remove it (fails if someone is reading it).
+            fs::remove_dir(&dir).with_context(|| {
+                format!(
+                    "a tracing instance {} exists and cannot be removed; is another \
+                     rust-bench running? remove it with rmdir",
+                    dir.display()
+                )
+            })?;
+        }
+        fs::create_dir(&dir)
+            .with_context(|| format!("cannot create the tracing instance {}", dir.display()))?;
+        let mut s = Session {
+            fs,
+            dir,
+            cpu,
+            pipe: None,
+            trace_clock: trace_clock.to_string(),
+            events: Vec::new(),
+            buffer_kb: BUFFER_KB,
+            lost_seen: 0,
+        };
+        s.setup()?;
+        Ok(s)
+    }
+
+    fn write(&self, file: &str, value: &str) -> Result<()> {
+        let path = self.dir.join(file);
+        fs::write(&path, value)
+            .with_context(|| format!("cannot write '{value}' to {}", path.display()))
+    }
+
+    fn setup(&mut self) -> Result<()> {
+        self.write("tracing_on", "0")?;
+        let clocks = fs::read_to_string(self.dir.join("trace_clock")).unwrap_or_default();
+        if !clocks
+            .split_whitespace()
+            .any(|c| c.trim_matches(['[', ']']) == self.trace_clock)
+        {
+            bail!(
+                "the kernel has no '{}' trace clock (offers: {}); attribution needs the \
+                 samples' own clock in the trace",
+                self.trace_clock,
+                clocks.trim()
+            );
+        }
+        self.write("trace_clock", &self.trace_clock.clone())?;
+        self.write("tracing_cpumask", &cpumask(self.cpu))?;
+        self.write("buffer_size_kb", &self.buffer_kb.to_string())?;
+        self.events = wanted_events(&self.dir.join("events"))?;
+        for e in &self.events {
+            self.write(&format!("events/{e}/enable"), "1")?;
+        }
+        let pipe = self.dir.join(format!("per_cpu/cpu{}/trace_pipe", self.cpu));
+        // Bounded: at most four times the buffer's size in text per drain.
+        self.pipe = Some(Pipe::open(&pipe, self.buffer_kb as usize * 1024 * 4)?);
+        self.lost_seen = self.lost_total();
+        self.write("tracing_on", "1")
+    }
+
+    /// Overrun plus dropped events of the CPU's buffer so far.
+    fn lost_total(&self) -> u64 {
+        let stats = fs::read_to_string(self.dir.join(format!("per_cpu/cpu{}/stats", self.cpu)))
+            .unwrap_or_default();
+        stats
+            .lines()
+            .filter_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                matches!(k.trim(), "overrun" | "dropped events")
+                    .then(|| v.trim().parse::<u64>().ok())?
+            })
+            .sum()
+    }
+
+    /// Read every complete line recorded so far, handing each to `line`; returns the
+    /// events the kernel lost since the previous call.
+    pub fn drain(&mut self, line: &mut dyn FnMut(&str)) -> Result<u64> {
+        if let Some(pipe) = self.pipe.as_mut() {
+            pipe.drain(line)?;
+        }
+        let total = self.lost_total();
+        let lost = total.saturating_sub(self.lost_seen);
+        self.lost_seen = total;
+        Ok(lost)
+    }
+
+    /// The `system:event` names enabled.
+    pub fn event_names(&self) -> Vec<String> {
+        self.events.iter().map(|e| e.replace('/', ":")).collect()
+    }
+
+    fn teardown(&mut self) {
+        let _ = self.write("tracing_on", "0");
+        self.pipe = None;
+        for e in &self.events {
+            let _ = fs::write(self.dir.join(format!("events/{e}/enable")), "0");
+        }
+        let _ = fs::remove_dir(&self.dir);
+    }
+
+    pub fn tracefs(&self) -> &Tracefs {
+        &self.fs
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.teardown();
+    }
+}
+
+/// The calling thread's id (the pid in the trace).
+pub fn current_tid() -> u32 {
+    // SAFETY: the gettid system call has no arguments and cannot fail (the system call
+    // rather than the C library's wrapper, which older C libraries lack).
+    unsafe { libc::syscall(libc::SYS_gettid) as u32 }
+}
+
+/// Name the calling thread (its `comm`, 15 bytes at most), as traces show it.
+pub fn set_thread_name(name: &std::ffi::CStr) {
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string that outlives the call.
+    unsafe {
+        libc::prctl(libc::PR_SET_NAME, name.as_ptr());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpumasks() {
+        assert_eq!(cpumask(0), "00000001");
+        assert_eq!(cpumask(1), "00000002");
+        assert_eq!(cpumask(31), "80000000");
+        assert_eq!(cpumask(33), "00000002,00000000");
+    }
+
+    #[test]
+    fn missing_tracefs_is_named() {
+        let e = Tracefs::open_at(Path::new("/nonexistent/tracing")).unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(msg.contains("/nonexistent/tracing does not exist"), "{msg}");
+        assert!(msg.contains("--attribute"), "{msg}");
+    }
+}

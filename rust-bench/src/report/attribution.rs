@@ -1,0 +1,299 @@
+//! clock-tick's attribution in the report: the table "where the time went" (per class:
+//! spikes, total, max; the largest spikes with their breakdown) and a stacked bar.
+
+use crate::figures::svg::{self, format_ns};
+use crate::results::attribution::{Attribution, Class};
+use crate::suite::test::{Cell, Line, Metric};
+
+/// The classes of the bar and the table, their row names and colours.
+const CLASSES: [(Class, &str, &str); 8] = [
+    (Class::Irq, "device IRQs", "#1f77b4"),
+    (Class::Vector, "IRQ vectors (timer, IPIs)", "#6baed6"),
+    (Class::Timer, "hrtimer callbacks (tick, timers)", "#17becf"),
+    (Class::Softirq, "softirqs", "#2ca02c"),
+    (Class::Nmi, "NMIs", "#9467bd"),
+    (Class::Thread, "other threads", "#ff7f0e"),
+    (
+        Class::Unexplained,
+        "unexplained (hypervisor, firmware)",
+        "#d62728",
+    ),
+    (Class::Unknown, "unknown (events lost)", "#999999"),
+];
+
+/// How many of the largest spikes the table lists.
+const LARGEST_ROWS: usize = 3;
+
+/// The report lines of an attribution, with keys from `key0` on.
+pub fn lines(a: &Attribution, key0: u64) -> Vec<Line> {
+    let line = |key: u64, name: String, cell: Cell, metric: Option<Metric>| Line {
+        key: (key, 0),
+        name,
+        headline: false,
+        cell,
+        metric,
+        compare: None,
+    };
+    let mut out = Vec::new();
+    for (i, (class, name, _)) in CLASSES.iter().enumerate() {
+        let c = a.classes.iter().find(|c| c.class == *class);
+        let (cell, metric) = match c {
+            Some(c) => (
+                Cell::Text(format!(
+                    "{} in {} spikes, max {}",
+                    format_ns(c.total_ns as f64),
+                    c.spikes,
+                    format_ns(c.max_ns as f64)
+                )),
+                Metric::new(
+                    format!("spike_time_{}", class.as_str()),
+                    c.total_ns as f64,
+                    "ns",
+                ),
+            ),
+            None => (Cell::Text("–".to_string()), None),
+        };
+        out.push(line(
+            key0 + i as u64,
+            format!("spike time: {name}"),
+            cell,
+            metric,
+        ));
+    }
+    for (i, s) in a.largest.iter().take(LARGEST_ROWS).enumerate() {
+        out.push(line(
+            key0 + CLASSES.len() as u64 + i as u64,
+            format!("largest spike {}", i + 1),
+            Cell::Text(breakdown(s.overhead_ns, s.t_s, &s.parts)),
+            None,
+        ));
+    }
+    out
+}
+
+fn breakdown(overhead_ns: u64, t_s: f64, parts: &[crate::results::attribution::Part]) -> String {
+    let parts: Vec<String> = parts
+        .iter()
+        .take(4)
+        .map(|p| {
+            let who = if p.name.is_empty() {
+                p.class.as_str().to_string()
+            } else {
+                format!("{} {}", p.class.as_str(), p.name)
+            };
+            format!("{who} {}", format_ns(p.ns as f64))
+        })
+        .collect();
+    format!(
+        "{} at {:.3} s: {}",
+        format_ns(overhead_ns as f64),
+        t_s,
+        parts.join(", ")
+    )
+}
+
+/// A stacked bar of the spikes' time per class, values as text.
+pub fn figure(a: &Attribution, title: &str) -> String {
+    let total: u64 = a.classes.iter().map(|c| c.total_ns).sum();
+    if total == 0 {
+        return svg::empty(title, "No spike to attribute.");
+    }
+    let (w, left, bar_w) = (760.0, 20.0, 720.0);
+    let rows = CLASSES
+        .iter()
+        .filter(|(c, _, _)| a.classes.iter().any(|x| x.class == *c))
+        .count();
+    let h = 110.0 + 20.0 * rows as f64;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\">\n\
+         <rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>\n\
+         <text x=\"{left}\" y=\"20\" font-size=\"15\" font-weight=\"600\" fill=\"#111\" font-family=\"sans-serif\">{}</text>\n\
+         <text x=\"{left}\" y=\"38\" font-size=\"12\" fill=\"#555\" font-family=\"sans-serif\">{}</text>\n",
+        svg::escape(title),
+        svg::escape(&format!(
+            "{} of spike overhead in {} spikes, by what the guest's trace shows",
+            format_ns(total as f64),
+            a.spikes_attributed + a.spikes_unknown
+        ))
+    );
+    let mut x = left;
+    let mut y = 80.0;
+    for (class, name, color) in CLASSES {
+        let Some(c) = a.classes.iter().find(|c| c.class == class) else {
+            continue;
+        };
+        let share = c.total_ns as f64 / total as f64;
+        let width = share * bar_w;
+        s += &format!(
+            "<rect x=\"{x:.1}\" y=\"48\" width=\"{width:.1}\" height=\"20\" fill=\"{color}\"><title>{}</title></rect>\n",
+            svg::escape(&format!("{name}: {}", format_ns(c.total_ns as f64)))
+        );
+        x += width;
+        s += &format!(
+            "<rect x=\"{left}\" y=\"{:.1}\" width=\"12\" height=\"12\" fill=\"{color}\"/>\n\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#333\" font-family=\"sans-serif\">{}</text>\n",
+            y,
+            left + 18.0,
+            y + 10.5,
+            svg::escape(&format!(
+                "{name}: {} ({:.1} %) in {} spikes, max {}",
+                format_ns(c.total_ns as f64),
+                share * 100.0,
+                c.spikes,
+                format_ns(c.max_ns as f64)
+            ))
+        );
+        y += 20.0;
+    }
+    s += "</svg>\n";
+    s
+}
+
+/// One stacked bar per run (label, its attribution, seconds measured), on one scale: the
+/// figure that shows whether a variant moved time from the hypervisor into the guest or
+/// removed it. Each bar's values are written under it.
+pub fn figure_runs(runs: &[(String, Attribution, f64)]) -> String {
+    let title = "Clock tick test: where the spikes' time went, per run";
+    let most = runs
+        .iter()
+        .map(|(_, a, _)| a.classes.iter().map(|c| c.total_ns).sum::<u64>())
+        .max()
+        .unwrap_or(0);
+    if most == 0 {
+        return svg::empty(title, "No spike to attribute.");
+    }
+    let (w, left, bar_w, row_h) = (760.0, 20.0, 720.0, 62.0);
+    let h = 50.0 + row_h * runs.len() as f64;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\">\n\
+         <rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>\n\
+         <text x=\"{left}\" y=\"20\" font-size=\"15\" font-weight=\"600\" fill=\"#111\" font-family=\"sans-serif\">{}</text>\n",
+        svg::escape(title)
+    );
+    for (i, (label, a, measured_s)) in runs.iter().enumerate() {
+        let y0 = 40.0 + row_h * i as f64;
+        let total: u64 = a.classes.iter().map(|c| c.total_ns).sum();
+        s += &format!(
+            "<text x=\"{left}\" y=\"{:.1}\" font-size=\"12\" font-weight=\"600\" fill=\"#111\" font-family=\"sans-serif\">{}</text>\n",
+            y0 + 10.0,
+            svg::escape(&format!(
+                "{label}: {} in {} spikes over {measured_s:.0} s measured",
+                format_ns(total as f64),
+                a.spikes_attributed + a.spikes_unknown
+            ))
+        );
+        let mut x = left;
+        let mut values = Vec::new();
+        for (class, name, color) in CLASSES {
+            let Some(c) = a.classes.iter().find(|c| c.class == class) else {
+                continue;
+            };
+            let width = c.total_ns as f64 / most as f64 * bar_w;
+            s += &format!(
+                "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{width:.1}\" height=\"18\" fill=\"{color}\"><title>{}</title></rect>\n",
+                y0 + 16.0,
+                svg::escape(&format!("{name}: {}", format_ns(c.total_ns as f64)))
+            );
+            x += width;
+            values.push(format!("{name} {}", format_ns(c.total_ns as f64)));
+        }
+        s += &format!(
+            "<text x=\"{left}\" y=\"{:.1}\" font-size=\"11\" fill=\"#333\" font-family=\"sans-serif\">{}</text>\n",
+            y0 + 48.0,
+            svg::escape(&values.join(" · "))
+        );
+    }
+    s += "</svg>\n";
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::attribution::{AttributedSpike, CauseTotal, Part};
+
+    fn sample() -> Attribution {
+        let t = |class, total_ns, spikes| CauseTotal {
+            class,
+            name: String::new(),
+            spikes,
+            total_ns,
+            max_ns: total_ns / spikes,
+        };
+        Attribution {
+            trace_clock: "x86-tsc".into(),
+            events: vec![],
+            buffer_size_kb: 4096,
+            events_read: 10,
+            events_lost: 0,
+            spikes_attributed: 3,
+            spikes_unknown: 0,
+            spikes_skipped: 0,
+            classes: vec![
+                t(Class::Vector, 30_000, 3),
+                t(Class::Unexplained, 90_000, 3),
+            ],
+            causes: vec![],
+            largest: vec![AttributedSpike {
+                t_s: 1.5,
+                overhead_ns: 50_000,
+                parts: vec![
+                    Part {
+                        class: Class::Unexplained,
+                        name: String::new(),
+                        ns: 40_000,
+                    },
+                    Part {
+                        class: Class::Vector,
+                        name: "local_timer".into(),
+                        ns: 10_000,
+                    },
+                ],
+            }],
+        }
+    }
+
+    #[test]
+    fn table_and_bar() {
+        let a = sample();
+        let l = lines(&a, 10);
+        assert_eq!(l.len(), CLASSES.len() + 1);
+        assert_eq!(l[1].name, "spike time: IRQ vectors (timer, IPIs)");
+        assert_eq!(l[1].cell.text(), "30 µs in 3 spikes, max 10 µs");
+        assert_eq!(l[0].cell.text(), "–");
+        // Only the classes with spike time are CSV metrics, their totals unchanged.
+        assert_eq!(l[0].metric, None);
+        let m = l[1].metric.as_ref().unwrap();
+        assert_eq!(
+            (m.name.as_str(), m.value, m.unit),
+            ("spike_time_vector", 30_000.0, "ns")
+        );
+        assert_eq!(l[8].metric, None);
+        assert!(
+            l[8].cell
+                .text()
+                .contains("unexplained 40 µs, vector local_timer 10 µs"),
+            "{}",
+            l[8].cell.text()
+        );
+        let svg = figure(&a, "t");
+        assert!(
+            svg.contains("unexplained (hypervisor, firmware): 90 µs (75.0 %) in 3 spikes"),
+            "{svg}"
+        );
+        assert!(svg.contains("width=\"540.0\""), "{svg}");
+        // Two runs on one scale: the second, half as long, draws half as wide.
+        let mut b = sample();
+        b.classes[1].total_ns = 30_000;
+        let svg = figure_runs(&[("A".into(), a, 10.0), ("B".into(), b, 10.0)]);
+        assert!(
+            svg.contains("A: 120 µs in 3 spikes over 10 s measured"),
+            "{svg}"
+        );
+        assert!(svg.contains("width=\"180.0\""), "{svg}");
+        assert!(
+            svg.contains("unexplained (hypervisor, firmware) 30 µs"),
+            "{svg}"
+        );
+    }
+}

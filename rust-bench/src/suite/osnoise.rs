@@ -1,0 +1,317 @@
+//! The osnoise test: the kernel's own noise tracer on the test CPU, as a cross-check of
+//! clock-tick ([`crate::measure::osnoise`], result [`crate::results::osnoise`]).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::{Args as ClapArgs, FromArgMatches};
+
+use crate::measure::osnoise::{Options, measure};
+use crate::plan::config::Plan;
+use crate::plan::options::{self, Cpu};
+use crate::platform::rt;
+use crate::results::environment::Environment;
+use crate::results::osnoise::{NAME, Osnoise};
+use crate::results::rt_setup::RtSetupRecord;
+use crate::results::{read, writer};
+use crate::suite::test::{
+    CHECKPOINT_EVERY, Cell, Destinations, Distribution, Figure, Line, Metric, Pacer, Progress,
+    Test, TestResult,
+};
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// CPU to measure on (an online CPU).
+    #[arg(long, default_value_t = Cpu::DEFAULT, value_parser = Cpu::parse)]
+    pub cpu: Cpu,
+    /// How long to run the tracer, e.g. 30s, 5m.
+    #[arg(long, default_value = "30s", value_parser = options::positive_duration)]
+    pub duration: Duration,
+    /// The tracer's period in microseconds.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(100..=10_000_000))]
+    pub period_us: u64,
+    /// How long the tracer's thread measures in each period, in microseconds.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(100..=10_000_000))]
+    pub runtime_us: u64,
+    /// Write the JSON result to FILE ('-' for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<String>,
+    /// Write osnoise.json and osnoise-sources.csv into DIR (created if needed; an earlier
+    /// result there is kept unless --force is given).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Replace an earlier result in --out DIR or --json FILE (refused otherwise).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The osnoise test.
+pub struct OsnoiseTest;
+
+impl Test for OsnoiseTest {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn title(&self) -> &'static str {
+        "Kernel noise (osnoise tracer)"
+    }
+
+    fn method(&self) -> &'static str {
+        "The kernel's osnoise tracer runs a thread on the CPU and counts what interrupts it, by source: IRQs, softirqs, NMIs, threads, and hardware noise (no guest event: in a VM, the hypervisor)."
+    }
+
+    fn command(&self) -> clap::Command {
+        Args::augment_args(clap::Command::new(NAME).about(
+            "Cross-check: run the kernel's osnoise tracer on the CPU and record its noise by source",
+        ))
+    }
+
+    fn main(&self, matches: &clap::ArgMatches) -> Result<()> {
+        let a = Args::from_arg_matches(matches)?;
+        let progress = Progress::new(NAME);
+        let opts = Options {
+            cpu: a.cpu.0,
+            duration: a.duration,
+            period_us: a.period_us,
+            runtime_us: a.runtime_us,
+            checkpoint_every: progress.interval(),
+        };
+        rt::install_stop_handler();
+        let dest = Destinations {
+            out: a.out.as_deref(),
+            json: a.json.as_deref(),
+            force: a.force,
+            pacer: Pacer::default(),
+        };
+        dest.prepare(NAME)?;
+        let result = measure(&opts, &mut |partial| {
+            dest.checkpoint(partial);
+            progress.show(partial.duration_s / opts.duration.as_secs_f64().max(1e-9));
+        })?;
+        dest.finish(&result)
+    }
+
+    fn run_planned(
+        &self,
+        plan: &Plan,
+        // The tracer's thread is the kernel's own: the plan's RT setup (done by `run`)
+        // applies around it, there is no thread of ours to set up.
+        _rt_setup: Option<&RtSetupRecord>,
+        checkpoint: &mut dyn FnMut(&dyn TestResult),
+    ) -> Result<Box<dyn TestResult>> {
+        let opts = Options {
+            cpu: plan.cpu.0,
+            duration: plan.osnoise_duration,
+            checkpoint_every: CHECKPOINT_EVERY,
+            ..Options::default()
+        };
+        let result = measure(&opts, &mut |partial| checkpoint(partial))?;
+        Ok(Box::new(result))
+    }
+
+    fn read(&self, path: &Path) -> Result<Option<Box<dyn TestResult>>> {
+        let result: Option<Osnoise> = read::result(path, Some(NAME))?;
+        Ok(result.map(|r| Box::new(r) as Box<dyn TestResult>))
+    }
+}
+
+impl TestResult for Osnoise {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn complete(&self) -> bool {
+        self.complete
+    }
+
+    fn environment(&self) -> &Environment {
+        &self.environment
+    }
+
+    fn to_json(&self) -> Result<Vec<u8>> {
+        writer::to_json(self)
+    }
+
+    fn summary(&self) -> String {
+        let us = |ns: u64| ns as f64 / 1000.0;
+        let c = &self.counts;
+        let mut s = format!(
+            "osnoise: {} periods in {:.1} s on cpu {}: noise {:.1} us of {:.1} us measured, \
+             max per period {:.1} us, max single {:.1} us\n  interference counts: hw {} nmi {} \
+             irq {} softirq {} thread {}; {} events lost\n",
+            self.periods,
+            self.duration_s,
+            self.cpu,
+            us(self.noise_ns),
+            us(self.runtime_ns),
+            us(self.max_period_noise_ns),
+            us(self.max_single_noise_ns),
+            c.hw,
+            c.nmi,
+            c.irq,
+            c.softirq,
+            c.thread,
+            self.events_lost
+        );
+        for x in self.sources.iter().take(8) {
+            s += &format!(
+                "    {:<8} {:<28} {:>7} x  total {:>10.1} us  max {:>8.1} us\n",
+                x.class,
+                x.name,
+                x.count,
+                us(x.total_ns),
+                us(x.max_ns)
+            );
+        }
+        s
+    }
+
+    fn progress(&self) -> String {
+        format!(
+            "{} periods, noise {:.1} us, max single {:.1} us",
+            self.periods,
+            self.noise_ns as f64 / 1e3,
+            self.max_single_noise_ns as f64 / 1e3
+        )
+    }
+
+    fn extra_files(&self, put: &mut dyn FnMut(&str, &[u8]) -> Result<()>) -> Result<()> {
+        put(
+            &format!("{NAME}-sources.csv"),
+            self.sources_csv().as_bytes(),
+        )
+    }
+
+    fn lines(&self) -> Vec<Line> {
+        let measured = self.periods > 0;
+        let line = |key: u64, name: &str, cell: Cell, metric: Option<Metric>| Line {
+            key: (key, 0),
+            name: name.to_string(),
+            headline: false,
+            cell,
+            metric,
+            compare: None,
+        };
+        let ns = |key: u64, name: &str, metric: &str, v: u64| match measured {
+            true => line(
+                key,
+                name,
+                Cell::Ns(v as f64),
+                Metric::new(metric, v as f64, "ns"),
+            ),
+            false => line(key, name, Cell::Missing, None),
+        };
+        let mut lines = vec![
+            Line {
+                headline: true,
+                ..ns(
+                    0,
+                    "max single noise",
+                    "max_single_noise",
+                    self.max_single_noise_ns,
+                )
+            },
+            ns(1, "noise, total", "noise_total", self.noise_ns),
+            ns(
+                2,
+                "noise, worst period",
+                "noise_worst_period",
+                self.max_period_noise_ns,
+            ),
+        ];
+        for (i, (class, total)) in self.by_class().into_iter().enumerate() {
+            lines.push(ns(
+                3 + i as u64,
+                &format!("noise from {class}"),
+                &format!("noise_{class}"),
+                total,
+            ));
+        }
+        lines.push(line(
+            9,
+            "periods",
+            Cell::Text(format!(
+                "{} in {:.0} s{}",
+                self.periods,
+                self.duration_s,
+                if self.complete { "" } else { " (partial)" }
+            )),
+            Metric::new("periods", self.periods as f64, "count"),
+        ));
+        lines
+    }
+
+    /// No distribution of samples: the tracer reports sums and maxima per period.
+    fn distributions(&self) -> Vec<Distribution<'_>> {
+        Vec::new()
+    }
+
+    fn figures(&self, _label: &str) -> Vec<Figure> {
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::End;
+    use crate::results::osnoise::{Counts, NoiseSource};
+
+    fn result(periods: u64) -> Osnoise {
+        Osnoise {
+            schema: 1,
+            test: NAME.to_string(),
+            rust_bench_version: None,
+            command_line: None,
+            started: None,
+            complete: true,
+            end: End::Duration,
+            cpu: 0,
+            period_us: 1_000_000,
+            runtime_us: 1_000_000,
+            duration_s: 3.0,
+            periods,
+            runtime_ns: 3_000_000_000,
+            noise_ns: 9_000,
+            max_period_noise_ns: 5_000,
+            max_single_noise_ns: 4_000,
+            min_available_pct: Some(99.9),
+            counts: Counts::default(),
+            sources: vec![NoiseSource {
+                class: "irq".to_string(),
+                name: "local_timer".to_string(),
+                count: 3,
+                total_ns: 6_000,
+                max_ns: 4_000,
+            }],
+            events_lost: 0,
+            environment: crate::results::fixture::environment(None, false, false),
+        }
+    }
+
+    fn metric(lines: &[Line], name: &str) -> Option<(f64, &'static str)> {
+        lines
+            .iter()
+            .filter_map(|l| l.metric.as_ref())
+            .find(|m| m.name == name)
+            .map(|m| (m.value, m.unit))
+    }
+
+    #[test]
+    fn lines_carry_the_csv_metrics_and_no_distribution() {
+        let r = result(3);
+        let lines = r.lines();
+        assert!(lines[0].headline);
+        assert_eq!(metric(&lines, "max_single_noise"), Some((4_000.0, "ns")));
+        assert_eq!(metric(&lines, "noise_irq"), Some((6_000.0, "ns")));
+        assert_eq!(metric(&lines, "noise_hw"), Some((0.0, "ns")));
+        assert_eq!(metric(&lines, "periods"), Some((3.0, "count")));
+        assert!(r.distributions().is_empty());
+        // Without a period nothing was measured: no latency metric, no zero.
+        let none = result(0).lines();
+        assert_eq!(metric(&none, "max_single_noise"), None);
+        assert_eq!(none[0].cell, Cell::Missing);
+    }
+}
