@@ -18,7 +18,9 @@
 #   7. the results read back out of the VHD and checked; the VHDX remade from the booted VHD;
 #      vhdiinfo on both and fsck.vfat -n on the FAT partition;
 #   8. once more from a copy of the image with a broken bench.conf: the VM must power off by
-#      itself and record status failed with a reason.
+#      itself and record status failed with a reason;
+#   9. twice more with a plan made to hang (a measuring thread that never sleeps): the VM
+#      must still switch itself off in time and record status failed, naming the watchdog.
 # The booted images stay in output/e2e/<variant>/ with their results; serial.log is the
 # console of the run.
 #
@@ -56,6 +58,24 @@ e2e_plan() {
 # A plan that must be refused: the VM records the failure and powers off.
 broken_plan() {
 	printf 'role = foo\ntests = clock-tick\n'
+}
+
+# A plan made to hang (clock_tick.hang, a test-only knob): clock-tick spins at SCHED_FIFO 99
+# without sleeping, deaf to stop requests, with RT throttling and the fair_server lifted.
+# yes: rust-bench's deadline thread must end the run; unwatched: only the appliance's
+# watchdog (rust-bench watchdog) can.
+HANG_TIMEOUT_S=10
+hang_plan() {
+	cat <<-EOF
+	# e2e: a run that never ends by itself ($1)
+	role = test
+	tests = clock-tick
+	clock_tick.duration = 1h
+	clock_tick.hang = $1
+	rt_throttling = off
+	poweroff = yes
+	timeout = ${HANG_TIMEOUT_S}s
+	EOF
 }
 
 log() {
@@ -347,6 +367,43 @@ check_broken_config() {
 	rm -f "$bdir/broken.vhd"
 }
 
+# Boot a copy with a plan made to hang ($2: yes or unwatched): the VM must switch itself
+# off within the plan's timeout plus the init's watchdog margin (120 s, guest clock), and
+# record status failed with a reason naming the watchdog.
+check_hang() {
+	variant=$1
+	mode=$2
+	hdir=$E2E/$variant/hang-$mode
+	rm -rf "$hdir"
+	mkdir -p "$hdir"
+	cp "$E2E/$variant/hvrt-$variant.vhd" "$hdir/hang.vhd"
+	MTOOLS_SKIP_CHECK=1 mdeltree -i "$(mtools_image "$hdir/hang.vhd")" ::results
+	MTOOLS_SKIP_CHECK=1 mmd -i "$(mtools_image "$hdir/hang.vhd")" ::results
+	hang_plan "$mode" >"$hdir/bench.conf"
+	write_plan "$hdir/hang.vhd" "$hdir/bench.conf"
+	log "$variant: booting a plan that hangs (clock_tick.hang = $mode)"
+	boot_vhd "$variant" "$hdir/hang.vhd" "$hdir/serial.log"
+	pull_results "$hdir/hang.vhd" "$hdir"
+	run=$(only_run "$hdir")
+	status=$(json_value "$run/run.json" status)
+	error=$(json_value "$run/run.json" error)
+	[ "$status" = failed ] || die "hang ($mode): status '$status', expected failed"
+	case $error in
+	*watchdog*) ;;
+	*) die "hang ($mode): error '$error' does not name the watchdog" ;;
+	esac
+	first=$(kernel_first_sample "$hdir/serial.log")
+	off=$(sed -n 's/^\[ *\([0-9.]*\)\] reboot: Power down.*/\1/p' "$hdir/serial.log" | tail -n 1)
+	[ -n "$first" ] || die "hang ($mode): no first sample on the console"
+	[ -n "$off" ] || die "hang ($mode): no power-off on the console"
+	took=$(echo "$off - $first" | bc)
+	[ "$(echo "$took <= $HANG_TIMEOUT_S + 120" | bc)" = 1 ] ||
+		die "hang ($mode): powered off $took s after the first sample, beyond the timeout plus 120 s"
+	grep "watchdog\|reboot: Power down" "$hdir/serial.log" | sed "s/^/e2e: $variant: hang ($mode): console: /"
+	log "$variant: hang ($mode): powered off $took s after the first sample, status failed: $error"
+	rm -f "$hdir/hang.vhd"
+}
+
 # Seconds from kernel start to the first sample, from the console's printk timestamps.
 kernel_first_sample() {
 	sed -n "s/^\[ *\([0-9.]*\)\] $MARKER.*/\1/p" "$1" | head -n 1
@@ -376,6 +433,8 @@ main() {
 		run_variant "$variant"
 	done
 	check_broken_config "$1"
+	check_hang "$1" yes
+	check_hang "$1" unwatched
 	for variant in "$@"; do
 		serial=$E2E/$variant/serial.log
 		log "$variant: boot to first sample: $(kernel_first_sample "$serial") s after kernel start, $(cat "$serial.first") s after power-on (host clock, TCG)"

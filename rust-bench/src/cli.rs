@@ -28,4 +28,9 @@ pub enum Command {
     /// period and busy-spins.
     #[command(hide = true)]
     Inject(crate::inject::Args),
+    /// The appliance's last resort: after a time, stop the real-time threads, mark the run
+    /// failed and switch the machine off (SCHED_DEADLINE: a spinning FIFO 99 thread cannot
+    /// starve it).
+    #[command(hide = true)]
+    Watchdog(crate::watchdog::Args),
 }

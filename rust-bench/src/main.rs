@@ -21,6 +21,7 @@ mod run;
 mod stats;
 mod thread_switch;
 mod tsc;
+mod watchdog;
 
 use std::process::ExitCode;
 
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         Command::Report(args) => report::main(args),
         Command::Pull(args) => pull::main(args),
         Command::Inject(args) => inject::main(args),
+        Command::Watchdog(args) => watchdog::main(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
