@@ -331,8 +331,11 @@ fn power_off() -> Result<()> {
 pub fn spin_forever(cpu: usize, priority: i32) -> Result<bool> {
     rt::pin_current_thread(cpu)?;
     rt::set_fifo(priority)?;
+    // Plain arithmetic, no `pause` (spin_loop): under QEMU's TCG each pause leaves the
+    // translated code, and with -icount the guest's clock would then crawl.
+    let mut n: u64 = 0;
     loop {
-        std::hint::spin_loop();
+        n = std::hint::black_box(n.wrapping_add(1));
     }
 }
 
