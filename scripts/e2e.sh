@@ -401,7 +401,8 @@ check_hang() {
 	took=$(echo "$off - $armed" | bc)
 	[ "$(echo "$took <= $HANG_TIMEOUT_S + 120 + 10" | bc)" = 1 ] ||
 		die "hang ($mode): powered off $took s after the plan started, beyond its timeout plus 130 s"
-	grep "watchdog\|reboot: Power down" "$hdir/serial.log" | sed "s/^/e2e: $variant: hang ($mode): console: /"
+	grep "hvrt: .*watchdog\|rust-bench: .*watchdog\|reboot: Power down" "$hdir/serial.log" |
+		sed "s/^/e2e: $variant: hang ($mode): console: /"
 	log "$variant: hang ($mode): powered off $took s after the plan started, status failed: $error"
 	rm -f "$hdir/hang.vhd"
 }
