@@ -75,6 +75,30 @@ pub struct ClockTickPlan {
     pub amount: Amount,
     pub loop_us: f64,
     pub threshold_us: f64,
+    /// Test only (`clock_tick.hang`, not in [`KEYS`]): make the run hang, to prove that
+    /// the watchdogs still end it.
+    #[serde(skip_serializing_if = "Hang::is_no")]
+    pub hang: Hang,
+}
+
+/// Test only: how `clock_tick.hang` makes a run hang.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Hang {
+    /// `no`: measure.
+    No,
+    /// `yes`: clock-tick's measuring thread spins for ever at its SCHED_FIFO priority,
+    /// never sleeping and deaf to stop requests; rust-bench's deadline thread ends the run.
+    Yes,
+    /// `unwatched`: the same, and rust-bench's deadline thread is not started, so only the
+    /// appliance's watchdog (`rust-bench watchdog`) can end it.
+    Unwatched,
+}
+
+impl Hang {
+    fn is_no(&self) -> bool {
+        *self == Hang::No
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -116,6 +140,7 @@ impl Default for Plan {
                 amount: Amount::Count(50_000_000),
                 loop_us: 68.0,
                 threshold_us: 20.0,
+                hang: Hang::No,
             },
             thread_switch: ThreadSwitchPlan {
                 threads: vec![2, 1000],
@@ -182,6 +207,9 @@ pub const KEYS: &[&str] = &[
     "poweroff",
     "timeout",
 ];
+
+/// Keys for tests only, accepted but not listed in messages or docs/config.md.
+const HIDDEN_KEYS: &[&str] = &["clock_tick.hang"];
 
 /// A problem in the file: which line, what, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,7 +289,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Plan, ConfigError> {
         };
         let key = key.trim().to_ascii_lowercase();
         let value = value.trim().to_string();
-        let Some(&known) = KEYS.iter().find(|k| **k == key) else {
+        let Some(&known) = KEYS.iter().chain(HIDDEN_KEYS).find(|k| **k == key) else {
             return Err(err(
                 Some(number),
                 format!(
@@ -322,6 +350,19 @@ fn build(entries: &Entries) -> Result<Plan, Fail> {
         plan.clock_tick.threshold_us =
             parse_micros(v, "clock_tick.threshold_us", f64::MIN_POSITIVE)
                 .map_err(|m| (Some(n), m))?;
+    }
+    if let Some((n, v)) = get("clock_tick.hang") {
+        plan.clock_tick.hang = match v {
+            "no" => Hang::No,
+            "yes" => Hang::Yes,
+            "unwatched" => Hang::Unwatched,
+            _ => {
+                return Err((
+                    Some(n),
+                    format!("clock_tick.hang is '{v}'; use no, yes or unwatched"),
+                ));
+            }
+        };
     }
     if let Some((n, v)) = get("thread_switch.threads") {
         plan.thread_switch.threads = parse_threads(v).map_err(|m| (Some(n), m))?;

@@ -1,7 +1,9 @@
-//! The plan: bench.conf, durations and sizes, `rust-bench run`, and `rust-bench mark-failed`
-//! for a run that could not record its own end.
+//! The plan: bench.conf, durations and sizes, `rust-bench run`, `rust-bench mark-failed`
+//! for a run that could not record its own end, and `rust-bench watchdog`, the appliance's
+//! last resort for a run that does not end.
 
 pub mod config;
 pub mod duration;
 pub mod mark_failed;
 pub mod run;
+pub mod watchdog;

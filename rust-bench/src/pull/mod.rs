@@ -6,6 +6,7 @@
 //! is already there with the same bytes is left alone, and if any file differs nothing is
 //! copied at all unless `--overwrite` is given.
 
+mod chains;
 pub mod convert;
 mod crc32c;
 mod fat;

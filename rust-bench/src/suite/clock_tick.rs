@@ -10,8 +10,8 @@ use clap::{Args as ClapArgs, FromArgMatches};
 
 use crate::figures;
 use crate::figures::svg::group_thousands;
-use crate::measure::clock_tick::{Limit, Options, measure};
-use crate::plan::config::{Amount, Plan};
+use crate::measure::clock_tick::{Limit, Options, hang, measure};
+use crate::plan::config::{Amount, Hang, Plan};
 use crate::plan::duration;
 use crate::platform::{rt, tsc};
 use crate::results::clock_tick::{ClockTick, NAME};
@@ -153,6 +153,12 @@ impl Test for ClockTickTest {
         plan: &Plan,
         checkpoint: &mut dyn FnMut(&dyn TestResult),
     ) -> Result<Box<dyn TestResult>> {
+        if plan.clock_tick.hang != Hang::No {
+            eprintln!(
+                "rust-bench: {NAME}: clock_tick.hang (a test knob): spinning without sleeping, deaf to stop requests"
+            );
+            match hang(plan.cpu, plan.priority)? {}
+        }
         let opts = Options {
             cpu: plan.cpu,
             priority: plan.priority,
