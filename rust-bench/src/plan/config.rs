@@ -612,6 +612,23 @@ mod tests {
     }
 
     #[test]
+    fn the_hang_knob_is_accepted_but_not_listed() {
+        assert_eq!(ok("").clock_tick.hang, Hang::No);
+        assert_eq!(ok("clock_tick.hang = yes\n").clock_tick.hang, Hang::Yes);
+        assert_eq!(
+            ok("clock_tick.hang = unwatched\n").clock_tick.hang,
+            Hang::Unwatched
+        );
+        let err = fail(b"clock_tick.hang = maybe\n");
+        assert!(err.contains("use no, yes or unwatched"), "{err}");
+        assert!(!fail(b"colour = blue\n").contains("clock_tick.hang"));
+        let json = serde_json::to_value(ok("")).unwrap();
+        assert!(json["clock_tick"].get("hang").is_none(), "{json}");
+        let json = serde_json::to_value(ok("clock_tick.hang = yes\n")).unwrap();
+        assert_eq!(json["clock_tick"]["hang"], "yes");
+    }
+
+    #[test]
     fn reads_every_key() {
         let plan = ok("role = test\n\
              tests = thread-switch\n\
