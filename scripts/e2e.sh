@@ -8,7 +8,7 @@
 #     output/e2e-buildroot/<variant>/, offline: scripts/buildroot-offline.sh generates the only
 #     substitutions (a config fragment appended to the variant's .config and a package
 #     override file, under output/br-offline/); each variant's build time is printed.
-# Steps 6-8 (boot and checks) are the same for both.
+# Steps 6-9 (boot and checks) are the same for both.
 #
 # usage: scripts/e2e.sh [VARIANT...]        (default: enlightened emulated)
 #
@@ -28,7 +28,9 @@
 #      by rust-bench convert;
 #      vhdiinfo on both and fsck.vfat -n on the FAT partition;
 #   8. once more from a copy of the image with a broken bench.conf: the VM must power off by
-#      itself and record status failed with a reason.
+#      itself and record status failed with a reason;
+#   9. twice more with a plan made to hang (a measuring thread that never sleeps): the VM
+#      must still switch itself off in time and record status failed, naming the watchdog.
 # The booted images stay in the variant's directory with their results; serial.log is the
 # console of the run.
 #
@@ -78,6 +80,24 @@ broken_plan() {
 	printf 'role = foo\ntests = clock-tick\n'
 }
 
+# A plan made to hang (clock_tick.hang, a test-only knob): clock-tick spins at SCHED_FIFO 99
+# without sleeping, deaf to stop requests, with RT throttling and the fair_server lifted.
+# yes: rust-bench's deadline thread must end the run; unwatched: only the appliance's
+# watchdog (rust-bench watchdog) can.
+HANG_TIMEOUT_S=10
+hang_plan() {
+	cat <<-EOF
+	# e2e: a run that never ends by itself ($1)
+	role = test
+	tests = clock-tick
+	clock_tick.duration = 1h
+	clock_tick.hang = $1
+	rt_throttling = off
+	poweroff = yes
+	timeout = ${HANG_TIMEOUT_S}s
+	EOF
+}
+
 log() {
 	printf 'e2e: %s\n' "$*"
 }
@@ -90,11 +110,11 @@ die() {
 need_tools() {
 	missing=""
 	# boot and checks
-	set -- qemu-system-x86_64 qemu-img fsck.vfat mcopy mdir mmd mdeltree vhdiinfo cpio gzip
+	set -- qemu-system-x86_64 qemu-img fsck.vfat mcopy mdir mmd mdeltree vhdiinfo cpio gzip bc
 	if [ -n "$BUILDROOT" ]; then
 		set -- "$@" make rsync rustc genimage mkfs.vfat
 	else
-		set -- "$@" grub-mkimage genimage mkfs.vfat cargo make gcc bc bison flex
+		set -- "$@" grub-mkimage genimage mkfs.vfat cargo make gcc bison flex
 		[ -x /bin/busybox ] || missing="$missing busybox(busybox-static)"
 		[ -f "$GRUB_DIR/boot.img" ] || missing="$missing $GRUB_DIR(grub-pc-bin)"
 	fi
@@ -435,7 +455,8 @@ check_complete() {
 	log "$variant: results ok: complete, PREEMPT_RT=$rt, HYPERV=${hyperv:-n}, clock-tick $samples samples, thread-switch switches $(echo "$switches" | tr '\n' ' ')"
 }
 
-# A run that failed for the expected reason, on a VM that powered off by itself.
+# A run that failed for the expected reason, on a VM that powered off by itself (through
+# hvrt-init, or its watchdog).
 check_failed() {
 	variant=$1
 	run=$2
@@ -448,7 +469,8 @@ check_failed() {
 	*"$reason"*) ;;
 	*) die "$variant: error '$error' does not name the problem ($reason)" ;;
 	esac
-	grep -q "switching off" "$serial" || die "$variant: no power-off message on the console"
+	grep -q "switching off\|the watchdog switched the machine off" "$serial" ||
+		die "$variant: no power-off message on the console"
 	log "$variant: powered off by itself, status failed: $error"
 }
 
@@ -493,18 +515,53 @@ check_images() {
 	log "$variant: fsck.vfat -n, vhdiinfo (VHD, VHDX): ok"
 }
 
+# A copy of the variant's booted image with an empty results/ directory, in
+# <variant>/NAME/NAME.vhd; prints its path.
+# usage: fresh_copy VARIANT NAME
+fresh_copy() {
+	cdir=$E2E/$1/$2
+	rm -rf "$cdir"
+	mkdir -p "$cdir"
+	cp "$E2E/$1/hvrt-$1.vhd" "$cdir/$2.vhd"
+	MTOOLS_SKIP_CHECK=1 mdeltree -i "$(mtools_image "$cdir/$2.vhd")" ::results >&2
+	MTOOLS_SKIP_CHECK=1 mmd -i "$(mtools_image "$cdir/$2.vhd")" ::results >&2
+	printf '%s\n' "$cdir/$2.vhd"
+}
+
 # Boot a copy with a broken plan: it must power off by itself and record the failure.
 check_broken_config() {
 	variant=$1
-	bdir=$E2E/$variant/broken
-	rm -rf "$bdir"
-	mkdir -p "$bdir"
-	cp "$E2E/$variant/hvrt-$variant.vhd" "$bdir/broken.vhd"
-	MTOOLS_SKIP_CHECK=1 mdeltree -i "$(mtools_image "$bdir/broken.vhd")" ::results
-	MTOOLS_SKIP_CHECK=1 mmd -i "$(mtools_image "$bdir/broken.vhd")" ::results
-	broken_plan >"$bdir/bench.conf"
-	boot_check "$variant" "$bdir/broken.vhd" "$bdir/bench.conf" "failed:unknown role 'foo'"
-	rm -f "$bdir/broken.vhd"
+	vhd=$(fresh_copy "$variant" broken)
+	conf=$(dirname "$vhd")/bench.conf
+	broken_plan >"$conf"
+	boot_check "$variant" "$vhd" "$conf" "failed:unknown role 'foo'"
+	rm -f "$vhd"
+}
+
+# Boot a copy with a plan made to hang ($2: yes or unwatched): the VM must switch itself
+# off within the plan's timeout plus the init's watchdog margin (120 s, guest clock, plus
+# 10 s to switch off), and record status failed with a reason naming the watchdog.
+check_hang() {
+	hang_variant=$1
+	mode=$2
+	hang_vhd=$(fresh_copy "$hang_variant" "hang-$mode")
+	hdir=$(dirname "$hang_vhd")
+	hang_plan "$mode" >"$hdir/bench.conf"
+	log "$hang_variant: a plan that hangs (clock_tick.hang = $mode)"
+	boot_check "$hang_variant" "$hang_vhd" "$hdir/bench.conf" failed:watchdog
+	# From the console's timestamps (guest clock): the init arms its watchdog just before it
+	# prints the plan; allow 10 s for syncing and switching off.
+	armed=$(sed -n 's/^\[ *\([0-9.]*\)\] hvrt: plan: .*/\1/p' "$hdir/serial.log" | head -n 1)
+	off=$(sed -n 's/^\[ *\([0-9.]*\)\] reboot: Power down.*/\1/p' "$hdir/serial.log" | tail -n 1)
+	[ -n "$armed" ] || die "hang ($mode): no plan line on the console"
+	[ -n "$off" ] || die "hang ($mode): no power-off on the console"
+	took=$(echo "$off - $armed" | bc)
+	[ "$(echo "$took <= $HANG_TIMEOUT_S + 120 + 10" | bc)" = 1 ] ||
+		die "hang ($mode): powered off $took s after the plan started, beyond its timeout plus 130 s"
+	grep "hvrt: .*watchdog\|rust-bench: .*watchdog\|reboot: Power down" "$hdir/serial.log" |
+		sed "s/^/e2e: $hang_variant: hang ($mode): console: /"
+	log "$hang_variant: hang ($mode): powered off $took s after the plan started"
+	rm -f "$hang_vhd"
 }
 
 # Seconds from kernel start to the first sample, from the console's printk timestamps.
@@ -575,6 +632,8 @@ main() {
 		run_variant "$variant"
 	done
 	check_broken_config "$1"
+	check_hang "$1" yes
+	check_hang "$1" unwatched
 	for variant in "$@"; do
 		serial=$E2E/$variant/serial.log
 		log "$variant: boot to first sample: $(kernel_first_sample "$serial") s after kernel start, $(cat "$serial.first") s after power-on (host clock, TCG)"

@@ -33,6 +33,11 @@ pub enum Command {
     /// period and busy-spins.
     #[command(hide = true)]
     Inject(crate::load::inject::Args),
+    /// The appliance's last resort: after a time, stop the real-time threads, mark the run
+    /// failed and switch the machine off (SCHED_DEADLINE: a spinning FIFO 99 thread cannot
+    /// starve it).
+    #[command(hide = true)]
+    Watchdog(crate::plan::watchdog::Args),
 }
 
 /// The whole command line: the tests first, then the other subcommands.

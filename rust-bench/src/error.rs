@@ -55,11 +55,60 @@ pub fn clap_exit(err: clap::Error) -> ExitCode {
             }
         }
         _ => {
-            let text = err.render().to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("rust-bench: error: {first}; see 'rust-bench --help'");
+            eprintln!(
+                "rust-bench: error: {}",
+                one_line_clap(&err.render().to_string())
+            );
             ExitCode::from(2)
         }
+    }
+}
+
+/// clap's rendered error on one line: the message, the lines that belong to it (e.g. the
+/// names of missing arguments, which clap lists below "...were not provided:"), and where
+/// to read more (the subcommand's help when clap's usage line names one).
+fn one_line_clap(text: &str) -> String {
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("invalid arguments");
+    let mut message = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    let details: Vec<&str> = lines
+        .by_ref()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    if !details.is_empty() {
+        if !message.ends_with(':') {
+            message.push(':');
+        }
+        message.push(' ');
+        message.push_str(&details.join(", "));
+    }
+    let command = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Usage: rust-bench "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .filter(|word| word.chars().all(|c| c.is_ascii_lowercase() || c == '-'));
+    match command {
+        Some(sub) => format!("{message}; see 'rust-bench {sub} --help'"),
+        None => format!("{message}; see 'rust-bench --help'"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line_clap;
+
+    #[test]
+    fn missing_arguments_keep_their_names() {
+        let text = "error: the following required arguments were not provided:\n  --config <FILE>\n  --results <DIR>\n\nUsage: rust-bench run --config <FILE> --results <DIR>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            one_line_clap(text),
+            "the following required arguments were not provided: --config <FILE>, --results <DIR>; see 'rust-bench run --help'"
+        );
+        let top = "error: unrecognized subcommand 'x'\n\nUsage: rust-bench <COMMAND>\n";
+        assert_eq!(
+            one_line_clap(top),
+            "unrecognized subcommand 'x'; see 'rust-bench --help'"
+        );
     }
 }

@@ -25,6 +25,7 @@ fn main() -> ExitCode {
             Ok(Command::Pull(args)) => pull::main(args),
             Ok(Command::Convert(args)) => pull::convert::main(args),
             Ok(Command::Inject(args)) => load::inject::main(args),
+            Ok(Command::Watchdog(args)) => plan::watchdog::main(args),
             Err(err) => return error::clap_exit(err),
         },
     };

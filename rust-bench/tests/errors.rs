@@ -24,6 +24,30 @@ fn unknown_flag() {
 }
 
 #[test]
+fn missing_arguments_are_named() {
+    one_line_error(
+        &["report"],
+        2,
+        "not provided: <RUN_DIR>...; see 'rust-bench report --help'",
+    );
+    one_line_error(
+        &["pull"],
+        2,
+        "not provided: <IMAGE>; see 'rust-bench pull --help'",
+    );
+    one_line_error(
+        &["run"],
+        2,
+        "not provided: --config <FILE>, --results <DIR>; see 'rust-bench run --help'",
+    );
+    one_line_error(
+        &["run", "--config", "x"],
+        2,
+        "not provided: --results <DIR>;",
+    );
+}
+
+#[test]
 fn zero_threads() {
     one_line_error(&["thread-switch", "--threads", "0"], 2, "(2 to 10000)");
     one_line_error(&["thread-switch", "--threads", "2,0"], 2, "(2 to 10000)");

@@ -380,6 +380,116 @@ fn foreign_and_garbage_inputs_are_refused_clearly() {
     let _ = img;
 }
 
+/// The first cluster of a file on the FAT volume at 1 MiB of `image`, as mtools sees it
+/// (`mshowfat` prints `::/path <first-last ...>`), and the end of its first run.
+fn first_clusters(image: &Path, file: &str) -> (u64, u64) {
+    let o = Command::new("mshowfat")
+        .arg("-i")
+        .arg(format!("{}@@1M", image.display()))
+        .arg(format!("::{file}"))
+        .output()
+        .expect("run mshowfat");
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    let run = text
+        .split('<')
+        .nth(1)
+        .and_then(|r| r.split([' ', '>']).next())
+        .unwrap_or_else(|| panic!("mshowfat {file}: {text}"));
+    let (a, b) = run.split_once('-').unwrap_or((run, run));
+    (a.parse().unwrap(), b.parse().unwrap())
+}
+
+/// Set FAT entry `cluster` to `value` in every FAT of the volume at 1 MiB.
+fn set_fat_entry(bytes: &mut [u8], entry_bytes: usize, cluster: u64, value: u32) {
+    let boot = 1 << 20;
+    let le16 = |at: usize| u16::from_le_bytes([bytes[boot + at], bytes[boot + at + 1]]) as usize;
+    let sector = le16(11);
+    let reserved = le16(14);
+    let fats = bytes[boot + 16] as usize;
+    let fat_sectors = match le16(22) {
+        0 => u32::from_le_bytes(bytes[boot + 36..boot + 40].try_into().unwrap()) as usize,
+        n => n,
+    };
+    for i in 0..fats {
+        let at = boot + (reserved + i * fat_sectors) * sector + cluster as usize * entry_bytes;
+        bytes[at..at + entry_bytes].copy_from_slice(&value.to_le_bytes()[..entry_bytes]);
+    }
+}
+
+#[test]
+fn looping_and_out_of_range_cluster_chains_are_refused() {
+    let Some(img) = images() else { return };
+    let dir = scratch("chains");
+    // (image, FAT entry size, file, which entry of its chain, new value or None: back to
+    // the chain's first cluster, what the error must say)
+    type Case<'a> = (&'a str, usize, &'a str, u64, Option<u32>, &'a str);
+    let cases: [Case; 5] = [
+        (
+            "small.img",
+            2,
+            "results/r1/big.bin",
+            2,
+            None,
+            "loops back to cluster",
+        ),
+        (
+            "small.img",
+            2,
+            "results/r1/big.bin",
+            2,
+            Some(0xFFF0),
+            "outside the volume's clusters",
+        ),
+        (
+            "small.img",
+            2,
+            "results/r1/run.json",
+            0,
+            None,
+            "loops back to cluster",
+        ),
+        (
+            "disk.img",
+            4,
+            "results/20261127-110000-2/big.bin",
+            7,
+            None,
+            "loops back to cluster",
+        ),
+        (
+            "disk.img",
+            4,
+            "results/20261127-100000/run.json",
+            0,
+            Some(0x00FF_FFFF),
+            "outside the volume's clusters",
+        ),
+    ];
+    for (i, (source, entry_bytes, file, step, value, needle)) in cases.into_iter().enumerate() {
+        let (first, last) = first_clusters(&img.dir.join(source), file);
+        assert!(
+            first + step <= last,
+            "{file}: chain {first}-{last} is not contiguous enough"
+        );
+        let mut bytes = fs::read(img.dir.join(source)).unwrap();
+        set_fat_entry(
+            &mut bytes,
+            entry_bytes,
+            first + step,
+            value.unwrap_or(first as u32),
+        );
+        let image = dir.join(format!("case{i}.img"));
+        fs::write(&image, &bytes).unwrap();
+        let out = dir.join(format!("out{i}"));
+        let o = rust_bench(&[Path::new("pull"), &image, &out]);
+        let what = format!("{source} {file} entry {step} -> {value:?}");
+        assert_clear_failure(&o, &what);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(file) && err.contains(needle), "{what}: {err}");
+        assert!(!out.exists(), "{what}: a refused pull copies nothing");
+    }
+}
+
 #[test]
 fn truncated_and_corrupted_images_never_panic() {
     let Some(img) = images() else { return };

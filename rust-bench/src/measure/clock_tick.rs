@@ -701,6 +701,20 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
     Ok(build_report(&st, &meta, end != End::Signal, end))
 }
 
+/// Test only (`clock_tick.hang` in a plan): become the measuring thread clock-tick would
+/// be, pinned at SCHED_FIFO `priority`, and spin for ever without sleeping and without
+/// looking at stop requests, as a measuring thread with a bug would. Only an error returns.
+pub fn hang(cpu: usize, priority: i32) -> Result<std::convert::Infallible> {
+    rt::pin_current_thread(cpu)?;
+    rt::set_fifo(priority)?;
+    // Plain arithmetic, no `pause` (spin_loop): under QEMU's TCG each pause leaves the
+    // translated code, and with -icount the guest's clock would then crawl.
+    let mut n: u64 = 0;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

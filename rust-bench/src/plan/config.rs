@@ -85,6 +85,30 @@ pub struct ClockTickPlan {
     pub threshold_us: ThresholdUs,
     /// Attribute spikes to their causes from the kernel's trace (`clock_tick.attribute`).
     pub attribute: Attribute,
+    /// Test only (`clock_tick.hang`, not in [`KEYS`]): make the run hang, to prove that
+    /// the watchdogs still end it.
+    #[serde(skip_serializing_if = "Hang::is_no")]
+    pub hang: Hang,
+}
+
+/// Test only: how `clock_tick.hang` makes a run hang.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Hang {
+    /// `no`: measure.
+    No,
+    /// `yes`: clock-tick's measuring thread spins for ever at its SCHED_FIFO priority,
+    /// never sleeping and deaf to stop requests; rust-bench's deadline thread ends the run.
+    Yes,
+    /// `unwatched`: the same, and rust-bench's deadline thread is not started, so only the
+    /// appliance's watchdog (`rust-bench watchdog`) can end it.
+    Unwatched,
+}
+
+impl Hang {
+    fn is_no(&self) -> bool {
+        *self == Hang::No
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -139,6 +163,7 @@ impl Default for Plan {
                 loop_us: LoopUs::DEFAULT,
                 threshold_us: ThresholdUs::DEFAULT,
                 attribute: Attribute::Auto,
+                hang: Hang::No,
             },
             thread_switch: ThreadSwitchPlan {
                 threads: Threads::DEFAULT.to_vec(),
@@ -212,6 +237,9 @@ pub const KEYS: &[&str] = &[
     "scenario",
     "label",
 ];
+
+/// Keys for tests only, accepted but not listed in messages or docs/config.md.
+const HIDDEN_KEYS: &[&str] = &["clock_tick.hang"];
 
 /// A problem in the file: which line, what, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -299,7 +327,7 @@ fn parse_for(file: &str, bytes: &[u8], machine: bool) -> Result<Plan, ConfigErro
         };
         let key = key.trim().to_ascii_lowercase();
         let value = value.trim().to_string();
-        let Some(&known) = KEYS.iter().find(|k| **k == key) else {
+        let Some(&known) = KEYS.iter().chain(HIDDEN_KEYS).find(|k| **k == key) else {
             return Err(err(
                 Some(number),
                 format!(
@@ -374,6 +402,19 @@ fn build(entries: &Entries, machine: bool) -> Result<Plan, Fail> {
     }
     if let Some((n, v)) = get("osnoise.duration") {
         plan.osnoise_duration = options::positive_duration(v).map_err(at(n, "osnoise.duration"))?;
+    }
+    if let Some((n, v)) = get("clock_tick.hang") {
+        plan.clock_tick.hang = match v {
+            "no" => Hang::No,
+            "yes" => Hang::Yes,
+            "unwatched" => Hang::Unwatched,
+            _ => {
+                return Err((
+                    Some(n),
+                    format!("clock_tick.hang is '{v}'; use no, yes or unwatched"),
+                ));
+            }
+        };
     }
     if let Some((n, v)) = get("thread_switch.threads") {
         plan.thread_switch.threads =
@@ -505,6 +546,23 @@ mod tests {
     fn empty_file_is_the_papers_plan() {
         assert_eq!(ok(""), Plan::default());
         assert_eq!(ok("# nothing\n\n   \n"), Plan::default());
+    }
+
+    #[test]
+    fn the_hang_knob_is_accepted_but_not_listed() {
+        assert_eq!(ok("").clock_tick.hang, Hang::No);
+        assert_eq!(ok("clock_tick.hang = yes\n").clock_tick.hang, Hang::Yes);
+        assert_eq!(
+            ok("clock_tick.hang = unwatched\n").clock_tick.hang,
+            Hang::Unwatched
+        );
+        let err = fail(b"clock_tick.hang = maybe\n");
+        assert!(err.contains("use no, yes or unwatched"), "{err}");
+        assert!(!fail(b"colour = blue\n").contains("clock_tick.hang"));
+        let json = serde_json::to_value(ok("")).unwrap();
+        assert!(json["clock_tick"].get("hang").is_none(), "{json}");
+        let json = serde_json::to_value(ok("clock_tick.hang = yes\n")).unwrap();
+        assert_eq!(json["clock_tick"]["hang"], "yes");
     }
 
     #[test]

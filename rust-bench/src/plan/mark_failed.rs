@@ -3,7 +3,7 @@
 //! `run.json` only through the results contract, atomically, and prints the run's status.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
@@ -27,7 +27,7 @@ pub struct Args {
 }
 
 pub fn main(args: Args) -> Result<()> {
-    let record = mark_failed(&args)?;
+    let (record, _) = mark(&args.dir, &args.reason)?;
     print!(
         "status={}\nerror={}\n",
         record.status.as_str(),
@@ -36,13 +36,13 @@ pub fn main(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// The run's record after marking it.
-fn mark_failed(args: &Args) -> Result<RunRecord> {
-    let dir = &args.dir;
+/// Mark the run in `dir` failed because of `reason`, as [`Args`] describes (also used by
+/// `rust-bench watchdog`); returns the run's record and whether this changed it.
+pub fn mark(dir: &Path, reason: &str) -> Result<(RunRecord, bool)> {
     let record = match RunRecord::read(dir)? {
-        Some(record) if record.status != Status::Interrupted => return Ok(record),
+        Some(record) if record.status != Status::Interrupted => return Ok((record, false)),
         Some(mut record) => {
-            record.fail(&args.reason);
+            record.fail(reason);
             record
         }
         None => {
@@ -60,10 +60,10 @@ fn mark_failed(args: &Args) -> Result<RunRecord> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| dir.display().to_string());
             let mut record = RunRecord::start(&id, None);
-            record.fail(&args.reason);
+            record.fail(reason);
             record
         }
     };
     record.write(dir)?;
-    Ok(record)
+    Ok((record, true))
 }

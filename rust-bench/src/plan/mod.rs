@@ -1,9 +1,11 @@
 //! The plan: bench.conf, durations, one type per option (shared by the tests' flags and
-//! bench.conf), `rust-bench run`, and `rust-bench mark-failed` for a run that could not
-//! record its own end.
+//! bench.conf), `rust-bench run`, `rust-bench mark-failed` for a run that could not record
+//! its own end, and `rust-bench watchdog`, the appliance's last resort for a run that does
+//! not end.
 
 pub mod config;
 pub mod duration;
 pub mod mark_failed;
 pub mod options;
 pub mod run;
+pub mod watchdog;

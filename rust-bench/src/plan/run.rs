@@ -16,9 +16,9 @@ use clap::Args as ClapArgs;
 
 use crate::error::UsageError;
 use crate::load;
-use crate::plan::config::{self, Plan, Role, RtThrottling, TestName};
+use crate::plan::config::{self, Hang, Plan, Role, RtThrottling, TestName};
 use crate::platform::rt_setup::{self, RtSetup, RtSetupRecord};
-use crate::platform::{environment, rt};
+use crate::platform::{environment, rt, watchdog};
 use crate::results::run::{RunRecord, Status, TestRecord};
 use crate::results::time::{utc_now, utc_stamp};
 use crate::results::writer::write_atomic;
@@ -165,7 +165,9 @@ fn execute(run: &Arc<Run>, plan: &Plan) -> Result<()> {
         r.rt_settings = record.clone();
     })?;
     let timeout_ends_plan = plan.role != Role::Test && plan.load_duration.is_none();
-    watch_deadline(Arc::clone(run), plan.timeout, timeout_ends_plan);
+    if plan.clock_tick.hang != Hang::Unwatched {
+        watch_deadline(Arc::clone(run), plan.timeout, timeout_ends_plan);
+    }
     let result = match plan.role {
         Role::Test => run_tests(run, plan, record.as_ref()),
         Role::CpuLoad | Role::MemoryLoad => run_load(run, plan),
@@ -326,8 +328,11 @@ fn mark_first_sample(run: &Run) -> Result<()> {
 /// Set when the plan's timeout has passed.
 static TIMED_OUT: AtomicBool = AtomicBool::new(false);
 
-/// How long the run may take to wind down after the timeout before it is cut short.
-const TIMEOUT_GRACE: Duration = Duration::from_secs(60);
+/// How long the run may take to wind down after the timeout before it is cut short: the
+/// timeout itself, between 5 s and a minute.
+fn timeout_grace(timeout: Duration) -> Duration {
+    timeout.clamp(Duration::from_secs(5), Duration::from_secs(60))
+}
 
 fn timeout_reason(timeout: Duration) -> String {
     format!(
@@ -337,10 +342,18 @@ fn timeout_reason(timeout: Duration) -> String {
 }
 
 /// At the plan's timeout, ask the tests (or the load) to stop, keeping what they measured;
-/// if the run has not ended a minute later, record the failure and exit. `ends_plan`: the
-/// timeout is the plan's normal end (a load that runs "forever").
+/// if the run has not ended after a grace period, record the failure and exit. `ends_plan`:
+/// the timeout is the plan's normal end (a load that runs "forever"). The thread runs under
+/// SCHED_DEADLINE (see `platform::watchdog`), so a spinning SCHED_FIFO measuring thread cannot
+/// starve it; before recording, it moves the process's other threads to SCHED_OTHER so
+/// the kernel's interrupt threads can complete the write.
 fn watch_deadline(run: Arc<Run>, timeout: Duration, ends_plan: bool) {
     std::thread::spawn(move || {
+        if let Err(err) = watchdog::enter_deadline() {
+            say(&format!(
+                "warning: {err:#}; the plan's timeout is watched at normal priority"
+            ));
+        }
         std::thread::sleep(timeout);
         TIMED_OUT.store(true, Ordering::SeqCst);
         if ends_plan {
@@ -352,10 +365,19 @@ fn watch_deadline(run: Arc<Run>, timeout: Duration, ends_plan: bool) {
             say(&timeout_reason(timeout));
         }
         rt::request_stop();
-        std::thread::sleep(TIMEOUT_GRACE);
-        let _ = run.fail(&timeout_reason(timeout));
+        let grace = timeout_grace(timeout);
+        std::thread::sleep(grace);
+        let demoted = watchdog::demote_other_threads();
+        let reason = format!(
+            "rust-bench's watchdog ended the run: it was still going {} after the plan's timeout ({}), deaf to the stop request",
+            config::format_duration(grace),
+            config::format_duration(timeout)
+        );
+        let _ = run.fail(&reason);
         rt_setup::restore_now();
-        say("the run did not stop after the timeout; exiting");
+        say(&format!(
+            "{reason}; exiting ({demoted} threads moved to SCHED_OTHER)"
+        ));
         std::process::exit(1);
     });
 }

@@ -1,11 +1,12 @@
 //! Reading `results/` out of a FAT file system with the `fatfs` crate, read-only, bounded
 //! (depth, entry count, total size) so a damaged directory chain cannot loop forever.
 
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use anyhow::Result;
 
+use super::chains::{self, Problems};
 use crate::usage;
 
 /// At most this many entries and this many bytes are read: far more than any results
@@ -47,7 +48,12 @@ pub fn read_results<T: Read + Write + Seek>(volume: T) -> Result<Results> {
     }
 }
 
-fn walk<T: Read + Write + Seek>(volume: T) -> Result<Results> {
+fn walk<T: Read + Write + Seek>(mut volume: T) -> Result<Results> {
+    // fatfs follows a looping or out-of-range cluster chain without a word: check them first.
+    let problems = chains::check(&mut volume);
+    if let Err(e) = volume.seek(SeekFrom::Start(0)) {
+        usage!("cannot read the FAT partition ({e}); the image is damaged");
+    }
     let fs = match fatfs::FileSystem::new(volume, fatfs::FsOptions::new()) {
         Ok(fs) => fs,
         Err(e) => usage!("no readable FAT file system on the partition ({e})"),
@@ -76,8 +82,38 @@ fn walk<T: Read + Write + Seek>(volume: T) -> Result<Results> {
         entries: 0,
         bytes: 0,
     };
-    collect(&results, &mut Vec::new(), &mut out, &mut budget)?;
+    let mut walk = Walk {
+        path: Vec::new(),
+        short: Vec::new(),
+        problems,
+    };
+    collect(&results, &mut walk, &mut out, &mut budget)?;
     Ok(out)
+}
+
+/// Where the walk is: the path below `results/` in long names (for messages and output)
+/// and in short names (to find the chain problems found beforehand).
+struct Walk {
+    path: Vec<String>,
+    short: Vec<Vec<u8>>,
+    problems: Problems,
+}
+
+impl Walk {
+    /// Refuse the entry the walk is at if its cluster chain is broken.
+    fn check_chain(&self) -> Result<()> {
+        if let Some(problem) = self.problems.get(&self.short) {
+            let name = if self.path.is_empty() {
+                "results/".to_string()
+            } else {
+                format!("results/{}", self.path.join("/"))
+            };
+            usage!(
+                "{name}: its cluster chain {problem}: the file system is damaged; nothing was copied (check the partition with fsck.vfat or chkdsk)"
+            );
+        }
+        Ok(())
+    }
 }
 
 struct Budget {
@@ -100,22 +136,23 @@ fn find_dir<'a, T: Read + Write + Seek>(
 
 fn collect<T: Read + Write + Seek>(
     dir: &fatfs::Dir<'_, T>,
-    path: &mut Vec<String>,
+    walk: &mut Walk,
     out: &mut Results,
     budget: &mut Budget,
 ) -> Result<()> {
-    if path.len() > MAX_DEPTH {
+    if walk.path.len() > MAX_DEPTH {
         usage!(
             "results/{} is nested deeper than any run directory: the file system is damaged",
-            path.join("/")
+            walk.path.join("/")
         );
     }
+    walk.check_chain()?;
     for entry in dir.iter() {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => usage!(
                 "cannot read directory results/{}: {e}; the image is damaged",
-                path.join("/")
+                walk.path.join("/")
             ),
         };
         budget.entries += 1;
@@ -128,14 +165,17 @@ fn collect<T: Read + Write + Seek>(
         }
         if !is_safe_name(&name) {
             out.skipped
-                .push(format!("results/{}/{name}", path.join("/")));
+                .push(format!("results/{}/{name}", walk.path.join("/")));
             continue;
         }
-        path.push(name);
+        walk.path.push(name);
+        walk.short.push(entry.short_file_name_as_bytes().to_vec());
         if entry.is_dir() {
-            out.dirs.push(path.clone());
-            collect(&entry.to_dir(), path, out, budget)?;
+            out.dirs.push(walk.path.clone());
+            collect(&entry.to_dir(), walk, out, budget)?;
         } else {
+            walk.check_chain()?;
+            let path = &walk.path;
             let len = entry.len();
             budget.bytes += len;
             if budget.bytes > MAX_BYTES {
@@ -160,7 +200,8 @@ fn collect<T: Read + Write + Seek>(
                 data,
             });
         }
-        path.pop();
+        walk.path.pop();
+        walk.short.pop();
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! copied at all unless `--overwrite` is given.
 
 mod blocks;
+mod chains;
 pub mod convert;
 mod crc32c;
 mod fat;

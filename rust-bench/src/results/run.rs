@@ -2,7 +2,8 @@
 //!
 //! Written first with `status: interrupted`, rewritten as the run goes and last with the
 //! outcome, so a machine switched off mid-run leaves `interrupted`. The appliance's init
-//! changes a run's status only through `rust-bench mark-failed`, which uses these types.
+//! changes a run's status only through `rust-bench mark-failed` and `rust-bench watchdog`,
+//! which use these types.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -10,8 +10,8 @@ use clap::{Args as ClapArgs, FromArgMatches};
 
 use crate::figures;
 use crate::figures::svg::group_thousands;
-use crate::measure::clock_tick::{Limit, Options, measure};
-use crate::plan::config::{Amount, Plan, RtThrottling};
+use crate::measure::clock_tick::{Limit, Options, hang, measure};
+use crate::plan::config::{Amount, Hang, Plan, RtThrottling};
 use crate::plan::options::{self, Attribute, Count, Cpu, LoopUs, Priority, ThresholdUs};
 use crate::platform::{rt, rt_setup, tsc};
 use crate::results::clock_tick::{ClockTick, NAME};
@@ -155,6 +155,12 @@ impl Test for ClockTickTest {
         rt_setup: Option<&RtSetupRecord>,
         checkpoint: &mut dyn FnMut(&dyn TestResult),
     ) -> Result<Box<dyn TestResult>> {
+        if plan.clock_tick.hang != Hang::No {
+            eprintln!(
+                "rust-bench: {NAME}: clock_tick.hang (a test knob): spinning without sleeping, deaf to stop requests"
+            );
+            match hang(plan.cpu.0, plan.priority.0)? {}
+        }
         let opts = Options {
             cpu: plan.cpu.0,
             priority: plan.priority.0,
