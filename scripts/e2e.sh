@@ -412,17 +412,15 @@ json_value() {
 check_os_release_field() {
 	variant=$1
 	json=$2
+	grep -q '"os_release":' "$json" ||
+		die "$variant: run.json has no environment.os_release"
 	os_release=$(json_value "$json" os_release)
-	if ! grep -q '"os_release":' "$json"; then
-		log "$variant: note: run.json has no environment.os_release (this rust-bench does not record it yet)"
-	elif [ -n "$BUILDROOT" ]; then
+	if [ -n "$BUILDROOT" ]; then
 		want="Buildroot $(buildroot_version)"
 		[ "$os_release" = "$want" ] ||
 			die "$variant: run.json says os_release '$os_release', not '$want'"
-		log "$variant: run.json os_release: $os_release"
-	else
-		log "$variant: run.json os_release: ${os_release:-(empty)}"
 	fi
+	log "$variant: run.json os_release: ${os_release:-(none: this image has no /etc/os-release)}"
 }
 
 # A complete run with both tests and the variant's kernel.
