@@ -13,6 +13,9 @@ use super::table::{self, Cell, Table};
 use crate::figures::{self, svg::escape};
 use crate::suite::TESTS;
 
+/// Text cells longer than this many characters are descriptions, and may wrap.
+const WRAP_TEXT: usize = 32;
+
 const CSS: &str = r#"
 :root { color-scheme: light; }
 * { box-sizing: border-box; }
@@ -29,11 +32,13 @@ h3 { font-size: 16px; margin: 22px 0 8px; }
 table { border-collapse: collapse; min-width: 520px; font-variant-numeric: tabular-nums; }
 .tablecard { display: inline-block; max-width: 100%; vertical-align: top; }
 th, td { padding: 6px 12px; border-bottom: 1px solid #eceef1; vertical-align: top; }
-thead th { text-align: right; font-weight: 600; color: #333; border-bottom: 2px solid #cfd5dc; }
+thead th { text-align: right; font-weight: 600; color: #333; border-bottom: 2px solid #cfd5dc;
+  min-width: 9em; }
 thead th:first-child, tbody th { text-align: left; }
 tbody th { font-weight: normal; color: #3a424b; white-space: nowrap; }
 td { text-align: right; white-space: nowrap; }
 td.text { text-align: left; white-space: normal; }
+td.wrap { white-space: normal; min-width: 18em; }
 tr.headline th, tr.headline td { font-weight: 650; color: #000; }
 tr.headline th, tr.headline td { background: #f3f7fc; }
 td.missing { color: #9aa3ad; }
@@ -245,6 +250,8 @@ pub fn html_table(table: &Table) -> String {
             let class = match cell {
                 Cell::Ns(_) => "",
                 Cell::Text(_) if table.text_left => " class=\"text\"",
+                // A description (a spike's breakdown) wraps; a figure stays on one line.
+                Cell::Text(t) if t.chars().count() > WRAP_TEXT => " class=\"wrap\"",
                 Cell::Text(_) => "",
                 Cell::Missing => " class=\"missing\"",
             };
