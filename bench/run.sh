@@ -191,6 +191,9 @@ for key in ("min", "p50", "p99", "p9999"):
     print(f"loop {key:19} {med(plain, key):10.3f} {med(attr, key):10.3f}")
 print(f"{'duty cycle':24} {statistics.median(r['duty_cycle'] for r in plain):10.4f} "
       f"{statistics.median(r['duty_cycle'] for r in attr):10.4f}")
+print(f"{'attribution own time':24} {'':>10} "
+      f"{statistics.median(r['attribution']['drain_ns'] / 1e9 / r['duration_s'] for r in attr) * 100:9.2f}%"
+      "  (share of the run spent reading the trace)")
 a = attr[-1]["attribution"]
 print(f"last attributed run: {a['spikes_attributed']} spikes split, {a['spikes_unknown']} unknown, "
       f"{a['events_read']} events, {a['events_lost']} lost")

@@ -537,6 +537,7 @@ impl Live {
             buffer_size_kb: s.buffer_kb,
             events_read: 0,
             events_lost: 0,
+            drain_ns: 0,
             spikes_attributed: 0,
             spikes_unknown: 0,
             spikes_skipped: 0,
@@ -568,10 +569,12 @@ impl Live {
     /// After a burst: read the trace so far and attribute the burst's spikes (`skipped`:
     /// spikes of the burst that did not fit its list).
     pub fn after_burst(&mut self, spikes: &[RawSpike], skipped: u64) -> anyhow::Result<()> {
+        let started = crate::platform::tsc::monotonic_ns();
         let lost = self.read()?;
         if let Some(a) = self.attributor.as_mut() {
             a.burst(&self.events, lost, spikes);
             a.info.spikes_skipped += skipped;
+            a.info.drain_ns += crate::platform::tsc::monotonic_ns().saturating_sub(started);
         }
         Ok(())
     }
@@ -850,6 +853,7 @@ mod tests {
             buffer_size_kb: 1,
             events_read: 0,
             events_lost: 0,
+            drain_ns: 0,
             spikes_attributed: 0,
             spikes_unknown: 0,
             spikes_skipped: 0,

@@ -24,8 +24,21 @@ const CLASSES: [(Class, &str, &str); 8] = [
 /// How many of the largest spikes the table lists.
 const LARGEST_ROWS: usize = 3;
 
-/// The report lines of an attribution, with keys from `key0` on.
-pub fn lines(a: &Attribution, key0: u64) -> Vec<Line> {
+/// The share of a run of `duration_s` above which the attribution's own time is called out:
+/// the spikes of that time were not measured.
+pub const COSTLY_SHARE: f64 = 0.05;
+
+/// The attribution's own time as a share of a run of `duration_s`.
+pub fn cost_share(a: &Attribution, duration_s: f64) -> f64 {
+    if duration_s > 0.0 {
+        a.drain_ns as f64 / 1e9 / duration_s
+    } else {
+        0.0
+    }
+}
+
+/// The report lines of an attribution of a run of `duration_s`, with keys from `key0` on.
+pub fn lines(a: &Attribution, duration_s: f64, key0: u64) -> Vec<Line> {
     let line = |key: u64, name: String, cell: Cell, metric: Option<Metric>| Line {
         key: (key, 0),
         name,
@@ -34,7 +47,24 @@ pub fn lines(a: &Attribution, key0: u64) -> Vec<Line> {
         metric,
         compare: None,
     };
-    let mut out = Vec::new();
+    let share = cost_share(a, duration_s);
+    let mut cost = format!(
+        "{} ({:.1} % of the run) reading {} events, {} lost",
+        format_ns(a.drain_ns as f64),
+        share * 100.0,
+        svg::group_thousands(a.events_read),
+        svg::group_thousands(a.events_lost)
+    );
+    if share > COSTLY_SHARE {
+        cost += "; nothing was measured meanwhile: see the duty cycle";
+    }
+    let mut out = vec![line(
+        key0,
+        "attribution's own time".to_string(),
+        Cell::Text(cost),
+        Metric::new("attribution_time", a.drain_ns as f64, "ns"),
+    )];
+    let key0 = key0 + 1;
     for (i, (class, name, _)) in CLASSES.iter().enumerate() {
         let c = a.classes.iter().find(|c| c.class == *class);
         let (cell, metric) = match c {
@@ -226,6 +256,7 @@ mod tests {
             buffer_size_kb: 4096,
             events_read: 10,
             events_lost: 0,
+            drain_ns: 0,
             spikes_attributed: 3,
             spikes_unknown: 0,
             spikes_skipped: 0,
@@ -256,8 +287,32 @@ mod tests {
     #[test]
     fn table_and_bar() {
         let a = sample();
-        let l = lines(&a, 10);
-        assert_eq!(l.len(), CLASSES.len() + 1);
+        let mut a = a;
+        a.drain_ns = 20_000_000;
+        let l = lines(&a, 10.0, 10);
+        assert_eq!(l.len(), 1 + CLASSES.len() + 1);
+        // The attribution's own time first: 20 ms of a 10 s run.
+        assert_eq!(l[0].key, (10, 0));
+        assert_eq!(
+            l[0].cell.text(),
+            "20 ms (0.2 % of the run) reading 10 events, 0 lost"
+        );
+        let m = l[0].metric.as_ref().unwrap();
+        assert_eq!((m.name.as_str(), m.value), ("attribution_time", 2e7));
+        // Beyond 5 % of the run, the table says what it cost.
+        a.drain_ns = 1_000_000_000;
+        let costly = lines(&a, 10.0, 10);
+        assert!(
+            costly[0].cell.text().starts_with("1 s (10.0 % of the run)")
+                && costly[0]
+                    .cell
+                    .text()
+                    .contains("nothing was measured meanwhile"),
+            "{}",
+            costly[0].cell.text()
+        );
+        a.drain_ns = 0;
+        let l = &l[1..];
         assert_eq!(l[1].name, "spike time: IRQ vectors (timer, IPIs)");
         assert_eq!(l[1].cell.text(), "30 µs in 3 spikes, max 10 µs");
         assert_eq!(l[0].cell.text(), "–");

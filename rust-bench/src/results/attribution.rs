@@ -90,6 +90,11 @@ pub struct Attribution {
     pub events_read: u64,
     /// Events the kernel lost (buffer overrun or dropped).
     pub events_lost: u64,
+    /// Time the measuring thread spent between bursts reading the trace and splitting the
+    /// spikes: the attribution's own cost, time in which nothing was measured (part of
+    /// what the duty cycle leaves out).
+    #[serde(default)]
+    pub drain_ns: u64,
     /// Spikes split into causes.
     pub spikes_attributed: u64,
     /// Spikes in a burst that lost events: counted as `unknown`, not split.

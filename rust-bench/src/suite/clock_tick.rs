@@ -326,7 +326,7 @@ impl TestResult for ClockTick {
             line(11, "clock", Cell::Text(clock), None),
         ];
         if let Some(a) = &self.attribution {
-            lines.extend(crate::report::attribution::lines(a, 12));
+            lines.extend(crate::report::attribution::lines(a, self.duration_s, 12));
         }
         lines
     }
@@ -411,8 +411,15 @@ fn summary_text(r: &ClockTick) -> String {
     s += "\n";
     if let Some(a) = &r.attribution {
         s += &format!(
-            "  attribution ({} trace, {} events, {} lost): {} spikes split, {} unknown\n",
-            a.trace_clock, a.events_read, a.events_lost, a.spikes_attributed, a.spikes_unknown
+            "  attribution ({} trace, {} events, {} lost): {} spikes split, {} unknown; \
+             its own time {:.3} s ({:.1} % of the run)\n",
+            a.trace_clock,
+            a.events_read,
+            a.events_lost,
+            a.spikes_attributed,
+            a.spikes_unknown,
+            a.drain_ns as f64 / 1e9,
+            crate::report::attribution::cost_share(a, r.duration_s) * 100.0
         );
         for c in a.causes.iter().take(8) {
             s += &format!(
