@@ -181,21 +181,31 @@ fn expected_metrics(dir: &Path) -> Vec<(&'static str, String, f64, &'static str)
 /// JSON's.
 fn assert_csv_matches(csv: &str, label: &str, dir: &Path) {
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("label,run,test,metric,value,unit"));
+    assert_eq!(
+        lines.next(),
+        Some("label,run,scenario,test,metric,value,unit")
+    );
     let rows: Vec<Vec<&str>> = lines
         .map(|l| l.split(',').collect::<Vec<_>>())
         .filter(|r| r[0] == label)
         .collect();
     let expected = expected_metrics(dir);
     assert!(!expected.is_empty());
+    // The plan's scenario from run.json, empty without one (or without run.json).
+    let scenario = fs::read_to_string(dir.join("run.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["scenario"].as_u64())
+        .map_or(String::new(), |n| n.to_string());
     for (test, metric, value, unit) in &expected {
         let row = rows
             .iter()
-            .find(|r| r[2] == *test && r[3] == metric)
+            .find(|r| r[3] == *test && r[4] == metric)
             .unwrap_or_else(|| panic!("no row {label},{test},{metric} in\n{csv}"));
-        assert_eq!(row.len(), 6, "{row:?}");
-        assert_eq!(row[4].parse::<f64>().unwrap(), *value, "{label} {metric}");
-        assert_eq!(row[5], *unit, "{label} {metric}");
+        assert_eq!(row.len(), 7, "{row:?}");
+        assert_eq!(row[2], scenario, "{label} {metric}");
+        assert_eq!(row[5].parse::<f64>().unwrap(), *value, "{label} {metric}");
+        assert_eq!(row[6], *unit, "{label} {metric}");
     }
     assert_eq!(rows.len(), expected.len(), "{csv}");
 }
@@ -222,7 +232,7 @@ fn csv_numbers_are_the_json_numbers() {
     }
     assert_eq!(csv.lines().count(), 1 + 3 * (11 + 2 * 7), "{csv}");
     assert!(
-        csv.contains("Hyper-V enlightened,20261127-120000,thread-switch,mean@2,1000.25,ns\n"),
+        csv.contains("Hyper-V enlightened,20261127-120000,,thread-switch,mean@2,1000.25,ns\n"),
         "{csv}"
     );
 }
@@ -249,16 +259,16 @@ fn labels_and_several_directories() {
     let csv = stdout(&rust_bench(&args));
     assert!(
         csv.contains(
-            "\"bare, quoted \"\"x\"\"\",20261127-100000,clock-tick,max_overhead,10000,ns\n"
+            "\"bare, quoted \"\"x\"\"\",20261127-100000,,clock-tick,max_overhead,10000,ns\n"
         ),
         "{csv}"
     );
     assert!(
-        csv.contains("emu,20261127-110000,clock-tick,max_overhead,7190000,ns\n"),
+        csv.contains("emu,20261127-110000,,clock-tick,max_overhead,7190000,ns\n"),
         "{csv}"
     );
     assert!(
-        csv.contains("Hyper-V enlightened,20261127-120000,clock-tick,max_overhead,4080000,ns\n"),
+        csv.contains("Hyper-V enlightened,20261127-120000,,clock-tick,max_overhead,4080000,ns\n"),
         "{csv}"
     );
 
@@ -303,11 +313,43 @@ fn a_single_tests_out_dir_is_a_run() {
     ]));
     assert!(
         csv.starts_with(
-            "label,run,test,metric,value,unit\nbare metal,ct,clock-tick,max_overhead,2000,ns\n"
+            "label,run,scenario,test,metric,value,unit\nbare metal,ct,,clock-tick,max_overhead,2000,ns\n"
         ),
         "{csv}"
     );
     assert_csv_matches(&csv, "bare metal", &dir);
+}
+
+/// The CSV names the paper's scenario of each run whose plan named one.
+#[test]
+fn csv_names_the_scenario() {
+    let t = tmp();
+    let env = environment(Some("Microsoft Hv"), true, true);
+    let dir = t.path().join("results").join("20261127-130000");
+    let mut record = run_json("20261127-130000", Status::Complete, &env);
+    record["scenario"] = 3.into();
+    write(&dir, "run.json", &record);
+    write(&dir, "clock-tick.json", &clock_tick(&env, 68_000, 70_000));
+    write(
+        &dir,
+        "thread-switch.json",
+        &thread_switch(&env, &[(2, [430.0, 520.5, 11_200.0])]),
+    );
+    let csv = stdout(&rust_bench(&[
+        "report",
+        dir.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]));
+    let label = csv.lines().nth(1).unwrap().split(',').next().unwrap();
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .contains(",20261127-130000,3,clock-tick,"),
+        "{csv}"
+    );
+    assert_csv_matches(&csv, label, &dir);
 }
 
 #[test]
@@ -584,13 +626,13 @@ fn scenarios_from_the_hyper_v_kit_are_told_apart_by_their_directory() {
     ]));
     assert!(
         csv.contains(
-            "Hyper-V enlightened (s1-enlightened),20261127-100000,clock-tick,max_overhead,2000,ns\n"
+            "Hyper-V enlightened (s1-enlightened),20261127-100000,,clock-tick,max_overhead,2000,ns\n"
         ),
         "{csv}"
     );
     assert!(
         csv.contains(
-            "Hyper-V enlightened (s3-enlightened),20261127-100000,clock-tick,max_overhead,2000,ns\n"
+            "Hyper-V enlightened (s3-enlightened),20261127-100000,,clock-tick,max_overhead,2000,ns\n"
         ),
         "{csv}"
     );
@@ -694,7 +736,7 @@ fn paper_columns_carry_the_data_files_values() {
     let csv = stdout(&rust_bench(&["report", r, "--paper", "--format", "csv"]));
     let html = stdout(&rust_bench(&["report", r, "--paper", "--format", "html"]));
     for row in &rows {
-        let [_, test, _, machine, metric, threads, value, unit] = row[..] else {
+        let [_, test, scenario, machine, metric, threads, value, unit] = row[..] else {
             panic!("{row:?}")
         };
         assert_eq!(machine, "bare", "a new machine: extend this test");
@@ -715,7 +757,7 @@ fn paper_columns_carry_the_data_files_values() {
             "-" => metric.to_string(),
             n => format!("{metric}@{n}"),
         };
-        let expected = format!("\"{header}\",paper,{test},{metric},{value},{unit}\n");
+        let expected = format!("\"{header}\",paper,{scenario},{test},{metric},{value},{unit}\n");
         assert!(csv.contains(&expected), "{expected} not in\n{csv}");
         assert!(html.contains(&format!("<td>{shown}</td>")), "{shown}");
     }

@@ -78,7 +78,7 @@ fn nanos(s: &str) -> Result<u64, String> {
 pub enum Format {
     /// Markdown tables.
     Md,
-    /// Long form: label,run,test,metric,value,unit.
+    /// Long form: label,run,scenario,test,metric,value,unit.
     Csv,
     /// One self-contained HTML page with tables and SVG figures.
     Html,

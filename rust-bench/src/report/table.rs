@@ -305,22 +305,28 @@ pub fn comparison_groups(runs: &[Run]) -> Vec<Group> {
 }
 
 /// The long-form CSV's header.
-pub const CSV_HEADER: &str = "label,run,test,metric,value,unit\n";
+pub const CSV_HEADER: &str = "label,run,scenario,test,metric,value,unit\n";
 
-/// Long-form CSV: `label,run,test,metric,value,unit`, one line per run and measured metric.
-/// With `paper`, the paper's values follow as rows of the run `paper`, each value and unit
-/// exactly as data/paper.tsv writes them.
+/// Long-form CSV: `label,run,scenario,test,metric,value,unit`, one line per run and
+/// measured metric; `scenario` is the paper's scenario (1-7) the run's plan names, empty
+/// if none. With `paper`, the paper's values follow as rows of the run `paper`, each value
+/// and unit exactly as data/paper.tsv writes them.
 pub fn csv(runs: &[Run], labels: &[String], paper: bool) -> String {
     let mut out = String::from(CSV_HEADER);
     for (run, label) in runs.iter().zip(labels) {
         let (label, id) = (csv_field(label), csv_field(&run.id));
+        let scenario = run
+            .record
+            .as_ref()
+            .and_then(|r| r.scenario)
+            .map_or(String::new(), |s| s.0.to_string());
         for result in &run.results {
             let mut lines = result.lines();
             lines.sort_by_key(|l| l.key);
             for m in lines.into_iter().filter_map(|l| l.metric) {
                 let _ = writeln!(
                     out,
-                    "{label},{id},{},{},{},{}",
+                    "{label},{id},{scenario},{},{},{},{}",
                     result.name(),
                     m.name,
                     number(m.value),
@@ -334,8 +340,9 @@ pub fn csv(runs: &[Run], labels: &[String], paper: bool) -> String {
             for v in values {
                 let _ = writeln!(
                     out,
-                    "{},paper,{},{},{},{}",
+                    "{},paper,{},{},{},{},{}",
                     csv_field(&label),
+                    csv_field(&v.scenario),
                     v.test,
                     v.metric_name(),
                     v.value,
