@@ -194,3 +194,58 @@ fn a_signal_still_restores_the_settings() {
     assert_eq!(v["rt_setup"]["restored"], true, "{}", v["rt_setup"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Two signals at once (an impatient Ctrl-C Ctrl-C): whichever way the race goes, the
+/// process ends and RT throttling is put back.
+#[test]
+fn a_second_signal_still_restores_the_settings() {
+    if !is_root() {
+        eprintln!("skipped: needs root to lift RT throttling");
+        return;
+    }
+    let _g = serial();
+    let dir = tmpdir("rt-second-signal");
+    let (runtime_before, mounted_before) = (rt_runtime(), debugfs_mounted());
+    let child = bin()
+        .args([
+            "clock-tick",
+            "--cpu",
+            &test_cpu().to_string(),
+            "--priority",
+            "80",
+            "--duration",
+            "60s",
+            "--no-rt-throttling",
+        ])
+        .arg("--out")
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(rt_runtime().as_deref().map(str::trim), Some("-1"));
+    // Two kill(1)s: one signal of a kind stays pending at most, so two in one call may
+    // arrive as one.
+    let pid = child.id().to_string();
+    for pause in [5, 0] {
+        let st = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        std::thread::sleep(Duration::from_millis(pause));
+    }
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    match o.status.code() {
+        // The second signal came first: the watcher put the settings back and exited.
+        Some(130) => assert!(err.contains("a second stop signal"), "{err}"),
+        // The first signal's orderly end won the race.
+        Some(0) => {}
+        other => panic!("exit {other:?}: {err}"),
+    }
+    assert_eq!(rt_runtime(), runtime_before, "RT throttling not restored");
+    assert_eq!(debugfs_mounted(), mounted_before);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -3,6 +3,9 @@
 //! with a clear message, so the report and pull commands still build there.
 
 use std::path::Path;
+use std::sync::Mutex;
+#[cfg(target_os = "linux")]
+use std::sync::atomic::AtomicI32;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
@@ -32,28 +35,106 @@ pub fn clear_stop() {
     STOP.store(false, Ordering::Relaxed);
 }
 
+/// What a second stop signal runs before the process exits (see [`on_second_signal`]).
+static CLEANUPS: Mutex<Vec<fn()>> = Mutex::new(Vec::new());
+
+/// The write end of the pipe through which the signal handler wakes the stop watcher.
+#[cfg(target_os = "linux")]
+static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
+
+/// Run `cleanup` if a second SIGINT or SIGTERM ends the process before the first one's
+/// orderly end (e.g. put back the RT settings, stop a kernel tracer). Registered once per
+/// function; each runs at most once.
+pub fn on_second_signal(cleanup: fn()) {
+    let mut list = CLEANUPS.lock().unwrap_or_else(|e| e.into_inner());
+    if !list.contains(&cleanup) {
+        list.push(cleanup);
+    }
+}
+
 #[cfg(target_os = "linux")]
 extern "C" fn on_stop_signal(_: libc::c_int) {
-    // Only an atomic store: async-signal-safe.
+    // An atomic store and a write(2) to a pipe: both async-signal-safe.
     STOP.store(true, Ordering::Relaxed);
+    let fd = SIGNAL_PIPE.load(Ordering::Relaxed);
+    if fd >= 0 {
+        // SAFETY: writing one byte from a static buffer to a file descriptor this process
+        // owns; a full pipe (EAGAIN, non-blocking) only drops a wake-up already pending.
+        unsafe {
+            libc::write(fd, b"s".as_ptr().cast(), 1);
+        }
+    }
 }
 
 /// Make SIGINT and SIGTERM set the stop flag instead of killing the process, so a run ends
-/// cleanly and still writes its (incomplete) results. A second signal kills as usual.
+/// cleanly and still writes its (incomplete) results. A second signal runs the cleanups
+/// registered with [`on_second_signal`] and exits with status 130: nothing the run changed
+/// on the machine is left behind by an impatient user.
 pub fn install_stop_handler() {
     #[cfg(target_os = "linux")]
     {
+        if SIGNAL_PIPE.load(Ordering::SeqCst) < 0 {
+            let mut fds = [0 as libc::c_int; 2];
+            // SAFETY: pipe2 fills the two-element array it is given.
+            let made = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } == 0;
+            if made {
+                // SAFETY: fcntl on the write end just created; non-blocking so the handler
+                // can never block.
+                unsafe {
+                    libc::fcntl(fds[1], libc::F_SETFL, libc::O_NONBLOCK);
+                }
+                let read_end = fds[0];
+                let spawned = std::thread::Builder::new()
+                    .name("rust-bench-stop".into())
+                    .spawn(move || watch_stop_signals(read_end));
+                if spawned.is_ok() {
+                    SIGNAL_PIPE.store(fds[1], Ordering::SeqCst);
+                }
+            }
+        }
         for sig in [libc::SIGINT, libc::SIGTERM] {
             // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value; the handler
-            // is an extern "C" fn that only does an atomic store (async-signal-safe).
-            // SA_RESETHAND restores the default action, so a second signal terminates.
+            // is an extern "C" fn that only does async-signal-safe work. Without the watcher
+            // (no pipe), SA_RESETHAND keeps "a second signal terminates".
             unsafe {
                 let mut sa: libc::sigaction = std::mem::zeroed();
                 sa.sa_sigaction = on_stop_signal as extern "C" fn(libc::c_int) as usize;
-                sa.sa_flags = libc::SA_RESETHAND;
+                if SIGNAL_PIPE.load(Ordering::SeqCst) < 0 {
+                    sa.sa_flags = libc::SA_RESETHAND;
+                }
                 libc::sigemptyset(&mut sa.sa_mask);
                 libc::sigaction(sig, &sa, std::ptr::null_mut());
             }
+        }
+    }
+}
+
+/// The stop watcher: at the second signal, run the cleanups and exit.
+#[cfg(target_os = "linux")]
+fn watch_stop_signals(fd: libc::c_int) {
+    let mut seen = 0;
+    let mut byte = [0u8; 1];
+    loop {
+        // SAFETY: reading into a one-byte buffer from the pipe's read end, which this
+        // thread alone owns.
+        let n = unsafe { libc::read(fd, byte.as_mut_ptr().cast(), 1) };
+        if n == 1 {
+            seen += 1;
+        } else if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+        {
+            continue;
+        } else {
+            return;
+        }
+        if seen >= 2 {
+            eprintln!(
+                "rust-bench: a second stop signal: putting the machine's settings back, then exiting"
+            );
+            let cleanups = CLEANUPS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            for cleanup in cleanups {
+                cleanup();
+            }
+            std::process::exit(130);
         }
     }
 }

@@ -51,6 +51,10 @@ impl RtSetup {
         };
         let mut saved = Saved::default();
         if lift {
+            // A second Ctrl-C must not leave RT throttling lifted.
+            crate::platform::rt::on_second_signal(|| {
+                restore_now();
+            });
             let old = std::fs::read_to_string(RT_RUNTIME).with_context(|| {
                 format!("cannot read {RT_RUNTIME}; RT throttling cannot be lifted on this system")
             })?;
