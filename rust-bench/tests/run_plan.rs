@@ -94,6 +94,16 @@ fn check_prints_what_the_init_needs() {
         "role=cpu-load\ntimeout_s=5400\npoweroff=no\n"
     );
     assert!(!dir.join("results").exists());
+    // --results is not needed for a check, and without --check it is.
+    let o = run(&["run", "--config", conf.to_str().unwrap(), "--check"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "role=cpu-load\ntimeout_s=5400\npoweroff=no\n"
+    );
+    let o = run(&["run", "--config", conf.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--results"), "{}", stderr(&o));
 }
 
 #[test]

@@ -30,9 +30,9 @@ pub struct Args {
     /// The plan (bench.conf; see docs/config.md).
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
-    /// Directory in which the run directory <run-id>/ is created.
-    #[arg(long, value_name = "DIR")]
-    pub results: PathBuf,
+    /// Directory in which the run directory <run-id>/ is created (not needed with --check).
+    #[arg(long, value_name = "DIR", required_unless_present = "check")]
+    pub results: Option<PathBuf>,
     /// Name of the run directory (default: the UTC start time, YYYYMMDD-HHMMSS, plus -N if
     /// that is taken).
     #[arg(long, value_name = "ID")]
@@ -72,13 +72,16 @@ pub fn main(args: Args) -> Result<()> {
         print!("{}", summary_lines(&plan));
         return Ok(());
     }
-    fs::create_dir_all(&args.results).with_context(|| {
+    let Some(results) = args.results.as_deref() else {
+        return Err(UsageError("rust-bench run needs --results DIR".to_string()).into());
+    };
+    fs::create_dir_all(results).with_context(|| {
         format!(
             "cannot create the results directory {}; check that the disk is writable and not full",
-            args.results.display()
+            results.display()
         )
     })?;
-    let (run_id, dir) = create_run_dir(&args.results, args.run_id.as_deref())?;
+    let (run_id, dir) = create_run_dir(results, args.run_id.as_deref())?;
     let run = Arc::new(Run {
         dir,
         record: Mutex::new(RunRecord::start(
