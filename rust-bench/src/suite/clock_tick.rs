@@ -13,14 +13,14 @@ use crate::figures::svg::group_thousands;
 use crate::measure::clock_tick::{Limit, Options, hang, measure};
 use crate::plan::config::{Amount, Hang, Plan, RtThrottling};
 use crate::plan::options::{self, Attribute, Count, Cpu, LoopUs, Priority, ThresholdUs};
-use crate::platform::{rt, rt_setup, tsc};
+use crate::platform::{rt_setup, tsc};
 use crate::results::clock_tick::{ClockTick, NAME};
 use crate::results::environment::Environment;
 use crate::results::rt_setup::RtSetupRecord;
 use crate::results::{read, writer};
 use crate::suite::test::{
-    CHECKPOINT_EVERY, Cell, Destinations, Distribution, Figure, Line, Metric, Pacer, Progress,
-    Test, TestResult, seconds,
+    CHECKPOINT_EVERY, Cell, Distribution, Figure, Line, Metric, Outputs, Test, TestResult, seconds,
+    standalone,
 };
 
 #[derive(Debug, ClapArgs)]
@@ -129,24 +129,20 @@ impl Test for ClockTickTest {
 
     fn main(&self, matches: &clap::ArgMatches) -> Result<()> {
         let args = Args::from_arg_matches(matches)?;
-        let progress = Progress::new(NAME);
-        let opts = Options {
-            checkpoint_every: progress.interval(),
-            ..Options::from_args(&args)
-        };
-        rt::install_stop_handler();
-        let dest = Destinations {
+        let outputs = Outputs {
             out: args.out.as_deref(),
             json: args.json.as_deref(),
             force: args.force,
-            pacer: Pacer::default(),
         };
-        dest.prepare(NAME)?;
-        let result = measure(&opts, &mut |partial| {
-            dest.checkpoint(partial);
-            progress.show(done(&opts, partial));
-        })?;
-        dest.finish(&result)
+        standalone(NAME, outputs, |every, checkpoint| {
+            let opts = Options {
+                checkpoint_every: every,
+                ..Options::from_args(&args)
+            };
+            measure(&opts, &mut |partial| {
+                checkpoint(partial, done(&opts, partial))
+            })
+        })
     }
 
     fn run_planned(

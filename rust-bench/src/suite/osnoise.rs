@@ -10,14 +10,13 @@ use clap::{Args as ClapArgs, FromArgMatches};
 use crate::measure::osnoise::{Options, measure};
 use crate::plan::config::Plan;
 use crate::plan::options::{self, Cpu};
-use crate::platform::rt;
 use crate::results::environment::Environment;
 use crate::results::osnoise::{NAME, Osnoise};
 use crate::results::rt_setup::RtSetupRecord;
 use crate::results::{read, writer};
 use crate::suite::test::{
-    CHECKPOINT_EVERY, Cell, Destinations, Distribution, Figure, Line, Metric, Pacer, Progress,
-    Test, TestResult,
+    CHECKPOINT_EVERY, Cell, Distribution, Figure, Line, Metric, Outputs, Test, TestResult,
+    standalone,
 };
 
 #[derive(Debug, ClapArgs)]
@@ -70,27 +69,24 @@ impl Test for OsnoiseTest {
 
     fn main(&self, matches: &clap::ArgMatches) -> Result<()> {
         let a = Args::from_arg_matches(matches)?;
-        let progress = Progress::new(NAME);
-        let opts = Options {
-            cpu: a.cpu.0,
-            duration: a.duration,
-            period_us: a.period_us,
-            runtime_us: a.runtime_us,
-            checkpoint_every: progress.interval(),
-        };
-        rt::install_stop_handler();
-        let dest = Destinations {
+        let outputs = Outputs {
             out: a.out.as_deref(),
             json: a.json.as_deref(),
             force: a.force,
-            pacer: Pacer::default(),
         };
-        dest.prepare(NAME)?;
-        let result = measure(&opts, &mut |partial| {
-            dest.checkpoint(partial);
-            progress.show(partial.duration_s / opts.duration.as_secs_f64().max(1e-9));
-        })?;
-        dest.finish(&result)
+        standalone(NAME, outputs, |every, checkpoint| {
+            let opts = Options {
+                cpu: a.cpu.0,
+                duration: a.duration,
+                period_us: a.period_us,
+                runtime_us: a.runtime_us,
+                checkpoint_every: every,
+            };
+            let planned = opts.duration.as_secs_f64().max(1e-9);
+            measure(&opts, &mut |partial| {
+                checkpoint(partial, partial.duration_s / planned)
+            })
+        })
     }
 
     fn run_planned(

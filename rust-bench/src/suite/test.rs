@@ -219,7 +219,7 @@ impl Pacer {
 }
 
 /// Where a test run from the command line writes its results (`--out`, `--json`).
-pub struct Destinations<'a> {
+struct Destinations<'a> {
     pub out: Option<&'a Path>,
     pub json: Option<&'a str>,
     /// Replace an earlier result (`--force`).
@@ -326,9 +326,42 @@ impl Destinations<'_> {
     }
 }
 
+/// Where a test's own subcommand writes: `--out DIR`, `--json FILE`, `--force`.
+pub struct Outputs<'a> {
+    pub out: Option<&'a Path>,
+    pub json: Option<&'a str>,
+    pub force: bool,
+}
+
+/// A test's own subcommand (`rust-bench <name> ...`): SIGINT/SIGTERM end the measurement,
+/// the destinations are proven before the first sample, every checkpoint is written and
+/// shown as progress on a terminal, then the result and its files are written. `measure`
+/// gets the checkpoint interval and a callback for each partial result with the fraction
+/// of the planned work done.
+pub fn standalone<R: TestResult>(
+    name: &'static str,
+    outputs: Outputs<'_>,
+    measure: impl FnOnce(Duration, &mut dyn FnMut(&R, f64)) -> Result<R>,
+) -> Result<()> {
+    let progress = Progress::new(name);
+    crate::platform::rt::install_stop_handler();
+    let dest = Destinations {
+        out: outputs.out,
+        json: outputs.json,
+        force: outputs.force,
+        pacer: Pacer::default(),
+    };
+    dest.prepare(name)?;
+    let result = measure(progress.interval(), &mut |partial, done| {
+        dest.checkpoint(partial);
+        progress.show(done);
+    })?;
+    dest.finish(&result)
+}
+
 /// Progress of a test run from the command line: percent done and time left, on stderr
 /// when it is a terminal.
-pub struct Progress {
+struct Progress {
     name: &'static str,
     start: Instant,
     shown: bool,
