@@ -11,16 +11,17 @@ use clap::Args as ClapArgs;
 use serde::Serialize;
 
 use crate::plan::duration;
+use crate::plan::options::{Cpu, Priority};
 use crate::platform::{rt, tsc};
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
     /// CPU to disturb.
-    #[arg(long, default_value_t = 0)]
-    pub cpu: usize,
+    #[arg(long, default_value_t = Cpu::DEFAULT, value_parser = Cpu::parse)]
+    pub cpu: Cpu,
     /// SCHED_FIFO priority (above the measuring thread's).
-    #[arg(long, default_value_t = 99, value_parser = clap::value_parser!(i32).range(1..=99))]
-    pub priority: i32,
+    #[arg(long, default_value_t = Priority::DEFAULT, value_parser = Priority::parse)]
+    pub priority: Priority,
     /// Wake-up period in microseconds.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=10_000_000))]
     pub period_us: u64,
@@ -106,8 +107,8 @@ pub fn inject(
 pub fn main(args: Args) -> Result<()> {
     rt::install_stop_handler();
     let r = inject(
-        args.cpu,
-        args.priority,
+        args.cpu.0,
+        args.priority.0,
         Duration::from_micros(args.period_us),
         Duration::from_micros(args.spin_us),
         args.duration,
