@@ -364,13 +364,26 @@ pub fn check(fs: &Tracefs) -> Result<()> {
     if !tracers.iter().any(|t| t == "osnoise") {
         bail!(
             "the kernel has no osnoise tracer (available_tracers in {}: {}); the osnoise test \
-             needs a kernel with CONFIG_OSNOISE_TRACER (the hvrt kernels have it); drop osnoise \
-             from the tests",
+             needs a kernel with CONFIG_OSNOISE_TRACER (the hvrt kernels have it)",
             fs.root().display(),
             tracers.join(" ")
         );
     }
+    if !fs.root().join("osnoise").is_dir() {
+        bail!(
+            "the kernel lists the osnoise tracer but {} is missing",
+            fs.root().join("osnoise").display()
+        );
+    }
     Ok(())
+}
+
+/// Everything [`measure`] needs on `cpu` before it starts: the CPU, tracefs, the tracer.
+pub fn preflight(cpu: usize) -> Result<()> {
+    rt::check_cpu(cpu)?;
+    let tracefs = Tracefs::open()
+        .context("the osnoise test drives the kernel's osnoise tracer through tracefs")?;
+    check(&tracefs)
 }
 
 /// Run the osnoise tracer on `opts.cpu` for `opts.duration`; `checkpoint` gets the

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Args as ClapArgs, FromArgMatches};
 
-use crate::measure::osnoise::{Options, measure};
+use crate::measure::osnoise::{self, Options, measure};
 use crate::plan::config::Plan;
 use crate::plan::options::{self, Cpu};
 use crate::platform::rt;
@@ -91,6 +91,16 @@ impl Test for OsnoiseTest {
             progress.show(partial.duration_s / opts.duration.as_secs_f64().max(1e-9));
         })?;
         dest.finish(&result)
+    }
+
+    fn preflight(&self, plan: &Plan) -> Result<()> {
+        osnoise::preflight(plan.cpu.0).map_err(|e| {
+            anyhow::anyhow!(
+                "{NAME} needs the kernel's osnoise tracer on cpu {}: {e:#}; drop {NAME} from \
+                 `tests =` in the plan",
+                plan.cpu.0
+            )
+        })
     }
 
     fn run_planned(
