@@ -410,6 +410,12 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
     write(&osnoise_dir.join("runtime_us"), &runtime)?;
     // The tracer first: the kernel refuses to change it while its trace_pipe is open.
     let instance = open_instance(tracefs.root(), opts.cpu)?;
+    // Read the trace from another CPU where there is one: reading on the measured CPU is
+    // itself noise there (thread noise named rust-bench). Restored afterwards.
+    let _sched = rt::ThreadSchedGuard::save();
+    if let Some(&other) = rt::usable_cpus().iter().find(|&&c| c != opts.cpu) {
+        let _ = rt::pin_current_thread(other);
+    }
     let dir = instance.dir.clone();
     let mut pipe = Pipe::open(&dir.join("trace_pipe"), READ_CHUNK)?;
     // At the top level the buffer may hold an earlier count.
