@@ -243,6 +243,27 @@ impl TestResult for Osnoise {
                 self.max_period_noise_ns,
             ),
         ];
+        let share = |key: (u64, u32), name: &str, metric: &str, v: Option<f64>| match v {
+            Some(v) if measured => Line {
+                key,
+                ..line(
+                    0,
+                    name,
+                    Cell::Text(format!("{:.2} %", v * 100.0)),
+                    Metric::new(metric, v, "fraction"),
+                )
+            },
+            _ => Line {
+                key,
+                ..line(0, name, Cell::Missing, None)
+            },
+        };
+        lines.push(share(
+            (1, 1),
+            "noise, share of the time measured",
+            "noise_share",
+            (self.runtime_ns > 0).then(|| self.noise_ns as f64 / self.runtime_ns as f64),
+        ));
         for (i, (class, total)) in self.by_class().into_iter().enumerate() {
             let name = match class {
                 "hw" => "noise not named (hw: hypervisor)".to_string(),
@@ -250,6 +271,12 @@ impl TestResult for Osnoise {
             };
             lines.push(ns(3 + i as u64, &name, &format!("noise_{class}"), total));
         }
+        lines.push(share(
+            (3, 1),
+            "not named, share of the noise",
+            "hw_share",
+            self.hw_share(),
+        ));
         let asked = self
             .duration_asked_s
             .map(|a| format!(" (asked {a:.0} s)"))
@@ -258,7 +285,7 @@ impl TestResult for Osnoise {
             9,
             "periods",
             Cell::Text(format!(
-                "{} in {:.0} s{asked}{}",
+                "{} in {:.1} s{asked}{}",
                 self.periods,
                 self.duration_s,
                 if self.complete { "" } else { " (partial)" }
@@ -341,6 +368,13 @@ mod tests {
         assert_eq!(metric(&lines, "noise_irq"), Some((6_000.0, "ns")));
         assert_eq!(metric(&lines, "noise_hw"), Some((3_000.0, "ns")));
         assert_eq!(metric(&lines, "events_lost"), Some((0.0, "count")));
+        assert_eq!(metric(&lines, "noise_share"), Some((3e-6, "fraction")));
+        assert_eq!(
+            metric(&lines, "hw_share"),
+            Some((3_000.0 / 9_000.0, "fraction"))
+        );
+        let hw_share = lines.iter().find(|l| l.name.contains("share of the noise"));
+        assert_eq!(hw_share.unwrap().cell, Cell::Text("33.33 %".into()));
         assert_eq!(metric(&lines, "periods"), Some((3.0, "count")));
         assert!(r.distributions().is_empty());
         // Without a period nothing was measured: no latency metric, no zero.
