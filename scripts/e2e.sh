@@ -447,10 +447,30 @@ check_complete() {
 	check_os_release_field "$variant" "$run/run.json"
 	attributed=$(json_value "$run/clock-tick.json" spikes_attributed)
 	[ -n "$attributed" ] || die "$variant: clock-tick.json has no attribution"
-	periods=$(json_value "$run/osnoise.json" periods)
-	[ "${periods:-0}" -gt 0 ] || die "$variant: osnoise reported no period"
-	log "$variant: attribution: $attributed spikes split, $(json_value "$run/clock-tick.json" events_read) events, $(json_value "$run/clock-tick.json" events_lost) lost; osnoise: $periods periods, noise $(json_value "$run/osnoise.json" noise_ns) ns, max single $(json_value "$run/osnoise.json" max_single_noise_ns) ns, hw $(json_value "$run/osnoise.json" hw)"
+	log "$variant: attribution: $attributed spikes split, $(json_value "$run/clock-tick.json" events_read) events, $(json_value "$run/clock-tick.json" events_lost) lost"
+	check_osnoise "$variant" "$run/osnoise.json"
 	log "$variant: results ok: complete, PREEMPT_RT=$rt, HYPERV=${hyperv:-n}, clock-tick $samples samples, thread-switch switches $(echo "$switches" | tr '\n' ' ')"
+}
+
+# osnoise measured, and ended on time: its wall time within OSNOISE_OVERRUN_S of the
+# duration asked (the last reading once tracing is off takes 2 s at most, plus slack).
+OSNOISE_OVERRUN_S=3
+check_osnoise() {
+	variant=$1
+	json=$2
+	periods=$(json_value "$json" periods)
+	[ "${periods:-0}" -gt 0 ] || die "$variant: osnoise reported no period"
+	asked=$(json_value "$json" duration_asked_s)
+	taken=$(json_value "$json" duration_s)
+	[ -n "$asked" ] || die "$variant: osnoise.json has no duration_asked_s"
+	[ -n "$taken" ] || die "$variant: osnoise.json has no duration_s"
+	awk -v t="$taken" -v a="$asked" -v o="$OSNOISE_OVERRUN_S" 'BEGIN { exit !(t + 0 <= a + o) }' ||
+		die "$variant: osnoise took $taken s for the $asked s asked (more than $OSNOISE_OVERRUN_S s over)"
+	noise=$(json_value "$json" noise_ns)
+	runtime=$(json_value "$json" runtime_ns)
+	hw=$(json_value "$json" hw_noise_ns)
+	[ -n "$hw" ] || die "$variant: osnoise.json has no hw_noise_ns"
+	log "$variant: osnoise: $periods periods in $taken s (asked $asked s), noise $noise ns of $runtime ns ($(awk -v n="$noise" -v r="$runtime" 'BEGIN { printf "%.2f", (r > 0 ? 100 * n / r : 0) }') %), not named (hw) $hw ns ($(awk -v h="$hw" -v n="$noise" 'BEGIN { printf "%.1f", (n > 0 ? 100 * h / n : 0) }') % of the noise), hw count $(json_value "$json" hw), max single $(json_value "$json" max_single_noise_ns) ns, $(json_value "$json" events_lost) events lost"
 }
 
 # A run that failed for the expected reason, on a VM that powered off by itself (through

@@ -242,4 +242,21 @@ fn osnoise_runs_or_names_the_missing_tracer() {
     assert_eq!(v["complete"], true);
     assert!(u(&v, "periods") >= 2, "{v}");
     assert!(u(&v, "noise_ns") >= u(&v, "max_single_noise_ns"));
+    // Bounded: the 3 s asked, a second's reading and the last reading (2 s at most).
+    assert_eq!(f(&v, "duration_asked_s"), 3.0);
+    assert!(f(&v, "duration_s") <= 3.0 + 1.0 + 2.0 + 0.5, "{v}");
+    assert!(started.elapsed() < Duration::from_secs(8), "it overran");
+    // The noise no event names is what the named events leave of the total.
+    let named: u64 = v["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .inspect(|s| assert_ne!(s["class"], "hw", "sample_threshold was enabled: {v}"))
+        .map(|s| s["total_ns"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        u(&v, "hw_noise_ns"),
+        u(&v, "noise_ns").saturating_sub(named),
+        "{v}"
+    );
 }

@@ -497,3 +497,103 @@ fn sysfs_llc() -> Option<u64> {
     }
     best.map(|b| b.1)
 }
+
+/// What a listed test needs is checked before any test measures: a plan with osnoise on a
+/// kernel whose tracefs has no osnoise tracer (a tracefs look-alike without it, through
+/// the tracefs override), or with `clock_tick.attribute = on` without tracefs, fails at
+/// once, names the test, the problem and the fix, and measures nothing.
+#[test]
+fn a_plan_this_machine_cannot_run_fails_before_measuring() {
+    let _g = serial();
+    let dir = tmpdir("run-preflight");
+    // tracefs as Tracefs::open recognises it, offering the tracers this host's kernel has
+    // but not osnoise.
+    let fake = dir.join("tracing");
+    std::fs::create_dir_all(fake.join("instances")).unwrap();
+    std::fs::write(fake.join("trace_clock"), "[local] global x86-tsc\n").unwrap();
+    std::fs::write(fake.join("available_tracers"), "blk function nop\n").unwrap();
+    let plan = |attribute: &str| {
+        format!(
+            "tests = clock-tick, osnoise\ncpu = {}\npriority = 80\nclock_tick.duration = 20s\n\
+             clock_tick.attribute = {attribute}\nosnoise.duration = 20s\nrt_throttling = keep\n\
+             timeout = 2m\n",
+            test_cpu()
+        )
+    };
+    let go = |tracefs: &Path, attribute: &str, id: &str| {
+        let conf = write_conf(&dir, &plan(attribute));
+        let started = Instant::now();
+        let o = bin()
+            .env("RUST_BENCH_TRACEFS", tracefs)
+            .args([
+                "run",
+                "--config",
+                conf.to_str().unwrap(),
+                "--results",
+                dir.join("results").to_str().unwrap(),
+                "--run-id",
+                id,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "it measured first: {}",
+            stderr(&o)
+        );
+        assert!(!o.status.success(), "{}", stderr(&o));
+        let run_dir = dir.join("results").join(id);
+        for file in ["clock-tick.json", "osnoise.json"] {
+            assert!(!run_dir.join(file).exists(), "{file} was written");
+        }
+        (stderr(&o), json_file(&run_dir.join("run.json")))
+    };
+
+    // auto: clock-tick could run (without attribution); osnoise cannot.
+    let (err, record) = go(&fake, "auto", "no-tracer");
+    assert_eq!(record["status"], "failed", "{record}");
+    let error = record["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("osnoise cannot run on this machine, nothing was measured"),
+        "{error}"
+    );
+    assert!(error.contains("no osnoise tracer"), "{error}");
+    assert!(error.contains("drop osnoise from `tests =`"), "{error}");
+    assert!(err.contains("no osnoise tracer"), "{err}");
+    let tests = &record["tests"];
+    assert_eq!(tests["osnoise"]["status"], "failed");
+    assert!(
+        tests["osnoise"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("CONFIG_OSNOISE_TRACER"),
+        "{tests}"
+    );
+    assert_eq!(tests["clock-tick"]["status"], "failed");
+    assert_eq!(
+        tests["clock-tick"]["error"],
+        "not run: osnoise cannot run on this machine"
+    );
+    assert_eq!(record["boot_to_first_sample_s"], serde_json::Value::Null);
+
+    // on, without tracefs at all: both are refused, clock-tick first.
+    let (_, record) = go(Path::new("/nonexistent/tracing"), "on", "no-tracefs");
+    let error = record["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("clock-tick cannot run on this machine, nothing was measured"),
+        "{error}"
+    );
+    assert!(error.contains("set clock_tick.attribute = auto"), "{error}");
+    assert!(
+        error.contains("/nonexistent/tracing does not exist"),
+        "{error}"
+    );
+    let tests = &record["tests"];
+    assert!(
+        tests["osnoise"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("drop osnoise from `tests =`"),
+        "{tests}"
+    );
+}

@@ -2,6 +2,12 @@
 //! tracefs without rtla: a tracing instance runs the tracer, its per-period summaries and
 //! its per-source noise events are read every second and summed. A cross-check of
 //! clock-tick's attribution with the kernel's in-kernel workload.
+//!
+//! Bounded: the tracer's `sample_threshold` event (one per hardware or hypervisor gap, a
+//! flood under emulation) is not enabled; the noise no event names is the summaries' total
+//! less the named events' time. Each second's reading stops after [`DRAIN_BUDGET`] or at
+//! the end of the run, and the last reading, once tracing is off, after [`FINAL_DRAIN_MAX`];
+//! what is left unread counts as lost, as what the kernel overwrote or dropped does.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -41,14 +47,27 @@ impl Default for Options {
 /// The instance's name under `instances/`.
 pub const INSTANCE: &str = "hvrt-osnoise";
 
-/// The tracer's noise events.
-const EVENTS: [&str; 5] = [
-    "sample_threshold",
-    "nmi_noise",
-    "irq_noise",
-    "softirq_noise",
-    "thread_noise",
-];
+/// The tracer's noise events that name their source. Not `sample_threshold`: it fires for
+/// every gap no guest event explains, thousands a second in an emulated VM, and its time
+/// is the summaries' noise less these events' (see [`contract::unnamed_noise_ns`]).
+const EVENTS: [&str; 4] = ["nmi_noise", "irq_noise", "softirq_noise", "thread_noise"];
+
+/// The per-CPU ring buffer of the instance (KiB): a second of named noise events on a busy
+/// CPU is tens of KiB.
+const BUFFER_KB: u64 = 1024;
+
+/// How often the trace is read while the tracer runs.
+const DRAIN_EVERY: Duration = Duration::from_secs(1);
+
+/// How long one reading may take while the tracer runs (on a one-CPU machine, reading is
+/// itself noise on the measured CPU).
+const DRAIN_BUDGET: Duration = Duration::from_millis(100);
+
+/// How long the last reading, once tracing is off, may take.
+const FINAL_DRAIN_MAX: Duration = Duration::from_secs(2);
+
+/// Text handed over per read of `trace_pipe` (the deadline is checked between reads).
+const READ_CHUNK: usize = 64 * 1024;
 
 /// One parsed line of the osnoise instance's trace.
 #[derive(Clone, Debug, PartialEq)]
@@ -132,6 +151,7 @@ struct Sums {
     min_available_pct: Option<f64>,
     counts: Counts,
     sources: BTreeMap<(&'static str, String), NoiseSource>,
+    /// Events the trace said were lost (`[LOST N EVENTS]` lines).
     lost: u64,
 }
 
@@ -268,7 +288,7 @@ fn open_instance(root: &Path, cpu: usize) -> Result<Instance> {
         tracing_on: String::new(),
     };
     write(&dir.join("tracing_cpumask"), &cpumask(cpu))?;
-    write(&dir.join("buffer_size_kb"), "4096")?;
+    write(&dir.join("buffer_size_kb"), &BUFFER_KB.to_string())?;
     let in_instance = match start_tracer(&dir) {
         Ok(()) => return Ok(instance),
         Err(e) => e,
@@ -297,6 +317,43 @@ fn open_instance(root: &Path, cpu: usize) -> Result<Instance> {
     Ok(top)
 }
 
+/// The buffer's `entries` (unread) and `overrun` + `dropped events` (lost) on `cpu`.
+fn buffer_stats(dir: &Path, cpu: usize) -> (u64, u64) {
+    let stats = fs::read_to_string(dir.join(format!("per_cpu/cpu{cpu}/stats"))).unwrap_or_default();
+    let field = |name: &str| -> u64 {
+        stats
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(k, _)| k.trim() == name)
+            .filter_map(|(_, v)| v.trim().parse::<u64>().ok())
+            .sum()
+    };
+    (field("entries"), field("overrun") + field("dropped events"))
+}
+
+/// Events not read: what the trace said was lost or the buffer's counters say was
+/// overwritten or dropped (the same events, counted twice over), plus what was left unread.
+pub fn events_lost(lost_lines: u64, overrun_dropped: u64, unread: u64) -> u64 {
+    lost_lines.max(overrun_dropped) + unread
+}
+
+/// Read the trace into `sums` until it is empty or `until`, one chunk at a time.
+fn drain_until(pipe: &mut Pipe, sums: &mut Sums, until: Instant) -> Result<()> {
+    while Instant::now() < until {
+        let mut lines = 0u64;
+        pipe.drain(&mut |l| {
+            lines += 1;
+            if let Some(x) = parse_line(l) {
+                sums.add(x);
+            }
+        })?;
+        if lines == 0 {
+            break;
+        }
+    }
+    Ok(())
+}
+
 fn write(path: &Path, value: &str) -> Result<()> {
     fs::write(path, value).with_context(|| format!("cannot write '{value}' to {}", path.display()))
 }
@@ -307,13 +364,26 @@ pub fn check(fs: &Tracefs) -> Result<()> {
     if !tracers.iter().any(|t| t == "osnoise") {
         bail!(
             "the kernel has no osnoise tracer (available_tracers in {}: {}); the osnoise test \
-             needs a kernel with CONFIG_OSNOISE_TRACER (the hvrt kernels have it); drop osnoise \
-             from the tests",
+             needs a kernel with CONFIG_OSNOISE_TRACER (the hvrt kernels have it)",
             fs.root().display(),
             tracers.join(" ")
         );
     }
+    if !fs.root().join("osnoise").is_dir() {
+        bail!(
+            "the kernel lists the osnoise tracer but {} is missing",
+            fs.root().join("osnoise").display()
+        );
+    }
     Ok(())
+}
+
+/// Everything [`measure`] needs on `cpu` before it starts: the CPU, tracefs, the tracer.
+pub fn preflight(cpu: usize) -> Result<()> {
+    rt::check_cpu(cpu)?;
+    let tracefs = Tracefs::open()
+        .context("the osnoise test drives the kernel's osnoise tracer through tracefs")?;
+    check(&tracefs)
 }
 
 /// Run the osnoise tracer on `opts.cpu` for `opts.duration`; `checkpoint` gets the
@@ -340,14 +410,23 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
     write(&osnoise_dir.join("runtime_us"), &runtime)?;
     // The tracer first: the kernel refuses to change it while its trace_pipe is open.
     let instance = open_instance(tracefs.root(), opts.cpu)?;
+    // Read the trace from another CPU where there is one: reading on the measured CPU is
+    // itself noise there (thread noise named rust-bench). Restored afterwards.
+    let _sched = rt::ThreadSchedGuard::save();
+    if let Some(&other) = rt::usable_cpus().iter().find(|&&c| c != opts.cpu) {
+        let _ = rt::pin_current_thread(other);
+    }
     let dir = instance.dir.clone();
-    let mut pipe = Pipe::open(&dir.join("trace_pipe"), 16 << 20)?;
+    let mut pipe = Pipe::open(&dir.join("trace_pipe"), READ_CHUNK)?;
+    // At the top level the buffer may hold an earlier count.
+    let (_, lost_before) = buffer_stats(&dir, opts.cpu);
     write(&dir.join("tracing_on"), "1")?;
 
     let start = Instant::now();
+    let deadline = start + opts.duration;
     let mut sums = Sums::default();
     let mut next_checkpoint = start + opts.checkpoint_every;
-    let report = |sums: &Sums, complete: bool, end: End| Osnoise {
+    let report = |sums: &Sums, complete: bool, end: End, lost: u64| Osnoise {
         schema: SCHEMA,
         test: contract::NAME.to_string(),
         rust_bench_version: Some(origin.rust_bench_version.clone()),
@@ -359,6 +438,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
         period_us: opts.period_us,
         runtime_us: opts.runtime_us,
         duration_s: (start.elapsed().as_secs_f64() * 1e6).round() / 1e6,
+        duration_asked_s: Some(opts.duration.as_secs_f64()),
         periods: sums.periods,
         runtime_ns: sums.runtime_ns,
         noise_ns: sums.noise_ns,
@@ -371,39 +451,46 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
             v.sort_by_key(|s| std::cmp::Reverse(s.total_ns));
             v
         },
-        events_lost: sums.lost,
+        hw_noise_ns: Some(contract::unnamed_noise_ns(
+            sums.noise_ns,
+            &sums.sources.values().cloned().collect::<Vec<_>>(),
+        )),
+        events_lost: lost,
         environment: environment.clone(),
+    };
+    let lost_so_far = |sums: &Sums, unread: u64| {
+        let (_, lost) = buffer_stats(&dir, opts.cpu);
+        events_lost(sums.lost, lost.saturating_sub(lost_before), unread)
     };
     let end = loop {
         if rt::stop_requested() {
             break End::Signal;
         }
-        if start.elapsed() >= opts.duration {
+        let now = Instant::now();
+        if now >= deadline {
             break End::Duration;
         }
-        let left = opts.duration.saturating_sub(start.elapsed());
-        rt::sleep_until_monotonic(
-            tsc::monotonic_ns() + left.min(Duration::from_secs(1)).as_nanos() as u64,
-        );
-        pipe.drain(&mut |l| {
-            if let Some(x) = parse_line(l) {
-                sums.add(x);
-            }
-        })?;
+        let wake = (now + DRAIN_EVERY).min(deadline);
+        rt::sleep_until_monotonic(tsc::monotonic_ns() + (wake - now).as_nanos() as u64);
+        drain_until(
+            &mut pipe,
+            &mut sums,
+            (Instant::now() + DRAIN_BUDGET).min(deadline),
+        )?;
         if Instant::now() >= next_checkpoint {
-            checkpoint(&report(&sums, false, End::Running));
+            checkpoint(&report(&sums, false, End::Running, lost_so_far(&sums, 0)));
             next_checkpoint = Instant::now() + opts.checkpoint_every;
         }
     };
+    // Nothing is written once tracing is off: the last reading is bounded by the buffer,
+    // and by FINAL_DRAIN_MAX; what it leaves counts as lost.
     write(&dir.join("tracing_on"), "0")?;
-    pipe.drain(&mut |l| {
-        if let Some(x) = parse_line(l) {
-            sums.add(x);
-        }
-    })?;
+    drain_until(&mut pipe, &mut sums, Instant::now() + FINAL_DRAIN_MAX)?;
+    let (unread, _) = buffer_stats(&dir, opts.cpu);
+    let lost = lost_so_far(&sums, unread);
     drop(pipe);
     drop(instance);
-    Ok(report(&sums, end != End::Signal, end))
+    Ok(report(&sums, end != End::Signal, end, lost))
 }
 
 #[cfg(test)]
@@ -452,6 +539,32 @@ mod tests {
         );
         assert_eq!(parse_line("CPU:1 [LOST 3 EVENTS]"), Some(Line::Lost(3)));
         assert_eq!(parse_line("# tracer: osnoise"), None);
+    }
+
+    #[test]
+    fn lost_events_are_counted_once_and_unread_ones_added() {
+        // The trace's LOST lines and the buffer's overrun count the same events.
+        assert_eq!(events_lost(5, 5, 0), 5);
+        assert_eq!(events_lost(0, 7, 0), 7);
+        assert_eq!(events_lost(3, 0, 0), 3);
+        // Left in the buffer at the end: lost too.
+        assert_eq!(events_lost(5, 5, 100), 105);
+        assert_eq!(events_lost(0, 0, 0), 0);
+    }
+
+    #[test]
+    fn reads_the_buffer_counters() {
+        let dir = std::env::temp_dir().join(format!("rust-bench-osnoise-{}", std::process::id()));
+        fs::create_dir_all(dir.join("per_cpu/cpu1")).unwrap();
+        fs::write(
+            dir.join("per_cpu/cpu1/stats"),
+            "entries: 12\noverrun: 3\ncommit overrun: 9\nbytes: 4096\n\
+             oldest event ts: 5.1\nnow ts: 6.2\ndropped events: 2\nread events: 40\n",
+        )
+        .unwrap();
+        assert_eq!(buffer_stats(&dir, 1), (12, 5));
+        assert_eq!(buffer_stats(&dir, 0), (0, 0));
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

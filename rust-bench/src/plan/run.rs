@@ -210,6 +210,9 @@ fn run_tests(run: &Arc<Run>, plan: &Plan, setup: Option<&RtSetupRecord>) -> Resu
             );
         }
     })?;
+    if !preflight(run, plan)? {
+        return Ok(());
+    }
     mark_first_sample(run)?;
     for &test in &plan.tests {
         if let Some(reason) = stop_reason(plan) {
@@ -246,6 +249,40 @@ fn run_tests(run: &Arc<Run>, plan: &Plan, setup: Option<&RtSetupRecord>) -> Resu
         }
     }
     Ok(())
+}
+
+/// Every listed test's preflight, before the first one measures: whether all can run. If
+/// one cannot, the run fails at once: that test records why, the others that they were
+/// not run, and nothing is measured.
+fn preflight(run: &Run, plan: &Plan) -> Result<bool> {
+    let failures: Vec<(TestName, String)> = plan
+        .tests
+        .iter()
+        .filter_map(|&test| {
+            let found = suite::find(test.as_str())?;
+            found.preflight(plan).err().map(|e| (test, one_line(&e)))
+        })
+        .collect();
+    let Some((first, why)) = failures.first() else {
+        return Ok(true);
+    };
+    let reason = format!("{first} cannot run on this machine, nothing was measured: {why}");
+    for (test, why) in &failures {
+        say(&format!("{test}: {why}"));
+    }
+    say(&reason);
+    run.update(|r| {
+        for &test in &plan.tests {
+            let error = match failures.iter().find(|(t, _)| *t == test) {
+                Some((_, why)) => why.clone(),
+                None => format!("not run: {first} cannot run on this machine"),
+            };
+            set_test(r, test, Status::Failed, Some(error));
+        }
+        r.status = Status::Failed;
+        r.error.get_or_insert(reason);
+    })?;
+    Ok(false)
 }
 
 fn set_test(record: &mut RunRecord, test: TestName, status: Status, error: Option<String>) {

@@ -28,8 +28,11 @@ pub struct Osnoise {
     /// The tracer's period and, within it, how long its thread measures (µs).
     pub period_us: u64,
     pub runtime_us: u64,
-    /// Wall time the tracer ran.
+    /// Wall time the test took, from tracing on to the last reading of the trace.
     pub duration_s: f64,
+    /// The duration asked for (`--duration`, `osnoise.duration`); absent in older files.
+    #[serde(default)]
+    pub duration_asked_s: Option<f64>,
     /// Periods the tracer reported (one summary line each).
     pub periods: u64,
     /// Time the tracer's thread measured, summed over the periods.
@@ -46,9 +49,28 @@ pub struct Osnoise {
     pub counts: Counts,
     /// Per source, from the tracer's noise events, largest total first.
     pub sources: Vec<NoiseSource>,
-    /// Events the kernel lost.
+    /// Noise the kernel does not name: `noise_ns` minus the time the named noise events
+    /// (`sources`) account for, never below 0 ([`unnamed_noise_ns`]). In a VM the
+    /// hypervisor (also SMIs and interrupt entry/exit). An upper bound when events were
+    /// lost. Absent (None) in files written before it existed, whose `hw` sources (the
+    /// tracer's `sample_threshold` events) stand for it.
+    #[serde(default)]
+    pub hw_noise_ns: Option<u64>,
+    /// Events not read: lost by the kernel (overwritten or dropped) or left unread in the
+    /// buffer at the end.
     pub events_lost: u64,
     pub environment: Environment,
+}
+
+/// The noise the kernel does not name: the summaries' `noise_ns` minus the time the named
+/// noise events (every class but `hw`) account for, never below 0.
+pub fn unnamed_noise_ns(noise_ns: u64, sources: &[NoiseSource]) -> u64 {
+    let named: u64 = sources
+        .iter()
+        .filter(|s| s.class != "hw")
+        .map(|s| s.total_ns)
+        .sum();
+    noise_ns.saturating_sub(named)
 }
 
 /// How often each kind of noise interfered.
@@ -92,20 +114,61 @@ impl Osnoise {
         s
     }
 
-    /// Noise summed per class from `sources`, in the order hw, nmi, irq, softirq, thread.
+    /// The noise of one class summed over `sources`.
+    fn class_total(&self, class: &str) -> u64 {
+        self.sources
+            .iter()
+            .filter(|s| s.class == class)
+            .map(|s| s.total_ns)
+            .sum()
+    }
+
+    /// The noise the kernel does not name ([`Osnoise::hw_noise_ns`]); in an older file, its
+    /// `hw` sources.
+    pub fn hw_ns(&self) -> u64 {
+        self.hw_noise_ns.unwrap_or_else(|| self.class_total("hw"))
+    }
+
+    /// The share of the noise the kernel does not name, 0 to 1; None without noise.
+    pub fn hw_share(&self) -> Option<f64> {
+        (self.noise_ns > 0).then(|| self.hw_ns() as f64 / self.noise_ns as f64)
+    }
+
+    /// Noise per class, in the order hw ([`Osnoise::hw_ns`]), nmi, irq, softirq, thread
+    /// (`sources` summed by class).
     pub fn by_class(&self) -> Vec<(&'static str, u64)> {
         ["hw", "nmi", "irq", "softirq", "thread"]
             .into_iter()
-            .map(|c| {
-                (
-                    c,
-                    self.sources
-                        .iter()
-                        .filter(|s| s.class == c)
-                        .map(|s| s.total_ns)
-                        .sum(),
-                )
+            .map(|c| match c {
+                "hw" => (c, self.hw_ns()),
+                _ => (c, self.class_total(c)),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(class: &str, total_ns: u64) -> NoiseSource {
+        NoiseSource {
+            class: class.to_string(),
+            name: String::new(),
+            count: 1,
+            total_ns,
+            max_ns: total_ns,
+        }
+    }
+
+    #[test]
+    fn unnamed_noise_is_what_the_named_events_leave() {
+        let named = [source("irq", 3_000), source("thread", 2_000)];
+        assert_eq!(unnamed_noise_ns(10_000, &named), 5_000);
+        // Never below 0: events below the tracer's threshold still name their time.
+        assert_eq!(unnamed_noise_ns(4_000, &named), 0);
+        // hw sources (sample_threshold events, in older files) name nothing.
+        assert_eq!(unnamed_noise_ns(10_000, &[source("hw", 9_000)]), 10_000);
+        assert_eq!(unnamed_noise_ns(0, &[]), 0);
     }
 }

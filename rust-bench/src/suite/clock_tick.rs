@@ -13,6 +13,7 @@ use crate::figures::svg::group_thousands;
 use crate::measure::clock_tick::{Limit, Options, hang, measure};
 use crate::plan::config::{Amount, Hang, Plan, RtThrottling};
 use crate::plan::options::{self, Attribute, Count, Cpu, LoopUs, Priority, ThresholdUs};
+use crate::platform::tracefs::{Tracefs, wanted_events};
 use crate::platform::{rt_setup, tsc};
 use crate::results::clock_tick::{ClockTick, NAME};
 use crate::results::environment::Environment;
@@ -143,6 +144,23 @@ impl Test for ClockTickTest {
                 checkpoint(partial, done(&opts, partial))
             })
         })
+    }
+
+    /// `clock_tick.attribute = on` needs tracefs and the tracepoints it records (`auto`
+    /// measures without attribution where they are missing, and says so).
+    fn preflight(&self, plan: &Plan) -> Result<()> {
+        if plan.clock_tick.attribute != Attribute::On || plan.clock_tick.hang != Hang::No {
+            return Ok(());
+        }
+        Tracefs::open()
+            .and_then(|fs| wanted_events(&fs.root().join("events")).map(drop))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "clock_tick.attribute = on needs the kernel's tracing: {e:#}; set \
+                     clock_tick.attribute = auto (attribution where tracing exists) or off in \
+                     the plan"
+                )
+            })
     }
 
     fn run_planned(

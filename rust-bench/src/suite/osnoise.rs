@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Args as ClapArgs, FromArgMatches};
 
-use crate::measure::osnoise::{Options, measure};
+use crate::measure::osnoise::{self, Options, measure};
 use crate::plan::config::Plan;
 use crate::plan::options::{self, Cpu};
 use crate::results::environment::Environment;
@@ -58,7 +58,7 @@ impl Test for OsnoiseTest {
     }
 
     fn method(&self) -> &'static str {
-        "The kernel's osnoise tracer runs a thread on the CPU and counts what interrupts it, by source: IRQs, softirqs, NMIs, threads, and hardware noise (no guest event: in a VM, the hypervisor)."
+        "The kernel's osnoise tracer runs a thread on the CPU and counts what interrupts it, by source: IRQs, softirqs, NMIs, threads, and hw: the noise the kernel does not name (its total less the named sources'; in a VM the hypervisor, also SMIs and interrupt entry/exit)."
     }
 
     fn command(&self) -> clap::Command {
@@ -86,6 +86,16 @@ impl Test for OsnoiseTest {
             measure(&opts, &mut |partial| {
                 checkpoint(partial, partial.duration_s / planned)
             })
+        })
+    }
+
+    fn preflight(&self, plan: &Plan) -> Result<()> {
+        osnoise::preflight(plan.cpu.0).map_err(|e| {
+            anyhow::anyhow!(
+                "{NAME} needs the kernel's osnoise tracer on cpu {}: {e:#}; drop {NAME} from \
+                 `tests =` in the plan",
+                plan.cpu.0
+            )
         })
     }
 
@@ -133,17 +143,29 @@ impl TestResult for Osnoise {
     fn summary(&self) -> String {
         let us = |ns: u64| ns as f64 / 1000.0;
         let c = &self.counts;
+        let pct = |part: u64, whole: u64| match whole {
+            0 => "-".to_string(),
+            _ => format!("{:.3} %", part as f64 * 100.0 / whole as f64),
+        };
+        let asked = self
+            .duration_asked_s
+            .map(|a| format!(" (asked {a:.1} s)"))
+            .unwrap_or_default();
         let mut s = format!(
-            "osnoise: {} periods in {:.1} s on cpu {}: noise {:.1} us of {:.1} us measured, \
-             max per period {:.1} us, max single {:.1} us\n  interference counts: hw {} nmi {} \
-             irq {} softirq {} thread {}; {} events lost\n",
+            "osnoise: {} periods in {:.1} s{asked} on cpu {}: noise {:.1} us of {:.1} us \
+             measured ({}), max per period {:.1} us, max single {:.1} us\n  not named by the \
+             kernel (hw: in a VM the hypervisor): {:.1} us ({} of the noise)\n  interference \
+             counts: hw {} nmi {} irq {} softirq {} thread {}; {} events lost\n",
             self.periods,
             self.duration_s,
             self.cpu,
             us(self.noise_ns),
             us(self.runtime_ns),
+            pct(self.noise_ns, self.runtime_ns),
             us(self.max_period_noise_ns),
             us(self.max_single_noise_ns),
+            us(self.hw_ns()),
+            pct(self.hw_ns(), self.noise_ns),
             c.hw,
             c.nmi,
             c.irq,
@@ -217,24 +239,60 @@ impl TestResult for Osnoise {
                 self.max_period_noise_ns,
             ),
         ];
+        let share = |key: (u64, u32), name: &str, metric: &str, v: Option<f64>| match v {
+            Some(v) if measured => Line {
+                key,
+                ..line(
+                    0,
+                    name,
+                    Cell::Text(format!("{:.2} %", v * 100.0)),
+                    Metric::new(metric, v, "fraction"),
+                )
+            },
+            _ => Line {
+                key,
+                ..line(0, name, Cell::Missing, None)
+            },
+        };
+        lines.push(share(
+            (1, 1),
+            "noise, share of the time measured",
+            "noise_share",
+            (self.runtime_ns > 0).then(|| self.noise_ns as f64 / self.runtime_ns as f64),
+        ));
         for (i, (class, total)) in self.by_class().into_iter().enumerate() {
-            lines.push(ns(
-                3 + i as u64,
-                &format!("noise from {class}"),
-                &format!("noise_{class}"),
-                total,
-            ));
+            let name = match class {
+                "hw" => "noise not named (hw: hypervisor)".to_string(),
+                _ => format!("noise from {class}"),
+            };
+            lines.push(ns(3 + i as u64, &name, &format!("noise_{class}"), total));
         }
+        lines.push(share(
+            (3, 1),
+            "not named, share of the noise",
+            "hw_share",
+            self.hw_share(),
+        ));
+        let asked = self
+            .duration_asked_s
+            .map(|a| format!(" (asked {a:.0} s)"))
+            .unwrap_or_default();
         lines.push(line(
             9,
             "periods",
             Cell::Text(format!(
-                "{} in {:.0} s{}",
+                "{} in {:.1} s{asked}{}",
                 self.periods,
                 self.duration_s,
                 if self.complete { "" } else { " (partial)" }
             )),
             Metric::new("periods", self.periods as f64, "count"),
+        ));
+        lines.push(line(
+            10,
+            "events lost",
+            Cell::Text(self.events_lost.to_string()),
+            Metric::new("events_lost", self.events_lost as f64, "count"),
         ));
         lines
     }
@@ -268,6 +326,7 @@ mod tests {
             period_us: 1_000_000,
             runtime_us: 1_000_000,
             duration_s: 3.0,
+            duration_asked_s: Some(3.0),
             periods,
             runtime_ns: 3_000_000_000,
             noise_ns: 9_000,
@@ -282,6 +341,7 @@ mod tests {
                 total_ns: 6_000,
                 max_ns: 4_000,
             }],
+            hw_noise_ns: Some(3_000),
             events_lost: 0,
             environment: crate::results::fixture::environment(None, false, false),
         }
@@ -302,12 +362,57 @@ mod tests {
         assert!(lines[0].headline);
         assert_eq!(metric(&lines, "max_single_noise"), Some((4_000.0, "ns")));
         assert_eq!(metric(&lines, "noise_irq"), Some((6_000.0, "ns")));
-        assert_eq!(metric(&lines, "noise_hw"), Some((0.0, "ns")));
+        assert_eq!(metric(&lines, "noise_hw"), Some((3_000.0, "ns")));
+        assert_eq!(metric(&lines, "events_lost"), Some((0.0, "count")));
+        assert_eq!(metric(&lines, "noise_share"), Some((3e-6, "fraction")));
+        assert_eq!(
+            metric(&lines, "hw_share"),
+            Some((3_000.0 / 9_000.0, "fraction"))
+        );
+        let hw_share = lines.iter().find(|l| l.name.contains("share of the noise"));
+        assert_eq!(hw_share.unwrap().cell, Cell::Text("33.33 %".into()));
         assert_eq!(metric(&lines, "periods"), Some((3.0, "count")));
         assert!(r.distributions().is_empty());
         // Without a period nothing was measured: no latency metric, no zero.
         let none = result(0).lines();
         assert_eq!(metric(&none, "max_single_noise"), None);
         assert_eq!(none[0].cell, Cell::Missing);
+    }
+
+    #[test]
+    fn hw_noise_is_recorded_or_in_older_files_the_hw_sources() {
+        let r = result(3);
+        assert_eq!(r.hw_ns(), 3_000);
+        assert_eq!(r.hw_share(), Some(3_000.0 / 9_000.0));
+        assert!(
+            r.summary().contains("(33.333 % of the noise)"),
+            "{}",
+            r.summary()
+        );
+        assert!(
+            r.summary().contains("in 3.0 s (asked 3.0 s)"),
+            "{}",
+            r.summary()
+        );
+        // A file written before hw_noise_ns existed: its hw sources stand for it.
+        let mut v = serde_json::to_value(&r).unwrap();
+        let o = v.as_object_mut().unwrap();
+        o.remove("hw_noise_ns");
+        o.remove("duration_asked_s");
+        o["sources"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "class": "hw", "name": "", "count": 2, "total_ns": 7_000, "max_ns": 5_000
+            }));
+        let old: Osnoise = serde_json::from_value(v).unwrap();
+        assert_eq!((old.hw_noise_ns, old.duration_asked_s), (None, None));
+        assert_eq!(old.hw_ns(), 7_000);
+        assert_eq!(old.by_class()[0], ("hw", 7_000));
+        assert!(
+            old.summary().contains("in 3.0 s on cpu"),
+            "{}",
+            old.summary()
+        );
     }
 }

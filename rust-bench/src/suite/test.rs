@@ -49,6 +49,13 @@ pub trait Test: Sync {
     /// say, print the summary.
     fn main(&self, args: &clap::ArgMatches) -> Result<()>;
 
+    /// Check, before any test of the plan measures, that this machine has what the test
+    /// needs as the plan asks (`rust-bench run` calls it for every listed test first). An
+    /// error names the test, the problem and the fix.
+    fn preflight(&self, _plan: &Plan) -> Result<()> {
+        Ok(())
+    }
+
     /// Measure as the plan says (`rust-bench run`), under the plan's RT setup (`rt_setup`,
     /// done and restored by `run`; `None`: the test does its own as the plan says).
     /// `checkpoint` is called about every [`CHECKPOINT_EVERY`] with the result so far.
