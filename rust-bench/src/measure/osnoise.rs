@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -241,8 +242,21 @@ struct Instance {
     tracing_on: String,
 }
 
+/// The directory of the tracer while it runs, for [`stop_now`].
+static RUNNING: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Stop the tracer when a second stop signal ends rust-bench at once: its in-kernel
+/// workload would otherwise keep the CPU busy after rust-bench is gone.
+fn stop_now() {
+    if let Some(dir) = RUNNING.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        let _ = fs::write(dir.join("tracing_on"), "0");
+        let _ = fs::write(dir.join("current_tracer"), "nop");
+    }
+}
+
 impl Drop for Instance {
     fn drop(&mut self) {
+        RUNNING.lock().unwrap_or_else(|e| e.into_inner()).take();
         let _ = fs::write(self.dir.join("tracing_on"), "0");
         let _ = fs::write(self.dir.join("current_tracer"), "nop");
         for e in EVENTS {
@@ -409,7 +423,9 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
     }
     write(&osnoise_dir.join("runtime_us"), &runtime)?;
     // The tracer first: the kernel refuses to change it while its trace_pipe is open.
+    rt::on_second_signal(stop_now);
     let instance = open_instance(tracefs.root(), opts.cpu)?;
+    *RUNNING.lock().unwrap_or_else(|e| e.into_inner()) = Some(instance.dir.clone());
     // Read the trace from another CPU where there is one: reading on the measured CPU is
     // itself noise there (thread noise named rust-bench). Restored afterwards.
     let _sched = rt::ThreadSchedGuard::save();
