@@ -288,6 +288,9 @@ build_buildroot() {
 	echo "$seconds" >"$bro/build.seconds"
 	log "benchmark: Buildroot $(buildroot_version) build of $variant: $seconds s wall clock ($(nproc) cores), ccache: $(ccache_summary)"
 	check_os_release "$variant" "$bro/images/rootfs.cpio.gz"
+	# The checks use the rust-bench the user's build made for the host (post-image.sh's).
+	RUST_BENCH=$bro/host/bin/rust-bench
+	[ -x "$RUST_BENCH" ] || die "$variant: the Buildroot build made no $RUST_BENCH"
 	mkdir -p "$E2E/$variant"
 	for ext in img vhd vhdx; do
 		f=$bro/images/hvrt-$variant.$ext
