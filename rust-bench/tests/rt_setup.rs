@@ -147,16 +147,8 @@ fn run_records_its_rt_setup() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// SIGTERM ends the measurement early; the settings are still put back.
-#[test]
-fn a_signal_still_restores_the_settings() {
-    if !is_root() {
-        eprintln!("skipped: needs root to lift RT throttling");
-        return;
-    }
-    let _g = serial();
-    let dir = tmpdir("rt-signal");
-    let (runtime_before, mounted_before) = (rt_runtime(), debugfs_mounted());
+/// A 60 s clock-tick with RT throttling lifted, writing to `dir`, 1.5 s into its run.
+fn measure_lifted(dir: &std::path::Path) -> std::process::Child {
     let child = bin()
         .args([
             "clock-tick",
@@ -169,12 +161,26 @@ fn a_signal_still_restores_the_settings() {
             "--no-rt-throttling",
         ])
         .arg("--out")
-        .arg(&dir)
+        .arg(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
+    child
+}
+
+/// SIGTERM ends the measurement early; the settings are still put back.
+#[test]
+fn a_signal_still_restores_the_settings() {
+    if !is_root() {
+        eprintln!("skipped: needs root to lift RT throttling");
+        return;
+    }
+    let _g = serial();
+    let dir = tmpdir("rt-signal");
+    let (runtime_before, mounted_before) = (rt_runtime(), debugfs_mounted());
+    let child = measure_lifted(&dir);
     assert_eq!(
         rt_runtime().as_deref().map(str::trim),
         Some("-1"),
@@ -206,24 +212,7 @@ fn a_second_signal_still_restores_the_settings() {
     let _g = serial();
     let dir = tmpdir("rt-second-signal");
     let (runtime_before, mounted_before) = (rt_runtime(), debugfs_mounted());
-    let child = bin()
-        .args([
-            "clock-tick",
-            "--cpu",
-            &test_cpu().to_string(),
-            "--priority",
-            "80",
-            "--duration",
-            "60s",
-            "--no-rt-throttling",
-        ])
-        .arg("--out")
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    let child = measure_lifted(&dir);
     assert_eq!(rt_runtime().as_deref().map(str::trim), Some("-1"));
     // Two kill(1)s: one signal of a kind stays pending at most, so two in one call may
     // arrive as one.

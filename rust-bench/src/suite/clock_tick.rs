@@ -2,7 +2,7 @@
 //! ([`crate::measure::clock_tick`]), its result ([`crate::results::clock_tick`]), its
 //! summary, its files and its part of the report.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -67,16 +67,8 @@ pub struct Args {
     #[arg(long, num_args = 0..=1, require_equals = true, value_parser = Attribute::parse,
           default_value_t = Attribute::Off, default_missing_value = "on")]
     pub attribute: Attribute,
-    /// Write the JSON result to FILE ('-' for standard output).
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<String>,
-    /// Write clock-tick.json and the CSV files into DIR (created if needed; an earlier result
-    /// there is kept unless --force is given).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Replace an earlier result in --out DIR or --json FILE (refused otherwise).
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub outputs: Outputs,
 }
 
 impl Options {
@@ -130,12 +122,7 @@ impl Test for ClockTickTest {
 
     fn main(&self, matches: &clap::ArgMatches) -> Result<()> {
         let args = Args::from_arg_matches(matches)?;
-        let outputs = Outputs {
-            out: args.out.as_deref(),
-            json: args.json.as_deref(),
-            force: args.force,
-        };
-        standalone(NAME, outputs, |every, checkpoint| {
+        standalone(NAME, &args.outputs, |every, checkpoint| {
             let opts = Options {
                 checkpoint_every: every,
                 ..Options::from_args(&args)

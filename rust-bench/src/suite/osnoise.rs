@@ -1,7 +1,7 @@
 //! The osnoise test: the kernel's own noise tracer on the test CPU, as a cross-check of
 //! clock-tick ([`crate::measure::osnoise`], result [`crate::results::osnoise`]).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -33,16 +33,8 @@ pub struct Args {
     /// How long the tracer's thread measures in each period, in microseconds.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(100..=10_000_000))]
     pub runtime_us: u64,
-    /// Write the JSON result to FILE ('-' for standard output).
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<String>,
-    /// Write osnoise.json and osnoise-sources.csv into DIR (created if needed; an earlier
-    /// result there is kept unless --force is given).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Replace an earlier result in --out DIR or --json FILE (refused otherwise).
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub outputs: Outputs,
 }
 
 /// The osnoise test.
@@ -69,12 +61,7 @@ impl Test for OsnoiseTest {
 
     fn main(&self, matches: &clap::ArgMatches) -> Result<()> {
         let a = Args::from_arg_matches(matches)?;
-        let outputs = Outputs {
-            out: a.out.as_deref(),
-            json: a.json.as_deref(),
-            force: a.force,
-        };
-        standalone(NAME, outputs, |every, checkpoint| {
+        standalone(NAME, &a.outputs, |every, checkpoint| {
             let opts = Options {
                 cpu: a.cpu.0,
                 duration: a.duration,

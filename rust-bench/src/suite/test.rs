@@ -333,10 +333,18 @@ impl Destinations<'_> {
     }
 }
 
-/// Where a test's own subcommand writes: `--out DIR`, `--json FILE`, `--force`.
-pub struct Outputs<'a> {
-    pub out: Option<&'a Path>,
-    pub json: Option<&'a str>,
+/// Where a test's own subcommand writes: the same three options for every test.
+#[derive(Debug, clap::Args)]
+pub struct Outputs {
+    /// Write the JSON result to FILE ('-' for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<String>,
+    /// Write the test's JSON, CSV and SVG files into DIR (created if needed; an earlier
+    /// result there is kept unless --force is given).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Replace an earlier result in --out DIR or --json FILE (refused otherwise).
+    #[arg(long)]
     pub force: bool,
 }
 
@@ -347,14 +355,14 @@ pub struct Outputs<'a> {
 /// of the planned work done.
 pub fn standalone<R: TestResult>(
     name: &'static str,
-    outputs: Outputs<'_>,
+    outputs: &Outputs,
     measure: impl FnOnce(Duration, &mut dyn FnMut(&R, f64)) -> Result<R>,
 ) -> Result<()> {
     let progress = Progress::new(name);
     crate::platform::rt::install_stop_handler();
     let dest = Destinations {
-        out: outputs.out,
-        json: outputs.json,
+        out: outputs.out.as_deref(),
+        json: outputs.json.as_deref(),
         force: outputs.force,
         pacer: Pacer::default(),
     };

@@ -2,7 +2,7 @@
 //! ([`crate::measure::thread_switch`]), its result ([`crate::results::thread_switch`]), its
 //! summary, its files and its part of the report.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -60,16 +60,8 @@ pub struct Args {
     /// (debugfs sched/fair_server/cpu*/runtime = 0) for the run, and restore both afterwards.
     #[arg(long)]
     pub no_rt_throttling: bool,
-    /// Write the JSON result to FILE ('-' for standard output).
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<String>,
-    /// Write thread-switch.json and the CSV files into DIR (created if needed; an earlier
-    /// result there is kept unless --force is given).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Replace an earlier result in --out DIR or --json FILE (refused otherwise).
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub outputs: Outputs,
 }
 
 impl Options {
@@ -120,12 +112,7 @@ impl Test for ThreadSwitchTest {
 
     fn main(&self, matches: &clap::ArgMatches) -> Result<()> {
         let args = Args::from_arg_matches(matches)?;
-        let outputs = Outputs {
-            out: args.out.as_deref(),
-            json: args.json.as_deref(),
-            force: args.force,
-        };
-        standalone(NAME, outputs, |every, checkpoint| {
+        standalone(NAME, &args.outputs, |every, checkpoint| {
             let opts = Options {
                 checkpoint_every: every,
                 ..Options::from_args(&args)
