@@ -524,7 +524,11 @@ impl Live {
                 eprintln!("rust-bench: clock-tick: measuring without attribution: {e:#}");
                 Ok(None)
             }
-            Err(e) => Err(e.context("clock-tick --attribute cannot trace the measured CPU")),
+            Err(e) => Err(e.context(
+                "clock-tick --attribute cannot trace the measured CPU (or measure without \
+                 --attribute; --attribute=auto measures without attribution where tracing is \
+                 missing)",
+            )),
         }
     }
 

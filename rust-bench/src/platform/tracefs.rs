@@ -51,16 +51,14 @@ impl Tracefs {
         if !root.is_dir() {
             bail!(
                 "tracefs is not available: {} does not exist (a kernel without CONFIG_FTRACE/\
-                 tracefs); use a kernel with tracing, or measure without --attribute \
-                 (--attribute=auto measures without attribution where tracing is missing)",
+                 tracefs); use a kernel with tracing (the hvrt kernels have it)",
                 root.display()
             );
         }
         mount(root).with_context(|| {
             format!(
                 "tracefs is not mounted at {} and mounting it failed; mount it \
-                 (mount -t tracefs tracefs {}) as root, or measure without --attribute \
-                 (--attribute=auto measures without attribution where tracing is missing)",
+                 (mount -t tracefs tracefs {}) as root",
                 root.display(),
                 root.display()
             )
