@@ -39,14 +39,6 @@ pub fn cost_share(a: &Attribution, duration_s: f64) -> f64 {
 
 /// The report lines of an attribution of a run of `duration_s`, with keys from `key0` on.
 pub fn lines(a: &Attribution, duration_s: f64, key0: u64) -> Vec<Line> {
-    let line = |key: u64, name: String, cell: Cell, metric: Option<Metric>| Line {
-        key: (key, 0),
-        name,
-        headline: false,
-        cell,
-        metric,
-        compare: None,
-    };
     let share = cost_share(a, duration_s);
     let mut cost = format!(
         "{} ({:.1} % of the run) reading {} events, {} lost",
@@ -58,7 +50,7 @@ pub fn lines(a: &Attribution, duration_s: f64, key0: u64) -> Vec<Line> {
     if share > COSTLY_SHARE {
         cost += "; nothing was measured meanwhile: see the duty cycle";
     }
-    let mut out = vec![line(
+    let mut out = vec![Line::new(
         key0,
         "attribution's own time".to_string(),
         Cell::Text(cost),
@@ -83,7 +75,7 @@ pub fn lines(a: &Attribution, duration_s: f64, key0: u64) -> Vec<Line> {
             ),
             None => (Cell::Text("–".to_string()), None),
         };
-        out.push(line(
+        out.push(Line::new(
             key0 + i as u64,
             format!("spike time: {name}"),
             cell,
@@ -91,7 +83,7 @@ pub fn lines(a: &Attribution, duration_s: f64, key0: u64) -> Vec<Line> {
         ));
     }
     for (i, s) in a.largest.iter().take(LARGEST_ROWS).enumerate() {
-        out.push(line(
+        out.push(Line::new(
             key0 + CLASSES.len() as u64 + i as u64,
             format!("largest spike {}", i + 1),
             Cell::Text(breakdown(s.overhead_ns, s.t_s, &s.parts)),

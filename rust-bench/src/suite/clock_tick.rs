@@ -247,23 +247,8 @@ impl TestResult for ClockTick {
         // A run cut short before its first sample has no loop to show: no figure at all
         // rather than zeros that read as a measurement.
         let measured = self.samples > 0;
-        let line = |key: u64, name: &str, cell: Cell, metric: Option<Metric>| Line {
-            key: (key, 0),
-            name: name.to_string(),
-            headline: false,
-            cell,
-            metric,
-            compare: None,
-        };
-        let ns = |key: u64, name: &str, metric: &str, v: u64| match measured {
-            true => line(
-                key,
-                name,
-                Cell::Ns(v as f64),
-                Metric::new(metric, v as f64, "ns"),
-            ),
-            false => line(key, name, Cell::Missing, None),
-        };
+        let ns =
+            |key: u64, name: &str, metric: &str, v: u64| Line::ns(key, name, metric, v, measured);
         let mut samples = group_thousands(self.samples);
         if !self.complete {
             samples.push_str(" (partial)");
@@ -290,25 +275,25 @@ impl TestResult for ClockTick {
             ns(3, "loop duration, p99", "loop_p99", l.p99),
             ns(4, "loop duration, p99.99", "loop_p9999", l.p9999),
             ns(5, "loop duration, max", "loop_max", l.max),
-            line(
+            Line::new(
                 6,
                 "spikes",
                 Cell::Text(group_thousands(self.spikes.count)),
                 Metric::new("spikes", self.spikes.count as f64, "count"),
             ),
-            line(
+            Line::new(
                 7,
                 "spike threshold (overhead ≥)",
                 Cell::Ns(self.spikes.threshold_ns as f64),
                 Metric::new("spike_threshold", self.spikes.threshold_ns as f64, "ns"),
             ),
-            line(
+            Line::new(
                 8,
                 "samples",
                 Cell::Text(samples),
                 Metric::new("samples", self.samples as f64, "count"),
             ),
-            line(
+            Line::new(
                 9,
                 "measured time",
                 Cell::Text(format!(
@@ -318,13 +303,13 @@ impl TestResult for ClockTick {
                 )),
                 Metric::new("measured", self.measured_s, "s"),
             ),
-            line(
+            Line::new(
                 10,
                 "duty cycle",
                 Cell::Text(format!("{:.1} %", self.duty_cycle * 100.0)),
                 Metric::new("duty_cycle", self.duty_cycle, "fraction"),
             ),
-            line(11, "clock", Cell::Text(clock), None),
+            Line::new(11, "clock", Cell::Text(clock), None),
         ];
         if let Some(a) = &self.attribution {
             lines.extend(crate::report::attribution::lines(a, self.duration_s, 12));

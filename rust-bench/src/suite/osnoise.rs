@@ -191,23 +191,8 @@ impl TestResult for Osnoise {
 
     fn lines(&self) -> Vec<Line> {
         let measured = self.periods > 0;
-        let line = |key: u64, name: &str, cell: Cell, metric: Option<Metric>| Line {
-            key: (key, 0),
-            name: name.to_string(),
-            headline: false,
-            cell,
-            metric,
-            compare: None,
-        };
-        let ns = |key: u64, name: &str, metric: &str, v: u64| match measured {
-            true => line(
-                key,
-                name,
-                Cell::Ns(v as f64),
-                Metric::new(metric, v as f64, "ns"),
-            ),
-            false => line(key, name, Cell::Missing, None),
-        };
+        let ns =
+            |key: u64, name: &str, metric: &str, v: u64| Line::ns(key, name, metric, v, measured);
         let mut lines = vec![
             Line {
                 headline: true,
@@ -229,7 +214,7 @@ impl TestResult for Osnoise {
         let share = |key: (u64, u32), name: &str, metric: &str, v: Option<f64>| match v {
             Some(v) if measured => Line {
                 key,
-                ..line(
+                ..Line::new(
                     0,
                     name,
                     Cell::Text(format!("{:.2} %", v * 100.0)),
@@ -238,7 +223,7 @@ impl TestResult for Osnoise {
             },
             _ => Line {
                 key,
-                ..line(0, name, Cell::Missing, None)
+                ..Line::new(0, name, Cell::Missing, None)
             },
         };
         lines.push(share(
@@ -264,7 +249,7 @@ impl TestResult for Osnoise {
             .duration_asked_s
             .map(|a| format!(" (asked {a:.0} s)"))
             .unwrap_or_default();
-        lines.push(line(
+        lines.push(Line::new(
             9,
             "periods",
             Cell::Text(format!(
@@ -275,7 +260,7 @@ impl TestResult for Osnoise {
             )),
             Metric::new("periods", self.periods as f64, "count"),
         ));
-        lines.push(line(
+        lines.push(Line::new(
             10,
             "events lost",
             Cell::Text(self.events_lost.to_string()),

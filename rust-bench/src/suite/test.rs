@@ -151,6 +151,35 @@ pub struct Line {
     pub compare: Option<String>,
 }
 
+impl Line {
+    /// A row of its own key `(key, 0)`, neither a headline nor in the comparison chart.
+    pub fn new(key: u64, name: impl Into<String>, cell: Cell, metric: Option<Metric>) -> Line {
+        Line {
+            key: (key, 0),
+            name: name.into(),
+            headline: false,
+            cell,
+            metric,
+            compare: None,
+        }
+    }
+
+    /// A duration row: `ns` as the cell and as the CSV metric `metric`; when nothing was
+    /// `measured`, an empty cell and no metric rather than a 0 that reads as a measurement.
+    pub fn ns(key: u64, name: &str, metric: &str, ns: u64, measured: bool) -> Line {
+        if measured {
+            Line::new(
+                key,
+                name,
+                Cell::Ns(ns as f64),
+                Metric::new(metric, ns as f64, "ns"),
+            )
+        } else {
+            Line::new(key, name, Cell::Missing, None)
+        }
+    }
+}
+
 /// A row of the long-form CSV: `max_overhead`, `min@2` (a thread-switch value for 2
 /// threads); the value is the result file's number, unchanged.
 #[derive(Debug, Clone, PartialEq)]
