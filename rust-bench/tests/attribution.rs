@@ -19,11 +19,9 @@ fn cause<'a>(v: &'a serde_json::Value, class: &str, name: &str) -> Option<&'a se
 /// benchmark script's interference): at least 90 % of its spikes carry its name.
 #[test]
 fn injected_spikes_are_attributed_to_the_injecting_thread() {
-    if !is_root() {
-        eprintln!("skipped: tracing needs root");
+    let Some(_g) = measuring_as_root("tracing needs root") else {
         return;
-    }
-    let _g = serial();
+    };
     let cpu = test_cpu().to_string();
     let mut inj = bin()
         .args([
@@ -101,11 +99,9 @@ fn injected_spikes_are_attributed_to_the_injecting_thread() {
 /// interrupt's exit).
 #[test]
 fn quiet_spikes_are_attributed_to_the_timer_interrupt() {
-    if !is_root() {
-        eprintln!("skipped: tracing needs root");
+    let Some(_g) = measuring_as_root("tracing needs root") else {
         return;
-    }
-    let _g = serial();
+    };
     let cpu = test_cpu().to_string();
     let o = run(&[
         "clock-tick",
@@ -208,11 +204,9 @@ fn without_tracefs_it_fails_before_measuring() {
 /// host's kernel has no osnoise tracer), it fails before measuring, naming what is missing.
 #[test]
 fn osnoise_runs_or_names_the_missing_tracer() {
-    if !is_root() {
-        eprintln!("skipped: tracing needs root");
+    let Some(_g) = measuring_as_root("tracing needs root") else {
         return;
-    }
-    let _g = serial();
+    };
     let cpu = test_cpu().to_string();
     let dir = tmpdir("osnoise");
     let json = dir.join("osnoise.json");

@@ -6,11 +6,9 @@ use common::*;
 
 #[test]
 fn the_shortest_loop_is_the_target_or_the_result_says_why() {
-    if !is_root() {
-        eprintln!("skipped: needs root for SCHED_FIFO");
+    let Some(_g) = measuring_as_root("needs root for SCHED_FIFO") else {
         return;
-    }
-    let _g = serial();
+    };
     let cpu = test_cpu().to_string();
     let dir = tmpdir("calibration");
     let json = dir.join("ct.json");

@@ -108,11 +108,9 @@ fn unwritable_destinations_fail_before_measuring() {
 
 #[test]
 fn force_replaces_an_earlier_result() {
-    if !is_root() {
-        eprintln!("skipped: needs root for SCHED_FIFO");
+    let Some(_g) = measuring_as_root("needs root for SCHED_FIFO") else {
         return;
-    }
-    let _g = serial();
+    };
     let dir = tmpdir("out-force");
     std::fs::write(dir.join("clock-tick.json"), "{}\n").unwrap();
     let cpu = test_cpu().to_string();

@@ -25,11 +25,9 @@ fn debugfs_mounted() -> bool {
 /// summary and in the JSON.
 #[test]
 fn a_busy_ordinary_task_cannot_stall_a_run_without_rt_throttling() {
-    if !is_root() {
-        eprintln!("skipped: needs root to lift RT throttling");
+    let Some(_g) = measuring_as_root("needs root to lift RT throttling") else {
         return;
-    }
-    let _g = serial();
+    };
     let cpu = test_cpu().to_string();
     let (runtime_before, mounted_before) = (rt_runtime(), debugfs_mounted());
     let mut hog = bin()
@@ -103,11 +101,9 @@ fn a_busy_ordinary_task_cannot_stall_a_run_without_rt_throttling() {
 /// the test's JSON.
 #[test]
 fn run_records_its_rt_setup() {
-    if !is_root() {
-        eprintln!("skipped: needs root to lift RT throttling");
+    let Some(_g) = measuring_as_root("needs root to lift RT throttling") else {
         return;
-    }
-    let _g = serial();
+    };
     let dir = tmpdir("run-rt-setup");
     let conf = dir.join("bench.conf");
     std::fs::write(
@@ -121,15 +117,7 @@ fn run_records_its_rt_setup() {
     .unwrap();
     let (runtime_before, mounted_before) = (rt_runtime(), debugfs_mounted());
     let results = dir.join("results");
-    let o = run(&[
-        "run",
-        "--config",
-        conf.to_str().unwrap(),
-        "--results",
-        results.to_str().unwrap(),
-        "--run-id",
-        "r",
-    ]);
+    let o = run_plan(&conf, &results, &["--run-id", "r"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(rt_runtime(), runtime_before);
     assert_eq!(debugfs_mounted(), mounted_before);
@@ -173,11 +161,9 @@ fn measure_lifted(dir: &std::path::Path) -> std::process::Child {
 /// SIGTERM ends the measurement early; the settings are still put back.
 #[test]
 fn a_signal_still_restores_the_settings() {
-    if !is_root() {
-        eprintln!("skipped: needs root to lift RT throttling");
+    let Some(_g) = measuring_as_root("needs root to lift RT throttling") else {
         return;
-    }
-    let _g = serial();
+    };
     let dir = tmpdir("rt-signal");
     let (runtime_before, mounted_before) = (rt_runtime(), debugfs_mounted());
     let child = measure_lifted(&dir);
@@ -205,11 +191,9 @@ fn a_signal_still_restores_the_settings() {
 /// process ends and RT throttling is put back.
 #[test]
 fn a_second_signal_still_restores_the_settings() {
-    if !is_root() {
-        eprintln!("skipped: needs root to lift RT throttling");
+    let Some(_g) = measuring_as_root("needs root to lift RT throttling") else {
         return;
-    }
-    let _g = serial();
+    };
     let dir = tmpdir("rt-second-signal");
     let (runtime_before, mounted_before) = (rt_runtime(), debugfs_mounted());
     let child = measure_lifted(&dir);

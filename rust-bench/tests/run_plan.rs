@@ -30,13 +30,7 @@ fn invalid_config_is_recorded_as_failed() {
     let dir = tmpdir("run-bad");
     let conf = write_conf(&dir, "# plan\r\n\r\nrole = foo\r\n");
     let results = dir.join("results");
-    let o = run(&[
-        "run",
-        "--config",
-        conf.to_str().unwrap(),
-        "--results",
-        results.to_str().unwrap(),
-    ]);
+    let o = run_plan(&conf, &results, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
     let expected = "bench.conf line 3: unknown role 'foo'; use test, cpu-load or memory-load";
@@ -57,13 +51,7 @@ fn garbage_config_is_refused() {
     let conf = dir.join("bench.conf");
     std::fs::write(&conf, b"role = test\n\x00\xff\xfe garbage\n").unwrap();
     let results = dir.join("results");
-    let o = run(&[
-        "run",
-        "--config",
-        conf.to_str().unwrap(),
-        "--results",
-        results.to_str().unwrap(),
-    ]);
+    let o = run_plan(&conf, &results, &[]);
     assert_eq!(o.status.code(), Some(2));
     let record = json_file(&only_run(&results).join("run.json"));
     assert_eq!(record["status"], "failed");
@@ -80,14 +68,7 @@ fn garbage_config_is_refused() {
 fn check_prints_what_the_init_needs() {
     let dir = tmpdir("run-check");
     let conf = write_conf(&dir, "role = cpu-load\ntimeout = 90m\npoweroff = no\n");
-    let o = run(&[
-        "run",
-        "--config",
-        conf.to_str().unwrap(),
-        "--results",
-        dir.join("results").to_str().unwrap(),
-        "--check",
-    ]);
+    let o = run_plan(&conf, &dir.join("results"), &["--check"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         String::from_utf8_lossy(&o.stdout),
@@ -108,11 +89,9 @@ fn check_prints_what_the_init_needs() {
 
 #[test]
 fn short_plan_completes_with_every_file() {
-    if !is_root() {
-        eprintln!("skipped: needs root for SCHED_FIFO");
+    let Some(_g) = measuring_as_root("needs root for SCHED_FIFO") else {
         return;
-    }
-    let _g = serial();
+    };
     let dir = tmpdir("run-ok");
     let conf = write_conf(
         &dir,
@@ -124,15 +103,7 @@ fn short_plan_completes_with_every_file() {
         ),
     );
     let results = dir.join("results");
-    let o = run(&[
-        "run",
-        "--config",
-        conf.to_str().unwrap(),
-        "--results",
-        results.to_str().unwrap(),
-        "--run-id",
-        "r1",
-    ]);
+    let o = run_plan(&conf, &results, &["--run-id", "r1"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let run_dir = results.join("r1");
     let record = json_file(&run_dir.join("run.json"));
@@ -158,25 +129,15 @@ fn short_plan_completes_with_every_file() {
     let ts = json_file(&run_dir.join("thread-switch.json"));
     assert_eq!(ts["runs"].as_array().unwrap().len(), 2);
     // The same run id again is refused.
-    let again = run(&[
-        "run",
-        "--config",
-        conf.to_str().unwrap(),
-        "--results",
-        results.to_str().unwrap(),
-        "--run-id",
-        "r1",
-    ]);
+    let again = run_plan(&conf, &results, &["--run-id", "r1"]);
     assert_eq!(again.status.code(), Some(2));
 }
 
 #[test]
 fn timeout_bounds_the_run_and_keeps_partial_results() {
-    if !is_root() {
-        eprintln!("skipped: needs root for SCHED_FIFO");
+    let Some(_g) = measuring_as_root("needs root for SCHED_FIFO") else {
         return;
-    }
-    let _g = serial();
+    };
     let dir = tmpdir("run-timeout");
     let conf = write_conf(
         &dir,
@@ -188,13 +149,7 @@ fn timeout_bounds_the_run_and_keeps_partial_results() {
     );
     let results = dir.join("results");
     let started = Instant::now();
-    let o = run(&[
-        "run",
-        "--config",
-        conf.to_str().unwrap(),
-        "--results",
-        results.to_str().unwrap(),
-    ]);
+    let o = run_plan(&conf, &results, &[]);
     assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let run_dir = only_run(&results);
@@ -309,14 +264,7 @@ fn check_refuses_what_the_tests_would_refuse() {
     for (text, expected) in cases {
         let conf = write_conf(&dir, text);
         let started = Instant::now();
-        let o = run(&[
-            "run",
-            "--config",
-            conf.to_str().unwrap(),
-            "--results",
-            dir.join("results").to_str().unwrap(),
-            "--check",
-        ]);
+        let o = run_plan(&conf, &dir.join("results"), &["--check"]);
         assert!(started.elapsed() < Duration::from_secs(5));
         assert_eq!(o.status.code(), Some(2), "{text}: {}", stderr(&o));
         let err = stderr(&o);
@@ -339,13 +287,7 @@ fn memory_load_sizes_mean_the_same_everywhere() {
          poweroff = no\ntimeout = 1m\n",
     );
     let results = dir.join("results");
-    let o = run(&[
-        "run",
-        "--config",
-        conf.to_str().unwrap(),
-        "--results",
-        results.to_str().unwrap(),
-    ]);
+    let o = run_plan(&conf, &results, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let record = json_file(&only_run(&results).join("run.json"));
     assert_eq!(record["plan"]["memory_load_size"], 9_000_000, "{record}");
@@ -371,11 +313,9 @@ fn memory_load_sizes_mean_the_same_everywhere() {
 /// table of that scenario; a run that names none keeps its own table.
 #[test]
 fn a_scenario_3_plan_lands_in_the_scenario_3_table() {
-    if !is_root() {
-        eprintln!("skipped: needs root for SCHED_FIFO");
+    let Some(_g) = measuring_as_root("needs root for SCHED_FIFO") else {
         return;
-    }
-    let _g = serial();
+    };
     let dir = tmpdir("run-scenario");
     let results = dir.join("results");
     for (id, extra) in [
@@ -390,15 +330,7 @@ fn a_scenario_3_plan_lands_in_the_scenario_3_table() {
                 test_cpu()
             ),
         );
-        let o = run(&[
-            "run",
-            "--config",
-            conf.to_str().unwrap(),
-            "--results",
-            results.to_str().unwrap(),
-            "--run-id",
-            id,
-        ]);
+        let o = run_plan(&conf, &results, &["--run-id", id]);
         assert!(o.status.success(), "{}", stderr(&o));
     }
     let record = json_file(&results.join("s3/run.json"));
@@ -441,13 +373,7 @@ fn the_default_memory_load_exceeds_this_machines_cache() {
         "role = memory-load\nload.duration = 200ms\npoweroff = no\ntimeout = 1m\n",
     );
     let results = dir.join("results");
-    let o = run(&[
-        "run",
-        "--config",
-        conf.to_str().unwrap(),
-        "--results",
-        results.to_str().unwrap(),
-    ]);
+    let o = run_plan(&conf, &results, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let record = json_file(&only_run(&results).join("run.json"));
     assert_eq!(record["plan"]["memory_load_size"], "auto", "{record}");
@@ -515,7 +441,7 @@ fn a_plan_this_machine_cannot_run_fails_before_measuring() {
     let plan = |attribute: &str| {
         format!(
             "tests = clock-tick, osnoise\ncpu = {}\npriority = 80\nclock_tick.duration = 20s\n\
-             clock_tick.attribute = {attribute}\nosnoise.duration = 20s\nrt_throttling = keep\n\
+             clock_tick.attribute = {attribute}\nosnoise.duration = 20s\nrt_throttling = off\n\
              timeout = 2m\n",
             test_cpu()
         )
@@ -575,6 +501,9 @@ fn a_plan_this_machine_cannot_run_fails_before_measuring() {
         "not run: osnoise cannot run on this machine"
     );
     assert_eq!(record["boot_to_first_sample_s"], serde_json::Value::Null);
+    // rt_throttling = off was never applied: the machine was left as it was.
+    assert_eq!(record["rt_settings"], serde_json::Value::Null, "{record}");
+    assert!(record["environment"]["kernel"].is_object(), "{record}");
 
     // on, without tracefs at all: both are refused, clock-tick first.
     let (_, record) = go(Path::new("/nonexistent/tracing"), "on", "no-tracefs");

@@ -74,11 +74,9 @@ fn wait_until_spinning(child: &Child) {
 
 #[test]
 fn the_appliance_watchdog_stops_a_spinning_run_and_marks_it_failed() {
-    if !is_root() {
-        eprintln!("skipped: needs root for SCHED_FIFO and SCHED_DEADLINE");
+    let Some(_g) = measuring_as_root("needs root for SCHED_FIFO and SCHED_DEADLINE") else {
         return;
-    }
-    let _g = serial();
+    };
     let dir = tmpdir("watchdog-outer");
     let results = dir.join("results");
     let mut child = start_run(&write_conf(&dir, "unwatched", "1h"), &results);
@@ -122,11 +120,9 @@ fn the_appliance_watchdog_stops_a_spinning_run_and_marks_it_failed() {
 
 #[test]
 fn the_run_ends_itself_when_its_measuring_thread_spins() {
-    if !is_root() {
-        eprintln!("skipped: needs root for SCHED_FIFO and SCHED_DEADLINE");
+    let Some(_g) = measuring_as_root("needs root for SCHED_FIFO and SCHED_DEADLINE") else {
         return;
-    }
-    let _g = serial();
+    };
     let dir = tmpdir("watchdog-inner");
     let results = dir.join("results");
     let started = Instant::now();

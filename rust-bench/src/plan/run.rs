@@ -149,6 +149,14 @@ fn write_report(run: &Run) {
 fn execute(run: &Arc<Run>, plan: &Plan) -> Result<()> {
     say(&describe(plan));
     rt::install_stop_handler();
+    if plan.role == Role::Test {
+        register_tests(run, plan)?;
+        // A plan this machine cannot run fails before any setting is touched.
+        if !preflight(run, plan)? {
+            let environment = environment::collect();
+            return run.update(|r| r.environment = Some(environment));
+        }
+    }
     // Tests run under the plan's RT setup; a load VM leaves the settings alone.
     let mut setup = if plan.role == Role::Test {
         let lift = plan.rt_throttling == RtThrottling::Off;
@@ -194,8 +202,8 @@ fn stop_reason(plan: &Plan) -> Option<String> {
     }
 }
 
-/// Run each listed test; a failing test fails the run but the others still run.
-fn run_tests(run: &Arc<Run>, plan: &Plan, setup: Option<&RtSetupRecord>) -> Result<()> {
+/// Each listed test in run.json, interrupted until it ends.
+fn register_tests(run: &Run, plan: &Plan) -> Result<()> {
     run.update(|r| {
         for test in &plan.tests {
             r.tests.insert(
@@ -209,10 +217,11 @@ fn run_tests(run: &Arc<Run>, plan: &Plan, setup: Option<&RtSetupRecord>) -> Resu
                 },
             );
         }
-    })?;
-    if !preflight(run, plan)? {
-        return Ok(());
-    }
+    })
+}
+
+/// Run each listed test; a failing test fails the run but the others still run.
+fn run_tests(run: &Arc<Run>, plan: &Plan, setup: Option<&RtSetupRecord>) -> Result<()> {
     mark_first_sample(run)?;
     for &test in &plan.tests {
         if let Some(reason) = stop_reason(plan) {

@@ -95,3 +95,31 @@ pub fn f(v: &serde_json::Value, path: &str) -> f64 {
     cur.as_f64()
         .unwrap_or_else(|| panic!("{path} is not a number: {cur}"))
 }
+
+/// `rust-bench run --config <conf> --results <results> <extra>`.
+pub fn run_plan(conf: &std::path::Path, results: &std::path::Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "run",
+        "--config",
+        conf.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// The measurement lock for a test that needs root (`why`: "needs root for SCHED_FIFO").
+/// Without root the test is skipped, except under CI, which runs as root: there a skip
+/// would pass a test that did not run.
+pub fn measuring_as_root(why: &str) -> Option<Serial> {
+    if is_root() {
+        return Some(serial());
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{why}, and CI runs as root"
+    );
+    eprintln!("skipped: {why}");
+    None
+}
