@@ -469,6 +469,10 @@ check_osnoise() {
 	[ -n "$taken" ] || die "$variant: osnoise.json has no duration_s"
 	awk -v t="$taken" -v a="$asked" -v o="$OSNOISE_OVERRUN_S" 'BEGIN { exit !(t + 0 <= a + o) }' ||
 		die "$variant: osnoise took $taken s for the $asked s asked (more than $OSNOISE_OVERRUN_S s over)"
+	# Every period of the run has its summary, the last one too.
+	want=$(awk -v a="$asked" -v p="$(json_value "$json" period_us)" 'BEGIN { n = int(a * 1e6 / p); if (n * p < a * 1e6) n++; print n }')
+	[ "$periods" -eq "$want" ] ||
+		die "$variant: osnoise reported $periods periods for $asked s asked ($want expected)"
 	noise=$(json_value "$json" noise_ns)
 	runtime=$(json_value "$json" runtime_ns)
 	hw=$(json_value "$json" hw_noise_ns)

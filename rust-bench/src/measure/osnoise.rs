@@ -67,6 +67,10 @@ const DRAIN_BUDGET: Duration = Duration::from_millis(100);
 /// How long the last reading, once tracing is off, may take.
 const FINAL_DRAIN_MAX: Duration = Duration::from_secs(2);
 
+/// How long after its period's end the run waits for the last period's summary (the
+/// tracer's thread writes it when it next runs: at once on an idle CPU).
+const LAST_SUMMARY_WAIT: Duration = Duration::from_millis(500);
+
 /// Text handed over per read of `trace_pipe` (the deadline is checked between reads).
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -152,6 +156,9 @@ struct Sums {
     min_available_pct: Option<f64>,
     counts: Counts,
     sources: BTreeMap<(&'static str, String), NoiseSource>,
+    /// Noise events of the period under way: they join `sources` with its summary, so
+    /// that the named noise and the summaries' total cover the same periods.
+    pending: BTreeMap<(&'static str, String), NoiseSource>,
     /// Events the trace said were lost (`[LOST N EVENTS]` lines).
     lost: u64,
 }
@@ -181,10 +188,22 @@ impl Sums {
                 c.irq += counts[2];
                 c.softirq += counts[3];
                 c.thread += counts[4];
+                for (key, p) in std::mem::take(&mut self.pending) {
+                    let s = self.sources.entry(key).or_insert_with(|| NoiseSource {
+                        class: p.class.clone(),
+                        name: p.name.clone(),
+                        count: 0,
+                        total_ns: 0,
+                        max_ns: 0,
+                    });
+                    s.count += p.count;
+                    s.total_ns += p.total_ns;
+                    s.max_ns = s.max_ns.max(p.max_ns);
+                }
             }
             Line::Noise { class, name, ns } => {
                 let s = self
-                    .sources
+                    .pending
                     .entry((class, name.clone()))
                     .or_insert_with(|| NoiseSource {
                         class: class.to_string(),
@@ -498,6 +517,19 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
             next_checkpoint = Instant::now() + opts.checkpoint_every;
         }
     };
+    // The run ends with the period it is in: whole periods, each with its summary.
+    if end == End::Duration {
+        let want = (opts.duration.as_micros() as u64).div_ceil(opts.period_us);
+        let until = start + Duration::from_micros(want * opts.period_us) + LAST_SUMMARY_WAIT;
+        while sums.periods < want && Instant::now() < until && !rt::stop_requested() {
+            rt::sleep_until_monotonic(tsc::monotonic_ns() + 20_000_000);
+            drain_until(
+                &mut pipe,
+                &mut sums,
+                (Instant::now() + DRAIN_BUDGET).min(until),
+            )?;
+        }
+    }
     // Nothing is written once tracing is off: the last reading is bounded by the buffer,
     // and by FINAL_DRAIN_MAX; what it leaves counts as lost.
     write(&dir.join("tracing_on"), "0")?;
@@ -588,9 +620,12 @@ mod tests {
         let mut s = Sums::default();
         for l in [
             "  o-1 [001] ....  1.0: 1000000  200  99.98 9 1 0 10 2 1",
+            "  o-1 [001] d.h.  1.1: irq_noise: local_timer:236 start 1.0 duration 1000 ns",
+            "  o-1 [001] d.h.  1.2: irq_noise: local_timer:236 start 1.1 duration 3000 ns",
             "  o-1 [001] ....  2.0: 1000000  100  99.99 12 0 0 10 2 0",
-            "  o-1 [001] d.h.  2.1: irq_noise: local_timer:236 start 2.0 duration 1000 ns",
-            "  o-1 [001] d.h.  2.2: irq_noise: local_timer:236 start 2.1 duration 3000 ns",
+            // A period without its summary: its noise is not counted.
+            "  o-1 [001] d.h.  2.1: irq_noise: local_timer:236 start 2.0 duration 5000 ns",
+            "  o-1 [001] d.s.  2.2: softirq_noise: TIMER:1 start 2.1 duration 700 ns",
         ] {
             s.add(parse_line(l).unwrap());
         }
@@ -603,5 +638,12 @@ mod tests {
         assert_eq!((s.counts.hw, s.counts.irq, s.counts.thread), (1, 20, 1));
         let t = &s.sources[&("irq", "local_timer".to_string())];
         assert_eq!((t.count, t.total_ns, t.max_ns), (2, 4000, 3000));
+        assert_eq!(s.sources.len(), 1, "{:?}", s.sources);
+        // Its summary brings them in.
+        s.add(parse_line("  o-1 [001] ....  3.0: 1000000  6  99.99 5 0 0 1 1 0").unwrap());
+        let t = &s.sources[&("irq", "local_timer".to_string())];
+        assert_eq!((t.count, t.total_ns, t.max_ns), (3, 9000, 5000));
+        assert_eq!(s.sources[&("softirq", "TIMER".to_string())].total_ns, 700);
+        assert!(s.pending.is_empty());
     }
 }
