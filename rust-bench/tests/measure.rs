@@ -345,11 +345,7 @@ fn sigterm_ends_cleanly_with_partial_results() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    let st = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    sigterm(child.id());
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let v = json_file(&dir.join("clock-tick.json"));
@@ -374,11 +370,7 @@ fn loads_run_and_stop() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    let st = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    sigterm(child.id());
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
 }
@@ -424,11 +416,7 @@ fn checkpoints_write_only_the_json() {
     };
     let at_checkpoint = names(&dir);
     let v = json_file(&json);
-    let st = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    sigterm(child.id());
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(

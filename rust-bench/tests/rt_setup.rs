@@ -172,11 +172,7 @@ fn a_signal_still_restores_the_settings() {
         Some("-1"),
         "not lifted while measuring"
     );
-    let st = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    sigterm(child.id());
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(rt_runtime(), runtime_before, "RT throttling not restored");
@@ -200,13 +196,8 @@ fn a_second_signal_still_restores_the_settings() {
     assert_eq!(rt_runtime().as_deref().map(str::trim), Some("-1"));
     // Two kill(1)s: one signal of a kind stays pending at most, so two in one call may
     // arrive as one.
-    let pid = child.id().to_string();
     for pause in [5, 0] {
-        let st = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-        assert!(st.success());
+        sigterm(child.id());
         std::thread::sleep(Duration::from_millis(pause));
     }
     let o = child.wait_with_output().unwrap();

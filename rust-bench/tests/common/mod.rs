@@ -123,3 +123,12 @@ pub fn measuring_as_root(why: &str) -> Option<Serial> {
     eprintln!("skipped: {why}");
     None
 }
+
+/// Send SIGTERM to process `pid` (as a user's `kill` would).
+pub fn sigterm(pid: u32) {
+    let st = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(st.success(), "kill -TERM {pid}: {st}");
+}
