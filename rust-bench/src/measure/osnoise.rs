@@ -259,6 +259,8 @@ struct Instance {
     private: bool,
     /// `tracing_on` to restore at the top level.
     tracing_on: String,
+    /// When the tracer's workload started: its first period.
+    started: Instant,
 }
 
 /// The directory of the tracer while it runs, for [`stop_now`].
@@ -289,16 +291,20 @@ impl Drop for Instance {
     }
 }
 
-/// Enable the noise events in `dir` and make osnoise its tracer (tracing off).
-fn start_tracer(dir: &Path) -> Result<()> {
-    write(&dir.join("tracing_on"), "0")?;
+/// Enable the noise events in `dir` and make osnoise its tracer, tracing on: the tracer's
+/// workload starts with it, and skips a whole period when it finds tracing off (switching
+/// tracing on later does not wake it). Returns when it started.
+fn start_tracer(dir: &Path) -> Result<Instant> {
+    write(&dir.join("tracing_on"), "1")?;
     for e in EVENTS {
         let p = dir.join(format!("events/osnoise/{e}/enable"));
         if p.exists() {
             write(&p, "1")?;
         }
     }
-    write(&dir.join("current_tracer"), "osnoise")
+    let started = Instant::now();
+    write(&dir.join("current_tracer"), "osnoise")?;
+    Ok(started)
 }
 
 /// Run the tracer in `instances/hvrt-osnoise` (the global buffer untouched) or, where the
@@ -315,15 +321,19 @@ fn open_instance(root: &Path, cpu: usize) -> Result<Instance> {
         })?;
     }
     fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let instance = Instance {
+    let mut instance = Instance {
         dir: dir.clone(),
         private: true,
         tracing_on: String::new(),
+        started: Instant::now(),
     };
     write(&dir.join("tracing_cpumask"), &cpumask(cpu))?;
     write(&dir.join("buffer_size_kb"), &BUFFER_KB.to_string())?;
     let in_instance = match start_tracer(&dir) {
-        Ok(()) => return Ok(instance),
+        Ok(started) => {
+            instance.started = started;
+            return Ok(instance);
+        }
         Err(e) => e,
     };
     drop(instance);
@@ -339,14 +349,15 @@ fn open_instance(root: &Path, cpu: usize) -> Result<Instance> {
         "rust-bench: osnoise: the tracer cannot run in a tracing instance ({in_instance:#}); \
          using the top level"
     );
-    let top = Instance {
+    let mut top = Instance {
         dir: root.to_path_buf(),
         private: false,
         tracing_on: fs::read_to_string(root.join("tracing_on"))
             .map(|v| v.trim().to_string())
             .unwrap_or_else(|_| "1".to_string()),
+        started: Instant::now(),
     };
-    start_tracer(root).context("cannot start the osnoise tracer")?;
+    top.started = start_tracer(root).context("cannot start the osnoise tracer")?;
     Ok(top)
 }
 
@@ -455,9 +466,8 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
     let mut pipe = Pipe::open(&dir.join("trace_pipe"), READ_CHUNK)?;
     // At the top level the buffer may hold an earlier count.
     let (_, lost_before) = buffer_stats(&dir, opts.cpu);
-    write(&dir.join("tracing_on"), "1")?;
-
-    let start = Instant::now();
+    // The events since the tracer started wait in the buffer.
+    let start = instance.started;
     let deadline = start + opts.duration;
     let mut sums = Sums::default();
     let mut next_checkpoint = start + opts.checkpoint_every;
