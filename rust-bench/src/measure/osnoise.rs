@@ -527,10 +527,12 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
             next_checkpoint = Instant::now() + opts.checkpoint_every;
         }
     };
-    // The run ends with the period it is in: whole periods, each with its summary.
+    // The run ends with the period it is in: whole periods, each with its summary. The
+    // tracer's thread skips its first period when it runs before the kernel has registered
+    // the instance (it starts the thread first), so the last summary may come a period late.
     if end == End::Duration {
         let want = (opts.duration.as_micros() as u64).div_ceil(opts.period_us);
-        let until = start + Duration::from_micros(want * opts.period_us) + LAST_SUMMARY_WAIT;
+        let until = start + Duration::from_micros((want + 1) * opts.period_us) + LAST_SUMMARY_WAIT;
         while sums.periods < want && Instant::now() < until && !rt::stop_requested() {
             rt::sleep_until_monotonic(tsc::monotonic_ns() + 20_000_000);
             drain_until(
