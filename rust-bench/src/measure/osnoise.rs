@@ -68,8 +68,12 @@ const DRAIN_BUDGET: Duration = Duration::from_millis(100);
 const FINAL_DRAIN_MAX: Duration = Duration::from_secs(2);
 
 /// How long after its period's end the run waits for the last period's summary (the
-/// tracer's thread writes it when it next runs: at once on an idle CPU).
+/// tracer's thread writes it at the end of its runtime, a little after the period's end
+/// as counted from the tracer's start).
 const LAST_SUMMARY_WAIT: Duration = Duration::from_millis(500);
+
+/// How often the trace is read while waiting for the last summary.
+const SUMMARY_POLL: Duration = Duration::from_millis(100);
 
 /// Text handed over per read of `trace_pipe` (the deadline is checked between reads).
 const READ_CHUNK: usize = 64 * 1024;
@@ -398,6 +402,39 @@ fn drain_until(pipe: &mut Pipe, sums: &mut Sums, until: Instant) -> Result<()> {
     Ok(())
 }
 
+/// The run ends with the period it is in: whole periods, each with its summary. Read the
+/// trace until `want` summaries are in: from the end of the last period (counted from
+/// `start`), and again a period later, since the tracer's thread skips its first period
+/// when it runs before the kernel has registered the instance (it starts the thread
+/// first). A few readings [`SUMMARY_POLL`] apart rather than a steady polling, which on a
+/// one-CPU machine would be noise of its own.
+fn wait_for_summaries(
+    pipe: &mut Pipe,
+    sums: &mut Sums,
+    want: u64,
+    start: Instant,
+    period_us: u64,
+) -> Result<()> {
+    let last_end = start + Duration::from_micros(want * period_us);
+    for from in [last_end, last_end + Duration::from_micros(period_us)] {
+        let mut at = from;
+        while at < from + LAST_SUMMARY_WAIT {
+            at += SUMMARY_POLL;
+            if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                rt::sleep_until_monotonic(tsc::monotonic_ns() + wait.as_nanos() as u64);
+            }
+            if rt::stop_requested() {
+                return Ok(());
+            }
+            drain_until(pipe, sums, Instant::now() + DRAIN_BUDGET)?;
+            if sums.periods >= want {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
 fn write(path: &Path, value: &str) -> Result<()> {
     fs::write(path, value).with_context(|| format!("cannot write '{value}' to {}", path.display()))
 }
@@ -527,20 +564,9 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
             next_checkpoint = Instant::now() + opts.checkpoint_every;
         }
     };
-    // The run ends with the period it is in: whole periods, each with its summary. The
-    // tracer's thread skips its first period when it runs before the kernel has registered
-    // the instance (it starts the thread first), so the last summary may come a period late.
     if end == End::Duration {
         let want = (opts.duration.as_micros() as u64).div_ceil(opts.period_us);
-        let until = start + Duration::from_micros((want + 1) * opts.period_us) + LAST_SUMMARY_WAIT;
-        while sums.periods < want && Instant::now() < until && !rt::stop_requested() {
-            rt::sleep_until_monotonic(tsc::monotonic_ns() + 20_000_000);
-            drain_until(
-                &mut pipe,
-                &mut sums,
-                (Instant::now() + DRAIN_BUDGET).min(until),
-            )?;
-        }
+        wait_for_summaries(&mut pipe, &mut sums, want, start, opts.period_us)?;
     }
     // Nothing is written once tracing is off: the last reading is bounded by the buffer,
     // and by FINAL_DRAIN_MAX; what it leaves counts as lost.
