@@ -403,11 +403,11 @@ fn drain_until(pipe: &mut Pipe, sums: &mut Sums, until: Instant) -> Result<()> {
 }
 
 /// The run ends with the period it is in: whole periods, each with its summary. Read the
-/// trace until `want` summaries are in: from the end of the last period (counted from
-/// `start`), and again a period later, since the tracer's thread skips its first period
-/// when it runs before the kernel has registered the instance (it starts the thread
-/// first). A few readings [`SUMMARY_POLL`] apart rather than a steady polling, which on a
-/// one-CPU machine would be noise of its own.
+/// trace until `want` summaries are in: once just after the end of the last period
+/// (counted from `start`), then from a period later, since the tracer's thread skips its
+/// first period when it runs before the kernel has registered the instance (it starts the
+/// thread first). Few readings: on a one-CPU machine each is noise in the period under
+/// way (under QEMU TCG about 50 ms, the trace's own events of the reading included).
 fn wait_for_summaries(
     pipe: &mut Pipe,
     sums: &mut Sums,
@@ -416,9 +416,16 @@ fn wait_for_summaries(
     period_us: u64,
 ) -> Result<()> {
     let last_end = start + Duration::from_micros(want * period_us);
-    for from in [last_end, last_end + Duration::from_micros(period_us)] {
+    let readings = [
+        (last_end, SUMMARY_POLL),
+        (
+            last_end + Duration::from_micros(period_us),
+            LAST_SUMMARY_WAIT,
+        ),
+    ];
+    for (from, wait) in readings {
         let mut at = from;
-        while at < from + LAST_SUMMARY_WAIT {
+        while at < from + wait {
             at += SUMMARY_POLL;
             if let Some(wait) = at.checked_duration_since(Instant::now()) {
                 rt::sleep_until_monotonic(tsc::monotonic_ns() + wait.as_nanos() as u64);
