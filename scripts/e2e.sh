@@ -280,6 +280,10 @@ build_buildroot() {
 	tree_make -s olddefconfig >/dev/null 2>&1 || die "$variant: olddefconfig failed"
 	lost=$(fragment_lost "$BR_OFFLINE/offline.config" "$bro/.config")
 	[ -z "$lost" ] || die "$variant: the offline fragment did not hold in $bro/.config: $lost"
+	# A reused output directory holds the rust-bench of an earlier tree (a local package is
+	# copied in once): build this tree's, as a fresh build would.
+	tree_make -s rust-bench-dirclean host-rust-bench-dirclean >/dev/null ||
+		die "$variant: make rust-bench-dirclean host-rust-bench-dirclean failed"
 	"$BR_OFFLINE/bin/ccache" --zero-stats >/dev/null
 	start=$(date +%s)
 	HVRT_OUTPUT=$BR_OUTPUT BR2_DL_DIR=$BR_OUTPUT/dl nice -n 5 make -C "$TREE" >"$bro/build.log" 2>&1 ||
