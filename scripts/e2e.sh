@@ -460,7 +460,8 @@ check_complete() {
 }
 
 # osnoise measured, and ended on time: its wall time within OSNOISE_OVERRUN_S of the
-# duration asked (the last reading once tracing is off takes 2 s at most, plus slack).
+# duration asked (the kernel's first period often starts a period late, the last summary
+# is waited for, and the last reading once tracing is off takes 2 s at most).
 OSNOISE_OVERRUN_S=3
 check_osnoise() {
 	variant=$1

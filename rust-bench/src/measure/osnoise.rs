@@ -10,6 +10,7 @@
 //! what is left unread counts as lost, as what the kernel overwrote or dropped does.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -193,16 +194,17 @@ impl Sums {
                 c.softirq += counts[3];
                 c.thread += counts[4];
                 for (key, p) in std::mem::take(&mut self.pending) {
-                    let s = self.sources.entry(key).or_insert_with(|| NoiseSource {
-                        class: p.class.clone(),
-                        name: p.name.clone(),
-                        count: 0,
-                        total_ns: 0,
-                        max_ns: 0,
-                    });
-                    s.count += p.count;
-                    s.total_ns += p.total_ns;
-                    s.max_ns = s.max_ns.max(p.max_ns);
+                    match self.sources.entry(key) {
+                        Entry::Vacant(v) => {
+                            v.insert(p);
+                        }
+                        Entry::Occupied(o) => {
+                            let s = o.into_mut();
+                            s.count += p.count;
+                            s.total_ns += p.total_ns;
+                            s.max_ns = s.max_ns.max(p.max_ns);
+                        }
+                    }
                 }
             }
             Line::Noise { class, name, ns } => {
@@ -263,8 +265,6 @@ struct Instance {
     private: bool,
     /// `tracing_on` to restore at the top level.
     tracing_on: String,
-    /// When the tracer's workload started: its first period.
-    started: Instant,
 }
 
 /// The directory of the tracer while it runs, for [`stop_now`].
@@ -313,7 +313,8 @@ fn start_tracer(dir: &Path) -> Result<Instant> {
 
 /// Run the tracer in `instances/hvrt-osnoise` (the global buffer untouched) or, where the
 /// kernel does not allow it in an instance, at the top level when no tracer is in use there.
-fn open_instance(root: &Path, cpu: usize) -> Result<Instance> {
+/// Returns it and when the tracer started.
+fn open_instance(root: &Path, cpu: usize) -> Result<(Instance, Instant)> {
     let dir = root.join("instances").join(INSTANCE);
     if dir.exists() {
         fs::remove_dir(&dir).with_context(|| {
@@ -325,19 +326,15 @@ fn open_instance(root: &Path, cpu: usize) -> Result<Instance> {
         })?;
     }
     fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut instance = Instance {
+    let instance = Instance {
         dir: dir.clone(),
         private: true,
         tracing_on: String::new(),
-        started: Instant::now(),
     };
     write(&dir.join("tracing_cpumask"), &cpumask(cpu))?;
     write(&dir.join("buffer_size_kb"), &BUFFER_KB.to_string())?;
     let in_instance = match start_tracer(&dir) {
-        Ok(started) => {
-            instance.started = started;
-            return Ok(instance);
-        }
+        Ok(started) => return Ok((instance, started)),
         Err(e) => e,
     };
     drop(instance);
@@ -353,16 +350,15 @@ fn open_instance(root: &Path, cpu: usize) -> Result<Instance> {
         "rust-bench: osnoise: the tracer cannot run in a tracing instance ({in_instance:#}); \
          using the top level"
     );
-    let mut top = Instance {
+    let top = Instance {
         dir: root.to_path_buf(),
         private: false,
         tracing_on: fs::read_to_string(root.join("tracing_on"))
             .map(|v| v.trim().to_string())
             .unwrap_or_else(|_| "1".to_string()),
-        started: Instant::now(),
     };
-    top.started = start_tracer(root).context("cannot start the osnoise tracer")?;
-    Ok(top)
+    let started = start_tracer(root).context("cannot start the osnoise tracer")?;
+    Ok((top, started))
 }
 
 /// The buffer's `entries` (unread) and `overrun` + `dropped events` (lost) on `cpu`.
@@ -416,30 +412,28 @@ fn wait_for_summaries(
     period_us: u64,
 ) -> Result<()> {
     let last_end = start + Duration::from_micros(want * period_us);
-    let readings = [
-        (last_end, SUMMARY_POLL),
-        (
-            last_end + Duration::from_micros(period_us),
-            LAST_SUMMARY_WAIT,
-        ),
-    ];
-    for (from, wait) in readings {
-        let mut at = from;
-        while at < from + wait {
-            at += SUMMARY_POLL;
-            if let Some(wait) = at.checked_duration_since(Instant::now()) {
-                rt::sleep_until_monotonic(tsc::monotonic_ns() + wait.as_nanos() as u64);
-            }
-            if rt::stop_requested() {
-                return Ok(());
-            }
-            drain_until(pipe, sums, Instant::now() + DRAIN_BUDGET)?;
-            if sums.periods >= want {
-                return Ok(());
-            }
+    let late = last_end + Duration::from_micros(period_us);
+    let late_readings = LAST_SUMMARY_WAIT.as_millis() / SUMMARY_POLL.as_millis();
+    let readings = std::iter::once(last_end + SUMMARY_POLL)
+        .chain((1..=late_readings as u32).map(|k| late + SUMMARY_POLL * k));
+    for at in readings {
+        sleep_until(at);
+        if rt::stop_requested() {
+            return Ok(());
+        }
+        drain_until(pipe, sums, Instant::now() + DRAIN_BUDGET)?;
+        if sums.periods >= want {
+            return Ok(());
         }
     }
     Ok(())
+}
+
+/// Sleep until `at` (at once if it has passed).
+fn sleep_until(at: Instant) {
+    if let Some(wait) = at.checked_duration_since(Instant::now()) {
+        rt::sleep_until_monotonic(tsc::monotonic_ns() + wait.as_nanos() as u64);
+    }
 }
 
 fn write(path: &Path, value: &str) -> Result<()> {
@@ -496,9 +490,10 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
         write(&osnoise_dir.join("period_us"), &period)?;
     }
     write(&osnoise_dir.join("runtime_us"), &runtime)?;
-    // The tracer first: the kernel refuses to change it while its trace_pipe is open.
     rt::on_second_signal(stop_now);
-    let instance = open_instance(tracefs.root(), opts.cpu)?;
+    // The tracer first: the kernel refuses to change it while its trace_pipe is open. The
+    // events since it started wait in the buffer; the run is timed from its start.
+    let (instance, start) = open_instance(tracefs.root(), opts.cpu)?;
     *RUNNING.lock().unwrap_or_else(|e| e.into_inner()) = Some(instance.dir.clone());
     // Read the trace from another CPU where there is one: reading on the measured CPU is
     // itself noise there (thread noise named rust-bench). Restored afterwards.
@@ -510,42 +505,37 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
     let mut pipe = Pipe::open(&dir.join("trace_pipe"), READ_CHUNK)?;
     // At the top level the buffer may hold an earlier count.
     let (_, lost_before) = buffer_stats(&dir, opts.cpu);
-    // The events since the tracer started wait in the buffer.
-    let start = instance.started;
     let deadline = start + opts.duration;
     let mut sums = Sums::default();
     let mut next_checkpoint = start + opts.checkpoint_every;
-    let report = |sums: &Sums, complete: bool, end: End, lost: u64| Osnoise {
-        schema: SCHEMA,
-        test: contract::NAME.to_string(),
-        rust_bench_version: Some(origin.rust_bench_version.clone()),
-        command_line: Some(origin.command_line.clone()),
-        started: Some(origin.started.clone()),
-        complete,
-        end,
-        cpu: opts.cpu,
-        period_us: opts.period_us,
-        runtime_us: opts.runtime_us,
-        duration_s: (start.elapsed().as_secs_f64() * 1e6).round() / 1e6,
-        duration_asked_s: Some(opts.duration.as_secs_f64()),
-        periods: sums.periods,
-        runtime_ns: sums.runtime_ns,
-        noise_ns: sums.noise_ns,
-        max_period_noise_ns: sums.max_period_noise_ns,
-        max_single_noise_ns: sums.max_single_noise_ns,
-        min_available_pct: sums.min_available_pct,
-        counts: sums.counts.clone(),
-        sources: {
-            let mut v: Vec<NoiseSource> = sums.sources.values().cloned().collect();
-            v.sort_by_key(|s| std::cmp::Reverse(s.total_ns));
-            v
-        },
-        hw_noise_ns: Some(contract::unnamed_noise_ns(
-            sums.noise_ns,
-            &sums.sources.values().cloned().collect::<Vec<_>>(),
-        )),
-        events_lost: lost,
-        environment: environment.clone(),
+    let report = |sums: &Sums, complete: bool, end: End, lost: u64| {
+        let mut sources: Vec<NoiseSource> = sums.sources.values().cloned().collect();
+        sources.sort_by_key(|s| std::cmp::Reverse(s.total_ns));
+        Osnoise {
+            schema: SCHEMA,
+            test: contract::NAME.to_string(),
+            rust_bench_version: Some(origin.rust_bench_version.clone()),
+            command_line: Some(origin.command_line.clone()),
+            started: Some(origin.started.clone()),
+            complete,
+            end,
+            cpu: opts.cpu,
+            period_us: opts.period_us,
+            runtime_us: opts.runtime_us,
+            duration_s: (start.elapsed().as_secs_f64() * 1e6).round() / 1e6,
+            duration_asked_s: Some(opts.duration.as_secs_f64()),
+            periods: sums.periods,
+            runtime_ns: sums.runtime_ns,
+            noise_ns: sums.noise_ns,
+            max_period_noise_ns: sums.max_period_noise_ns,
+            max_single_noise_ns: sums.max_single_noise_ns,
+            min_available_pct: sums.min_available_pct,
+            counts: sums.counts.clone(),
+            hw_noise_ns: Some(contract::unnamed_noise_ns(sums.noise_ns, &sources)),
+            sources,
+            events_lost: lost,
+            environment: environment.clone(),
+        }
     };
     let lost_so_far = |sums: &Sums, unread: u64| {
         let (_, lost) = buffer_stats(&dir, opts.cpu);
@@ -559,8 +549,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
         if now >= deadline {
             break End::Duration;
         }
-        let wake = (now + DRAIN_EVERY).min(deadline);
-        rt::sleep_until_monotonic(tsc::monotonic_ns() + (wake - now).as_nanos() as u64);
+        sleep_until((now + DRAIN_EVERY).min(deadline));
         drain_until(
             &mut pipe,
             &mut sums,
