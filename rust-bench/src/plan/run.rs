@@ -149,16 +149,14 @@ fn write_report(run: &Run) {
 fn execute(run: &Arc<Run>, plan: &Plan) -> Result<()> {
     say(&describe(plan));
     rt::install_stop_handler();
-    if plan.role == Role::Test {
+    // Tests run under the plan's RT setup; a load VM leaves the settings alone.
+    let mut setup = if plan.role == Role::Test {
         register_tests(run, plan)?;
         // A plan this machine cannot run fails before any setting is touched.
         if !preflight(run, plan)? {
             let environment = environment::collect();
             return run.update(|r| r.environment = Some(environment));
         }
-    }
-    // Tests run under the plan's RT setup; a load VM leaves the settings alone.
-    let mut setup = if plan.role == Role::Test {
         let lift = plan.rt_throttling == RtThrottling::Off;
         Some(RtSetup::apply(lift).map_err(|e| {
             anyhow::anyhow!(

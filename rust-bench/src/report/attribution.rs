@@ -24,9 +24,9 @@ const CLASSES: [(Class, &str, &str); 8] = [
 /// How many of the largest spikes the table lists.
 const LARGEST_ROWS: usize = 3;
 
-/// The share of a run of `duration_s` above which the attribution's own time is called out:
-/// the spikes of that time were not measured.
-pub const COSTLY_SHARE: f64 = 0.05;
+/// The share of a run above which the attribution's own time is called out: the spikes of
+/// that time were not measured.
+const COSTLY_SHARE: f64 = 0.05;
 
 /// The attribution's own time as a share of a run of `duration_s`.
 pub fn cost_share(a: &Attribution, duration_s: f64) -> f64 {
@@ -278,8 +278,7 @@ mod tests {
 
     #[test]
     fn table_and_bar() {
-        let a = sample();
-        let mut a = a;
+        let mut a = sample();
         a.drain_ns = 20_000_000;
         let l = lines(&a, 10.0, 10);
         assert_eq!(l.len(), 1 + CLASSES.len() + 1);
@@ -303,7 +302,6 @@ mod tests {
             "{}",
             costly[0].cell.text()
         );
-        a.drain_ns = 0;
         let l = &l[1..];
         assert_eq!(l[1].name, "spike time: IRQ vectors (timer, IPIs)");
         assert_eq!(l[1].cell.text(), "30 µs in 3 spikes, max 10 µs");

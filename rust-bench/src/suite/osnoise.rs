@@ -211,20 +211,18 @@ impl TestResult for Osnoise {
                 self.max_period_noise_ns,
             ),
         ];
-        let share = |key: (u64, u32), name: &str, metric: &str, v: Option<f64>| match v {
-            Some(v) if measured => Line {
-                key,
-                ..Line::new(
-                    0,
-                    name,
+        let share = |key: (u64, u32), name: &str, metric: &str, v: Option<f64>| {
+            let (cell, metric) = match v {
+                Some(v) if measured => (
                     Cell::Text(format!("{:.2} %", v * 100.0)),
                     Metric::new(metric, v, "fraction"),
-                )
-            },
-            _ => Line {
+                ),
+                _ => (Cell::Missing, None),
+            };
+            Line {
                 key,
-                ..Line::new(0, name, Cell::Missing, None)
-            },
+                ..Line::new(0, name, cell, metric)
+            }
         };
         lines.push(share(
             (1, 1),
