@@ -459,10 +459,14 @@ check_complete() {
 	log "$variant: results ok: complete, PREEMPT_RT=$rt, HYPERV=${hyperv:-n}, clock-tick $samples samples, thread-switch switches $(echo "$switches" | tr '\n' ' ')"
 }
 
-# osnoise measured, and ended on time: its wall time within OSNOISE_OVERRUN_S of the
-# duration asked (the kernel's first period often starts a period late, the last summary
-# is waited for, and the last reading once tracing is off takes 2 s at most).
-OSNOISE_OVERRUN_S=3
+# osnoise measured exactly the periods it asked for, and ended within the time its design
+# allows (guest clock): its duration rounded up to whole periods, plus a period (the
+# kernel's thread often skips its first period), plus the wait for the last summary
+# (LAST_SUMMARY_WAIT, 1 s) and the last reading once tracing is off (FINAL_DRAIN_MAX, 2 s),
+# plus OSNOISE_SLACK_S for the reader's own scheduling (rust-bench/src/measure/osnoise.rs).
+OSNOISE_WAIT_S=1
+OSNOISE_FINAL_DRAIN_S=2
+OSNOISE_SLACK_S=1
 check_osnoise() {
 	variant=$1
 	json=$2
@@ -470,19 +474,25 @@ check_osnoise() {
 	[ "${periods:-0}" -gt 0 ] || die "$variant: osnoise reported no period"
 	asked=$(json_value "$json" duration_asked_s)
 	taken=$(json_value "$json" duration_s)
+	period_us=$(json_value "$json" period_us)
 	[ -n "$asked" ] || die "$variant: osnoise.json has no duration_asked_s"
 	[ -n "$taken" ] || die "$variant: osnoise.json has no duration_s"
-	awk -v t="$taken" -v a="$asked" -v o="$OSNOISE_OVERRUN_S" 'BEGIN { exit !(t + 0 <= a + o) }' ||
-		die "$variant: osnoise took $taken s for the $asked s asked (more than $OSNOISE_OVERRUN_S s over)"
-	# Every period of the run has its summary, the last one too.
-	want=$(awk -v a="$asked" -v p="$(json_value "$json" period_us)" 'BEGIN { n = int(a * 1e6 / p); if (n * p < a * 1e6) n++; print n }')
+	# The rule of docs/results-format.md: the duration over the period, rounded up.
+	want=$(awk -v a="$asked" -v p="$period_us" 'BEGIN { n = int(a * 1e6 / p); if (n * p < a * 1e6) n++; print n }')
+	[ "$(json_value "$json" periods_asked)" = "$want" ] ||
+		die "$variant: osnoise.json says periods_asked '$(json_value "$json" periods_asked)' for $asked s asked ($want by the rule)"
 	[ "$periods" -eq "$want" ] ||
-		die "$variant: osnoise reported $periods periods for $asked s asked ($want expected)"
+		die "$variant: osnoise counted $periods periods for $asked s asked ($want expected)"
+	bound=$(awk -v n="$want" -v p="$period_us" -v w="$OSNOISE_WAIT_S" -v f="$OSNOISE_FINAL_DRAIN_S" \
+		-v s="$OSNOISE_SLACK_S" 'BEGIN { print (n + 1) * p / 1e6 + w + f + s }')
+	awk -v t="$taken" -v b="$bound" 'BEGIN { exit !(t + 0 <= b + 0) }' ||
+		die "$variant: osnoise took $taken s for the $asked s asked (its design allows $bound s)"
+	dropped="$(json_value "$json" summaries_dropped) summaries and $(json_value "$json" events_dropped) events of a later period dropped"
 	noise=$(json_value "$json" noise_ns)
 	runtime=$(json_value "$json" runtime_ns)
 	hw=$(json_value "$json" hw_noise_ns)
 	[ -n "$hw" ] || die "$variant: osnoise.json has no hw_noise_ns"
-	log "$variant: osnoise: $periods periods in $taken s (asked $asked s), noise $noise ns of $runtime ns ($(awk -v n="$noise" -v r="$runtime" 'BEGIN { printf "%.2f", (r > 0 ? 100 * n / r : 0) }') %), not named (hw) $hw ns ($(awk -v h="$hw" -v n="$noise" 'BEGIN { printf "%.1f", (n > 0 ? 100 * h / n : 0) }') % of the noise), hw count $(json_value "$json" hw), max single $(json_value "$json" max_single_noise_ns) ns, $(json_value "$json" events_lost) events lost"
+	log "$variant: osnoise: $periods periods in $taken s (asked $asked s, at most $bound s; $dropped), noise $noise ns of $runtime ns ($(awk -v n="$noise" -v r="$runtime" 'BEGIN { printf "%.2f", (r > 0 ? 100 * n / r : 0) }') %), not named (hw) $hw ns ($(awk -v h="$hw" -v n="$noise" 'BEGIN { printf "%.1f", (n > 0 ? 100 * h / n : 0) }') % of the noise), hw count $(json_value "$json" hw), max single $(json_value "$json" max_single_noise_ns) ns, $(json_value "$json" events_lost) events lost"
 }
 
 # A run that failed for the expected reason, on a VM that powered off by itself (through

@@ -71,7 +71,7 @@ const FINAL_DRAIN_MAX: Duration = Duration::from_secs(2);
 /// How long after its period's end the run waits for the last period's summary (the
 /// tracer's thread writes it at the end of its runtime, a little after the period's end
 /// as counted from the tracer's start).
-const LAST_SUMMARY_WAIT: Duration = Duration::from_millis(500);
+const LAST_SUMMARY_WAIT: Duration = Duration::from_secs(1);
 
 /// How often the trace is read while waiting for the last summary.
 const SUMMARY_POLL: Duration = Duration::from_millis(100);
@@ -150,9 +150,13 @@ pub fn parse_line(line: &str) -> Option<Line> {
     })
 }
 
-/// The sums so far.
+/// The sums so far, of the first [`Sums::asked`] periods: a summary read after those (a
+/// later period's) and the noise events that come with it are read and dropped, so that a
+/// run is the periods it asked for whenever the reading finds the summaries.
 #[derive(Debug, Default)]
 struct Sums {
+    /// The periods the run counts (None: every period, until the run is stopped).
+    asked: Option<u64>,
     periods: u64,
     runtime_ns: u64,
     noise_ns: u64,
@@ -166,10 +170,33 @@ struct Sums {
     pending: BTreeMap<(&'static str, String), NoiseSource>,
     /// Events the trace said were lost (`[LOST N EVENTS]` lines).
     lost: u64,
+    /// Summaries and noise events of periods beyond `asked`, read and not counted.
+    summaries_dropped: u64,
+    events_dropped: u64,
 }
 
 impl Sums {
+    fn new(asked: Option<u64>) -> Sums {
+        Sums {
+            asked,
+            ..Sums::default()
+        }
+    }
+
+    /// All the periods asked for are in.
+    fn full(&self) -> bool {
+        self.asked.is_some_and(|a| self.periods >= a)
+    }
+
     fn add(&mut self, line: Line) {
+        if self.full() {
+            match line {
+                Line::Summary { .. } => self.summaries_dropped += 1,
+                Line::Noise { .. } => self.events_dropped += 1,
+                Line::Lost(n) => self.lost += n,
+            }
+            return;
+        }
         match line {
             Line::Summary {
                 runtime_us,
@@ -381,59 +408,87 @@ pub fn events_lost(lost_lines: u64, overrun_dropped: u64, unread: u64) -> u64 {
     lost_lines.max(overrun_dropped) + unread
 }
 
-/// Read the trace into `sums` until it is empty or `until`, one chunk at a time.
-fn drain_until(pipe: &mut Pipe, sums: &mut Sums, until: Instant) -> Result<()> {
-    while Instant::now() < until {
-        let mut lines = 0u64;
-        pipe.drain(&mut |l| {
-            lines += 1;
-            if let Some(x) = parse_line(l) {
-                sums.add(x);
-            }
-        })?;
-        if lines == 0 {
-            break;
+/// The trace as the run reads it, and the clock it waits on: the kernel's `trace_pipe` and
+/// the monotonic clock, or a stand-in in the tests.
+trait Trace {
+    fn now(&self) -> Instant;
+    /// Sleep until `at` (at once if it has passed).
+    fn sleep_until(&mut self, at: Instant);
+    /// Read what the trace holds into `sums` until it is empty or `until`.
+    fn drain_until(&mut self, sums: &mut Sums, until: Instant) -> Result<()>;
+}
+
+/// The instance's `trace_pipe`.
+struct KernelTrace(Pipe);
+
+impl Trace for KernelTrace {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn sleep_until(&mut self, at: Instant) {
+        if let Some(wait) = at.checked_duration_since(Instant::now()) {
+            rt::sleep_until_monotonic(tsc::monotonic_ns() + wait.as_nanos() as u64);
         }
     }
-    Ok(())
+
+    /// One chunk at a time, the deadline checked between chunks.
+    fn drain_until(&mut self, sums: &mut Sums, until: Instant) -> Result<()> {
+        while Instant::now() < until {
+            let mut lines = 0u64;
+            self.0.drain(&mut |l| {
+                lines += 1;
+                if let Some(x) = parse_line(l) {
+                    sums.add(x);
+                }
+            })?;
+            if lines == 0 {
+                break;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The run ends with the period it is in: whole periods, each with its summary. Read the
-/// trace until `want` summaries are in: once just after the end of the last period
+/// trace until the summaries asked for are in: once just after the end of the last period
 /// (counted from `start`), then from a period later, since the tracer's thread skips its
 /// first period when it runs before the kernel has registered the instance (it starts the
-/// thread first). Few readings: on a one-CPU machine each is noise in the period under
-/// way (under QEMU TCG about 50 ms, the trace's own events of the reading included).
+/// thread first), every [`SUMMARY_POLL`] for [`LAST_SUMMARY_WAIT`]. Few readings: on a
+/// one-CPU machine each is noise in the period under way (under QEMU TCG about 50 ms, the
+/// trace's own events of the reading included). However late a summary comes, a reading
+/// counts only the periods asked for ([`Sums`]).
 fn wait_for_summaries(
-    pipe: &mut Pipe,
+    trace: &mut impl Trace,
     sums: &mut Sums,
-    want: u64,
     start: Instant,
     period_us: u64,
 ) -> Result<()> {
+    let Some(want) = sums.asked else {
+        return Ok(());
+    };
     let last_end = start + Duration::from_micros(want * period_us);
     let late = last_end + Duration::from_micros(period_us);
     let late_readings = LAST_SUMMARY_WAIT.as_millis() / SUMMARY_POLL.as_millis();
     let readings = std::iter::once(last_end + SUMMARY_POLL)
         .chain((1..=late_readings as u32).map(|k| late + SUMMARY_POLL * k));
     for at in readings {
-        sleep_until(at);
+        trace.sleep_until(at);
         if rt::stop_requested() {
             return Ok(());
         }
-        drain_until(pipe, sums, Instant::now() + DRAIN_BUDGET)?;
-        if sums.periods >= want {
+        let until = trace.now() + DRAIN_BUDGET;
+        trace.drain_until(sums, until)?;
+        if sums.full() {
             return Ok(());
         }
     }
     Ok(())
 }
 
-/// Sleep until `at` (at once if it has passed).
-fn sleep_until(at: Instant) {
-    if let Some(wait) = at.checked_duration_since(Instant::now()) {
-        rt::sleep_until_monotonic(tsc::monotonic_ns() + wait.as_nanos() as u64);
-    }
+/// The periods a run of `duration` asks for: the duration over the period, rounded up.
+pub fn periods_asked(duration: Duration, period_us: u64) -> u64 {
+    (duration.as_micros() as u64).div_ceil(period_us)
 }
 
 fn write(path: &Path, value: &str) -> Result<()> {
@@ -502,11 +557,12 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
         let _ = rt::pin_current_thread(other);
     }
     let dir = instance.dir.clone();
-    let mut pipe = Pipe::open(&dir.join("trace_pipe"), READ_CHUNK)?;
+    let mut trace = KernelTrace(Pipe::open(&dir.join("trace_pipe"), READ_CHUNK)?);
     // At the top level the buffer may hold an earlier count.
     let (_, lost_before) = buffer_stats(&dir, opts.cpu);
     let deadline = start + opts.duration;
-    let mut sums = Sums::default();
+    let asked = periods_asked(opts.duration, opts.period_us);
+    let mut sums = Sums::new(Some(asked));
     let mut next_checkpoint = start + opts.checkpoint_every;
     let report = |sums: &Sums, complete: bool, end: End, lost: u64| {
         let mut sources: Vec<NoiseSource> = sums.sources.values().cloned().collect();
@@ -525,6 +581,9 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
             duration_s: (start.elapsed().as_secs_f64() * 1e6).round() / 1e6,
             duration_asked_s: Some(opts.duration.as_secs_f64()),
             periods: sums.periods,
+            periods_asked: Some(asked),
+            summaries_dropped: sums.summaries_dropped,
+            events_dropped: sums.events_dropped,
             runtime_ns: sums.runtime_ns,
             noise_ns: sums.noise_ns,
             max_period_noise_ns: sums.max_period_noise_ns,
@@ -549,28 +608,23 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
         if now >= deadline {
             break End::Duration;
         }
-        sleep_until((now + DRAIN_EVERY).min(deadline));
-        drain_until(
-            &mut pipe,
-            &mut sums,
-            (Instant::now() + DRAIN_BUDGET).min(deadline),
-        )?;
+        trace.sleep_until((now + DRAIN_EVERY).min(deadline));
+        trace.drain_until(&mut sums, (Instant::now() + DRAIN_BUDGET).min(deadline))?;
         if Instant::now() >= next_checkpoint {
             checkpoint(&report(&sums, false, End::Running, lost_so_far(&sums, 0)));
             next_checkpoint = Instant::now() + opts.checkpoint_every;
         }
     };
     if end == End::Duration {
-        let want = (opts.duration.as_micros() as u64).div_ceil(opts.period_us);
-        wait_for_summaries(&mut pipe, &mut sums, want, start, opts.period_us)?;
+        wait_for_summaries(&mut trace, &mut sums, start, opts.period_us)?;
     }
     // Nothing is written once tracing is off: the last reading is bounded by the buffer,
     // and by FINAL_DRAIN_MAX; what it leaves counts as lost.
     write(&dir.join("tracing_on"), "0")?;
-    drain_until(&mut pipe, &mut sums, Instant::now() + FINAL_DRAIN_MAX)?;
+    trace.drain_until(&mut sums, Instant::now() + FINAL_DRAIN_MAX)?;
     let (unread, _) = buffer_stats(&dir, opts.cpu);
     let lost = lost_so_far(&sums, unread);
-    drop(pipe);
+    drop(trace);
     drop(instance);
     Ok(report(&sums, end != End::Signal, end, lost))
 }
@@ -651,7 +705,7 @@ mod tests {
 
     #[test]
     fn sums() {
-        let mut s = Sums::default();
+        let mut s = Sums::new(None);
         for l in [
             "  o-1 [001] ....  1.0: 1000000  200  99.98 9 1 0 10 2 1",
             "  o-1 [001] d.h.  1.1: irq_noise: local_timer:236 start 1.0 duration 1000 ns",
@@ -679,5 +733,113 @@ mod tests {
         assert_eq!((t.count, t.total_ns, t.max_ns), (3, 9000, 5000));
         assert_eq!(s.sources[&("softirq", "TIMER".to_string())].total_ns, 700);
         assert!(s.pending.is_empty());
+    }
+
+    /// A trace whose lines arrive at set times after `start`, on a clock of its own that
+    /// each sleep moves to its deadline plus `oversleep` (a loaded machine wakes late).
+    struct StandIn {
+        start: Instant,
+        now: Instant,
+        lines: std::collections::VecDeque<(u64, String)>,
+        oversleep: Duration,
+    }
+
+    impl StandIn {
+        /// `periods`: when each period's summary arrives (ms after the start, None: never);
+        /// each period also has one `irq_noise` event of 1000 ns half a period before its end.
+        fn new(periods: &[Option<u64>], oversleep_ms: u64) -> StandIn {
+            let mut lines = Vec::new();
+            for (k, summary_ms) in periods.iter().enumerate() {
+                let end_ms = 1000 * (k as u64 + 1);
+                lines.push((
+                    end_ms - 500,
+                    "  o-1 [001] d.h.  1.1: irq_noise: local_timer:236 start 1.0 duration 1000 ns"
+                        .to_string(),
+                ));
+                if let Some(at) = summary_ms {
+                    lines.push((
+                        *at,
+                        "  o-1 [001] ....  1.0: 1000000  100  99.99 9 1 0 10 2 1".to_string(),
+                    ));
+                }
+            }
+            lines.sort_by_key(|(at, _)| *at);
+            let start = Instant::now();
+            StandIn {
+                start,
+                now: start,
+                lines: lines.into(),
+                oversleep: Duration::from_millis(oversleep_ms),
+            }
+        }
+
+        /// A run of 3 periods of 1 s, read as the measurement reads it after its deadline.
+        fn run(mut self) -> (Sums, Duration) {
+            let mut sums = Sums::new(Some(periods_asked(Duration::from_secs(3), 1_000_000)));
+            // The run's own readings up to its deadline, on time.
+            self.now = self.start + Duration::from_secs(3);
+            let until = self.now;
+            self.drain_until(&mut sums, until).unwrap();
+            let start = self.start;
+            wait_for_summaries(&mut self, &mut sums, start, 1_000_000).unwrap();
+            (sums, self.now - self.start)
+        }
+    }
+
+    impl Trace for StandIn {
+        fn now(&self) -> Instant {
+            self.now
+        }
+
+        fn sleep_until(&mut self, at: Instant) {
+            self.now = self.now.max(at + self.oversleep);
+        }
+
+        fn drain_until(&mut self, sums: &mut Sums, _until: Instant) -> Result<()> {
+            let now_ms = (self.now - self.start).as_millis() as u64;
+            while self.lines.front().is_some_and(|(at, _)| *at <= now_ms) {
+                let (_, line) = self.lines.pop_front().unwrap();
+                sums.add(parse_line(&line).unwrap());
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_late_last_summary_counts_and_the_next_period_does_not() {
+        // The third summary comes 150 ms late, after the first look for it; by the next
+        // look the fourth period's event and summary are there too.
+        let (s, _) = StandIn::new(&[Some(1000), Some(2000), Some(3150), Some(4000)], 0).run();
+        assert_eq!(
+            (s.periods, s.noise_ns, s.runtime_ns),
+            (3, 300_000, 3_000_000_000)
+        );
+        assert_eq!(s.sources[&("irq", "local_timer".to_string())].count, 3);
+        assert_eq!((s.summaries_dropped, s.events_dropped), (1, 1));
+    }
+
+    #[test]
+    fn a_later_period_already_in_the_trace_is_not_counted() {
+        // The machine wakes the reading 1.2 s late: the fourth period is already there.
+        let (s, _) = StandIn::new(&[Some(1000), Some(2000), Some(3000), Some(4000)], 1200).run();
+        assert_eq!((s.periods, s.noise_ns), (3, 300_000));
+        assert_eq!(s.sources[&("irq", "local_timer".to_string())].count, 3);
+        assert_eq!((s.summaries_dropped, s.events_dropped), (1, 1));
+    }
+
+    #[test]
+    fn a_skipped_first_period_is_waited_for() {
+        // The tracer's thread skipped its first period: every summary comes a period late.
+        let (s, _) = StandIn::new(&[None, Some(2000), Some(3000), Some(4000)], 0).run();
+        assert_eq!(s.periods, 3);
+        assert_eq!((s.summaries_dropped, s.events_dropped), (0, 0));
+    }
+
+    #[test]
+    fn the_wait_for_a_summary_that_never_comes_is_bounded() {
+        let (s, waited) = StandIn::new(&[Some(1000), Some(2000)], 0).run();
+        assert_eq!(s.periods, 2);
+        // The last look: a period after the last period's end, plus LAST_SUMMARY_WAIT.
+        assert_eq!(waited, Duration::from_secs(4) + LAST_SUMMARY_WAIT);
     }
 }

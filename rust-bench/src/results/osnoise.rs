@@ -33,8 +33,19 @@ pub struct Osnoise {
     /// The duration asked for (`--duration`, `osnoise.duration`); absent in older files.
     #[serde(default)]
     pub duration_asked_s: Option<f64>,
-    /// Periods the tracer reported (one summary line each).
+    /// Periods counted (one summary line each): the first `periods_asked` the tracer
+    /// reported, fewer only when the run was stopped or the last summary never came.
     pub periods: u64,
+    /// The periods the run asked for: the duration over the period, rounded up. Absent in
+    /// files written before it existed.
+    #[serde(default)]
+    pub periods_asked: Option<u64>,
+    /// Summaries of later periods that the reading found (the tracer runs on until it is
+    /// stopped) and did not count, and the noise events that came with them.
+    #[serde(default)]
+    pub summaries_dropped: u64,
+    #[serde(default)]
+    pub events_dropped: u64,
     /// Time the tracer's thread measured, summed over the periods.
     pub runtime_ns: u64,
     /// Noise (time taken from the thread) summed over the periods.

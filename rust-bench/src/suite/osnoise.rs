@@ -134,10 +134,13 @@ impl TestResult for Osnoise {
             0 => "-".to_string(),
             _ => format!("{:.3} %", part as f64 * 100.0 / whole as f64),
         };
-        let asked = self
+        let mut asked = self
             .duration_asked_s
             .map(|a| format!(" (asked {a:.1} s)"))
             .unwrap_or_default();
+        if let Some(n) = self.periods_asked.filter(|&n| n > self.periods) {
+            asked += &format!(", {} fewer than the {n} asked", n - self.periods);
+        }
         let mut s = format!(
             "osnoise: {} periods in {:.1} s{asked} on cpu {}: noise {:.1} us of {:.1} us \
              measured ({}), max per period {:.1} us, max single {:.1} us\n  not named by the \
@@ -160,6 +163,13 @@ impl TestResult for Osnoise {
             c.thread,
             self.events_lost
         );
+        if self.summaries_dropped > 0 {
+            s += &format!(
+                "  read after the last period asked and not counted: {} summaries, {} noise \
+                 events\n",
+                self.summaries_dropped, self.events_dropped
+            );
+        }
         for x in self.sources.iter().take(8) {
             s += &format!(
                 "    {:<8} {:<28} {:>7} x  total {:>10.1} us  max {:>8.1} us\n",
@@ -298,6 +308,9 @@ mod tests {
             duration_s: 3.0,
             duration_asked_s: Some(3.0),
             periods,
+            periods_asked: Some(3),
+            summaries_dropped: 0,
+            events_dropped: 0,
             runtime_ns: 3_000_000_000,
             noise_ns: 9_000,
             max_period_noise_ns: 5_000,
