@@ -115,10 +115,11 @@ install_machine_packages() {
 
 add_deb_src() {
 	apt-get indextargets --format '$(TARGET_OF)' 2>/dev/null | grep -qx deb-src && return 0
-	log "adding deb-src for bookworm ($DEB_SRC_LIST)"
+	archive=$("$TREE/scripts/bookworm-archive.sh") || die "no bookworm source to add deb-src beside"
+	log "adding deb-src for bookworm from $archive ($DEB_SRC_LIST)"
 	cat >"$DEB_SRC_LIST" <<-EOF
 	Types: deb-src
-	URIs: http://deb.debian.org/debian
+	URIs: $archive
 	Suites: bookworm bookworm-updates
 	Components: main
 	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
