@@ -5,6 +5,7 @@
 pub mod environment;
 pub mod rt;
 pub mod rt_setup;
+pub mod trace_raw;
 pub mod tracefs;
 pub mod tsc;
 pub mod watchdog;
