@@ -31,10 +31,11 @@ use crate::platform::rt;
 use crate::platform::rt_setup::{RtSetup, RtSetupRecord};
 use crate::platform::tsc::{self, Clock, ClockInfo};
 use crate::results::clock_tick::{
-    self as contract, ClockTick, LoopCalibration, Spike, SpikeOverhead, Spikes, Timeline,
+    self as contract, ClockTick, LoopCalibration, Pauses, Spike, SpikeOverhead, Spikes, Timeline,
 };
 use crate::results::histogram::Histogram;
 use crate::results::stats::{self, HistogramJson};
+use crate::results::trace::TraceReader;
 use crate::results::{End, Origin, SCHEMA};
 
 /// When a run ends.
@@ -77,6 +78,8 @@ pub struct Options {
     pub timeline_interval: Duration,
     /// Trace the CPU and attribute every spike to its causes.
     pub attribute: Attribute,
+    /// How the attribution reads the trace.
+    pub trace_reader: TraceReader,
 }
 
 impl Default for Options {
@@ -99,6 +102,7 @@ impl Default for Options {
             warmup: Duration::from_millis(100),
             timeline_interval: Duration::from_millis(1),
             attribute: Attribute::Off,
+            trace_reader: TraceReader::Auto,
         }
     }
 }
@@ -107,6 +111,28 @@ impl Default for Options {
 /// 4.29 s; u32::MAX marks an interval without samples.
 const EMPTY_MIN: u32 = u32::MAX;
 const TL_SATURATE: u64 = u32::MAX as u64 - 1;
+
+/// The pauses of the measuring thread between bursts (gaps, checkpoints, the trace's
+/// reading): what no sample observed.
+#[derive(Debug, Default)]
+struct PauseStats {
+    count: u64,
+    /// What the pauses' sleeps asked for (ns).
+    planned_ns: u64,
+    /// From one burst's last sample to the next burst's first (ticks).
+    unobserved_ticks: u64,
+    longest_ticks: u64,
+    /// When the longest began (ticks since the start).
+    longest_at: u64,
+    /// The shortest wake-up seen: how long after its deadline a pause ends at best.
+    wake_min_ns: Option<u64>,
+    /// Pauses that ended the spike threshold or more later than that, and the latest
+    /// (beyond that shortest wake-up).
+    late: u64,
+    late_max_ns: u64,
+    /// The last pause's end, not yet followed by a burst (ticks).
+    resumed: Option<u64>,
+}
 
 /// The measuring state: fixed-size, allocated and touched before the first burst.
 struct State {
@@ -128,6 +154,10 @@ struct State {
     tl_max: Vec<u32>,
     tl_min: Vec<u32>,
     tl_cap: usize,
+    /// The pauses between bursts.
+    pauses: PauseStats,
+    /// The tick of the last sample's end of the previous burst.
+    prev_last: Option<u64>,
     /// This burst's spikes for attribution (capacity 0 when attribution is off).
     burst_spikes: Vec<RawSpike>,
 }
@@ -175,6 +205,8 @@ impl State {
             tl_max,
             tl_min,
             tl_cap: opts.timeline_cap,
+            pauses: PauseStats::default(),
+            prev_last: None,
             burst_spikes,
         }
     }
@@ -261,6 +293,60 @@ impl State {
         }
         if ns32 < self.cur_min {
             self.cur_min = ns32;
+        }
+    }
+
+    /// A pause planned to sleep until `deadline` (ticks) ended at `to`, `wake_ns` after its
+    /// deadline. Like a loop's overhead is measured from the shortest loop, a pause's
+    /// lateness is measured from the shortest wake-up: one the spike threshold or more
+    /// beyond it is a spike that is no loop, counted and listed with the loop's spikes,
+    /// and attributed.
+    fn resumed(&mut self, deadline: u64, to: u64, wake_ns: u64) {
+        let p = &mut self.pauses;
+        p.resumed = Some(to);
+        let min = p.wake_min_ns.map_or(wake_ns, |m| m.min(wake_ns));
+        p.wake_min_ns = Some(min);
+        let late_ns = wake_ns - min;
+        if late_ns < self.threshold_ns {
+            return;
+        }
+        let from = deadline + self.clock.ticks(min);
+        p.late += 1;
+        p.late_max_ns = p.late_max_ns.max(late_ns);
+        self.spike_count += 1;
+        self.spike_hist.record(late_ns);
+        if self.spikes.len() < self.spike_cap {
+            self.spikes.push((from.saturating_sub(self.start), late_ns));
+        }
+        if self.burst_spikes.len() < self.burst_spikes.capacity() {
+            self.burst_spikes.push(RawSpike {
+                from,
+                to,
+                overhead_ns: late_ns,
+            });
+        }
+    }
+
+    /// A burst began at `first` (ticks) and ended at `last`: the stretch since the
+    /// previous burst's end is one pause.
+    fn after_pause(&mut self, first: u64, last: u64) {
+        self.pause_ended(first);
+        self.prev_last = Some(last);
+    }
+
+    /// The stretch since the previous burst's end ended at `at` (ticks): the next burst,
+    /// or the end of the run after a pause.
+    fn pause_ended(&mut self, at: u64) {
+        self.pauses.resumed = None;
+        if let Some(prev) = self.prev_last.take() {
+            let p = &mut self.pauses;
+            let ticks = at.saturating_sub(prev);
+            p.count += 1;
+            p.unobserved_ticks += ticks;
+            if ticks > p.longest_ticks {
+                p.longest_ticks = ticks;
+                p.longest_at = prev.saturating_sub(self.start);
+            }
         }
     }
 
@@ -537,6 +623,16 @@ fn build_report(st: &State, m: &Meta, complete: bool, end: End) -> ClockTick {
         memory_locked: m.locked,
         environment: m.environment.clone(),
         attribution: m.live.as_ref().and_then(Live::result),
+        pauses: Some(Pauses {
+            count: st.pauses.count,
+            planned_s: round6(st.pauses.planned_ns as f64 / 1e9),
+            unobserved_s: round6(clock.to_ns(st.pauses.unobserved_ticks) as f64 / 1e9),
+            longest_ns: clock.to_ns(st.pauses.longest_ticks),
+            longest_at_s: round6(st.pauses.longest_at as f64 / hz),
+            wake_min_ns: st.pauses.wake_min_ns,
+            late: st.pauses.late,
+            late_max_ns: st.pauses.late_max_ns,
+        }),
     }
 }
 
@@ -574,7 +670,13 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
     let (mut setup, rt_setup) = RtSetup::for_measurement(&opts.rt_setup, opts.lift_rt_throttling)?;
     let environment = environment::collect();
     let (clock, clock_info) = tsc::Clock::with_info(opts.clock);
-    let mut live = Live::open(opts.attribute, opts.cpu, clock_info.source)?;
+    let mut live = Live::open(
+        opts.attribute,
+        opts.cpu,
+        clock_info.source,
+        opts.trace_reader,
+        opts.burst + opts.gap,
+    )?;
 
     let _sched = rt::ThreadSchedGuard::save();
     rt::pin_current_thread(opts.cpu)?;
@@ -650,6 +752,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
         let burst_end = run_end.min(now.saturating_add(burst_ticks));
         let spikes_before = st.spike_count;
         let (first, last) = st.burst(meta.iterations, burst_end, max_samples);
+        st.after_pause(first, last);
         if let Some(l) = meta.live.as_mut() {
             let skipped = (st.spike_count - spikes_before) - st.burst_spikes.len() as u64;
             l.after_burst(&st.burst_spikes, skipped)?;
@@ -690,9 +793,22 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
             pause_ns = pause_ns.max(opts.checkpoint_settle.as_nanos() as u64);
         }
         if pause_ns > 0 && clock.now() < run_end && st.samples < max_samples {
+            // A pause ends at a known deadline: resuming later than it should is a stall
+            // no loop saw (the thread was held off while it slept).
+            let before = clock.now();
             rt::sleep_until_monotonic(tsc::monotonic_ns() + pause_ns);
+            let after = clock.now();
+            st.pauses.planned_ns += pause_ns;
+            let wake_ns = clock
+                .to_ns(after.saturating_sub(before))
+                .saturating_sub(pause_ns);
+            st.resumed(before + clock.ticks(pause_ns), after, wake_ns);
         }
     };
+    // A pause the run ended in counts up to its end.
+    if let Some(at) = st.pauses.resumed {
+        st.pause_ended(at);
+    }
     // Restored before the final report, which says whether it worked.
     if let Some(s) = setup.as_mut() {
         s.restore();

@@ -3,6 +3,7 @@
 //! the watchdogs' SCHED_DEADLINE and power-off. The unsafe code lives here.
 
 pub mod environment;
+pub mod kallsyms;
 pub mod rt;
 pub mod rt_setup;
 pub mod trace_raw;

@@ -44,7 +44,7 @@ pub struct PageLayout {
     pub page_size: usize,
 }
 
-/// One `field:` line: `field: u64 timestamp;	offset:0;	size:8;	signed:0;`.
+/// One `field:` line: `field: u64 timestamp;` then `offset:0;`, `size:8;`, `signed:0;`, tab-separated.
 fn field_line(line: &str) -> Option<(String, usize, usize, bool)> {
     let rest = line.trim().strip_prefix("field:")?;
     let mut parts = rest.split(';').map(str::trim);
@@ -383,7 +383,7 @@ impl Decoder {
     pub fn load(events: &Path) -> Result<Decoder> {
         let read = |name: &str| {
             let path = events.join(name);
-            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
+            read_header(&path).with_context(|| format!("cannot read {}", path.display()))
         };
         Ok(Decoder::new(
             PageLayout::parse(&read("header_page")?)?,
@@ -466,6 +466,16 @@ impl Decoder {
         }
         Ok(())
     }
+}
+
+/// A header file of tracefs, read in one piece: the kernel answers only the first read of
+/// `header_page` and `header_event` (a later read at an offset returns nothing), and a
+/// small first read, as `read_to_string` makes on a file of size 0, would cut them.
+fn read_header(path: &Path) -> std::io::Result<String> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let n = File::open(path)?.read(&mut buf)?;
+    buf.truncate(n);
+    String::from_utf8(buf).map_err(|e| std::io::Error::new(ErrorKind::InvalidData, e))
 }
 
 /// One CPU's `trace_pipe_raw`, read without blocking, whole pages at a time.

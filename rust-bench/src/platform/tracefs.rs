@@ -1,14 +1,17 @@
 //! The kernel's tracing (tracefs): found or mounted for a run, and a private instance
 //! (`instances/hvrt`, so the global buffer is left alone) that records, on the measured
 //! CPU only and on the samples' own clock, the events that can take that CPU from the
-//! measuring thread. Its per-CPU buffer is read between bursts through `trace_pipe`,
-//! non-blocking, and the events the kernel lost are counted from `per_cpu/cpuN/stats`.
+//! measuring thread. Its per-CPU buffer is read between bursts, non-blocking, in the
+//! kernel's binary form (`trace_pipe_raw`, [`crate::platform::trace_raw`]) or, where that
+//! cannot work, as text (`trace_pipe`); the events the kernel lost are counted from
+//! `per_cpu/cpuN/stats`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use crate::platform::trace_raw::{Decoder, Format, Item, RawPipe};
 use anyhow::{Context, Result, bail};
 
 /// Where tracefs is mounted (hvrt-init mounts it there in the images).
@@ -20,9 +23,133 @@ pub const ROOT_ENV: &str = "RUST_BENCH_TRACEFS";
 /// The instance's name under `instances/`.
 pub const INSTANCE: &str = "hvrt";
 
-/// The per-CPU ring buffer (KiB): a 500 ms burst on a quiet CPU writes tens of KiB; this
-/// leaves room for a storm of interrupts.
-pub const BUFFER_KB: u64 = 2048;
+pub use crate::results::trace::TraceReader as Reader;
+
+/// The per-CPU ring buffer (KiB) for `events_per_s` read every `read_every`: four times
+/// what that rate writes in binary form between two readings (at most 64 bytes an event),
+/// at least 1 MiB, and at most a 32nd of the memory available (`available_kb`; 0: unknown).
+pub fn buffer_kb_for(events_per_s: u64, read_every: std::time::Duration, available_kb: u64) -> u64 {
+    let bytes = events_per_s as f64 * read_every.as_secs_f64() * 64.0 * 4.0;
+    let kb = (bytes / 1024.0).ceil() as u64;
+    let cap = if available_kb == 0 {
+        64 * 1024
+    } else {
+        (available_kb / 32).max(1024)
+    };
+    kb.clamp(1024, cap)
+}
+
+/// `MemAvailable` of /proc/meminfo in KiB (0 when it cannot be read).
+pub fn mem_available_kb() -> u64 {
+    fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemAvailable:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// What a reading hands over: a line of text, or a binary page's item.
+#[derive(Clone, Copy, Debug)]
+pub enum Entry<'a> {
+    Line(&'a str),
+    Item(Item<'a>),
+}
+
+/// A CPU's buffer, read whichever way it can be.
+#[derive(Debug)]
+pub enum TracePipe {
+    Text(Pipe),
+    Binary {
+        pipe: RawPipe,
+        decoder: Decoder,
+        /// Pages read, kept between readings (no allocation once grown).
+        pages: Vec<u8>,
+        max_pages: usize,
+    },
+}
+
+impl TracePipe {
+    /// Open `dir/per_cpu/cpuN`'s pipe as `reader` asks (`events`: the instance's `events/`
+    /// with the kernel's layouts); `text_budget`: bytes of text at most per reading, the
+    /// binary one reads at most that many bytes of pages (whole pages).
+    pub fn open(dir: &Path, cpu: usize, reader: Reader, text_budget: usize) -> Result<TracePipe> {
+        let per_cpu = dir.join(format!("per_cpu/cpu{cpu}"));
+        let binary = || -> Result<TracePipe> {
+            let decoder = Decoder::load(&dir.join("events"))?;
+            let pipe = RawPipe::open(&per_cpu.join("trace_pipe_raw"), decoder.page_size())?;
+            let max_pages = (text_budget / decoder.page_size()).max(1);
+            Ok(TracePipe::Binary {
+                pipe,
+                decoder,
+                pages: Vec::new(),
+                max_pages,
+            })
+        };
+        let text = || Pipe::open(&per_cpu.join("trace_pipe"), text_budget).map(TracePipe::Text);
+        match reader {
+            Reader::Binary => binary(),
+            Reader::Text => text(),
+            Reader::Auto => binary().or_else(|e| {
+                eprintln!("rust-bench: reading the trace as text: {e:#}");
+                text()
+            }),
+        }
+    }
+
+    /// Which way it reads.
+    pub fn reader(&self) -> Reader {
+        match self {
+            TracePipe::Text(_) => Reader::Text,
+            TracePipe::Binary { .. } => Reader::Binary,
+        }
+    }
+
+    /// Hand everything the buffer holds now to `each`; returns how many entries (lines or
+    /// pages' items) were handed over.
+    pub fn drain(&mut self, each: &mut dyn FnMut(Entry)) -> Result<u64> {
+        let mut n = 0u64;
+        match self {
+            TracePipe::Text(pipe) => pipe.drain(&mut |l| {
+                n += 1;
+                each(Entry::Line(l));
+            })?,
+            TracePipe::Binary {
+                pipe,
+                decoder,
+                pages,
+                max_pages,
+            } => {
+                pages.clear();
+                pipe.read_pages(pages, *max_pages)?;
+                for page in pages.chunks(decoder.page_size()) {
+                    decoder.page(page, &mut |item| {
+                        n += 1;
+                        each(Entry::Item(item));
+                    })?;
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// The formats of `events` (`system/event` names) under the instance's `events/`.
+pub fn formats(dir: &Path, events: &[String]) -> Result<Vec<Format>> {
+    events
+        .iter()
+        .map(|e| Format::load(&dir.join("events"), e))
+        .collect()
+}
+
+/// The per-CPU ring buffer (KiB) of the attribution's instance, sized by
+/// [`buffer_kb_for`]: the events of a 1000 Hz tick (about ten each) and room for a storm of
+/// interrupts twice as dense, read after each burst.
+pub fn attribution_buffer_kb(read_every: std::time::Duration) -> u64 {
+    buffer_kb_for(20_000, read_every, mem_available_kb())
+}
 
 /// A mounted tracefs; unmounted when dropped if this process mounted it.
 #[derive(Debug)]
@@ -277,7 +404,8 @@ pub struct Session {
     fs: Tracefs,
     dir: PathBuf,
     cpu: usize,
-    pipe: Option<Pipe>,
+    pipe: Option<TracePipe>,
+    reader: Reader,
     pub trace_clock: String,
     pub events: Vec<String>,
     pub buffer_kb: u64,
@@ -285,8 +413,15 @@ pub struct Session {
 }
 
 impl Session {
-    /// Set up `instances/hvrt` on `cpu` with `trace_clock` and start recording.
-    pub fn start(fs: Tracefs, cpu: usize, trace_clock: &str) -> Result<Session> {
+    /// Set up `instances/hvrt` on `cpu` with `trace_clock` and a per-CPU buffer of
+    /// `buffer_kb`, read as `reader` asks, and start recording.
+    pub fn start(
+        fs: Tracefs,
+        cpu: usize,
+        trace_clock: &str,
+        reader: Reader,
+        buffer_kb: u64,
+    ) -> Result<Session> {
         let dir = fs.root.join("instances").join(INSTANCE);
         if dir.exists() {
             // Left by a run that was killed: remove it (fails if someone is reading it).
@@ -305,9 +440,10 @@ impl Session {
             dir,
             cpu,
             pipe: None,
+            reader,
             trace_clock: trace_clock.to_string(),
             events: Vec::new(),
-            buffer_kb: BUFFER_KB,
+            buffer_kb,
             lost_seen: 0,
         };
         s.setup()?;
@@ -341,9 +477,14 @@ impl Session {
         for e in &self.events {
             self.write(&format!("events/{e}/enable"), "1")?;
         }
-        let pipe = self.dir.join(format!("per_cpu/cpu{}/trace_pipe", self.cpu));
-        // Bounded: at most four times the buffer's size in text per drain.
-        self.pipe = Some(Pipe::open(&pipe, self.buffer_kb as usize * 1024 * 4)?);
+        // Bounded: at most four times the buffer's size in text per drain (the binary
+        // reading: that many bytes of pages).
+        self.pipe = Some(TracePipe::open(
+            &self.dir,
+            self.cpu,
+            self.reader,
+            self.buffer_kb as usize * 1024 * 4,
+        )?);
         self.lost_seen = self.lost_total();
         self.write("tracing_on", "1")
     }
@@ -362,16 +503,26 @@ impl Session {
             .sum()
     }
 
-    /// Read every complete line recorded so far, handing each to `line`; returns the
-    /// events the kernel lost since the previous call.
-    pub fn drain(&mut self, line: &mut dyn FnMut(&str)) -> Result<u64> {
+    /// Read everything recorded so far, handing each line or record to `each`; returns
+    /// the events the kernel lost since the previous call.
+    pub fn drain(&mut self, each: &mut dyn FnMut(Entry)) -> Result<u64> {
         if let Some(pipe) = self.pipe.as_mut() {
-            pipe.drain(line)?;
+            pipe.drain(each)?;
         }
         let total = self.lost_total();
         let lost = total.saturating_sub(self.lost_seen);
         self.lost_seen = total;
         Ok(lost)
+    }
+
+    /// Which way the trace is read.
+    pub fn reader(&self) -> Reader {
+        self.pipe.as_ref().map_or(self.reader, TracePipe::reader)
+    }
+
+    /// The formats of the events enabled (for decoding binary records).
+    pub fn formats(&self) -> Result<Vec<Format>> {
+        formats(&self.dir, &self.events)
     }
 
     /// The `system:event` names enabled.

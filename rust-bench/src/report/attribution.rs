@@ -243,6 +243,7 @@ mod tests {
             max_ns: total_ns / spikes,
         };
         Attribution {
+            trace_reader: None,
             trace_clock: "x86-tsc".into(),
             events: vec![],
             buffer_size_kb: 4096,

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::results::trace::TraceReader;
+
 /// What took the CPU from the measuring thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -79,6 +81,10 @@ pub struct CauseTotal {
 /// The `attribution` object of `clock-tick.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Attribution {
+    /// How the trace was read: `binary` (`trace_pipe_raw`) or `text` (`trace_pipe`, the
+    /// fallback). Absent in files written before the binary reader existed: text.
+    #[serde(default)]
+    pub trace_reader: Option<TraceReader>,
     /// The tracefs instance's trace clock (`x86-tsc` with the TSC, `mono_raw` with
     /// clock_gettime): the samples' own clock.
     pub trace_clock: String,

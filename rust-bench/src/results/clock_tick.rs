@@ -65,6 +65,10 @@ pub struct ClockTick {
     /// off (docs/results-format.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribution: Option<Attribution>,
+    /// The measuring thread's pauses between bursts; absent in files written before it
+    /// existed.
+    #[serde(default)]
+    pub pauses: Option<Pauses>,
 }
 
 /// `loop_calibration`: the busy loop's calibration and how well it held.
@@ -84,6 +88,41 @@ pub struct LoopCalibration {
     pub within_1pct: bool,
     /// How far and why, when it is not.
     pub note: Option<String>,
+}
+
+/// The pauses of the measuring thread between bursts (the gaps, the settle after a
+/// checkpoint, the trace's reading for the attribution): time no sample observed. A pause
+/// ends at a known deadline; a thread held off beyond it (by a higher-priority thread, an
+/// interrupt storm, the hypervisor) resumes late, and a lateness of the spike threshold or
+/// more beyond the best wake-up is counted as a spike (in `spikes.count` and `spikes.list`,
+/// and attributed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Pauses {
+    /// Pauses between bursts.
+    pub count: u64,
+    /// What their sleeps asked for (s).
+    pub planned_s: f64,
+    /// From each burst's last sample to the next burst's first, summed (s): the planned
+    /// sleeps, the trace's reading, checkpoints and any lateness.
+    pub unobserved_s: f64,
+    /// The longest of those stretches, and when it began (s since the start).
+    pub longest_ns: u64,
+    pub longest_at_s: f64,
+    /// How long after its deadline a pause ended at best (the sleep's own wake-up
+    /// latency); None without a pause.
+    pub wake_min_ns: Option<u64>,
+    /// Pauses that ended the spike threshold or more later than the best wake-up seen so
+    /// far (as a loop's overhead is measured from the shortest loop so far), and the
+    /// latest of them, beyond that best wake-up.
+    pub late: u64,
+    pub late_max_ns: u64,
+}
+
+impl Pauses {
+    /// The sleep one pause planned, on average (ns).
+    pub fn planned_per_pause_ns(&self) -> u64 {
+        (self.planned_s * 1e9 / self.count.max(1) as f64).round() as u64
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -178,6 +217,7 @@ impl ClockTick {
             memory_locked: self.memory_locked,
             environment: self.environment.clone(),
             attribution: self.attribution.clone(),
+            pauses: self.pauses.clone(),
         }
     }
 }

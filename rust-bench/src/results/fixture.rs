@@ -94,6 +94,7 @@ pub fn clock_tick(env: &Environment, min: u64, max: u64) -> ClockTick {
         gap_us: 5000,
         checkpoint_settle_ms: 0,
         attribution: None,
+        pauses: None,
         loop_ns: LoopSummary {
             target: 68_000,
             min,

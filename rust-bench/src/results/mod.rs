@@ -22,6 +22,7 @@ pub mod run;
 pub mod stats;
 pub mod thread_switch;
 pub mod time;
+pub mod trace;
 pub mod writer;
 
 use serde::{Deserialize, Serialize};

@@ -9,7 +9,7 @@ use anyhow::Result;
 use clap::{Args as ClapArgs, FromArgMatches};
 
 use crate::figures;
-use crate::figures::svg::group_thousands;
+use crate::figures::svg::{format_ns, group_thousands};
 use crate::measure::clock_tick::{Limit, Options, hang, measure};
 use crate::plan::config::{Amount, Hang, Plan, RtThrottling};
 use crate::plan::options::{self, Attribute, Count, Cpu, LoopUs, Priority, ThresholdUs};
@@ -18,6 +18,7 @@ use crate::platform::{rt_setup, tsc};
 use crate::results::clock_tick::{ClockTick, NAME};
 use crate::results::environment::Environment;
 use crate::results::rt_setup::RtSetupRecord;
+use crate::results::trace::TraceReader;
 use crate::results::{read, writer};
 use crate::suite::test::{
     CHECKPOINT_EVERY, Cell, Distribution, Figure, Line, Metric, Outputs, Test, TestResult, seconds,
@@ -67,6 +68,10 @@ pub struct Args {
     #[arg(long, num_args = 0..=1, require_equals = true, value_parser = Attribute::parse,
           default_value_t = Attribute::Off, default_missing_value = "on")]
     pub attribute: Attribute,
+    /// How --attribute reads the kernel's trace: `auto` (binary pages where the kernel's
+    /// layouts can be read, else text), `binary`, or `text` (to compare their cost).
+    #[arg(long, value_enum, default_value_t)]
+    pub trace_reader: TraceReader,
     #[command(flatten)]
     pub outputs: Outputs,
 }
@@ -91,6 +96,7 @@ impl Options {
             lift_rt_throttling: a.no_rt_throttling,
             timeline_interval: Duration::from_micros(a.timeline_us),
             attribute: a.attribute,
+            trace_reader: a.trace_reader,
             ..Options::default()
         }
     }
@@ -311,6 +317,40 @@ impl TestResult for ClockTick {
             ),
             Line::new(11, "clock", Cell::Text(clock), None),
         ];
+        // Beside the max: what no loop saw, between bursts.
+        if let Some(p) = &self.pauses {
+            let mut text = format!(
+                "{} at {} (planned {})",
+                format_ns(p.longest_ns as f64),
+                seconds(p.longest_at_s),
+                format_ns(p.planned_per_pause_ns() as f64)
+            );
+            if p.late > 0 {
+                text += &format!(
+                    "; {} pauses ended late, the latest by {}",
+                    p.late,
+                    format_ns(p.late_max_ns as f64)
+                );
+            }
+            lines.push(Line {
+                key: (0, 1),
+                ..Line::new(
+                    0,
+                    "longest unobserved stretch",
+                    Cell::Text(text),
+                    Metric::new("longest_unobserved", p.longest_ns as f64, "ns"),
+                )
+            });
+            lines.push(Line {
+                key: (0, 2),
+                ..Line::new(
+                    0,
+                    "late resumes",
+                    Cell::Text(group_thousands(p.late)),
+                    Metric::new("late_resumes", p.late as f64, "count"),
+                )
+            });
+        }
         if let Some(a) = &self.attribution {
             lines.extend(crate::report::attribution::lines(a, self.duration_s, 12));
         }
@@ -371,6 +411,18 @@ fn summary_text(r: &ClockTick) -> String {
         r.cpu,
         r.priority
     );
+    if let Some(p) = r.pauses.as_ref().filter(|p| p.late > 0) {
+        s += &format!(
+            "  held off while paused: {} of {} pauses ended late, the latest by {:.3} us; the \
+             longest stretch no loop saw was {:.3} us at {:.3} s (planned {:.3} us)\n",
+            p.late,
+            p.count,
+            us(p.late_max_ns),
+            us(p.longest_ns),
+            p.longest_at_s,
+            us(p.planned_per_pause_ns())
+        );
+    }
     s += &format!(
         "  loop (us): target {:.3} min {:.3} p50 {:.3} p99 {:.3} p99.99 {:.3} max {:.3}\n",
         us(l.target),
@@ -395,6 +447,18 @@ fn summary_text(r: &ClockTick) -> String {
         );
     }
     s += "\n";
+    if let Some(p) = &r.pauses {
+        s += &format!(
+            "  pauses: {} between bursts, {:.3} s unobserved ({:.3} s planned), longest {:.3} us \
+             at {:.3} s; {} ended late\n",
+            p.count,
+            p.unobserved_s,
+            p.planned_s,
+            us(p.longest_ns),
+            p.longest_at_s,
+            p.late
+        );
+    }
     if let Some(a) = &r.attribution {
         s += &format!(
             "  attribution ({} trace, {} events, {} lost): {} spikes split, {} unknown; \

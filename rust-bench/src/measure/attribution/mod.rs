@@ -8,11 +8,18 @@
 //! its overhead no segment explains is `unexplained` (the guest did not run: the hypervisor
 //! or firmware, plus the guest's interrupt entry/exit outside the traced handlers).
 
-use std::collections::BTreeMap;
+mod binary;
 
-use crate::platform::tracefs::{Session, Tracefs};
+use std::cell::OnceCell;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::platform::kallsyms::{self, Symbols};
+use crate::platform::trace_raw::Item;
+use crate::platform::tracefs::{self, Entry, Session, Tracefs};
 use crate::results::attribution::{AttributedSpike, Attribution, CauseTotal, Class, Part};
 use crate::results::clock::Source;
+use crate::results::trace::TraceReader;
 
 /// One trace event, parsed from a `trace_pipe` line.
 #[derive(Clone, Debug, PartialEq)]
@@ -497,15 +504,26 @@ pub const LARGEST: usize = 20;
 #[derive(Debug)]
 pub struct Live {
     session: Session,
+    /// Set when the trace is read in binary form.
+    decode: Option<binary::Decode>,
     attributor: Option<Attributor>,
     events: Vec<Event>,
+    /// The kernel's symbols, loaded when a result first names a function by address.
+    symbols: OnceCell<Symbols>,
 }
 
 impl Live {
-    /// Open tracefs and start the instance on `cpu`, on the samples' clock. Per
-    /// `attribute`: None when off, an error when on and tracing is missing, None (with a
-    /// line on stderr) when auto and tracing is missing.
-    pub fn open(attribute: Attribute, cpu: usize, source: Source) -> anyhow::Result<Option<Live>> {
+    /// Open tracefs and start the instance on `cpu`, on the samples' clock, its buffer
+    /// sized for a reading every `read_every` and read as `reader` asks. Per `attribute`:
+    /// None when off, an error when on and tracing is missing, None (with a line on stderr)
+    /// when auto and tracing is missing.
+    pub fn open(
+        attribute: Attribute,
+        cpu: usize,
+        source: Source,
+        reader: TraceReader,
+        read_every: Duration,
+    ) -> anyhow::Result<Option<Live>> {
         if attribute == Attribute::Off {
             return Ok(None);
         }
@@ -513,12 +531,22 @@ impl Live {
             Source::Tsc => "x86-tsc",
             Source::ClockGettime => "mono_raw",
         };
-        let started = Tracefs::open().and_then(|fs| Session::start(fs, cpu, trace_clock));
+        let buffer_kb = tracefs::attribution_buffer_kb(read_every);
+        let started = Tracefs::open().and_then(|fs| {
+            let session = Session::start(fs, cpu, trace_clock, reader, buffer_kb)?;
+            let decode = match session.reader() {
+                TraceReader::Binary => Some(binary::Decode::new(&session.formats()?)?),
+                _ => None,
+            };
+            Ok((session, decode))
+        });
         match started {
-            Ok(session) => Ok(Some(Live {
+            Ok((session, decode)) => Ok(Some(Live {
                 session,
+                decode,
                 attributor: None,
                 events: Vec::new(),
+                symbols: OnceCell::new(),
             })),
             Err(e) if attribute == Attribute::Auto => {
                 eprintln!("rust-bench: clock-tick: measuring without attribution: {e:#}");
@@ -536,6 +564,7 @@ impl Live {
     pub fn begin(&mut self, tid: u32, start: u64, hz: f64) -> anyhow::Result<()> {
         let s = &self.session;
         let info = Attribution {
+            trace_reader: Some(s.reader()),
             trace_clock: s.trace_clock.clone(),
             events: s.event_names(),
             buffer_size_kb: s.buffer_kb,
@@ -563,10 +592,19 @@ impl Live {
     fn read(&mut self) -> anyhow::Result<u64> {
         self.events.clear();
         let events = &mut self.events;
-        self.session.drain(&mut |l| {
-            if let Some(e) = parse_line(l) {
-                events.push(e);
-            }
+        let decode = &mut self.decode;
+        self.session.drain(&mut |entry| {
+            let event = match entry {
+                Entry::Line(l) => parse_line(l),
+                Entry::Item(Item::Record(r)) => decode.as_mut().and_then(|d| d.event(&r)),
+                Entry::Item(Item::Lost(n)) => Some(Event {
+                    ts: 0,
+                    pid: 0,
+                    comm: String::new(),
+                    kind: Kind::Lost(n),
+                }),
+            };
+            events.extend(event);
         })
     }
 
@@ -583,8 +621,24 @@ impl Live {
         Ok(())
     }
 
+    /// The attribution so far, functions named (a binary record holds their address).
     pub fn result(&self) -> Option<Attribution> {
-        self.attributor.as_ref().map(Attributor::result)
+        let mut a = self.attributor.as_ref().map(Attributor::result)?;
+        let named = |class: Class, name: &mut String| {
+            if matches!(class, Class::Timer | Class::Nmi)
+                && let Some(addr) = kallsyms::parse_address_name(name)
+                && let Some(n) = self.symbols.get_or_init(Symbols::load).name(addr)
+            {
+                *name = n.to_string();
+            }
+        };
+        for c in &mut a.causes {
+            named(c.class, &mut c.name);
+        }
+        for p in a.largest.iter_mut().flat_map(|s| s.parts.iter_mut()) {
+            named(p.class, &mut p.name);
+        }
+        Some(a)
     }
 }
 
@@ -852,6 +906,7 @@ mod tests {
     #[test]
     fn attributor_sums_and_marks_lost_bursts_unknown() {
         let info = Attribution {
+            trace_reader: None,
             trace_clock: "x86-tsc".into(),
             events: vec![],
             buffer_size_kb: 1,
