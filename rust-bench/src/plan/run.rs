@@ -21,7 +21,7 @@ use crate::platform::rt_setup::{self, RtSetup, RtSetupRecord};
 use crate::platform::{environment, rt, watchdog};
 use crate::results::run::{RunRecord, Status, TestRecord};
 use crate::results::time::{utc_now, utc_stamp};
-use crate::results::writer::write_atomic;
+use crate::results::writer::write_file;
 use crate::suite::{self, test};
 
 /// Execute a plan file and write a results directory.
@@ -139,7 +139,7 @@ pub fn main(args: Args) -> Result<()> {
 /// `report.html` for the run as it stands; a problem here is a warning, not a failure.
 fn write_report(run: &Run) {
     let written = crate::report::html::render_run(&run.dir)
-        .and_then(|page| write_atomic(&run.dir.join("report.html"), page.as_bytes()));
+        .and_then(|page| write_file(&run.dir.join("report.html"), page.as_bytes()));
     if let Err(err) = written {
         say(&format!("warning: no report.html: {}", one_line(&err)));
     }
@@ -299,8 +299,8 @@ fn set_test(record: &mut RunRecord, test: TestName, status: Status, error: Optio
     }
 }
 
-/// Run one test: its JSON at each checkpoint (what a run cut short needs), all its files
-/// (JSON, CSV, SVG) once at the end; returns whether it completed.
+/// Run one test: its JSON at each checkpoint (what a run cut short needs), its summary and
+/// all its files (JSON, CSV, SVG) once at the end; returns whether it completed.
 fn measure(test: TestName, plan: &Plan, dir: &Path, setup: Option<&RtSetupRecord>) -> Result<bool> {
     let Some(test) = suite::find(test.as_str()) else {
         anyhow::bail!("{test}: no such test in this rust-bench");
@@ -318,10 +318,11 @@ fn measure(test: TestName, plan: &Plan, dir: &Path, setup: Option<&RtSetupRecord
         });
         say(&format!("{name}: {}", partial.progress()));
     })?;
-    test::write_all_files(dir, result.as_ref())?;
+    // The summary first: the measurement is on the console whatever happens to the files.
     for line in result.summary().lines() {
         say(line);
     }
+    test::write_all_files(dir, result.as_ref())?;
     Ok(result.complete())
 }
 

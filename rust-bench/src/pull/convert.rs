@@ -1,20 +1,21 @@
 //! `rust-bench convert DISK --vhd OUT.vhd --vhdx OUT.vhdx`: write a disk image as a fixed VHD
 //! and/or a VHDX for Hyper-V, with the same definitions of the formats that `pull` reads.
 //!
-//! Every destination is checked before anything is written; each file is written beside its
-//! destination under a temporary name and renamed into place when complete, so a failure
-//! never leaves a partial image under the final name.
+//! Every destination is checked before anything is written; each is written by the rule of
+//! [`crate::results::writer`] (a file under a temporary name beside it, renamed into place
+//! when complete, so a failure never leaves a partial image under the final name).
 
 use std::collections::hash_map::RandomState;
-use std::fs::{self, File};
+use std::fs;
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args as ClapArgs;
 
 use super::{image, vhd, vhdx};
+use crate::results::writer::Target;
 use crate::usage;
 
 #[derive(Debug, ClapArgs)]
@@ -85,25 +86,18 @@ pub fn main(args: Args) -> Result<()> {
 
     for (kind, out) in outputs {
         let mut disk = image::open(&args.image)?;
-        let tmp = temporary(out);
-        let written = File::create(&tmp)
-            .and_then(|mut file| match kind {
-                Kind::Vhd => vhd::write_fixed(&mut disk, size, &mut file, timestamp(), guid()),
-                Kind::Vhdx => {
-                    let ids = vhdx::Ids {
-                        file_write: guid(),
-                        data_write: guid(),
-                        disk: guid(),
-                    };
-                    let creator = concat!("rust-bench ", env!("CARGO_PKG_VERSION"));
-                    vhdx::write(&mut disk, size, &mut file, creator, &ids)
-                }
-            })
-            .and_then(|()| fs::rename(&tmp, out));
-        if let Err(e) = written {
-            let _ = fs::remove_file(&tmp);
-            return Err(e).with_context(|| format!("cannot write {}", out.display()));
-        }
+        Target::of(out)?.write_with(|file| match kind {
+            Kind::Vhd => vhd::write_fixed(&mut disk, size, file, timestamp(), guid()),
+            Kind::Vhdx => {
+                let ids = vhdx::Ids {
+                    file_write: guid(),
+                    data_write: guid(),
+                    disk: guid(),
+                };
+                let creator = concat!("rust-bench ", env!("CARGO_PKG_VERSION"));
+                vhdx::write(&mut disk, size, file, creator, &ids)
+            }
+        })?;
         let name = match kind {
             Kind::Vhd => "fixed VHD",
             Kind::Vhdx => "VHDX",
@@ -132,14 +126,13 @@ fn check_destination(input: &Path, out: &Path, force: bool) -> Result<()> {
             out.display()
         );
     }
-    match fs::symlink_metadata(out) {
-        Ok(m) if m.is_dir() => usage!("{}: is a directory; name a file", out.display()),
-        Ok(_) if !force => usage!(
+    if Target::of(out)?.replaces_a_file() && !force {
+        usage!(
             "{}: already exists; remove it, or pass --force to replace it",
             out.display()
-        ),
-        _ => Ok(()),
+        );
     }
+    Ok(())
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -158,12 +151,6 @@ fn resolved(p: &Path) -> PathBuf {
             Some(fs::canonicalize(dir).ok()?.join(p.file_name()?))
         })
         .unwrap_or_else(|| p.to_path_buf())
-}
-
-fn temporary(out: &Path) -> PathBuf {
-    let mut name = out.as_os_str().to_owned();
-    name.push(".convert-tmp");
-    PathBuf::from(name)
 }
 
 /// Seconds since 2000-01-01 00:00:00 UTC, the VHD epoch: SOURCE_DATE_EPOCH's if set (a

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 
+use crate::results::writer;
 use crate::usage;
 
 #[derive(Debug, ClapArgs)]
@@ -109,17 +110,24 @@ pub fn pull(
     let mut writes = Vec::new();
     for file in &found.files {
         let target = join(dest, &file.path);
-        match fs::read(&target) {
-            Ok(old) if old == file.data => summary.unchanged += 1,
-            Ok(_) => {
+        // Only a regular file is read to compare (a FIFO or a device could block or never
+        // end); anything else there is a conflict.
+        let old = match fs::metadata(&target) {
+            Ok(m) if m.is_file() => Some(fs::read(&target)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        };
+        match old {
+            Some(Ok(old)) if old == file.data => summary.unchanged += 1,
+            Some(Ok(_)) | None => {
                 conflicts.push(target.clone());
-                writes.push((target, &file.data));
+                writes.push((target, &file.data, false));
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 summary.new += 1;
-                writes.push((target, &file.data));
+                writes.push((target, &file.data, true));
             }
-            Err(e) => {
+            Some(Err(e)) => {
                 return Err(
                     anyhow::Error::new(e).context(format!("cannot read {}", target.display()))
                 );
@@ -138,16 +146,35 @@ pub fn pull(
     }
     summary.replaced = conflicts.len();
 
-    for d in &found.dirs {
-        let dir = join(dest, d);
-        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    for (target, data) in writes {
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
+    // What this pull adds (new files and the directories it makes) is taken back if a
+    // write fails (a full disk): no partial run directory is left behind.
+    let mut added = Added::default();
+    let written = (|| -> Result<()> {
+        for d in &found.dirs {
+            added.create_dir(&join(dest, d))?;
         }
-        write_file(&target, data).with_context(|| format!("cannot write {}", target.display()))?;
+        for (target, data, new) in writes {
+            if let Some(parent) = target.parent() {
+                added.create_dir(parent)?;
+            }
+            writer::write_file(&target, data)?;
+            if new {
+                added.files.push(target);
+            }
+        }
+        Ok(())
+    })();
+    if let Err(err) = written {
+        added.take_back();
+        let replaced = if summary.replaced > 0 {
+            " (a file already replaced keeps the image's copy)"
+        } else {
+            ""
+        };
+        return Err(err.context(format!(
+            "nothing new was kept in {}{replaced}; free space there, or pull into another directory",
+            dest.display()
+        )));
     }
     let mut runs: Vec<String> = found
         .dirs
@@ -180,13 +207,33 @@ fn prefix(e: anyhow::Error, image: &Path) -> anyhow::Error {
     }
 }
 
-/// The whole file or the old one: a temporary file renamed into place.
-fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".pull-tmp");
-    let tmp = PathBuf::from(tmp);
-    fs::write(&tmp, bytes)?;
-    fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = fs::remove_file(&tmp);
-    })
+/// The files and directories a pull created, in the order it created them.
+#[derive(Default)]
+struct Added {
+    files: Vec<PathBuf>,
+    dirs: Vec<PathBuf>,
+}
+
+impl Added {
+    /// `create_dir_all`, noting each directory it makes.
+    fn create_dir(&mut self, dir: &Path) -> Result<()> {
+        let missing: Vec<&Path> = dir
+            .ancestors()
+            .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+            .collect();
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        self.dirs
+            .extend(missing.into_iter().rev().map(Path::to_path_buf));
+        Ok(())
+    }
+
+    /// Remove them again, newest first.
+    fn take_back(&self) {
+        for file in self.files.iter().rev() {
+            let _ = fs::remove_file(file);
+        }
+        for dir in self.dirs.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
+    }
 }

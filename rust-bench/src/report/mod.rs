@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args as ClapArgs, ValueEnum};
 
+use crate::results::writer;
 use crate::usage;
 
 #[derive(Debug, ClapArgs)]
@@ -113,8 +114,7 @@ pub fn main(args: Args) -> Result<()> {
         Format::Html => html::render_runs(&runs, &labels, args.paper),
     };
     match &args.out {
-        Some(path) => write_file(path, text.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => writer::write_file(path, text.as_bytes())?,
         None => {
             let mut stdout = std::io::stdout().lock();
             if let Err(e) = stdout
@@ -165,23 +165,17 @@ fn write_histograms(
             files.push((path, histogram::text(&title, &source, &columns, &fixed)));
         }
     }
+    if std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
+        usage!(
+            "--histograms {} is not a directory; give a directory (created if needed)",
+            dir.display()
+        );
+    }
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create {}; check the path", dir.display()))?;
     for (path, text) in &files {
-        write_file(path, text.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        writer::write_file(path, text.as_bytes())?;
         eprintln!("rust-bench: wrote {}", path.display());
     }
     Ok(())
-}
-
-/// Write the whole file or leave the old one: a temporary file renamed into place.
-fn write_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }

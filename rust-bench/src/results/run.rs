@@ -231,9 +231,9 @@ impl RunRecord {
         read::result(&dir.join(FILE), None)
     }
 
-    /// Write `dir/run.json` atomically.
+    /// Write `dir/run.json` (replaced whole, see [`writer`]).
     pub fn write(&self, dir: &Path) -> Result<()> {
-        writer::write_atomic(&dir.join(FILE), &writer::to_json(self)?)
+        writer::write_json(&dir.join(FILE), &writer::to_json(self)?)
     }
 }
 

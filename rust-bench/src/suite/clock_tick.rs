@@ -110,6 +110,18 @@ impl Test for ClockTickTest {
         NAME
     }
 
+    fn files(&self) -> &'static [&'static str] {
+        &[
+            "clock-tick.json",
+            "clock-tick-timeline.csv",
+            "clock-tick-histogram.csv",
+            "clock-tick-spikes.csv",
+            "clock-tick-timeline.svg",
+            "clock-tick-histogram.svg",
+            "clock-tick-attribution.svg",
+        ]
+    }
+
     fn title(&self) -> &'static str {
         "Clock tick processing duration"
     }
@@ -128,7 +140,7 @@ impl Test for ClockTickTest {
 
     fn main(&self, matches: &clap::ArgMatches) -> Result<()> {
         let args = Args::from_arg_matches(matches)?;
-        standalone(NAME, &args.outputs, |every, checkpoint| {
+        standalone(self, &args.outputs, |every, checkpoint| {
             let opts = Options {
                 checkpoint_every: every,
                 ..Options::from_args(&args)

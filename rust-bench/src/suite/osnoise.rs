@@ -45,6 +45,10 @@ impl Test for OsnoiseTest {
         NAME
     }
 
+    fn files(&self) -> &'static [&'static str] {
+        &["osnoise.json", "osnoise-sources.csv"]
+    }
+
     fn title(&self) -> &'static str {
         "Kernel noise (osnoise tracer)"
     }
@@ -61,7 +65,7 @@ impl Test for OsnoiseTest {
 
     fn main(&self, matches: &clap::ArgMatches) -> Result<()> {
         let a = Args::from_arg_matches(matches)?;
-        standalone(NAME, &a.outputs, |every, checkpoint| {
+        standalone(self, &a.outputs, |every, checkpoint| {
             let opts = Options {
                 cpu: a.cpu.0,
                 duration: a.duration,

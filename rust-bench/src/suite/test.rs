@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
+use crate::error::UsageError;
 use crate::figures::svg::format_ns;
 use crate::plan::config::Plan;
 use crate::results::environment::Environment;
 use crate::results::rt_setup::RtSetupRecord;
 use crate::results::stats::HistogramJson;
-use crate::results::writer::{self, write_atomic};
+use crate::results::writer::{self, Target};
 
 /// How often a test checkpoints (writes its JSON so far, for a run cut short).
 pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
@@ -35,6 +36,10 @@ pub trait Test: Sync {
     fn file(&self) -> String {
         format!("{}.json", self.name())
     }
+
+    /// Every file its result may write into a directory, the JSON first: what
+    /// `--out DIR --force` replaces as a whole (no other file there is touched).
+    fn files(&self) -> &'static [&'static str];
 
     /// The heading of its table in a report.
     fn title(&self) -> &'static str;
@@ -207,29 +212,83 @@ pub struct Figure {
     pub caption: &'static str,
 }
 
-/// Write a result and all its files into `dir` (created if needed); the paths written.
-pub fn write_all_files(dir: &Path, result: &dyn TestResult) -> Result<Vec<PathBuf>> {
+/// Write a result and all its files into `dir` (created if needed), the JSON first. A file
+/// that cannot be written (a full disk) does not stop the others: what fits is kept, and
+/// the error names what was not written.
+pub fn write_all_files(dir: &Path, result: &dyn TestResult) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| {
         format!(
             "cannot create {}; check the path and permissions",
             dir.display()
         )
     })?;
-    let mut paths = vec![write_json_file(dir, result)?];
-    result.extra_files(&mut |file, bytes| {
-        let p = dir.join(file);
-        write_atomic(&p, bytes)?;
-        paths.push(p);
-        Ok(())
-    })?;
-    Ok(paths)
+    let mut unwritten = Unwritten::default();
+    let json = result.to_json()?;
+    unwritten.attempt(&dir.join(json_name(result)), |p| {
+        writer::write_json(p, &json)
+    });
+    write_extra_files(dir, result, &mut unwritten)?;
+    unwritten.into_result()
 }
 
 /// Write only the result's JSON, `dir/<name>.json`: what a checkpoint needs.
 pub fn write_json_file(dir: &Path, result: &dyn TestResult) -> Result<PathBuf> {
-    let p = dir.join(format!("{}.json", result.name()));
-    write_atomic(&p, &result.to_json()?)?;
+    let p = dir.join(json_name(result));
+    writer::write_json(&p, &result.to_json()?)?;
     Ok(p)
+}
+
+fn json_name(result: &dyn TestResult) -> String {
+    format!("{}.json", result.name())
+}
+
+/// The result's files beside its JSON (CSV, SVG), each attempted.
+fn write_extra_files(dir: &Path, result: &dyn TestResult, unwritten: &mut Unwritten) -> Result<()> {
+    result.extra_files(&mut |file, bytes| {
+        unwritten.attempt(&dir.join(file), |p| writer::write_file(p, bytes));
+        Ok(())
+    })
+}
+
+/// The files of a result that could not be written, each named on stderr when it fails
+/// and all counted in one error once every other file has been tried.
+#[derive(Default)]
+struct Unwritten {
+    kept: Vec<String>,
+    /// Why each of the others was not written.
+    failed: Vec<String>,
+}
+
+impl Unwritten {
+    fn attempt(&mut self, path: &Path, write: impl FnOnce(&Path) -> Result<()>) {
+        self.record(path.display().to_string(), write(path));
+    }
+
+    fn record(&mut self, name: String, written: Result<()>) {
+        match written {
+            Ok(()) => self.kept.push(name),
+            Err(err) => {
+                eprintln!("rust-bench: not written: {err:#}");
+                self.failed.push(err.root_cause().to_string());
+            }
+        }
+    }
+
+    fn into_result(self) -> Result<()> {
+        let Some(cause) = self.failed.first() else {
+            return Ok(());
+        };
+        let kept = if self.kept.is_empty() {
+            "none: the summary above is all that is left of this measurement".to_string()
+        } else {
+            self.kept.join(", ")
+        };
+        anyhow::bail!(
+            "{} of {} result files not written ({cause}), named above; kept: {kept}; free space on that disk, or write elsewhere, to keep them all",
+            self.failed.len(),
+            self.failed.len() + self.kept.len(),
+        )
+    }
 }
 
 /// When checkpoints write: each time unless the last write took more than
@@ -256,27 +315,50 @@ impl Pacer {
 
 /// Where a test run from the command line writes its results (`--out`, `--json`).
 struct Destinations<'a> {
-    pub out: Option<&'a Path>,
-    pub json: Option<&'a str>,
+    test: &'a dyn Test,
+    out: Option<&'a Path>,
+    json: Option<&'a str>,
     /// Replace an earlier result (`--force`).
-    pub force: bool,
-    pub pacer: Pacer,
+    force: bool,
+    pacer: Pacer,
+    /// The earlier result's files in `--out` have been removed (`--force`).
+    cleared: cell::Cell<bool>,
 }
 
 impl Destinations<'_> {
     /// Before the first sample: create `--out`, refuse to replace an earlier result without
     /// `--force`, and prove every destination writable (a file is created and removed in
     /// it), so that a measurement is never lost to a bad path after it ran.
-    pub fn prepare(&self, test: &str) -> Result<()> {
+    pub fn prepare(&self) -> Result<()> {
         if let Some(dir) = self.out {
+            if let Ok(meta) = std::fs::metadata(dir)
+                && !meta.is_dir()
+            {
+                crate::usage!(
+                    "--out {} is {}, not a directory: --out takes a directory (created if needed) for the JSON, CSV and SVG files; to write only the JSON to a file, use --json FILE",
+                    dir.display(),
+                    if meta.is_file() {
+                        "an existing file"
+                    } else {
+                        "a special file"
+                    }
+                );
+            }
             if let Err(e) = std::fs::create_dir_all(dir) {
                 crate::usage!(
                     "cannot create the --out directory {} ({e}); pick a writable directory",
                     dir.display()
                 );
             }
-            let earlier = dir.join(format!("{test}.json"));
-            if earlier.exists() && !self.force {
+            let earlier = self
+                .test
+                .files()
+                .iter()
+                .map(|f| dir.join(f))
+                .find(|p| p.symlink_metadata().is_ok());
+            if let Some(earlier) = earlier
+                && !self.force
+            {
                 crate::usage!(
                     "{} holds an earlier result ({}); pick another --out directory or pass --force to replace it",
                     dir.display(),
@@ -285,72 +367,109 @@ impl Destinations<'_> {
             }
             writer::probe_writable(dir, "--out")?;
         }
-        if let Some(dest) = self.json.filter(|d| *d != "-") {
-            let path = Path::new(dest);
-            if path.is_dir() {
-                crate::usage!("--json {dest} is a directory; give a file name");
-            }
-            if path.exists() && !self.force {
+        if let Some(dest) = self.json {
+            let target = self.json_target(dest)?;
+            if target.replaces_a_file() && !self.force {
                 crate::usage!(
                     "--json {dest} exists (an earlier result?); pick another file or pass --force to replace it"
                 );
             }
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            writer::probe_writable(dir, "--json")?;
+            target.probe("--json")?;
         }
         Ok(())
     }
 
-    /// A partial result (between bursts): only the JSON, in `--out` and `--json FILE`, so
-    /// that a run cut short leaves what it measured; paced by [`Pacer`]. Failures are
-    /// warnings.
-    pub fn checkpoint(&self, result: &dyn TestResult) {
-        if self.out.is_none() && self.json.is_none_or(|f| f == "-") {
+    /// What `--json DEST` names now.
+    fn json_target(&self, dest: &str) -> Result<Target> {
+        if dest == "-" {
+            return Ok(Target::Stdout);
+        }
+        Target::of(Path::new(dest)).map_err(|e| match e.downcast::<UsageError>() {
+            Ok(UsageError(why)) => UsageError(format!("--json {why}")).into(),
+            Err(e) => e.context("--json"),
+        })
+    }
+
+    /// Before a write into `--out`: the directory (again, if it went away meanwhile) and,
+    /// with `--force`, at the first write, no file of the earlier result (the regular files
+    /// of [`Test::files`], nothing else), so that the files of two runs never mix.
+    fn ready_out(&self, dir: &Path) {
+        let _ = std::fs::create_dir_all(dir);
+        if !self.force || self.cleared.replace(true) {
             return;
         }
-        self.pacer.write(|| self.write_checkpoint(result));
-    }
-
-    fn write_checkpoint(&self, result: &dyn TestResult) {
-        let mut written = Ok(());
-        if let Some(dir) = self.out {
-            written = std::fs::create_dir_all(dir)
-                .map_err(anyhow::Error::from)
-                .and_then(|()| write_json_file(dir, result).map(drop));
-        }
-        if let Some(file) = self.json.filter(|&f| f != "-")
-            && written.is_ok()
-        {
-            written = result
-                .to_json()
-                .and_then(|bytes| write_atomic(Path::new(file), &bytes));
-        }
-        if let Err(e) = written {
-            eprintln!("rust-bench: warning: checkpoint not written: {e:#}");
-        }
-    }
-
-    /// The final result: the `--out` files (JSON, CSV, SVG), the JSON, and the summary on
-    /// stdout (on stderr when the JSON goes to stdout).
-    pub fn finish(&self, result: &dyn TestResult) -> Result<()> {
-        if let Some(dir) = self.out {
-            write_all_files(dir, result)?;
-        }
-        if let Some(dest) = self.json {
-            if dest == "-" {
-                writer::write_stdout(&result.to_json()?)?;
-            } else {
-                write_atomic(Path::new(dest), &result.to_json()?)?;
+        for file in self.test.files() {
+            let path = dir.join(file);
+            if path.symlink_metadata().is_ok_and(|m| m.is_file())
+                && let Err(e) = std::fs::remove_file(&path)
+            {
+                eprintln!(
+                    "rust-bench: warning: cannot remove the earlier {}: {e}",
+                    path.display()
+                );
             }
         }
+    }
+
+    /// A partial result (between bursts): only the JSON, in `--out` and `--json FILE` (a
+    /// file: a stream gets the final result alone), so that a run cut short leaves what it
+    /// measured; paced by [`Pacer`]. Failures are warnings.
+    pub fn checkpoint(&self, result: &dyn TestResult) {
+        let json_file = self
+            .json
+            .filter(|dest| self.json_target(dest).is_ok_and(|t| t.is_file()));
+        if self.out.is_none() && json_file.is_none() {
+            return;
+        }
+        self.pacer.write(|| {
+            let mut written = Ok(());
+            if let Some(dir) = self.out {
+                self.ready_out(dir);
+                written = write_json_file(dir, result).map(drop);
+            }
+            if let Some(file) = json_file
+                && written.is_ok()
+            {
+                written = result
+                    .to_json()
+                    .and_then(|bytes| writer::write_json(Path::new(file), &bytes));
+            }
+            if let Err(e) = written {
+                eprintln!("rust-bench: warning: checkpoint not written: {e:#}");
+            }
+        });
+    }
+
+    /// The final result: the summary first (on stdout; on stderr when the JSON goes
+    /// there), so that the measurement is shown whatever happens to the files; then the
+    /// JSON (in `--out` and `--json`), then the `--out` CSV and SVG files. A file that
+    /// cannot be written does not stop the others; the error names it.
+    pub fn finish(&self, result: &dyn TestResult) -> Result<()> {
+        let json_target = self.json.map(|dest| self.json_target(dest));
         let text = result.summary();
-        if self.json == Some("-") {
+        if matches!(json_target, Some(Ok(Target::Stdout))) {
             eprint!("{text}");
         } else {
             print!("{text}");
+        }
+        let json = result.to_json()?;
+        let mut unwritten = Unwritten::default();
+        if let Some(dir) = self.out {
+            self.ready_out(dir);
+            unwritten.attempt(&dir.join(json_name(result)), |p| {
+                writer::write_json(p, &json)
+            });
+        }
+        if let (Some(dest), Some(target)) = (self.json, json_target) {
+            let name = if dest == "-" { "standard output" } else { dest };
+            let written = target.and_then(|t| match t {
+                Target::Stdout => t.write(&json),
+                _ => writer::write_json(Path::new(dest), &json),
+            });
+            unwritten.record(name.to_string(), written);
+        }
+        if let Some(dir) = self.out {
+            write_extra_files(dir, result, &mut unwritten)?;
         }
         if !result.complete() {
             eprintln!(
@@ -358,21 +477,23 @@ impl Destinations<'_> {
                 result.name()
             );
         }
-        Ok(())
+        unwritten.into_result()
     }
 }
 
 /// Where a test's own subcommand writes: the same three options for every test.
 #[derive(Debug, clap::Args)]
 pub struct Outputs {
-    /// Write the JSON result to FILE ('-' for standard output).
+    /// Write the JSON result to FILE ('-' for standard output). A regular file is replaced
+    /// whole; a character device, FIFO or socket (/dev/stdout, a pipe) is written in place.
     #[arg(long, value_name = "FILE")]
     pub json: Option<String>,
     /// Write the test's JSON, CSV and SVG files into DIR (created if needed; an earlier
     /// result there is kept unless --force is given).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Replace an earlier result in --out DIR or --json FILE (refused otherwise).
+    /// Replace an earlier result (refused otherwise): the file --json FILE, or all of the
+    /// test's own files in --out DIR, so that two runs never mix (other files are left).
     #[arg(long)]
     pub force: bool,
 }
@@ -383,19 +504,21 @@ pub struct Outputs {
 /// gets the checkpoint interval and a callback for each partial result with the fraction
 /// of the planned work done.
 pub fn standalone<R: TestResult>(
-    name: &'static str,
+    test: &dyn Test,
     outputs: &Outputs,
     measure: impl FnOnce(Duration, &mut dyn FnMut(&R, f64)) -> Result<R>,
 ) -> Result<()> {
-    let progress = Progress::new(name);
+    let progress = Progress::new(test.name());
     crate::platform::rt::install_stop_handler();
     let dest = Destinations {
+        test,
         out: outputs.out.as_deref(),
         json: outputs.json.as_deref(),
         force: outputs.force,
         pacer: Pacer::default(),
+        cleared: cell::Cell::new(false),
     };
-    dest.prepare(name)?;
+    dest.prepare()?;
     let result = measure(progress.interval(), &mut |partial, done| {
         dest.checkpoint(partial);
         progress.show(done);

@@ -95,6 +95,15 @@ impl Test for ThreadSwitchTest {
         NAME
     }
 
+    fn files(&self) -> &'static [&'static str] {
+        &[
+            "thread-switch.json",
+            "thread-switch-runs.csv",
+            "thread-switch-histogram.csv",
+            "thread-switch-histogram.svg",
+        ]
+    }
+
     fn title(&self) -> &'static str {
         "Thread switch latency"
     }
@@ -112,7 +121,7 @@ impl Test for ThreadSwitchTest {
 
     fn main(&self, matches: &clap::ArgMatches) -> Result<()> {
         let args = Args::from_arg_matches(matches)?;
-        standalone(NAME, &args.outputs, |every, checkpoint| {
+        standalone(self, &args.outputs, |every, checkpoint| {
             let opts = Options {
                 checkpoint_every: every,
                 ..Options::from_args(&args)

@@ -113,15 +113,132 @@ pub fn run_plan(conf: &std::path::Path, results: &std::path::Path, extra: &[&str
 /// Without root the test is skipped, except under CI, which runs as root: there a skip
 /// would pass a test that did not run.
 pub fn measuring_as_root(why: &str) -> Option<Serial> {
+    as_root(why).then(serial)
+}
+
+/// Whether a test that needs root (`why`: "needs root for mknod") may go on: without root
+/// it is skipped, except under CI, which runs as root.
+pub fn as_root(why: &str) -> bool {
     if is_root() {
-        return Some(serial());
+        return true;
     }
     assert!(
         std::env::var_os("CI").is_none(),
         "{why}, and CI runs as root"
     );
     eprintln!("skipped: {why}");
-    None
+    false
+}
+
+/// A tmpfs of `size` (mount's `size=`, e.g. `200k`) on a fresh directory (needs root),
+/// unmounted and removed when dropped: a small file system to fill.
+pub struct Tmpfs {
+    pub dir: PathBuf,
+}
+
+impl Tmpfs {
+    pub fn mount(name: &str, size: &str) -> Tmpfs {
+        let dir = tmpdir(name);
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&dir)
+            .status()
+            .expect("run mount");
+        assert!(
+            st.success(),
+            "mount a {size} tmpfs on {}: {st}",
+            dir.display()
+        );
+        Tmpfs { dir }
+    }
+
+    /// Fill it, leaving about `free` bytes.
+    pub fn fill(&self, free: u64) {
+        let filler = self.dir.join("filler");
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0x55u8; 4096];
+        while std::io::Write::write_all(&mut f, &chunk).is_ok() {}
+        drop(f);
+        let len = std::fs::metadata(&filler).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&filler)
+            .unwrap()
+            .set_len(len.saturating_sub(free))
+            .unwrap();
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.dir).status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A character device node `major:minor` at `path` (needs root): 1:3 is a /dev/null,
+/// 1:7 a /dev/full.
+pub fn mknod_char(path: &std::path::Path, major: u32, minor: u32) {
+    let st = Command::new("mknod")
+        .arg(path)
+        .args(["c", &major.to_string(), &minor.to_string()])
+        .status()
+        .expect("run mknod");
+    assert!(st.success(), "mknod {}: {st}", path.display());
+}
+
+/// A FIFO and a thread reading all it receives.
+pub struct FifoReader {
+    path: PathBuf,
+    thread: std::thread::JoinHandle<Vec<u8>>,
+}
+
+impl FifoReader {
+    /// Make the FIFO at `path` and start reading it.
+    pub fn new(path: &std::path::Path) -> FifoReader {
+        let st = Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .expect("run mkfifo");
+        assert!(st.success(), "mkfifo {}: {st}", path.display());
+        let path = path.to_path_buf();
+        let read = path.clone();
+        FifoReader {
+            path,
+            thread: std::thread::spawn(move || std::fs::read(read).unwrap()),
+        }
+    }
+
+    /// What it received. When no writer came (the test failed), an empty one stands in,
+    /// so that the reader ends rather than hangs.
+    pub fn received(self) -> Vec<u8> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&self.path);
+        self.thread.join().unwrap()
+    }
+}
+
+/// The type of the file at `path` as `stat -c %F` prints it ("character special file").
+pub fn file_type(path: &std::path::Path) -> String {
+    let o = Command::new("stat")
+        .args(["-c", "%F"])
+        .arg(path)
+        .output()
+        .expect("run stat");
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// The names in `dir`, sorted.
+pub fn names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// Send SIGTERM to process `pid` (as a user's `kill` would).
