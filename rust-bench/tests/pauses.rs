@@ -20,6 +20,11 @@ fn state(pid: u32) -> Option<(char, u32)> {
     ))
 }
 
+/// The thread sleeps in clock_nanosleep: a pause between bursts (not a write, say).
+fn in_nanosleep(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/wchan")).is_ok_and(|w| w.contains("nanosleep"))
+}
+
 /// Pin the calling thread to `cpu` at SCHED_FIFO `prio`.
 fn become_fifo_on(cpu: usize, prio: i32) {
     // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes inside it; the
@@ -75,26 +80,29 @@ fn a_thread_held_off_during_a_gap_is_seen() {
     let pid = child.id();
     // Watch from CPU 0: once the measuring thread is real-time and past its warm-up and
     // first bursts, wait for it to sleep in a gap, then take its CPU at a higher priority
-    // for 50 ms.
+    // for 50 ms; three times, 300 ms apart (one is enough to be seen).
     let spun = std::thread::spawn(move || {
         become_fifo_on(0, 90);
         let until = Instant::now() + Duration::from_secs(10);
         while Instant::now() < until && state(pid).is_some_and(|(_, policy)| policy != 1) {
             std::thread::sleep(Duration::from_millis(1));
         }
-        std::thread::sleep(Duration::from_millis(600));
-        let until = Instant::now() + Duration::from_secs(1);
-        while Instant::now() < until {
-            if state(pid).is_some_and(|(s, _)| s == 'S') {
+        std::thread::sleep(Duration::from_millis(500));
+        let mut spins = 0;
+        let until = Instant::now() + Duration::from_secs(2);
+        while spins < 3 && Instant::now() < until {
+            if in_nanosleep(pid) {
                 become_fifo_on(cpu, 90);
                 let spin = Instant::now();
                 while spin.elapsed() < Duration::from_millis(50) {
                     std::hint::spin_loop();
                 }
-                return true;
+                become_fifo_on(0, 90);
+                spins += 1;
+                std::thread::sleep(Duration::from_millis(300));
             }
         }
-        false
+        spins > 0
     });
     let o = child.wait_with_output().unwrap();
     assert!(

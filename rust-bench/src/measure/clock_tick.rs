@@ -750,11 +750,13 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
         }
         st.prepare_timeline(burst_ticks, now);
         let burst_end = run_end.min(now.saturating_add(burst_ticks));
-        let spikes_before = st.spike_count;
+        // Spikes already listed: a late end of the pause before this burst.
+        let (spikes_before, listed_before) = (st.spike_count, st.burst_spikes.len());
         let (first, last) = st.burst(meta.iterations, burst_end, max_samples);
         st.after_pause(first, last);
         if let Some(l) = meta.live.as_mut() {
-            let skipped = (st.spike_count - spikes_before) - st.burst_spikes.len() as u64;
+            let listed = (st.burst_spikes.len() - listed_before) as u64;
+            let skipped = (st.spike_count - spikes_before) - listed;
             l.after_burst(&st.burst_spikes, skipped)?;
             st.burst_spikes.clear();
         }
