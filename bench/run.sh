@@ -5,8 +5,9 @@
 #   2. thread-switch (2 threads) vs the same ping-pong in plain C (bench/pingpong.c):
 #      median switch time;
 #   3. the paper's 50 million clock-tick samples: maximum resident set size;
-#   4. the cost of clock-tick --attribute (loop min and p99 with and without), and the
-#      kernel's osnoise tracer's noise beside clock-tick's over the same length of time.
+#   4. the cost of clock-tick --attribute (loop min and p99 with and without), its trace read
+#      in binary form and as text side by side, and the kernel's osnoise tracer's noise
+#      beside clock-tick's over the same length of time (both readers).
 # Needs root (SCHED_FIFO, RT throttling), oslat, a C compiler, GNU time and python3.
 # Environment: CPU (default: the last online CPU), DURATION (seconds per clock-tick/oslat
 # run, default 10), PERIOD_US/SPIN_US (interference, default 10000/300), THRESHOLD_US
@@ -168,31 +169,35 @@ i=0
 while [ "$i" -lt "$ROUNDS" ]; do
 	"$RUST_BENCH" clock-tick --cpu "$CPU" --priority "$MEASURE_PRIO" --duration "${DURATION}s" \
 		--json "$tmp/plain-$i.json" >/dev/null
-	"$RUST_BENCH" clock-tick --cpu "$CPU" --priority "$MEASURE_PRIO" --duration "${DURATION}s" \
-		--attribute --json "$tmp/attr-$i.json" >/dev/null
+	for reader in binary text; do
+		"$RUST_BENCH" clock-tick --cpu "$CPU" --priority "$MEASURE_PRIO" --duration "${DURATION}s" \
+			--attribute --trace-reader "$reader" --json "$tmp/attr-$reader-$i.json" >/dev/null
+	done
 	i=$((i + 1))
 done
-if "$RUST_BENCH" osnoise --cpu "$CPU" --duration "${DURATION}s" --json "$tmp/osnoise.json" \
-	>/dev/null 2>"$tmp/osnoise.err"; then
-	:
-else
-	echo "osnoise: $(cat "$tmp/osnoise.err")"
-fi
+for reader in binary text; do
+	if ! "$RUST_BENCH" osnoise --cpu "$CPU" --duration "${DURATION}s" --trace-reader "$reader" \
+		--json "$tmp/osnoise-$reader.json" >/dev/null 2>"$tmp/osnoise.err"; then
+		echo "osnoise: $(cat "$tmp/osnoise.err")"
+		break
+	fi
+done
 python3 - "$tmp" "$ROUNDS" <<'PY'
 import json, os, statistics, sys
 tmp, rounds = sys.argv[1], int(sys.argv[2])
 def load(name):
     return [json.load(open(f"{tmp}/{name}-{i}.json")) for i in range(rounds)]
-plain, attr = load("plain"), load("attr")
+plain, attr, text = load("plain"), load("attr-binary"), load("attr-text")
 def med(runs, key):
     return statistics.median(r["loop_ns"][key] for r in runs) / 1000
-print(f"{'':24} {'without':>10} {'with':>10}  (median of {rounds} rounds, us)")
+print(f"{'':24} {'without':>10} {'binary':>10} {'text':>10}  (attribution's trace reader; median of {rounds} rounds, us)")
 for key in ("min", "p50", "p99", "p9999"):
-    print(f"loop {key:19} {med(plain, key):10.3f} {med(attr, key):10.3f}")
-print(f"{'duty cycle':24} {statistics.median(r['duty_cycle'] for r in plain):10.4f} "
-      f"{statistics.median(r['duty_cycle'] for r in attr):10.4f}")
-print(f"{'attribution own time':24} {'':>10} "
-      f"{statistics.median(r['attribution']['drain_ns'] / 1e9 / r['duration_s'] for r in attr) * 100:9.2f}%"
+    print(f"loop {key:19} {med(plain, key):10.3f} {med(attr, key):10.3f} {med(text, key):10.3f}")
+print(f"{'duty cycle':24} " + " ".join(
+    f"{statistics.median(r['duty_cycle'] for r in runs):10.4f}" for runs in (plain, attr, text)))
+def own(runs):
+    return statistics.median(r['attribution']['drain_ns'] / 1e9 / r['duration_s'] for r in runs) * 100
+print(f"{'attribution own time':24} {'':>10} {own(attr):9.3f}% {own(text):9.3f}%"
       "  (share of the run spent reading the trace)")
 a = attr[-1]["attribution"]
 print(f"last attributed run: {a['spikes_attributed']} spikes split, {a['spikes_unknown']} unknown, "
@@ -206,9 +211,13 @@ ct = plain[-1]
 per_s = spike_total(ct) / max(ct["measured_s"], 1e-9)
 print(f"clock-tick: spike overhead {per_s / 1000:.1f} us per s measured "
       f"(max overhead {ct['max_overhead_ns'] / 1000:.1f} us)")
-if os.path.exists(f"{tmp}/osnoise.json"):
-    o = json.load(open(f"{tmp}/osnoise.json"))
+for reader in ("binary", "text"):
+    if not os.path.exists(f"{tmp}/osnoise-{reader}.json"):
+        continue
+    o = json.load(open(f"{tmp}/osnoise-{reader}.json"))
     run_s = max(o["runtime_ns"] / 1e9, 1e-9)
-    print(f"osnoise:    noise {o['noise_ns'] / run_s / 1000:.1f} us per s measured "
-          f"(max single {o['max_single_noise_ns'] / 1000:.1f} us); counts {o['counts']}")
+    own = sum(s["total_ns"] for s in o["sources"] if s["class"] == "thread" and s["name"] == "rust-bench")
+    print(f"osnoise ({reader}): noise {o['noise_ns'] / run_s / 1000:.1f} us per s measured "
+          f"(max single {o['max_single_noise_ns'] / 1000:.1f} us), rust-bench's own "
+          f"{own / max(o['noise_ns'], 1) * 100:.1f} % of it; counts {o['counts']}")
 PY

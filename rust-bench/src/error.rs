@@ -1,6 +1,8 @@
 //! Errors as the user sees them: one line, what went wrong and how to fix it.
 //!
-//! Input and usage errors exit with 2, failures while running exit with 1.
+//! Input and usage errors exit with 2, failures while running exit with 1, a measurement
+//! interrupted by a signal with 128 + the signal's number (130 for SIGINT, 143 for
+//! SIGTERM).
 
 use std::fmt;
 use std::process::ExitCode;
@@ -17,6 +19,22 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// A test or a plan stopped by SIGINT or SIGTERM before its end, its partial results kept:
+/// `message` says what did not run. Exits with 128 + `signal`.
+#[derive(Debug)]
+pub struct Interrupted {
+    pub signal: i32,
+    pub message: String,
+}
+
+impl fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
 /// Return early with a [`UsageError`] built like `format!`.
 #[macro_export]
 macro_rules! usage {
@@ -27,6 +45,10 @@ macro_rules! usage {
 
 /// Print an error chain on one line and pick the exit status.
 pub fn report(err: &anyhow::Error) -> ExitCode {
+    if let Some(stop) = err.downcast_ref::<Interrupted>() {
+        eprintln!("rust-bench: {}", stop.message.replace('\n', " "));
+        return ExitCode::from(u8::try_from(128 + stop.signal).unwrap_or(1));
+    }
     let mut line = err.to_string();
     for cause in err.chain().skip(1) {
         line.push_str(": ");

@@ -118,6 +118,21 @@ fn bad_duration_and_numbers() {
     one_line_error(&["load", "memory", "--size", "9M"], 2, "unknown unit 'M'");
 }
 
+/// A test's duration too short to take a sample is refused before anything is measured,
+/// by every test, naming the floor.
+#[test]
+fn a_duration_that_cannot_yield_a_sample_is_refused() {
+    for test in ["clock-tick", "thread-switch", "osnoise"] {
+        for short in ["1ns", "1ms", "99ms"] {
+            one_line_error(
+                &[test, "--cpu", "0", "--duration", short],
+                2,
+                &format!("'{short}' is out of range (at least 100ms"),
+            );
+        }
+    }
+}
+
 /// As an unprivileged user (tests run as root in CI, so drop to nobody with setpriv).
 #[test]
 fn no_permission_for_fifo() {

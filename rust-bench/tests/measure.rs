@@ -340,19 +340,103 @@ fn sigterm_ends_cleanly_with_partial_results() {
         ])
         .arg("--out")
         .arg(&dir)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     sigterm(child.id());
     let o = child.wait_with_output().unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
     let v = json_file(&dir.join("clock-tick.json"));
     assert_eq!(v["complete"], false);
     assert_eq!(v["end"], "signal");
     assert!(u(&v, "samples") > 0);
+    // Interrupted: 128 + SIGTERM, said first in the summary and last on stderr.
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(143), "{err}");
+    let out = String::from_utf8_lossy(&o.stdout);
+    let first = out.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("clock-tick: interrupted by SIGTERM: stopped after ")
+            && first.ends_with("; partial results kept"),
+        "{out}"
+    );
+    assert!(
+        err.trim_end().ends_with(&format!("rust-bench: {first}")),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Ctrl-C during thread-switch's first run: the summary says first that it was
+/// interrupted and which run never started, the JSON lists the thread counts asked, and
+/// the exit status is 128 + SIGINT.
+#[test]
+fn sigint_says_which_runs_never_started() {
+    let _g = serial();
+    let dir = tmpdir("sigint-ts");
+    let child = bin()
+        .args([
+            "thread-switch",
+            "--cpu",
+            &test_cpu().to_string(),
+            "--priority",
+            "80",
+            "--threads",
+            "2,100",
+            "--duration",
+            "60s",
+        ])
+        .arg("--out")
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let st = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    let out = String::from_utf8_lossy(&o.stdout);
+    let first = out.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("thread-switch: interrupted by SIGINT: the 2-thread run stopped after ")
+            && first.ends_with("; the 100-thread run never started; partial results kept"),
+        "{out}"
+    );
+    assert!(err.contains("the 100-thread run never started"), "{err}");
+    let v = json_file(&dir.join("thread-switch.json"));
+    assert_eq!(v["complete"], false);
+    assert_eq!(v["threads_asked"], serde_json::json!([2, 100]));
+    assert_eq!(v["runs"].as_array().unwrap().len(), 1, "{v}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A run that took no sample is never complete, whatever ended it (here a duration
+/// shorter than anything the command line or a plan accepts, through the library).
+#[test]
+fn a_run_without_a_sample_is_not_complete() {
+    use rust_bench::measure::clock_tick::{self, Limit, Options};
+    let _g = serial();
+    if !is_root() {
+        eprintln!("skipped: needs root for SCHED_FIFO");
+        return;
+    }
+    let r = clock_tick::run(&Options {
+        cpu: test_cpu(),
+        priority: 80,
+        limit: Limit::Duration(Duration::from_nanos(1)),
+        warmup: Duration::from_millis(10),
+        ..Options::default()
+    })
+    .unwrap();
+    assert_eq!(r.samples, 0);
+    assert!(!r.complete, "0 samples, complete");
 }
 
 #[test]
@@ -418,7 +502,7 @@ fn checkpoints_write_only_the_json() {
     let v = json_file(&json);
     sigterm(child.id());
     let o = child.wait_with_output().unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(143), "{}", stderr(&o));
     assert_eq!(
         at_checkpoint,
         ["clock-tick.json"],

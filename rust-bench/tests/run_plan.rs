@@ -139,28 +139,27 @@ fn timeout_bounds_the_run_and_keeps_partial_results() {
         return;
     };
     let dir = tmpdir("run-timeout");
+    // Lengths the check cannot know (back-to-back timestamps, counted switches) that
+    // outlast the timeout on any machine: the plan passes the check, the timeout ends it.
     let conf = write_conf(
         &dir,
         &format!(
             "tests = clock-tick, thread-switch\ncpu = {}\npriority = 80\n\
-             clock_tick.duration = 1h\nrt_throttling = keep\ntimeout = 8s\n",
+             clock_tick.samples = 1_000_000_000_000\nclock_tick.loop_us = 0\n\
+             thread_switch.switches = 1_000_000_000_000\nrt_throttling = keep\ntimeout = 11s\n",
             test_cpu()
         ),
     );
-    // 8 s: the first bursts may find the CPU faster than the calibration did and start
-    // the measurement again (at most 3 times, each within its first 2 bursts of 0.5 s), so
-    // that a shorter timeout on a busy machine can end the run before it kept a sample.
     let results = dir.join("results");
     let started = Instant::now();
     let o = run_plan(&conf, &results, &[]);
-    // The timeout, its grace (8 s) and the writing of the results.
     assert!(started.elapsed() < Duration::from_secs(40));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let run_dir = only_run(&results);
     let record = json_file(&run_dir.join("run.json"));
     assert_eq!(record["status"], "failed");
     assert!(
-        record["error"].as_str().unwrap().contains("timeout (8s)"),
+        record["error"].as_str().unwrap().contains("timeout (11s)"),
         "{record}"
     );
     assert_eq!(record["tests"]["thread-switch"]["status"], "failed");
@@ -260,7 +259,8 @@ fn check_refuses_what_the_tests_would_refuse() {
         cases.push((
             "role = test\ncpu = 99\n",
             format!(
-                "bench.conf line 2: cpu: CPU 99 is not online on this machine; use one of CPUs {}",
+                "bench.conf line 2: cpu: CPU 99 is not online on this machine; use one of CPUs {}; \
+                 if the plan is for another machine, check it with --check --plan-only",
                 online.trim()
             ),
         ));
@@ -528,5 +528,176 @@ fn a_plan_this_machine_cannot_run_fails_before_measuring() {
             .unwrap()
             .contains("drop osnoise from `tests =`"),
         "{tests}"
+    );
+}
+
+/// `run --check` on the two plans that used to pass it and then fail: a test this
+/// machine's kernel cannot run (osnoise without the osnoise tracer, through a tracefs
+/// look-alike), and a plan longer than its timeout. Each is refused, naming the test or
+/// the timeout; `--plan-only` checks the osnoise plan for another machine and says what it
+/// left to that machine.
+#[test]
+fn check_refuses_plans_that_would_fail() {
+    let dir = tmpdir("run-check-fail");
+    let fake = dir.join("tracing");
+    std::fs::create_dir_all(fake.join("instances")).unwrap();
+    std::fs::write(fake.join("trace_clock"), "[local] global x86-tsc\n").unwrap();
+    std::fs::write(fake.join("available_tracers"), "blk function nop\n").unwrap();
+    let check = |text: &str, extra: &[&str]| {
+        let conf = write_conf(&dir, text);
+        bin()
+            .env("RUST_BENCH_TRACEFS", &fake)
+            .args(["run", "--config", conf.to_str().unwrap(), "--check"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let osnoise = format!(
+        "tests = clock-tick, osnoise\ncpu = {}\nclock_tick.duration = 10s\nrt_throttling = keep\n",
+        test_cpu()
+    );
+
+    let o = check(&osnoise, &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(o.stdout.is_empty(), "{err}");
+    let last = err.lines().last().unwrap();
+    assert!(
+        last.starts_with("rust-bench: error: osnoise cannot run on this machine: ")
+            && last.contains("no osnoise tracer")
+            && last
+                .ends_with("if the plan is for another machine, check it with --check --plan-only"),
+        "{err}"
+    );
+    // What it checked: the tests, their amounts, the expected length.
+    assert!(err.contains("rust-bench:   clock-tick: 10s\n"), "{err}");
+    assert!(
+        err.contains("rust-bench:   osnoise: 1m in whole periods of 1s, about 1m1s\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("expected length: about 1m21s (with about 5s a part to start and write its files), within the timeout (3h)"),
+        "{err}"
+    );
+
+    let o = check(&osnoise, &["--plan-only"]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "role=test\ntimeout_s=10800\npoweroff=yes\n"
+    );
+    assert!(
+        err.contains(&format!(
+            "not checked (--plan-only), left to the machine that runs the plan: cpu {cpu} is online; SCHED_FIFO 99 is allowed; osnoise: tracefs and the kernel's osnoise tracer for cpu {cpu}",
+            cpu = test_cpu()
+        )),
+        "{err}"
+    );
+
+    let long = "tests = clock-tick\nclock_tick.duration = 1h\ntimeout = 4s\n";
+    for extra in [&[][..], &["--plan-only"][..]] {
+        let o = check(long, extra);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            err.trim_end().ends_with(
+                "bench.conf line 3: timeout: 4s is not longer than the plan's expected length, about 1h5s (clock-tick 1h, and about 5s a part to start and write its files); raise timeout to 1h7m or more, or shorten the tests"
+            ),
+            "{err}"
+        );
+    }
+    // `run` refuses it too, before measuring, and records why.
+    let conf = write_conf(&dir, long);
+    let o = run_plan(&conf, &dir.join("results"), &["--run-id", "long"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let record = json_file(&dir.join("results/long/run.json"));
+    assert_eq!(record["status"], "failed");
+    assert!(
+        record["error"]
+            .as_str()
+            .unwrap()
+            .contains("timeout: 4s is not longer"),
+        "{record}"
+    );
+    // --plan-only belongs to --check.
+    let o = run_plan(&conf, &dir.join("results"), &["--plan-only"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+/// SIGTERM in the middle of a plan: the run is recorded `interrupted` (not failed) with
+/// what did not run, says so, and exits with 128 + SIGTERM; `mark-failed` (what the
+/// appliance's init runs next) leaves it as it is.
+#[test]
+fn a_signal_interrupts_the_plan() {
+    let Some(_g) = measuring_as_root("needs root for SCHED_FIFO") else {
+        return;
+    };
+    let dir = tmpdir("run-sigterm");
+    let conf = write_conf(
+        &dir,
+        &format!(
+            "tests = clock-tick, thread-switch\ncpu = {}\npriority = 80\n\
+             clock_tick.duration = 60s\nclock_tick.attribute = off\nthread_switch.duration = 1s\n\
+             rt_throttling = keep\ntimeout = 5m\n",
+            test_cpu()
+        ),
+    );
+    let results = dir.join("results");
+    let child = bin()
+        .args(["run", "--config"])
+        .arg(&conf)
+        .arg("--results")
+        .arg(&results)
+        .args(["--run-id", "r"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Until clock-tick has written its first checkpoint: it is measuring.
+    let json = results.join("r/clock-tick.json");
+    let waited = Instant::now();
+    while !json.exists() && waited.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    sigterm(child.id());
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(143), "{err}");
+    let record = json_file(&results.join("r/run.json"));
+    assert_eq!(record["status"], "interrupted", "{record}");
+    assert!(record["finished"].is_string(), "{record}");
+    let error = record["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("stopped by SIGTERM before the plan finished: clock-tick stopped after ")
+            && error.ends_with("; not run: thread-switch; partial results kept"),
+        "{error}"
+    );
+    let tests = &record["tests"];
+    assert_eq!(tests["clock-tick"]["status"], "interrupted", "{tests}");
+    assert_eq!(tests["thread-switch"]["status"], "interrupted", "{tests}");
+    assert_eq!(
+        tests["thread-switch"]["error"],
+        "not run: interrupted by SIGTERM"
+    );
+    assert_eq!(json_file(&json)["end"], "signal");
+    assert!(
+        err.contains("rust-bench: run r: interrupted (results in "),
+        "{err}"
+    );
+    assert!(
+        err.trim_end()
+            .ends_with(&format!("rust-bench: run r interrupted: {error}")),
+        "{err}"
+    );
+    let o = run(&[
+        "mark-failed",
+        results.join("r").to_str().unwrap(),
+        "--reason",
+        "x",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!("status=interrupted\nerror={error}\n")
     );
 }

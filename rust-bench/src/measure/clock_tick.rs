@@ -775,6 +775,11 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
             restarts += 1;
             meta.iterations = meta.cal.iterations();
             meta.baseline = min_loop_ns(&clock, meta.iterations, warm_reps);
+            // The pause first, so that the run's time starts with its next burst (a pause
+            // after the new start could use up a short duration before a sample).
+            if gap_ns > 0 {
+                rt::sleep_until_monotonic(tsc::monotonic_ns() + gap_ns);
+            }
             start = clock.now();
             run_end = limit_end(start);
             meta.wall_start_ns = tsc::monotonic_ns();
@@ -787,6 +792,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
                 l.begin(crate::platform::tracefs::current_tid(), start, clock.hz())?;
             }
             next_checkpoint = meta.wall_start_ns + opts.checkpoint_every.as_nanos() as u64;
+            continue;
         }
         let mut pause_ns = gap_ns;
         if tsc::monotonic_ns() >= next_checkpoint {
@@ -816,7 +822,9 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
         s.restore();
         meta.rt_setup = s.record().clone();
     }
-    Ok(build_report(&st, &meta, end != End::Signal, end))
+    // A run without a sample measured nothing: never complete.
+    let complete = end != End::Signal && st.samples > 0;
+    Ok(build_report(&st, &meta, complete, end))
 }
 
 /// Test only (`clock_tick.hang` in a plan): become the measuring thread clock-tick would

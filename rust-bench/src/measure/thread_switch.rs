@@ -296,6 +296,7 @@ fn report(opts: &Options, c: &Common, runs: Vec<SwitchRun>, complete: bool) -> T
         command_line: Some(c.origin.command_line.clone()),
         started: Some(c.origin.started.clone()),
         complete,
+        threads_asked: opts.threads.clone(),
         runs,
         clock: c.clock_info.clone(),
         priority: opts.priority,
@@ -342,7 +343,8 @@ fn run_of(sh: &Shared, threads: usize, running: bool) -> SwitchRun {
         bursts: sh.bursts.load(Relaxed) + u64::from(!running),
         switch_ns: stats::summary(&h),
         histogram: HistogramJson::from(&h),
-        complete: matches!(end, End::Switches | End::Duration),
+        // A run without a switch measured nothing: never complete.
+        complete: matches!(end, End::Switches | End::Duration) && h.count() > 0,
         end,
     }
 }

@@ -5,6 +5,7 @@
 //! problem is reported as one line naming the file, the line, what is wrong and how to fix
 //! it. `docs/config.md` documents every key.
 
+use crate::results::trace::TraceReader;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
@@ -129,6 +130,8 @@ pub struct Plan {
     /// How long the osnoise test runs (`osnoise.duration`).
     #[serde(serialize_with = "ser_duration")]
     pub osnoise_duration: Duration,
+    /// How the attribution and the osnoise test read the kernel's trace (`trace_reader`).
+    pub trace_reader: TraceReader,
     /// Bytes copied per round by the memory load (`auto`: from the machine's cache).
     pub memory_load_size: MemorySize,
     /// `None`: run until the timeout.
@@ -170,6 +173,7 @@ impl Default for Plan {
                 amount: Amount::Duration(THREAD_SWITCH_DEFAULT),
             },
             osnoise_duration: Duration::from_secs(60),
+            trace_reader: TraceReader::Auto,
             memory_load_size: MemorySize::Auto,
             load_duration: None,
             rt_throttling: RtThrottling::Off,
@@ -214,6 +218,195 @@ fn ser_opt_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<
     }
 }
 
+/// One part of a plan (a listed test, or the load of a load role): what it is asked to do
+/// and about how long that takes. `rust-bench run --check` prints them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    /// The test's name, or `cpu load` / `memory load`.
+    pub name: String,
+    /// What it is asked to do, as a person reads it: `50000000 samples of a 68 us loop`.
+    pub amount: String,
+    /// About how long it measures (or loads); None when that depends on the machine (a
+    /// count of switches, of back-to-back timestamps) or a load runs until the timeout.
+    pub length: Option<Duration>,
+    /// The length is an estimate from the amount (not the amount itself).
+    pub estimate: bool,
+}
+
+/// What a test takes beyond its measuring time: calibrating, starting its threads,
+/// writing its files (1 to 2 s on the machines this was written on).
+pub const START_UP: Duration = Duration::from_secs(5);
+
+impl Plan {
+    /// The plan's parts, in the order they run.
+    pub fn parts(&self) -> Vec<Part> {
+        let part = |name: &str, amount: String, length: Option<Duration>| Part {
+            name: name.to_string(),
+            amount,
+            length,
+            estimate: false,
+        };
+        let estimate = |name: &str, amount: String, length: Option<Duration>| Part {
+            estimate: true,
+            ..part(name, amount, length)
+        };
+        match self.role {
+            Role::CpuLoad | Role::MemoryLoad => {
+                let name = if self.role == Role::CpuLoad {
+                    "cpu load"
+                } else {
+                    "memory load"
+                };
+                vec![match self.load_duration {
+                    Some(d) => part(name, format!("for {}", format_duration(d)), Some(d)),
+                    None => part(name, "until the timeout".to_string(), None),
+                }]
+            }
+            Role::Test => self
+                .tests
+                .iter()
+                .map(|&test| {
+                    let name = test.as_str();
+                    match test {
+                        TestName::ClockTick => {
+                            let c = &self.clock_tick;
+                            match c.amount {
+                                Amount::Duration(d) => part(name, format_duration(d), Some(d)),
+                                Amount::Count(n) => {
+                                    // Bursts of measuring with a pause between them.
+                                    let o = crate::measure::clock_tick::Options::default();
+                                    let busy = o.burst.as_secs_f64();
+                                    let share = (busy + o.gap.as_secs_f64()) / busy;
+                                    let ns = c.loop_us.ns();
+                                    estimate(
+                                        name,
+                                        format!("{n} samples of a {} us loop", c.loop_us),
+                                        (ns > 0).then(|| {
+                                            Duration::from_secs_f64(
+                                                n as f64 * ns as f64 * 1e-9 * share,
+                                            )
+                                        }),
+                                    )
+                                }
+                            }
+                        }
+                        TestName::ThreadSwitch => {
+                            let t = &self.thread_switch;
+                            let runs = t.threads.len();
+                            let counts = t
+                                .threads
+                                .iter()
+                                .map(|t| t.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ");
+                            let s = if runs == 1 { "" } else { "s" };
+                            let each = format!("{runs} run{s} ({counts} threads)");
+                            match t.amount {
+                                Amount::Duration(d) => {
+                                    let all = d * runs as u32;
+                                    let total = if runs == 1 {
+                                        String::new()
+                                    } else {
+                                        format!(", {} in all", format_duration(all))
+                                    };
+                                    part(
+                                        name,
+                                        format!("{each} of {}{total}", format_duration(d)),
+                                        Some(all),
+                                    )
+                                }
+                                Amount::Count(n) => {
+                                    part(name, format!("{each} of {n} switches"), None)
+                                }
+                            }
+                        }
+                        TestName::Osnoise => {
+                            // Whole periods, and the kernel's tracer often starts a
+                            // period late.
+                            let period = crate::measure::osnoise::Options::default().period_us;
+                            let periods = (self.osnoise_duration.as_micros() as u64)
+                                .div_ceil(period)
+                                .max(1);
+                            estimate(
+                                name,
+                                format!(
+                                    "{} in whole periods of {}",
+                                    format_duration(self.osnoise_duration),
+                                    format_duration(Duration::from_micros(period))
+                                ),
+                                Some(Duration::from_micros((periods + 1) * period)),
+                            )
+                        }
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// About how long the plan takes: every part's length plus [`START_UP`] each, and
+    /// whether some part's length is not known (then the plan takes longer).
+    pub fn expected_length(&self) -> (Duration, bool) {
+        let parts = self.parts();
+        let known = parts.iter().filter_map(|p| p.length).sum::<Duration>();
+        let unknown = parts.iter().any(|p| p.length.is_none());
+        (known + START_UP * parts.len() as u32, unknown)
+    }
+
+    /// Refuse a plan that would fail at its timeout: one whose expected length reaches it.
+    /// A plan made to hang (`clock_tick.hang`) is meant to, and a load that runs until the
+    /// timeout ends there.
+    fn check_timeout(&self) -> Result<(), String> {
+        let until_timeout = self.role != Role::Test && self.load_duration.is_none();
+        if self.clock_tick.hang != Hang::No || until_timeout {
+            return Ok(());
+        }
+        let (expected, _) = self.expected_length();
+        if expected < self.timeout {
+            return Ok(());
+        }
+        let parts: String = self
+            .parts()
+            .into_iter()
+            .filter_map(|p| Some(format!("{} {}, ", p.name, approx(p.length?))))
+            .collect();
+        Err(format!(
+            "{} is not longer than the plan's expected length, about {} ({parts}and about {} a part to start and write its files); raise timeout to {} or more, or shorten {}",
+            format_duration(self.timeout),
+            approx(expected),
+            approx(START_UP),
+            approx(round_up(expected.mul_f64(1.1))),
+            if self.role == Role::Test {
+                "the tests"
+            } else {
+                "load.duration"
+            }
+        ))
+    }
+}
+
+/// A length for people: whole seconds in hours, minutes and seconds (`1h1m8s`, `57m54s`,
+/// `9s`).
+pub fn approx(d: Duration) -> String {
+    let s = d.as_secs_f64().ceil() as u64;
+    let parts = [(s / 3600, "h"), (s / 60 % 60, "m"), (s % 60, "s")];
+    let text: String = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect();
+    if text.is_empty() {
+        "0s".to_string()
+    } else {
+        text
+    }
+}
+
+/// Rounded up to a whole minute from ten minutes on, else to a whole second.
+fn round_up(d: Duration) -> Duration {
+    let s = d.as_secs_f64().ceil() as u64;
+    Duration::from_secs(if s >= 600 { s.div_ceil(60) * 60 } else { s })
+}
+
 /// Every key the file may contain, with a short description (for the unknown-key message).
 pub const KEYS: &[&str] = &[
     "role",
@@ -226,6 +419,7 @@ pub const KEYS: &[&str] = &[
     "clock_tick.threshold_us",
     "clock_tick.attribute",
     "osnoise.duration",
+    "trace_reader",
     "thread_switch.threads",
     "thread_switch.switches",
     "thread_switch.duration",
@@ -260,9 +454,9 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Read and parse a config file for this machine (its CPU must be online). I/O problems and
-/// bad content both become a [`ConfigError`].
-pub fn load(path: &Path) -> Result<Plan, ConfigError> {
+/// Read and parse a config file; `machine`: for this machine (its CPU must be online). I/O
+/// problems and bad content both become a [`ConfigError`].
+pub fn load(path: &Path, machine: bool) -> Result<Plan, ConfigError> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -272,7 +466,7 @@ pub fn load(path: &Path) -> Result<Plan, ConfigError> {
         line: None,
         message: format!("cannot read it ({e}); check the path and that the disk is readable"),
     })?;
-    parse_for(&name, &bytes, true)
+    parse_for(&name, &bytes, machine)
 }
 
 /// Parse the bytes of a config file; `file` names it in messages. Nothing is checked
@@ -313,11 +507,12 @@ fn parse_for(file: &str, bytes: &[u8], machine: bool) -> Result<Plan, ConfigErro
                 ),
             ));
         }
-        let content = text.split('#').next().unwrap_or("").trim();
-        if content.is_empty() {
-            continue;
-        }
-        let Some((key, value)) = content.split_once('=') else {
+        // A `#` before the first `=` starts a comment: the line holds no key.
+        let Some(eq) = text.find('=').filter(|&eq| !text[..eq].contains('#')) else {
+            let content = text.split('#').next().unwrap_or("").trim();
+            if content.is_empty() {
+                continue;
+            }
             return Err(err(
                 Some(number),
                 format!(
@@ -325,17 +520,20 @@ fn parse_for(file: &str, bytes: &[u8], machine: bool) -> Result<Plan, ConfigErro
                 ),
             ));
         };
-        let key = key.trim().to_ascii_lowercase();
-        let value = value.trim().to_string();
+        let key = text[..eq].trim();
         let Some(&known) = KEYS.iter().chain(HIDDEN_KEYS).find(|k| **k == key) else {
-            return Err(err(
-                Some(number),
-                format!(
+            let lower = key.to_ascii_lowercase();
+            let message = match KEYS.iter().find(|k| **k == lower) {
+                Some(k) => format!("unknown key '{key}'; keys are lower case: write '{k}'"),
+                None => format!(
                     "unknown key '{key}'; use one of {} (see docs/config.md)",
                     KEYS.join(", ")
                 ),
-            ));
+            };
+            return Err(err(Some(number), message));
         };
+        let value = value_of(known, &text[eq + 1..])
+            .map_err(|m| err(Some(number), format!("{known}: {m}")))?;
         if value.is_empty() {
             return Err(err(
                 Some(number),
@@ -351,6 +549,33 @@ fn parse_for(file: &str, bytes: &[u8], machine: bool) -> Result<Plan, ConfigErro
         entries.insert(known, (number, value));
     }
     build(&entries, machine).map_err(|(line, message)| err(line, message))
+}
+
+/// The value after a key's `=`: the text up to a `#` (which starts a comment), trimmed; or
+/// the text between two double quotes, which may hold a `#`, followed by nothing but
+/// spaces and a comment. A quote anywhere else is refused rather than kept in the value.
+fn value_of(key: &str, text: &str) -> Result<String, String> {
+    let text = text.trim_start();
+    let quote_fix =
+        format!("put the whole value in double quotes ({key} = \"...\") or remove the quotes");
+    if let Some(quoted) = text.strip_prefix('"') {
+        let Some(end) = quoted.find('"') else {
+            return Err(format!(
+                "the value's opening quote is not closed; {quote_fix}"
+            ));
+        };
+        let after = quoted[end + 1..].trim_start();
+        if !after.is_empty() && !after.starts_with('#') {
+            let stray = after.split('#').next().unwrap_or(after).trim_end();
+            return Err(format!("'{stray}' follows the quoted value; {quote_fix}"));
+        }
+        return Ok(quoted[..end].to_string());
+    }
+    let value = text.split('#').next().unwrap_or("").trim();
+    if value.contains('"') {
+        return Err(format!("a quote inside the value '{value}'; {quote_fix}"));
+    }
+    Ok(value.to_string())
 }
 
 type Entries = BTreeMap<&'static str, (usize, String)>;
@@ -401,7 +626,12 @@ fn build(entries: &Entries, machine: bool) -> Result<Plan, Fail> {
         plan.clock_tick.attribute = Attribute::parse(v).map_err(at(n, "clock_tick.attribute"))?;
     }
     if let Some((n, v)) = get("osnoise.duration") {
-        plan.osnoise_duration = options::positive_duration(v).map_err(at(n, "osnoise.duration"))?;
+        plan.osnoise_duration = options::test_duration(v).map_err(at(n, "osnoise.duration"))?;
+    }
+    if let Some((n, v)) = get("trace_reader") {
+        plan.trace_reader = <TraceReader as clap::ValueEnum>::from_str(v, false)
+            .map_err(|_| format!("'{v}' is not auto, binary or text"))
+            .map_err(at(n, "trace_reader"))?;
     }
     if let Some((n, v)) = get("clock_tick.hang") {
         plan.clock_tick.hang = match v {
@@ -449,6 +679,8 @@ fn build(entries: &Entries, machine: bool) -> Result<Plan, Fail> {
     if let Some((n, v)) = get("label") {
         plan.label = Some(Label::parse(v).map_err(at(n, "label"))?);
     }
+    plan.check_timeout()
+        .map_err(|m| (get("timeout").map(|(n, _)| n), format!("timeout: {m}")))?;
     Ok(plan)
 }
 
@@ -467,8 +699,8 @@ fn parse_tests(v: &str) -> Result<Vec<TestName>, String> {
     let mut tests = Vec::new();
     for item in v.split(',').map(str::trim) {
         let test = match item.to_ascii_lowercase().as_str() {
-            "clock-tick" | "clock_tick" => TestName::ClockTick,
-            "thread-switch" | "thread_switch" => TestName::ThreadSwitch,
+            "clock-tick" => TestName::ClockTick,
+            "thread-switch" => TestName::ThreadSwitch,
             "osnoise" => TestName::Osnoise,
             "" => {
                 return Err("empty entry in the test list; separate test names with commas".into());
@@ -507,7 +739,7 @@ fn parse_amount(
         (Some((n, v)), None) => Count::parse(v)
             .map(|c| Amount::Count(c.0))
             .map_err(|m| (Some(n), format!("{}: {m}", keys.0))),
-        (None, Some((n, v))) => options::positive_duration(v)
+        (None, Some((n, v))) => options::test_duration(v)
             .map(Amount::Duration)
             .map_err(|m| (Some(n), format!("{}: {m}", keys.1))),
         (None, None) => Ok(default),
@@ -677,7 +909,7 @@ mod tests {
         assert!(fail(b"thread_switch.threads = 2,,3\n").contains("whole number"));
         assert!(fail(b"clock_tick.samples = 0\n").contains("at least 1"));
         assert!(fail(b"timeout = 0s\n").contains("longer than zero"));
-        assert!(fail(b"clock_tick.duration = 0\n").contains("longer than zero"));
+        assert!(fail(b"clock_tick.duration = 0\n").contains("out of range (at least 100ms"));
         assert!(fail(b"poweroff = maybe\n").contains("yes or no"));
         assert!(fail(b"rt_throttling = sometimes\n").contains("off or keep"));
         assert!(fail(b"memory_load.size = 9 parsecs\n").contains("unknown unit"));
@@ -706,18 +938,168 @@ mod tests {
         );
         let msg = fail(b"tests = osnoise\nosnoise.duration = 0s\n");
         assert!(
-            msg.starts_with("bench.conf line 2: osnoise.duration: '0s' must be longer than zero"),
+            msg.starts_with(
+                "bench.conf line 2: osnoise.duration: '0s' is out of range (at least 100ms"
+            ),
             "{msg}"
         );
         let plan = ok("clock_tick.attribute = Off\nosnoise.duration = 5s\n");
         assert_eq!(plan.clock_tick.attribute, Attribute::Off);
         assert_eq!(plan.osnoise_duration, Duration::from_secs(5));
         assert!(
-            ok("thread_switch.threads = 2, 10000\nclock_tick.loop_us = 100000\n")
+            ok("thread_switch.threads = 2, 10000\nclock_tick.loop_us = 100000\nclock_tick.samples = 10\n")
                 .clock_tick
                 .loop_us
                 .eq(&LoopUs(100_000.0))
         );
+    }
+
+    /// A test asked to measure for less than any test's longest sample could measure
+    /// nothing: refused, wherever a test's duration is given.
+    #[test]
+    fn durations_that_cannot_yield_a_sample_are_refused() {
+        for key in [
+            "clock_tick.duration",
+            "thread_switch.duration",
+            "osnoise.duration",
+        ] {
+            for short in ["1ns", "1ms", "99ms"] {
+                assert_eq!(
+                    fail(format!("{key} = {short}\n").as_bytes()),
+                    format!(
+                        "bench.conf line 1: {key}: '{short}' is out of range (at least 100ms, so that any test can take a sample); e.g. 10s"
+                    )
+                );
+            }
+        }
+        let plan = ok("clock_tick.duration = 100ms\nthread_switch.duration = 100ms\n");
+        assert_eq!(
+            plan.clock_tick.amount,
+            Amount::Duration(Duration::from_millis(100))
+        );
+        // The timeout and a load's duration are not a test's: any length above zero.
+        assert_eq!(
+            ok("role = cpu-load\nload.duration = 50ms\n").load_duration,
+            Some(Duration::from_millis(50))
+        );
+    }
+
+    /// The documented grammar, exactly: keys are lower case, `#` starts a comment unless
+    /// the value is in double quotes, `_` only groups digits.
+    #[test]
+    fn the_grammar_is_followed_exactly() {
+        assert_eq!(
+            fail(b"CPU = 1\n"),
+            "bench.conf line 1: unknown key 'CPU'; keys are lower case: write 'cpu'"
+        );
+        assert_eq!(
+            fail(b"# x\nClock_Tick.Samples = 5\n"),
+            "bench.conf line 2: unknown key 'Clock_Tick.Samples'; keys are lower case: write 'clock_tick.samples'"
+        );
+        // A `#` ends an unquoted value; quotes keep it, and are not part of the value.
+        assert_eq!(
+            ok("label = crlf bom run #3\n").label,
+            Some(Label("crlf bom run".into()))
+        );
+        assert_eq!(
+            ok("label = \"crlf bom run #3\"  # note\n").label,
+            Some(Label("crlf bom run #3".into()))
+        );
+        assert_eq!(ok("label=\"x\"\r\n").label, Some(Label("x".into())));
+        assert_eq!(ok("cpu = \"1\"\n").cpu, Cpu(1));
+        assert_eq!(
+            fail(b"label = \"crlf bom\" run #3\n"),
+            "bench.conf line 1: label: 'run' follows the quoted value; put the whole value in double quotes (label = \"...\") or remove the quotes"
+        );
+        assert_eq!(
+            fail(b"label = crlf \"bom\"\n"),
+            "bench.conf line 1: label: a quote inside the value 'crlf \"bom\"'; put the whole value in double quotes (label = \"...\") or remove the quotes"
+        );
+        assert!(
+            fail(b"label = \"run #3\n").contains("label: the value's opening quote is not closed")
+        );
+        assert!(fail(b"label = \"\"\n").contains("'label' has no value"));
+        // A `#` before the `=` makes the line a comment, or an error without a key.
+        assert_eq!(ok("# cpu = 5\n  # x = y\n"), Plan::default());
+        assert!(fail(b"cpu # = 5\n").contains("expected 'key = value', found 'cpu'"));
+        // `_` only between digits.
+        assert_eq!(
+            fail(b"clock_tick.samples = _5__0\n"),
+            "bench.conf line 1: clock_tick.samples: '_5__0' is not a whole number ('_' may only stand between two digits, as in 50_000_000); give a whole number such as 1000000"
+        );
+        for bad in ["5__0", "50_", "_50"] {
+            assert!(
+                fail(format!("thread_switch.switches = {bad}\n").as_bytes())
+                    .contains("not a whole number"),
+                "{bad}"
+            );
+        }
+        // Test names as documented (not case-sensitive), no other spelling.
+        assert_eq!(ok("tests = Clock-Tick\n").tests, vec![TestName::ClockTick]);
+        assert!(
+            fail(b"tests = clock_tick\n").contains("unknown test 'clock_tick'; use clock-tick")
+        );
+        // The documented synonyms of yes/no and of on/off.
+        assert!(!ok("poweroff = off\n").poweroff);
+        assert_eq!(
+            ok("clock_tick.attribute = yes\n").clock_tick.attribute,
+            Attribute::On
+        );
+    }
+
+    /// A plan whose expected length reaches its timeout would fail at the timeout: refused
+    /// when it is read, naming the timeout's line and a timeout that fits.
+    #[test]
+    fn the_timeout_must_exceed_the_expected_length() {
+        assert_eq!(
+            fail(b"tests = clock-tick\nclock_tick.duration = 1h\ntimeout = 4s\n"),
+            "bench.conf line 3: timeout: 4s is not longer than the plan's expected length, about 1h5s (clock-tick 1h, and about 5s a part to start and write its files); raise timeout to 1h7m or more, or shorten the tests"
+        );
+        // Without a timeout line: the default's, without a line number.
+        let msg = fail(b"clock_tick.duration = 3h\n");
+        assert!(
+            msg.starts_with("bench.conf: timeout: 3h is not longer"),
+            "{msg}"
+        );
+        // Every part counts, osnoise in whole periods and one more, and 5 s each to start.
+        let plan = ok(
+            "tests = clock-tick, thread-switch, osnoise\nclock_tick.duration = 10s\n\
+             thread_switch.threads = 2, 100, 1000\nthread_switch.duration = 1s\n\
+             osnoise.duration = 2500ms\n",
+        );
+        assert_eq!(
+            plan.expected_length(),
+            (Duration::from_secs(10 + 3 + 4 + 15), false)
+        );
+        assert!(fail(b"tests = thread-switch, osnoise\nthread_switch.threads = 2\nthread_switch.duration = 10s\nosnoise.duration = 10s\ntimeout = 31s\n").contains("timeout: 31s is not longer"));
+        ok(
+            "tests = thread-switch, osnoise\nthread_switch.threads = 2\nthread_switch.duration = 10s\nosnoise.duration = 10s\ntimeout = 37s\n",
+        );
+        // The paper's plan: 50 million loops of 68 us in bursts of 500 ms with 2 ms
+        // pauses, and two runs of 2 minutes.
+        let (paper, unknown) = Plan::default().expected_length();
+        assert!(!unknown);
+        let measured = 50e6 * 68e-6 * 502.0 / 500.0 + 240.0;
+        assert!(
+            (paper.as_secs_f64() - measured - 10.0).abs() < 1.0,
+            "{paper:?}"
+        );
+        // A length that depends on the machine is not compared: back-to-back timestamps,
+        // counted switches.
+        let plan = ok(
+            "clock_tick.samples = 1000000000000\nclock_tick.loop_us = 0\n\
+             thread_switch.switches = 1000000000000\ntimeout = 11s\n",
+        );
+        assert_eq!(plan.expected_length(), (Duration::from_secs(10), true));
+        // A load for longer than the timeout fails at the timeout; until the timeout is its
+        // plan.
+        assert!(
+            fail(b"role = cpu-load\nload.duration = 10m\ntimeout = 5m\n")
+                .contains("or shorten load.duration")
+        );
+        ok("role = memory-load\ntimeout = 5s\n");
+        // A plan made to hang is meant to overrun its timeout.
+        ok("clock_tick.duration = 1h\nclock_tick.hang = yes\ntimeout = 2s\n");
     }
 
     #[test]
@@ -731,7 +1113,8 @@ mod tests {
         if crate::platform::rt::usable_cpus().len() < 99
             && !crate::platform::rt::usable_cpus().is_empty()
         {
-            let msg = load(&path).unwrap_err().to_string();
+            let msg = load(&path, true).unwrap_err().to_string();
+            assert_eq!(load(&path, false).unwrap().cpu, Cpu(99));
             assert!(
                 msg.starts_with("bench.conf line 2: cpu: CPU 99 is not online"),
                 "{msg}"

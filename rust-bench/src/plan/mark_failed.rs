@@ -13,9 +13,10 @@ use crate::results::run::{RunRecord, Status};
 /// Record a run that did not finish as failed, and print its status.
 #[derive(Debug, ClapArgs)]
 #[command(after_help = "\
-A run.json still saying \"interrupted\" becomes \"failed\" with REASON as its error; a run \
-directory without run.json gets one saying so (the directory is created if needed); a \
-complete or failed run is left as it is. Prints the run's status as `status=` and `error=` \
+A run.json still saying \"interrupted\" without a `finished` time (the run did not record its \
+end) becomes \"failed\" with REASON as its error; a run directory without run.json gets one \
+saying so (the directory is created if needed); a run that recorded its end (complete, \
+failed, or interrupted by a signal) is left as it is. Prints the run's status as `status=` and `error=` \
 lines (the appliance's init shows them on the console).")]
 pub struct Args {
     /// The run directory (results/<run-id>/).
@@ -40,7 +41,10 @@ pub fn main(args: Args) -> Result<()> {
 /// `rust-bench watchdog`); returns the run's record and whether this changed it.
 pub fn mark(dir: &Path, reason: &str) -> Result<(RunRecord, bool)> {
     let record = match RunRecord::read(dir)? {
-        Some(record) if record.status != Status::Interrupted => return Ok((record, false)),
+        // It recorded its end: complete, failed, or interrupted by a signal.
+        Some(record) if record.status != Status::Interrupted || record.finished.is_some() => {
+            return Ok((record, false));
+        }
         Some(mut record) => {
             record.fail(reason);
             record

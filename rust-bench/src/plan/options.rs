@@ -15,16 +15,25 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// A whole number; `_` may group digits (`50_000_000`).
+/// A whole number; a single `_` between two digits may group them (`50_000_000`).
 fn whole(s: &str, example: &str) -> Result<u64, String> {
     let t = s.trim();
     if t.starts_with('-') {
         return Err(format!("'{t}' cannot be negative; give {example}"));
     }
-    let digits: String = t.chars().filter(|c| *c != '_').collect();
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("'{t}' is not a whole number; give {example}"));
+    if t.is_empty()
+        || !t
+            .split('_')
+            .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()))
+    {
+        let hint = if t.contains('_') {
+            " ('_' may only stand between two digits, as in 50_000_000)"
+        } else {
+            ""
+        };
+        return Err(format!("'{t}' is not a whole number{hint}; give {example}"));
     }
+    let digits: String = t.chars().filter(|c| *c != '_').collect();
     digits
         .parse()
         .map_err(|_| format!("'{t}' is too large; give {example}"))
@@ -352,6 +361,24 @@ pub fn positive_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// The shortest time a test may be asked to measure: clock-tick's longest sample (a busy
+/// loop of [`LoopUs::MAX`], 100 ms), so that every test can take at least one sample
+/// whatever its other settings. A shorter duration would measure nothing.
+pub const MIN_TEST_DURATION: Duration = Duration::from_millis(100);
+
+/// How long a test measures (`--duration`, `clock_tick.duration`, `thread_switch.duration`,
+/// `osnoise.duration`): at least [`MIN_TEST_DURATION`].
+pub fn test_duration(s: &str) -> Result<Duration, String> {
+    let d = crate::plan::duration::parse(s)?;
+    if d < MIN_TEST_DURATION {
+        return Err(format!(
+            "'{}' is out of range (at least 100ms, so that any test can take a sample); e.g. 10s",
+            s.trim()
+        ));
+    }
+    Ok(d)
+}
+
 /// How long a load runs: a duration above zero, or `forever` (`None`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Until(pub Option<Duration>);
@@ -442,7 +469,26 @@ mod tests {
         assert!(Cpu::parse("1024").is_err());
         assert_eq!(Cpu::parse("3"), Ok(Cpu(3)));
         assert_eq!(Count::parse("50_000_000"), Ok(Count(50_000_000)));
+        assert_eq!(Count::parse("5000_0000"), Ok(Count(50_000_000)));
         assert!(Count::parse("0").is_err());
+        for bad in ["_5__0", "5__0", "_50", "50_", "5_0_", "_", "5 0", "5_x"] {
+            let err = Count::parse(bad).unwrap_err();
+            assert!(err.contains("is not a whole number"), "{bad}: {err}");
+        }
+        assert!(
+            Count::parse("_5__0")
+                .unwrap_err()
+                .contains("'_' may only stand between two digits")
+        );
+        assert!(Cpu::parse("1_").is_err());
+        assert_eq!(test_duration("100ms"), Ok(Duration::from_millis(100)));
+        for short in ["1ns", "1ms", "99ms", "0"] {
+            let err = test_duration(short).unwrap_err();
+            assert!(
+                err.contains("out of range (at least 100ms"),
+                "{short}: {err}"
+            );
+        }
         assert!(
             positive_duration("0s")
                 .unwrap_err()

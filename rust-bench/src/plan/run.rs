@@ -2,7 +2,9 @@
 //!
 //! The run directory always says how the run went: `run.json` is written first with
 //! `status: interrupted` and rewritten at the end with `complete` or `failed`, so a machine
-//! switched off mid-run leaves `interrupted` and whatever the tests had checkpointed.
+//! switched off mid-run leaves `interrupted` and whatever the tests had checkpointed. A plan
+//! stopped by SIGINT or SIGTERM ends `interrupted` too, with its `finished` time and what did
+//! not run, and exits with 128 + the signal ([`Interrupted`]).
 
 use std::fs;
 use std::io::Write;
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 
-use crate::error::UsageError;
+use crate::error::{Interrupted, UsageError};
 use crate::load;
 use crate::plan::config::{self, Hang, Plan, Role, RtThrottling, TestName};
 use crate::platform::rt_setup::{self, RtSetup, RtSetupRecord};
@@ -37,16 +39,26 @@ pub struct Args {
     /// that is taken).
     #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
-    /// Only check the config: print `role=`, `timeout_s=` and `poweroff=` lines (for the
-    /// appliance's init) and exit, creating nothing.
+    /// Only check that the plan can run here, creating nothing: its values, its expected
+    /// length against its timeout, and what this machine must have (the CPU, SCHED_FIFO,
+    /// lifting RT throttling, each test's needs such as the osnoise tracer). Says on
+    /// stderr what it checked and prints `role=`, `timeout_s=` and `poweroff=` lines (for
+    /// the appliance's init).
     #[arg(long)]
     pub check: bool,
+    /// With --check: check the plan only, not this machine, for a plan meant for another
+    /// one (a VHD's bench.conf checked on a workstation); lists the machine's checks it
+    /// left to the machine that runs the plan.
+    #[arg(long, requires = "check")]
+    pub plan_only: bool,
 }
 
 /// The run directory and its record, shared with the deadline watcher.
 struct Run {
     dir: PathBuf,
     record: Mutex<RunRecord>,
+    /// The signal that stopped the plan before its end, once one did.
+    interrupted: Mutex<Option<i32>>,
 }
 
 impl Run {
@@ -68,9 +80,7 @@ impl Run {
 
 pub fn main(args: Args) -> Result<()> {
     if args.check {
-        let plan = config::load(&args.config).map_err(|e| UsageError(e.to_string()))?;
-        print!("{}", summary_lines(&plan));
-        return Ok(());
+        return check(&args.config, !args.plan_only);
     }
     let Some(results) = args.results.as_deref() else {
         return Err(UsageError("rust-bench run needs --results DIR".to_string()).into());
@@ -88,9 +98,10 @@ pub fn main(args: Args) -> Result<()> {
             &run_id,
             Some(args.config.display().to_string()),
         )),
+        interrupted: Mutex::new(None),
     });
     say(&format!("run {run_id}: results in {}", run.dir.display()));
-    let plan = match config::load(&args.config) {
+    let plan = match config::load(&args.config, true) {
         Ok(plan) => plan,
         Err(err) => {
             let message = err.to_string();
@@ -106,9 +117,11 @@ pub fn main(args: Args) -> Result<()> {
         r.label = plan.label.clone();
     })?;
     let outcome = execute(&run, &plan);
+    let interrupted = *run.interrupted.lock().unwrap_or_else(|e| e.into_inner());
     let record = match &outcome {
         Ok(()) => run.update(|r| {
-            if r.status == Status::Interrupted {
+            // Still `interrupted` from the start, unless a signal stopped the plan.
+            if r.status == Status::Interrupted && interrupted.is_none() {
                 r.status = Status::Complete;
             }
             r.finished = Some(utc_now());
@@ -116,7 +129,10 @@ pub fn main(args: Args) -> Result<()> {
         Err(err) => run.fail(&one_line(err)),
     };
     write_report(&run);
-    let status = run.record.lock().unwrap_or_else(|e| e.into_inner()).status;
+    let (status, error) = {
+        let r = run.record.lock().unwrap_or_else(|e| e.into_inner());
+        (r.status, r.error.clone())
+    };
     say(&format!(
         "run {run_id}: {} (results in {})",
         status.as_str(),
@@ -124,14 +140,112 @@ pub fn main(args: Args) -> Result<()> {
     ));
     outcome?;
     record?;
-    if status == Status::Failed {
-        let error = run
-            .record
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .error
-            .clone();
-        anyhow::bail!("{}", error.unwrap_or_else(|| "the run failed".into()));
+    let error = error.unwrap_or_else(|| format!("the run {}", status.as_str()));
+    match (status, interrupted) {
+        (Status::Failed, _) => anyhow::bail!("{error}"),
+        (Status::Interrupted, Some(signal)) => Err(Interrupted {
+            signal,
+            message: format!("run {run_id} interrupted: {error}"),
+        }
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// `run --check`: the plan, its expected length against its timeout (both when it is
+/// read) and, with `machine`, what this machine must have for it; what was checked goes to
+/// stderr, the lines the appliance's init reads to stdout.
+fn check(config: &Path, machine: bool) -> Result<()> {
+    let another = "if the plan is for another machine, check it with --check --plan-only";
+    let plan = config::load(config, machine).map_err(|e| match config::load(config, false) {
+        // The plan is fine; this machine is not (its CPU).
+        Ok(_) if machine => UsageError(format!("{e}; {another}")),
+        _ => UsageError(e.to_string()),
+    })?;
+    say(&describe(&plan));
+    for part in plan.parts() {
+        let length = match part.length {
+            Some(l) if part.estimate => format!(", about {}", config::approx(l)),
+            None if plan.role == Role::Test => ", a length that depends on the machine".into(),
+            _ => String::new(),
+        };
+        say(&format!("  {}: {}{length}", part.name, part.amount));
+    }
+    let timeout = config::format_duration(plan.timeout);
+    if plan.role != Role::Test && plan.load_duration.is_none() {
+        say(&format!(
+            "  expected length: the timeout ({timeout}), which ends the load"
+        ));
+    } else if plan.clock_tick.hang != Hang::No {
+        say(&format!(
+            "  expected length: none, clock_tick.hang makes the run overrun its timeout ({timeout})"
+        ));
+    } else {
+        let (expected, _) = plan.expected_length();
+        let unknown: Vec<String> = plan
+            .parts()
+            .into_iter()
+            .filter(|p| p.length.is_none())
+            .map(|p| p.name)
+            .collect();
+        let more = if unknown.is_empty() {
+            String::new()
+        } else {
+            format!(" and what {} takes on the machine", unknown.join(" and "))
+        };
+        say(&format!(
+            "  expected length: about {}{more} (with about {} a part to start and write its files), within the timeout ({timeout})",
+            config::approx(expected),
+            config::approx(config::START_UP),
+        ));
+    }
+    let needs = machine_needs(&plan);
+    if machine {
+        machine_check(&plan).map_err(|e| UsageError(format!("{}; {another}", one_line(&e))))?;
+        say(&format!("checked on this machine: {}", needs.join("; ")));
+    } else {
+        say(&format!(
+            "not checked (--plan-only), left to the machine that runs the plan: {}",
+            needs.join("; ")
+        ));
+    }
+    print!("{}", summary_lines(&plan));
+    Ok(())
+}
+
+/// What the machine that runs `plan` must have, as [`machine_check`] checks it.
+fn machine_needs(plan: &Plan) -> Vec<String> {
+    let mut needs = vec![format!("cpu {} is online", plan.cpu)];
+    if plan.role == Role::Test {
+        needs.push(format!("SCHED_FIFO {} is allowed", plan.priority));
+        if plan.rt_throttling == RtThrottling::Off {
+            needs.push("RT throttling can be lifted (rt_throttling = off)".to_string());
+        }
+        for &test in &plan.tests {
+            if let Some(need) = suite::find(test.as_str()).and_then(|t| t.needs(plan)) {
+                needs.push(format!("{test}: {need}"));
+            }
+        }
+    }
+    needs
+}
+
+/// Check on this machine what [`machine_needs`] lists (the CPU was checked when the plan
+/// was read): the first problem, naming the test and the fix.
+fn machine_check(plan: &Plan) -> Result<()> {
+    if plan.role != Role::Test {
+        return Ok(());
+    }
+    for &test in &plan.tests {
+        if let Some(found) = suite::find(test.as_str()) {
+            found.preflight(plan).map_err(|e| {
+                anyhow::anyhow!("{test} cannot run on this machine: {}", one_line(&e))
+            })?;
+        }
+    }
+    rt::check_fifo(plan.priority.0)?;
+    if plan.rt_throttling == RtThrottling::Off {
+        rt_setup::check_can_lift()?;
     }
     Ok(())
 }
@@ -189,14 +303,39 @@ fn execute(run: &Arc<Run>, plan: &Plan) -> Result<()> {
     result
 }
 
-/// Why a test ended early, if it did: the plan's timeout or a signal.
-fn stop_reason(plan: &Plan) -> Option<String> {
-    if TIMED_OUT.load(Ordering::SeqCst) {
-        Some(timeout_reason(plan.timeout))
-    } else if rt::stop_requested() {
-        Some("stopped by a signal before the plan finished".to_string())
-    } else {
-        None
+/// Why the plan stopped before its end.
+#[derive(Clone, Copy)]
+enum Stop {
+    /// The plan's timeout: the run failed.
+    Timeout,
+    /// SIGINT or SIGTERM: the run was interrupted.
+    Signal(i32),
+}
+
+impl Stop {
+    /// Why the plan ended early, if it did.
+    fn now() -> Option<Stop> {
+        if TIMED_OUT.load(Ordering::SeqCst) {
+            Some(Stop::Timeout)
+        } else if rt::stop_requested() {
+            Some(Stop::Signal(rt::stop_signal().unwrap_or(libc::SIGTERM)))
+        } else {
+            None
+        }
+    }
+
+    fn reason(self, plan: &Plan) -> String {
+        match self {
+            Stop::Timeout => timeout_reason(plan.timeout),
+            Stop::Signal(s) => format!("interrupted by {}", rt::signal_name(s)),
+        }
+    }
+
+    fn status(self) -> Status {
+        match self {
+            Stop::Timeout => Status::Failed,
+            Stop::Signal(_) => Status::Interrupted,
+        }
     }
 }
 
@@ -218,31 +357,51 @@ fn register_tests(run: &Run, plan: &Plan) -> Result<()> {
     })
 }
 
-/// Run each listed test; a failing test fails the run but the others still run.
+/// Run each listed test; a failing test fails the run but the others still run. After the
+/// plan's timeout the tests left fail; after a signal they are not run and the run is
+/// interrupted, its error listing what did not run.
 fn run_tests(run: &Arc<Run>, plan: &Plan, setup: Option<&RtSetupRecord>) -> Result<()> {
     mark_first_sample(run)?;
+    let mut cut: Vec<String> = Vec::new();
+    let mut not_run: Vec<TestName> = Vec::new();
     for &test in &plan.tests {
-        if let Some(reason) = stop_reason(plan) {
-            run.update(|r| set_test(r, test, Status::Failed, Some(format!("not run: {reason}"))))?;
+        if let Some(stop) = Stop::now() {
+            let error = format!("not run: {}", stop.reason(plan));
+            run.update(|r| set_test(r, test, stop.status(), Some(error)))?;
+            not_run.push(test);
             continue;
         }
         say(&format!("{test}: starting"));
         let started = Instant::now();
-        let outcome =
-            measure(test, plan, &run.dir, setup).and_then(|complete| match stop_reason(plan) {
-                Some(reason) if !complete => anyhow::bail!("{reason}; partial results kept"),
-                _ if !complete => {
-                    anyhow::bail!("ended before its planned length; partial results kept")
-                }
-                _ => Ok(()),
-            });
+        let outcome = measure(test, plan, &run.dir, setup).and_then(|missing| {
+            if missing.is_empty() {
+                return Ok(None);
+            }
+            let missing = missing.join("; ");
+            match Stop::now() {
+                Some(Stop::Signal(s)) => Ok(Some((s, missing))),
+                Some(Stop::Timeout) => anyhow::bail!(
+                    "{}: {missing}; partial results kept",
+                    timeout_reason(plan.timeout)
+                ),
+                None => anyhow::bail!("{missing}; partial results kept"),
+            }
+        });
         match outcome {
-            Ok(()) => {
+            Ok(None) => {
                 say(&format!(
                     "{test}: complete in {:.1} s",
                     started.elapsed().as_secs_f64()
                 ));
                 run.update(|r| set_test(r, test, Status::Complete, None))?;
+            }
+            Ok(Some((signal, missing))) => {
+                let error = format!(
+                    "interrupted by {}: {missing}; partial results kept",
+                    rt::signal_name(signal)
+                );
+                run.update(|r| set_test(r, test, Status::Interrupted, Some(error)))?;
+                cut.push(format!("{test} {missing}"));
             }
             Err(err) => {
                 let reason = format!("{test} failed: {}", one_line(&err));
@@ -255,7 +414,31 @@ fn run_tests(run: &Arc<Run>, plan: &Plan, setup: Option<&RtSetupRecord>) -> Resu
             }
         }
     }
+    if let Some(Stop::Signal(signal)) = Stop::now()
+        && (!cut.is_empty() || !not_run.is_empty())
+    {
+        if !not_run.is_empty() {
+            let names: Vec<&str> = not_run.iter().map(|t| t.as_str()).collect();
+            cut.push(format!("not run: {}", names.join(", ")));
+        }
+        let reason = format!(
+            "stopped by {} before the plan finished: {}; partial results kept",
+            rt::signal_name(signal),
+            cut.join("; ")
+        );
+        interrupt(run, signal, reason)?;
+    }
     Ok(())
+}
+
+/// Record that a signal stopped the plan before its end: `interrupted` (unless a test
+/// failed already), with `reason` as the error.
+fn interrupt(run: &Run, signal: i32, reason: String) -> Result<()> {
+    *run.interrupted.lock().unwrap_or_else(|e| e.into_inner()) = Some(signal);
+    run.update(|r| {
+        r.error.get_or_insert(reason);
+        r.finished = Some(utc_now());
+    })
 }
 
 /// Every listed test's preflight, before the first one measures: whether all can run. If
@@ -300,8 +483,14 @@ fn set_test(record: &mut RunRecord, test: TestName, status: Status, error: Optio
 }
 
 /// Run one test: its JSON at each checkpoint (what a run cut short needs), its summary and
-/// all its files (JSON, CSV, SVG) once at the end; returns whether it completed.
-fn measure(test: TestName, plan: &Plan, dir: &Path, setup: Option<&RtSetupRecord>) -> Result<bool> {
+/// all its files (JSON, CSV, SVG) once at the end; returns what it lacks (nothing when it
+/// completed).
+fn measure(
+    test: TestName,
+    plan: &Plan,
+    dir: &Path,
+    setup: Option<&RtSetupRecord>,
+) -> Result<Vec<String>> {
     let Some(test) = suite::find(test.as_str()) else {
         anyhow::bail!("{test}: no such test in this rust-bench");
     };
@@ -319,11 +508,19 @@ fn measure(test: TestName, plan: &Plan, dir: &Path, setup: Option<&RtSetupRecord
         say(&format!("{name}: {}", partial.progress()));
     })?;
     // The summary first: the measurement is on the console whatever happens to the files.
+    if !result.complete() {
+        let why = match Stop::now() {
+            Some(stop @ Stop::Signal(_)) => stop.reason(plan),
+            Some(Stop::Timeout) => "stopped at the plan's timeout".to_string(),
+            None => "incomplete".to_string(),
+        };
+        say(&test::shortfall(result.as_ref(), &why));
+    }
     for line in result.summary().lines() {
         say(line);
     }
     test::write_all_files(dir, result.as_ref())?;
-    Ok(result.complete())
+    Ok(result.missing())
 }
 
 /// Run the load loop of a load machine until its duration, the timeout or a signal.
@@ -344,20 +541,30 @@ fn run_load(run: &Run, plan: &Plan) -> Result<()> {
         "load: {} rounds in {:.1} s",
         stats.rounds, stats.seconds
     ));
-    let reason = if TIMED_OUT.load(Ordering::SeqCst) && plan.load_duration.is_some() {
-        Some(timeout_reason(plan.timeout))
-    } else if rt::stop_requested() && !TIMED_OUT.load(Ordering::SeqCst) {
-        Some("stopped by a signal".to_string())
-    } else {
-        None
-    };
+    let failure = (TIMED_OUT.load(Ordering::SeqCst) && plan.load_duration.is_some())
+        .then(|| timeout_reason(plan.timeout));
     run.update(|r| {
         r.load = Some(stats);
-        if let Some(reason) = &reason {
+        if let Some(reason) = &failure {
             r.status = Status::Failed;
             r.error.get_or_insert_with(|| reason.clone());
         }
-    })
+    })?;
+    match Stop::now() {
+        Some(Stop::Signal(signal)) => {
+            let until = match plan.load_duration {
+                Some(d) => format!("the {} asked", config::format_duration(d)),
+                None => "the plan's timeout".to_string(),
+            };
+            let reason = format!(
+                "stopped by {} after {:.1} s, before {until}",
+                rt::signal_name(signal),
+                stats.seconds
+            );
+            interrupt(run, signal, reason)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Note when measuring starts: in the kernel log (a timestamped console line) and run.json.

@@ -33,6 +33,38 @@ pub fn request_stop() {
 #[allow(dead_code)]
 pub fn clear_stop() {
     STOP.store(false, Ordering::Relaxed);
+    #[cfg(target_os = "linux")]
+    SIGNAL.store(0, Ordering::Relaxed);
+}
+
+/// The first stop signal that arrived (0: none).
+#[cfg(target_os = "linux")]
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// The signal that asked the measurement to stop (SIGINT or SIGTERM), if one did; None
+/// also when only [`request_stop`] did.
+pub fn stop_signal() -> Option<i32> {
+    #[cfg(target_os = "linux")]
+    {
+        Some(SIGNAL.load(Ordering::Relaxed)).filter(|&s| s != 0)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
+/// `SIGINT`, `SIGTERM`, or `signal N`.
+pub fn signal_name(signal: i32) -> String {
+    #[cfg(target_os = "linux")]
+    {
+        match signal {
+            libc::SIGINT => return "SIGINT".to_string(),
+            libc::SIGTERM => return "SIGTERM".to_string(),
+            _ => {}
+        }
+    }
+    format!("signal {signal}")
 }
 
 /// What a second stop signal runs before the process exits (see [`on_second_signal`]).
@@ -53,23 +85,27 @@ pub fn on_second_signal(cleanup: fn()) {
 }
 
 #[cfg(target_os = "linux")]
-extern "C" fn on_stop_signal(_: libc::c_int) {
-    // An atomic store and a write(2) to a pipe: both async-signal-safe.
+extern "C" fn on_stop_signal(signal: libc::c_int) {
+    // Atomic operations and a write(2) to a pipe: all async-signal-safe.
+    let _ = SIGNAL.compare_exchange(0, signal, Ordering::Relaxed, Ordering::Relaxed);
     STOP.store(true, Ordering::Relaxed);
     let fd = SIGNAL_PIPE.load(Ordering::Relaxed);
     if fd >= 0 {
-        // SAFETY: writing one byte from a static buffer to a file descriptor this process
+        // The signal's number (SIGINT 2, SIGTERM 15) as the byte, for the exit status.
+        let byte = [signal as u8];
+        // SAFETY: writing one byte from a local buffer to a file descriptor this process
         // owns; a full pipe (EAGAIN, non-blocking) only drops a wake-up already pending.
         unsafe {
-            libc::write(fd, b"s".as_ptr().cast(), 1);
+            libc::write(fd, byte.as_ptr().cast(), 1);
         }
     }
 }
 
 /// Make SIGINT and SIGTERM set the stop flag instead of killing the process, so a run ends
 /// cleanly and still writes its (incomplete) results. A second signal runs the cleanups
-/// registered with [`on_second_signal`] and exits with status 130: nothing the run changed
-/// on the machine is left behind by an impatient user.
+/// registered with [`on_second_signal`] and exits with status 128 + that signal's number
+/// (130 for SIGINT, 143 for SIGTERM): nothing the run changed on the machine is left behind
+/// by an impatient user.
 pub fn install_stop_handler() {
     #[cfg(target_os = "linux")]
     {
@@ -134,7 +170,7 @@ fn watch_stop_signals(fd: libc::c_int) {
             for cleanup in cleanups {
                 cleanup();
             }
-            std::process::exit(130);
+            std::process::exit(128 + i32::from(byte[0]));
         }
     }
 }

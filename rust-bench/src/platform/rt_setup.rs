@@ -36,6 +36,18 @@ pub struct RtSetup {
     record: RtSetupRecord,
 }
 
+/// Whether [`RtSetup::apply`] could lift RT throttling here: its knob opens for writing
+/// (nothing is written). For `run --check`.
+pub fn check_can_lift() -> Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(RT_RUNTIME)
+        .map(drop)
+        .with_context(|| {
+            format!("cannot write {RT_RUNTIME} to lift RT throttling; run as root, or set rt_throttling = keep")
+        })
+}
+
 impl RtSetup {
     /// `lift`: lift RT throttling and the fair_server; otherwise only describe what is in
     /// force. Fails only when RT throttling itself cannot be lifted (before anything else

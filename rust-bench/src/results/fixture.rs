@@ -179,6 +179,7 @@ pub fn thread_switch(env: &Environment, stats: &[(usize, [f64; 3])]) -> ThreadSw
         command_line: Some(vec!["rust-bench".into(), "thread-switch".into()]),
         started: Some("2026-11-27T10:30:00Z".into()),
         complete: true,
+        threads_asked: stats.iter().map(|s| s.0).collect(),
         runs,
         clock: clock(),
         priority: 99,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::results::End;
 use crate::results::environment::Environment;
+use crate::results::trace::TraceReader;
 
 /// The test's name: `test` in its file, the file's stem, the subcommand.
 pub const NAME: &str = "osnoise";
@@ -40,6 +41,13 @@ pub struct Osnoise {
     /// files written before it existed.
     #[serde(default)]
     pub periods_asked: Option<u64>,
+    /// How the trace was read: `binary` (`trace_pipe_raw`) or `text` (`trace_pipe`);
+    /// absent in files written before the binary reader existed (text).
+    #[serde(default)]
+    pub trace_reader: Option<TraceReader>,
+    /// The instance's ring buffer of the measured CPU, KiB; absent in older files (1024).
+    #[serde(default)]
+    pub buffer_size_kb: Option<u64>,
     /// Summaries of later periods that the reading found (the tracer runs on until it is
     /// stopped) and did not count, and the noise events that came with them.
     #[serde(default)]

@@ -30,6 +30,10 @@ pub struct ThreadSwitch {
     pub started: Option<String>,
     /// Every requested run finished as asked.
     pub complete: bool,
+    /// The thread counts asked for, one run each, in order; a count without its run in
+    /// `runs` never started. Empty in files written before it was recorded.
+    #[serde(default)]
+    pub threads_asked: Vec<usize>,
     pub runs: Vec<SwitchRun>,
     pub clock: ClockInfo,
     pub priority: i32,

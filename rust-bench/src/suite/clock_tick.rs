@@ -33,8 +33,10 @@ pub struct Args {
     /// SCHED_FIFO priority of the measuring thread (1-99).
     #[arg(long, default_value_t = Priority::DEFAULT, value_parser = Priority::parse)]
     pub priority: Priority,
-    /// How long to measure, e.g. 10s, 5m, 1h (default 10s unless --samples is given).
-    #[arg(long, value_parser = options::positive_duration, conflicts_with = "samples")]
+    /// How long to measure, at least 100ms, e.g. 10s, 5m, 1h (default 10s unless --samples
+    /// is given: a quick look; a plan's default is the paper's 50000000 samples, see
+    /// docs/config.md).
+    #[arg(long, value_parser = options::test_duration, conflicts_with = "samples")]
     pub duration: Option<Duration>,
     /// How many samples to take (the paper: 50000000).
     #[arg(long, value_parser = Count::parse)]
@@ -58,6 +60,8 @@ pub struct Args {
     pub clock: tsc::Choice,
     /// Lift RT throttling (sched_rt_runtime_us = -1) and the fair_server reservation
     /// (debugfs sched/fair_server/cpu*/runtime = 0) for the run, and restore both afterwards.
+    /// Not by default: from the command line rust-bench changes the machine's settings only
+    /// when asked; a plan lifts them by default (rt_throttling = off, docs/config.md).
     #[arg(long)]
     pub no_rt_throttling: bool,
     /// Initial timeline interval in microseconds (doubles whenever the timeline is full).
@@ -65,6 +69,8 @@ pub struct Args {
     pub timeline_us: u64,
     /// Trace the measured CPU and split every spike into its causes (IRQ handlers, vectors,
     /// softirqs, NMIs, other threads, unexplained). `auto`: only where tracefs is available.
+    /// Off unless given: from the command line rust-bench changes the machine's tracing only
+    /// when asked; a plan's default is auto (clock_tick.attribute, docs/config.md).
     #[arg(long, num_args = 0..=1, require_equals = true, value_parser = Attribute::parse,
           default_value_t = Attribute::Off, default_missing_value = "on")]
     pub attribute: Attribute,
@@ -168,6 +174,12 @@ impl Test for ClockTickTest {
             })
     }
 
+    fn needs(&self, plan: &Plan) -> Option<String> {
+        (plan.clock_tick.attribute == Attribute::On && plan.clock_tick.hang == Hang::No).then(
+            || "tracefs and the tracepoints attribution records (clock_tick.attribute = on)".into(),
+        )
+    }
+
     fn run_planned(
         &self,
         plan: &Plan,
@@ -193,6 +205,7 @@ impl Test for ClockTickTest {
             rt_setup: rt_setup.cloned(),
             checkpoint_every: CHECKPOINT_EVERY,
             attribute: plan.clock_tick.attribute,
+            trace_reader: plan.trace_reader,
             ..Options::default()
         };
         let result = measure(&opts, &mut |partial| checkpoint(partial))?;
@@ -220,6 +233,18 @@ impl TestResult for ClockTick {
 
     fn complete(&self) -> bool {
         self.complete
+    }
+
+    fn missing(&self) -> Vec<String> {
+        match (self.complete, self.samples) {
+            (true, _) => Vec::new(),
+            (false, 0) => vec!["no sample was measured".to_string()],
+            (false, n) => vec![format!(
+                "stopped after {} samples in {:.1} s",
+                group_thousands(n),
+                self.duration_s
+            )],
+        }
     }
 
     fn environment(&self) -> &Environment {

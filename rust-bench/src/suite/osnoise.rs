@@ -13,6 +13,7 @@ use crate::plan::options::{self, Cpu};
 use crate::results::environment::Environment;
 use crate::results::osnoise::{NAME, Osnoise};
 use crate::results::rt_setup::RtSetupRecord;
+use crate::results::trace::TraceReader;
 use crate::results::{read, writer};
 use crate::suite::test::{
     CHECKPOINT_EVERY, Cell, Distribution, Figure, Line, Metric, Outputs, Test, TestResult,
@@ -24,8 +25,9 @@ pub struct Args {
     /// CPU to measure on (an online CPU).
     #[arg(long, default_value_t = Cpu::DEFAULT, value_parser = Cpu::parse)]
     pub cpu: Cpu,
-    /// How long to run the tracer, e.g. 30s, 5m.
-    #[arg(long, default_value = "30s", value_parser = options::positive_duration)]
+    /// How long to run the tracer, at least 100ms, e.g. 30s, 5m (the default is a plan's,
+    /// osnoise.duration).
+    #[arg(long, default_value = "60s", value_parser = options::test_duration)]
     pub duration: Duration,
     /// The tracer's period in microseconds.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(100..=10_000_000))]
@@ -33,6 +35,10 @@ pub struct Args {
     /// How long the tracer's thread measures in each period, in microseconds.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(100..=10_000_000))]
     pub runtime_us: u64,
+    /// How the kernel's trace is read: `auto` (binary pages where the kernel's layouts can
+    /// be read, else text), `binary`, or `text` (to compare their cost).
+    #[arg(long, value_enum, default_value_t)]
+    pub trace_reader: TraceReader,
     #[command(flatten)]
     pub outputs: Outputs,
 }
@@ -72,11 +78,13 @@ impl Test for OsnoiseTest {
                 period_us: a.period_us,
                 runtime_us: a.runtime_us,
                 checkpoint_every: every,
+                trace_reader: a.trace_reader,
             };
             let planned = opts.duration.as_secs_f64().max(1e-9);
             measure(&opts, &mut |partial| {
                 checkpoint(partial, partial.duration_s / planned)
             })
+            .map(measured)
         })
     }
 
@@ -88,6 +96,13 @@ impl Test for OsnoiseTest {
                 plan.cpu.0
             )
         })
+    }
+
+    fn needs(&self, plan: &Plan) -> Option<String> {
+        Some(format!(
+            "tracefs and the kernel's osnoise tracer for cpu {}",
+            plan.cpu
+        ))
     }
 
     fn run_planned(
@@ -102,16 +117,23 @@ impl Test for OsnoiseTest {
             cpu: plan.cpu.0,
             duration: plan.osnoise_duration,
             checkpoint_every: CHECKPOINT_EVERY,
+            trace_reader: plan.trace_reader,
             ..Options::default()
         };
         let result = measure(&opts, &mut |partial| checkpoint(partial))?;
-        Ok(Box::new(result))
+        Ok(Box::new(measured(result)))
     }
 
     fn read(&self, path: &Path) -> Result<Option<Box<dyn TestResult>>> {
         let result: Option<Osnoise> = read::result(path, Some(NAME))?;
         Ok(result.map(|r| Box::new(r) as Box<dyn TestResult>))
     }
+}
+
+/// A run in which the tracer reported no period measured nothing: never complete.
+fn measured(mut result: Osnoise) -> Osnoise {
+    result.complete &= result.periods > 0;
+    result
 }
 
 impl TestResult for Osnoise {
@@ -121,6 +143,21 @@ impl TestResult for Osnoise {
 
     fn complete(&self) -> bool {
         self.complete
+    }
+
+    fn missing(&self) -> Vec<String> {
+        let asked = self
+            .duration_asked_s
+            .map(|a| format!(" of the {a:.1} s asked"))
+            .unwrap_or_default();
+        match (self.complete, self.periods) {
+            (true, _) => Vec::new(),
+            (false, 0) => vec!["the tracer reported no period".to_string()],
+            (false, n) => vec![format!(
+                "stopped after {n} periods in {:.1} s{asked}",
+                self.duration_s
+            )],
+        }
     }
 
     fn environment(&self) -> &Environment {
@@ -313,6 +350,8 @@ mod tests {
             duration_asked_s: Some(3.0),
             periods,
             periods_asked: Some(3),
+            trace_reader: None,
+            buffer_size_kb: None,
             summaries_dropped: 0,
             events_dropped: 0,
             runtime_ns: 3_000_000_000,
@@ -364,6 +403,40 @@ mod tests {
         let none = result(0).lines();
         assert_eq!(metric(&none, "max_single_noise"), None);
         assert_eq!(none[0].cell, Cell::Missing);
+    }
+
+    /// A run in which the tracer reported no period measured nothing: never complete,
+    /// whatever ended it.
+    #[test]
+    fn no_period_is_never_complete() {
+        let none = measured(result(0));
+        assert!(!none.complete());
+        assert_eq!(none.missing(), ["the tracer reported no period"]);
+        let some = measured(result(3));
+        assert!(some.complete());
+        assert!(some.missing().is_empty());
+        let cut = Osnoise {
+            complete: false,
+            ..result(2)
+        };
+        assert_eq!(
+            measured(cut).missing(),
+            ["stopped after 2 periods in 3.0 s of the 3.0 s asked"]
+        );
+    }
+
+    /// One default for the test's length, on the command line and in a plan.
+    #[test]
+    fn the_flags_default_is_the_plans() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct T {
+            #[command(flatten)]
+            a: Args,
+        }
+        let t = T::try_parse_from(["x"]).unwrap();
+        assert_eq!(t.a.duration, Plan::default().osnoise_duration);
+        assert!(T::try_parse_from(["x", "--duration", "99ms"]).is_err());
     }
 
     #[test]

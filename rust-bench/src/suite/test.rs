@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::error::UsageError;
+use crate::error::{Interrupted, UsageError};
 use crate::figures::svg::format_ns;
 use crate::plan::config::Plan;
 use crate::results::environment::Environment;
@@ -61,6 +61,13 @@ pub trait Test: Sync {
         Ok(())
     }
 
+    /// What [`Test::preflight`] checks for this plan, for `run --check` to say what it
+    /// checked (or, with `--plan-only`, what it left to the machine that runs the plan);
+    /// None when it checks nothing.
+    fn needs(&self, _plan: &Plan) -> Option<String> {
+        None
+    }
+
     /// Measure as the plan says (`rust-bench run`), under the plan's RT setup (`rt_setup`,
     /// done and restored by `run`; `None`: the test does its own as the plan says).
     /// `checkpoint` is called about every [`CHECKPOINT_EVERY`] with the result so far.
@@ -80,8 +87,13 @@ pub trait TestResult {
     /// The test's name ([`Test::name`]).
     fn name(&self) -> &'static str;
 
-    /// The test ended as asked (not cut short, not a checkpoint).
+    /// The test ended as asked (not cut short, not a checkpoint) and measured something.
     fn complete(&self) -> bool;
+
+    /// For a result that is not complete: what of the asked work it lacks, one item each
+    /// ("no sample was measured", "the 100-thread run never started"); empty when
+    /// complete. Why it stopped is the caller's to say (a signal, the plan's timeout).
+    fn missing(&self) -> Vec<String>;
 
     fn environment(&self) -> &Environment;
 
@@ -443,10 +455,24 @@ impl Destinations<'_> {
     /// The final result: the summary first (on stdout; on stderr when the JSON goes
     /// there), so that the measurement is shown whatever happens to the files; then the
     /// JSON (in `--out` and `--json`), then the `--out` CSV and SVG files. A file that
-    /// cannot be written does not stop the others; the error names it.
+    /// cannot be written does not stop the others; the error names it. A result that is
+    /// not complete says so in the summary's first line, with what it lacks, and ends in
+    /// an error: [`Interrupted`] after a stop signal, a failure otherwise.
     pub fn finish(&self, result: &dyn TestResult) -> Result<()> {
         let json_target = self.json.map(|dest| self.json_target(dest));
-        let text = result.summary();
+        let signal = crate::platform::rt::stop_signal();
+        let shortfall = (!result.complete()).then(|| {
+            let why = match signal {
+                Some(s) => format!("interrupted by {}", crate::platform::rt::signal_name(s)),
+                None => "incomplete".to_string(),
+            };
+            shortfall(result, &why)
+        });
+        let mut text = shortfall
+            .iter()
+            .map(|l| format!("{l}\n"))
+            .collect::<String>();
+        text += &result.summary();
         if matches!(json_target, Some(Ok(Target::Stdout))) {
             eprint!("{text}");
         } else {
@@ -471,14 +497,23 @@ impl Destinations<'_> {
         if let Some(dir) = self.out {
             write_extra_files(dir, result, &mut unwritten)?;
         }
-        if !result.complete() {
-            eprintln!(
-                "rust-bench: {} incomplete (interrupted or timed out); partial results written",
-                result.name()
-            );
+        unwritten.into_result()?;
+        match (shortfall, signal) {
+            (None, _) => Ok(()),
+            (Some(message), Some(signal)) => Err(Interrupted { signal, message }.into()),
+            (Some(message), None) => Err(anyhow::anyhow!(message)),
         }
-        unwritten.into_result()
     }
+}
+
+/// The first line of an incomplete result's summary: the test, `why` it ended early
+/// (`interrupted by SIGINT`, `incomplete`) and what it lacks.
+pub fn shortfall(result: &dyn TestResult, why: &str) -> String {
+    format!(
+        "{}: {why}: {}; partial results kept",
+        result.name(),
+        result.missing().join("; ")
+    )
 }
 
 /// Where a test's own subcommand writes: the same three options for every test.

@@ -35,11 +35,13 @@ pub struct Args {
     /// Thread counts, one run each (comma-separated, 2 to 10000 each).
     #[arg(long, value_delimiter = ',', default_value = "2,1000", value_parser = Threads::parse)]
     pub threads: Vec<Threads>,
-    /// Switches to measure per run (default 1000000 unless --duration is given).
+    /// Switches to measure per run (default 1000000, the paper's count, unless --duration is
+    /// given; a plan measures each run for 2m instead, docs/config.md says why).
     #[arg(long, value_parser = Count::parse, conflicts_with = "duration")]
     pub switches: Option<Count>,
-    /// Measure each run for this long instead of a number of switches (e.g. 10s).
-    #[arg(long, value_parser = options::positive_duration)]
+    /// Measure each run for this long instead of a number of switches, at least 100ms
+    /// (e.g. 10s).
+    #[arg(long, value_parser = options::test_duration)]
     pub duration: Option<Duration>,
     /// Upper bound on one run when counting switches.
     #[arg(long, default_value = "10m", value_parser = options::positive_duration)]
@@ -58,6 +60,8 @@ pub struct Args {
     pub clock: tsc::Choice,
     /// Lift RT throttling (sched_rt_runtime_us = -1) and the fair_server reservation
     /// (debugfs sched/fair_server/cpu*/runtime = 0) for the run, and restore both afterwards.
+    /// Not by default: from the command line rust-bench changes the machine's settings only
+    /// when asked; a plan lifts them by default (rt_throttling = off, docs/config.md).
     #[arg(long)]
     pub no_rt_throttling: bool,
     #[command(flatten)]
@@ -184,6 +188,40 @@ impl TestResult for ThreadSwitch {
 
     fn complete(&self) -> bool {
         self.complete
+    }
+
+    fn missing(&self) -> Vec<String> {
+        if self.complete {
+            return Vec::new();
+        }
+        let mut missing: Vec<String> = self
+            .runs
+            .iter()
+            .filter(|run| !run.complete)
+            .map(|run| {
+                let n = run.threads;
+                match run.end {
+                    _ if run.switches == 0 => format!("the {n}-thread run measured no switch"),
+                    End::Timeout => format!(
+                        "the {n}-thread run reached its timeout after {} switches",
+                        group_thousands(run.switches)
+                    ),
+                    End::Error => format!("the {n}-thread run could not set up its threads"),
+                    _ => format!(
+                        "the {n}-thread run stopped after {} switches in {:.2} s",
+                        group_thousands(run.switches),
+                        run.duration_s
+                    ),
+                }
+            })
+            .collect();
+        for &n in self.threads_asked.iter().skip(self.runs.len()) {
+            missing.push(format!("the {n}-thread run never started"));
+        }
+        if missing.is_empty() {
+            missing.push("not every run finished".to_string());
+        }
+        missing
     }
 
     fn environment(&self) -> &Environment {
@@ -347,6 +385,28 @@ mod tests {
         let plan = crate::plan::config::Plan::default();
         assert_eq!(t.a.threads, plan.thread_switch.threads);
         assert_eq!((t.a.cpu, t.a.priority), (plan.cpu, plan.priority));
+    }
+
+    /// What an interrupted result lacks: each run cut short, each run never started.
+    #[test]
+    fn missing_runs_are_named() {
+        let env = crate::results::fixture::environment(None, false, false);
+        let mut r = crate::results::fixture::thread_switch(&env, &[(2, [500.0, 600.0, 9000.0])]);
+        assert!(r.missing().is_empty());
+        r.complete = false;
+        r.threads_asked = vec![2, 100, 1000];
+        r.runs[0].complete = false;
+        r.runs[0].end = End::Signal;
+        assert_eq!(
+            r.missing(),
+            [
+                "the 2-thread run stopped after 100,000 switches in 1.00 s",
+                "the 100-thread run never started",
+                "the 1000-thread run never started"
+            ]
+        );
+        r.runs[0].switches = 0;
+        assert_eq!(r.missing()[0], "the 2-thread run measured no switch");
     }
 
     #[test]

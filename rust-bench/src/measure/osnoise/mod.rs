@@ -9,6 +9,8 @@
 //! the end of the run, and the last reading, once tracing is off, after [`FINAL_DRAIN_MAX`];
 //! what is left unread counts as lost, as what the kernel overwrote or dropped does.
 
+mod binary;
+
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::fs;
@@ -19,9 +21,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::measure::attribution::{find_cpu_field, split_fields};
-use crate::platform::tracefs::{Pipe, Tracefs, cpumask};
+use crate::platform::trace_raw::Item;
+use crate::platform::tracefs::{self, Entry as TraceEntry, TracePipe, Tracefs, cpumask};
 use crate::platform::{environment, rt, tsc};
 use crate::results::osnoise::{self as contract, Counts, NoiseSource, Osnoise};
+use crate::results::trace::TraceReader;
 use crate::results::{End, Origin, SCHEMA};
 
 /// What an osnoise run needs.
@@ -32,6 +36,7 @@ pub struct Options {
     pub period_us: u64,
     pub runtime_us: u64,
     pub checkpoint_every: Duration,
+    pub trace_reader: TraceReader,
 }
 
 impl Default for Options {
@@ -42,6 +47,7 @@ impl Default for Options {
             period_us: 1_000_000,
             runtime_us: 1_000_000,
             checkpoint_every: Duration::from_secs(10),
+            trace_reader: TraceReader::Auto,
         }
     }
 }
@@ -54,11 +60,12 @@ pub const INSTANCE: &str = "hvrt-osnoise";
 /// is the summaries' noise less these events' (see [`contract::unnamed_noise_ns`]).
 const EVENTS: [&str; 4] = ["nmi_noise", "irq_noise", "softirq_noise", "thread_noise"];
 
-/// The per-CPU ring buffer of the instance (KiB): a second of named noise events on a busy
-/// CPU is tens of KiB.
-const BUFFER_KB: u64 = 1024;
+/// Noise events a second the instance's buffer is sized for (with room for four times as
+/// many, [`tracefs::buffer_kb_for`]): a 1000 Hz tick's IRQ and softirq, and more.
+const EVENTS_PER_S: u64 = 5_000;
 
-/// How often the trace is read while the tracer runs.
+/// How often the trace is read while the tracer runs, from another CPU. On a one-CPU
+/// machine, where a reading is noise in the measured period, only at checkpoints.
 const DRAIN_EVERY: Duration = Duration::from_secs(1);
 
 /// How long one reading may take while the tracer runs (on a one-CPU machine, reading is
@@ -82,13 +89,13 @@ const READ_CHUNK: usize = 64 * 1024;
 /// One parsed line of the osnoise instance's trace.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Line {
-    /// A period's summary: runtime, noise and max single noise (µs), % available, and
-    /// the counters hw, nmi, irq, softirq, thread.
+    /// A period's summary: runtime, noise and max single noise (ns; the text gives µs), %
+    /// available, and the counters hw, nmi, irq, softirq, thread.
     Summary {
-        runtime_us: u64,
-        noise_us: u64,
+        runtime_ns: u64,
+        noise_ns: u64,
         available_pct: f64,
-        max_single_us: u64,
+        max_single_ns: u64,
         counts: [u64; 5],
     },
     /// One noise: class, name, duration.
@@ -142,10 +149,10 @@ pub fn parse_line(line: &str) -> Option<Line> {
     }
     let n = |i: usize| f[i].parse::<u64>().ok();
     Some(Line::Summary {
-        runtime_us: n(0)?,
-        noise_us: n(1)?,
+        runtime_ns: n(0)? * 1000,
+        noise_ns: n(1)? * 1000,
         available_pct: f[2].parse().ok()?,
-        max_single_us: n(3)?,
+        max_single_ns: n(3)? * 1000,
         counts: [n(4)?, n(5)?, n(6)?, n(7)?, n(8)?],
     })
 }
@@ -199,17 +206,17 @@ impl Sums {
         }
         match line {
             Line::Summary {
-                runtime_us,
-                noise_us,
+                runtime_ns,
+                noise_ns,
                 available_pct,
-                max_single_us,
+                max_single_ns,
                 counts,
             } => {
                 self.periods += 1;
-                self.runtime_ns += runtime_us * 1000;
-                self.noise_ns += noise_us * 1000;
-                self.max_period_noise_ns = self.max_period_noise_ns.max(noise_us * 1000);
-                self.max_single_noise_ns = self.max_single_noise_ns.max(max_single_us * 1000);
+                self.runtime_ns += runtime_ns;
+                self.noise_ns += noise_ns;
+                self.max_period_noise_ns = self.max_period_noise_ns.max(noise_ns);
+                self.max_single_noise_ns = self.max_single_noise_ns.max(max_single_ns);
                 self.min_available_pct = Some(
                     self.min_available_pct
                         .map_or(available_pct, |m| m.min(available_pct)),
@@ -341,7 +348,7 @@ fn start_tracer(dir: &Path) -> Result<Instant> {
 /// Run the tracer in `instances/hvrt-osnoise` (the global buffer untouched) or, where the
 /// kernel does not allow it in an instance, at the top level when no tracer is in use there.
 /// Returns it and when the tracer started.
-fn open_instance(root: &Path, cpu: usize) -> Result<(Instance, Instant)> {
+fn open_instance(root: &Path, cpu: usize, buffer_kb: u64) -> Result<(Instance, Instant)> {
     let dir = root.join("instances").join(INSTANCE);
     if dir.exists() {
         fs::remove_dir(&dir).with_context(|| {
@@ -359,7 +366,7 @@ fn open_instance(root: &Path, cpu: usize) -> Result<(Instance, Instant)> {
         tracing_on: String::new(),
     };
     write(&dir.join("tracing_cpumask"), &cpumask(cpu))?;
-    write(&dir.join("buffer_size_kb"), &BUFFER_KB.to_string())?;
+    write(&dir.join("buffer_size_kb"), &buffer_kb.to_string())?;
     let in_instance = match start_tracer(&dir) {
         Ok(started) => return Ok((instance, started)),
         Err(e) => e,
@@ -418,8 +425,33 @@ trait Trace {
     fn drain_until(&mut self, sums: &mut Sums, until: Instant) -> Result<()>;
 }
 
-/// The instance's `trace_pipe`.
-struct KernelTrace(Pipe);
+/// The instance's buffer of the measured CPU, in binary form (with the decoding of its
+/// records) or as text.
+struct KernelTrace {
+    pipe: TracePipe,
+    decode: Option<binary::Decode>,
+}
+
+impl KernelTrace {
+    fn open(dir: &Path, cpu: usize, reader: TraceReader) -> Result<KernelTrace> {
+        let pipe = TracePipe::open(dir, cpu, reader, READ_CHUNK)?;
+        let decode = match pipe.reader() {
+            TraceReader::Binary => match binary::Decode::load(&dir.join("events")) {
+                Ok(d) => Some(d),
+                Err(e) if reader == TraceReader::Auto => {
+                    eprintln!("rust-bench: osnoise: reading the trace as text: {e:#}");
+                    return Ok(KernelTrace {
+                        pipe: TracePipe::open(dir, cpu, TraceReader::Text, READ_CHUNK)?,
+                        decode: None,
+                    });
+                }
+                Err(e) => return Err(e),
+            },
+            _ => None,
+        };
+        Ok(KernelTrace { pipe, decode })
+    }
+}
 
 impl Trace for KernelTrace {
     fn now(&self) -> Instant {
@@ -434,15 +466,19 @@ impl Trace for KernelTrace {
 
     /// One chunk at a time, the deadline checked between chunks.
     fn drain_until(&mut self, sums: &mut Sums, until: Instant) -> Result<()> {
+        let decode = &self.decode;
         while Instant::now() < until {
-            let mut lines = 0u64;
-            self.0.drain(&mut |l| {
-                lines += 1;
-                if let Some(x) = parse_line(l) {
+            let read = self.pipe.drain(&mut |entry| {
+                let line = match entry {
+                    TraceEntry::Line(l) => parse_line(l),
+                    TraceEntry::Item(Item::Record(r)) => decode.as_ref().and_then(|d| d.line(&r)),
+                    TraceEntry::Item(Item::Lost(n)) => Some(Line::Lost(n)),
+                };
+                if let Some(x) = line {
                     sums.add(x);
                 }
             })?;
-            if lines == 0 {
+            if read == 0 {
                 break;
             }
         }
@@ -548,16 +584,25 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
     rt::on_second_signal(stop_now);
     // The tracer first: the kernel refuses to change it while its trace_pipe is open. The
     // events since it started wait in the buffer; the run is timed from its start.
-    let (instance, start) = open_instance(tracefs.root(), opts.cpu)?;
+    // Read the trace from another CPU where there is one, every second: reading on the
+    // measured CPU is itself noise there (thread noise named rust-bench). On a one-CPU
+    // machine only at checkpoints and after the last period, into a buffer sized for that.
+    let other = rt::usable_cpus().into_iter().find(|&c| c != opts.cpu);
+    let read_every = match other {
+        Some(_) => DRAIN_EVERY,
+        None => opts.checkpoint_every.max(DRAIN_EVERY),
+    };
+    let buffer_kb = tracefs::buffer_kb_for(EVENTS_PER_S, read_every, tracefs::mem_available_kb());
+    let (instance, start) = open_instance(tracefs.root(), opts.cpu, buffer_kb)?;
     *RUNNING.lock().unwrap_or_else(|e| e.into_inner()) = Some(instance.dir.clone());
-    // Read the trace from another CPU where there is one: reading on the measured CPU is
-    // itself noise there (thread noise named rust-bench). Restored afterwards.
+    // Restored afterwards.
     let _sched = rt::ThreadSchedGuard::save();
-    if let Some(&other) = rt::usable_cpus().iter().find(|&&c| c != opts.cpu) {
+    if let Some(other) = other {
         let _ = rt::pin_current_thread(other);
     }
     let dir = instance.dir.clone();
-    let mut trace = KernelTrace(Pipe::open(&dir.join("trace_pipe"), READ_CHUNK)?);
+    let mut trace = KernelTrace::open(&dir, opts.cpu, opts.trace_reader)?;
+    let trace_reader = trace.pipe.reader();
     // At the top level the buffer may hold an earlier count.
     let (_, lost_before) = buffer_stats(&dir, opts.cpu);
     let deadline = start + opts.duration;
@@ -582,6 +627,8 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
             duration_asked_s: Some(opts.duration.as_secs_f64()),
             periods: sums.periods,
             periods_asked: Some(asked),
+            trace_reader: Some(trace_reader),
+            buffer_size_kb: Some(buffer_kb),
             summaries_dropped: sums.summaries_dropped,
             events_dropped: sums.events_dropped,
             runtime_ns: sums.runtime_ns,
@@ -608,7 +655,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
         if now >= deadline {
             break End::Duration;
         }
-        trace.sleep_until((now + DRAIN_EVERY).min(deadline));
+        trace.sleep_until((now + read_every).min(deadline));
         trace.drain_until(&mut sums, (Instant::now() + DRAIN_BUDGET).min(deadline))?;
         if Instant::now() >= next_checkpoint {
             checkpoint(&report(&sums, false, End::Running, lost_so_far(&sums, 0)));
@@ -639,10 +686,10 @@ mod tests {
         assert_eq!(
             parse_line(l),
             Some(Line::Summary {
-                runtime_us: 1_000_000,
-                noise_us: 190,
+                runtime_ns: 1_000_000_000,
+                noise_ns: 190_000,
                 available_pct: 99.981,
-                max_single_us: 9,
+                max_single_ns: 9_000,
                 counts: [18, 0, 1007, 18, 1],
             })
         );
