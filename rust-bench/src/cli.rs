@@ -53,5 +53,33 @@ pub fn command() -> clap::Command {
     for (i, test) in suite::TESTS.iter().enumerate() {
         cmd = cmd.subcommand(test.command().display_order(i));
     }
-    cmd
+    negative_numbers_reach_their_parser(cmd)
+}
+
+/// Every option's value goes to the option's own parser, a negative number too (`--cpu -1`
+/// is "'-1' cannot be negative", not an unknown flag `-1`).
+fn negative_numbers_reach_their_parser(cmd: clap::Command) -> clap::Command {
+    cmd.mut_args(|arg| {
+        if arg.get_action().takes_values() {
+            arg.allow_negative_numbers(true)
+        } else {
+            arg
+        }
+    })
+    .mut_subcommands(negative_numbers_reach_their_parser)
+}
+
+/// The command the user invoked, as far as its words name subcommands: `rust-bench`,
+/// `rust-bench clock-tick`, `rust-bench load cpu` (what an error points at for `--help`).
+pub fn invoked(args: &[std::ffi::OsString]) -> String {
+    let mut cmd = command();
+    let mut words = vec![cmd.get_name().to_string()];
+    for arg in args.iter().skip(1) {
+        let Some(sub) = arg.to_str().and_then(|a| cmd.find_subcommand(a)).cloned() else {
+            break;
+        };
+        words.push(sub.get_name().to_string());
+        cmd = sub;
+    }
+    words.join(" ")
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::error::quote;
 #[cfg(test)]
 use crate::plan::duration;
 use crate::plan::options::{
@@ -321,7 +322,8 @@ fn parse_for(file: &str, bytes: &[u8], machine: bool) -> Result<Plan, ConfigErro
             return Err(err(
                 Some(number),
                 format!(
-                    "expected 'key = value', found '{content}'; add '=' or comment it out with '#'"
+                    "expected 'key = value', found {}; add '=' or comment it out with '#'",
+                    quote(content)
                 ),
             ));
         };
@@ -331,7 +333,8 @@ fn parse_for(file: &str, bytes: &[u8], machine: bool) -> Result<Plan, ConfigErro
             return Err(err(
                 Some(number),
                 format!(
-                    "unknown key '{key}'; use one of {} (see docs/config.md)",
+                    "unknown key {}; use one of {} (see docs/config.md)",
+                    quote(&key),
                     KEYS.join(", ")
                 ),
             ));
@@ -411,7 +414,7 @@ fn build(entries: &Entries, machine: bool) -> Result<Plan, Fail> {
             _ => {
                 return Err((
                     Some(n),
-                    format!("clock_tick.hang is '{v}'; use no, yes or unwatched"),
+                    format!("clock_tick.hang is {}; use no, yes or unwatched", quote(v)),
                 ));
             }
         };
@@ -458,7 +461,8 @@ fn parse_role(v: &str) -> Result<Role, String> {
         "cpu-load" => Ok(Role::CpuLoad),
         "memory-load" => Ok(Role::MemoryLoad),
         _ => Err(format!(
-            "unknown role '{v}'; use test, cpu-load or memory-load"
+            "unknown role {}; use test, cpu-load or memory-load",
+            quote(v)
         )),
     }
 }
@@ -475,7 +479,8 @@ fn parse_tests(v: &str) -> Result<Vec<TestName>, String> {
             }
             _ => {
                 return Err(format!(
-                    "unknown test '{item}'; use clock-tick, thread-switch and/or osnoise, separated by commas"
+                    "unknown test {}; use clock-tick, thread-switch and/or osnoise, separated by commas",
+                    quote(item)
                 ));
             }
         };
@@ -518,7 +523,10 @@ fn parse_rt_throttling(v: &str) -> Result<RtThrottling, String> {
     match v.to_ascii_lowercase().as_str() {
         "off" => Ok(RtThrottling::Off),
         "keep" => Ok(RtThrottling::Keep),
-        _ => Err(format!("rt_throttling must be off or keep, not '{v}'")),
+        _ => Err(format!(
+            "rt_throttling must be off or keep, not {}",
+            quote(v)
+        )),
     }
 }
 
@@ -526,7 +534,7 @@ fn parse_yes_no(v: &str, key: &str) -> Result<bool, String> {
     match v.to_ascii_lowercase().as_str() {
         "yes" | "true" | "on" | "1" => Ok(true),
         "no" | "false" | "off" | "0" => Ok(false),
-        _ => Err(format!("{key} must be yes or no, not '{v}'")),
+        _ => Err(format!("{key} must be yes or no, not {}", quote(v))),
     }
 }
 

@@ -69,7 +69,8 @@ fn nanos(s: &str) -> Result<u64, String> {
     match u64::try_from(d.as_nanos()) {
         Ok(ns) if ns > 0 => Ok(ns),
         _ => Err(format!(
-            "'{s}' is not a positive duration such as 1us or 100ns"
+            "{} is not a positive duration such as 1us or 100ns",
+            crate::error::quote(s)
         )),
     }
 }

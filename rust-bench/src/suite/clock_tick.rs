@@ -26,19 +26,19 @@ use crate::suite::test::{
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// CPU to measure on (an online CPU).
+    /// CPU to measure on (an online CPU, 0 to 1023).
     #[arg(long, default_value_t = Cpu::DEFAULT, value_parser = Cpu::parse)]
     pub cpu: Cpu,
-    /// SCHED_FIFO priority of the measuring thread (1-99).
+    /// SCHED_FIFO priority of the measuring thread (1 to 99).
     #[arg(long, default_value_t = Priority::DEFAULT, value_parser = Priority::parse)]
     pub priority: Priority,
     /// How long to measure, e.g. 10s, 5m, 1h (default 10s unless --samples is given).
     #[arg(long, value_parser = options::positive_duration, conflicts_with = "samples")]
     pub duration: Option<Duration>,
-    /// How many samples to take (the paper: 50000000).
+    /// How many samples to take (at least 1; the paper: 50000000).
     #[arg(long, value_parser = Count::parse)]
     pub samples: Option<Count>,
-    /// Busy-loop length in microseconds, 0 to 100000 (0 = back-to-back timestamps, oslat's
+    /// Busy-loop length in microseconds (0 to 100000; 0 = back-to-back timestamps, oslat's
     /// method).
     #[arg(long, default_value_t = LoopUs::DEFAULT, value_parser = LoopUs::parse)]
     pub loop_us: LoopUs,
@@ -46,11 +46,12 @@ pub struct Args {
     /// (0.001 to 1000000).
     #[arg(long, default_value_t = ThresholdUs::DEFAULT, value_parser = ThresholdUs::parse)]
     pub threshold_us: ThresholdUs,
-    /// Length of one measuring burst in milliseconds.
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    /// Length of one measuring burst in milliseconds (1 to 3600000).
+    #[arg(long, default_value_t = 500, value_parser = options::whole_in(1, 3_600_000))]
     pub burst_ms: u64,
-    /// Sleep between bursts in microseconds (0 = no sleep: only for multi-CPU machines).
-    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    /// Sleep between bursts in microseconds (0 to 10000000; 0 = no sleep: only for multi-CPU
+    /// machines).
+    #[arg(long, default_value_t = 2000, value_parser = options::whole_in(0, 10_000_000))]
     pub gap_us: u64,
     /// Timestamp source.
     #[arg(long, value_enum, default_value_t)]
@@ -60,7 +61,7 @@ pub struct Args {
     #[arg(long)]
     pub no_rt_throttling: bool,
     /// Initial timeline interval in microseconds (doubles whenever the timeline is full).
-    #[arg(long, hide = true, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=3_600_000_000))]
+    #[arg(long, hide = true, default_value_t = 1000, value_parser = options::whole_in(1, 3_600_000_000))]
     pub timeline_us: u64,
     /// Trace the measured CPU and split every spike into its causes (IRQ handlers, vectors,
     /// softirqs, NMIs, other threads, unexplained). `auto`: only where tracefs is available.
@@ -113,11 +114,8 @@ impl Test for ClockTickTest {
     }
 
     fn command(&self) -> clap::Command {
-        Args::augment_args(
-            clap::Command::new(NAME).about(
-                "Test 1: clock tick processing duration (a fixed busy loop timed with the TSC)",
-            ),
-        )
+        Args::augment_args(clap::Command::new(NAME))
+            .about("Test 1: clock tick processing duration (a fixed busy loop timed with the TSC)")
     }
 
     fn main(&self, matches: &clap::ArgMatches) -> Result<()> {

@@ -362,7 +362,8 @@ impl Destinations<'_> {
     }
 }
 
-/// Where a test's own subcommand writes: the same three options for every test.
+// Where a test's own subcommand writes: the same three options for every test. (Not a doc
+// comment: clap would take it as the about line of every subcommand it is flattened into.)
 #[derive(Debug, clap::Args)]
 pub struct Outputs {
     /// Write the JSON result to FILE ('-' for standard output).
