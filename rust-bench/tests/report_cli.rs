@@ -254,6 +254,8 @@ fn labels_and_several_directories() {
         "bare, quoted \"x\"",
         "--label",
         "emu",
+        "--label",
+        "Hyper-V enlightened",
     ];
     args.extend(dirs.iter().map(String::as_str));
     let csv = stdout(&rust_bench(&args));
@@ -272,8 +274,82 @@ fn labels_and_several_directories() {
         "{csv}"
     );
 
+    // One --label per run, or none: fewer or more are refused with the counts.
     let too_many = rust_bench(&["report", dirs[0].as_str(), "--label", "a", "--label", "b"]);
-    usage_error(&too_many, &["2 labels for 1 runs"]);
+    usage_error(&too_many, &["2 labels for 1 run (", "one --label per run"]);
+    let r = results.to_str().unwrap();
+    let too_few = rust_bench(&["report", r, "--label", "a"]);
+    usage_error(&too_few, &["1 label for 3 runs (", &dirs[0], &dirs[2]]);
+    let three = rust_bench(&["report", r, "--label", "a", "--label", "b", "--label", "c"]);
+    let md = stdout(&three);
+    assert!(md.contains("| | a | b | c |"), "{md}");
+}
+
+/// One rule finds runs: a run directory stands for itself, any other directory for every
+/// run directory beneath it at any depth, in path order; a run named twice counts once.
+#[test]
+fn runs_are_found_at_any_depth_and_counted_once() {
+    let t = tmp();
+    let root = t.path();
+    let env = environment(Some("Microsoft Hv"), true, true);
+    let runs = [
+        "kit/s1-enlightened/results/20261127-100000",
+        "kit/s3-enlightened/results/20261127-100000",
+        "results/20261127-110000",
+        "results/20261127-120000",
+    ];
+    for (i, run) in runs.iter().enumerate() {
+        let dir = root.join(run);
+        let id = dir.file_name().unwrap().to_str().unwrap().to_string();
+        let record = fixture::run_record(&id, Status::Complete, Some(&env), &["clock-tick"]);
+        write(&dir, "run.json", &serde_json::to_value(record).unwrap());
+        write(
+            &dir,
+            "clock-tick.json",
+            &clock_tick(&env, 68_000, 70_000 + i as u64 * 1000),
+        );
+    }
+    // A directory without runs beneath it and a file are left alone.
+    fs::create_dir_all(root.join("hist")).unwrap();
+    fs::write(root.join("results/report.html"), "x").unwrap();
+    let r = root.to_str().unwrap();
+    let rows = |o: &Output| -> Vec<String> {
+        stdout(o)
+            .lines()
+            .skip(1)
+            .filter(|l| l.contains(",max_overhead,"))
+            .map(|l| l.split(',').nth(5).unwrap().to_string())
+            .collect()
+    };
+    let all = rust_bench(&["report", r, "--format", "csv"]);
+    assert_eq!(rows(&all), ["2000", "3000", "4000", "5000"], "path order");
+    assert!(all.stderr.is_empty(), "{all:?}");
+    // The same runs again, directly and through their parents: each counted once, and
+    // said so on stderr.
+    let results = root.join("results");
+    let one = results.join("20261127-110000");
+    let twice = rust_bench(&[
+        "report",
+        one.to_str().unwrap(),
+        r,
+        results.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(rows(&twice), ["4000", "2000", "3000", "5000"]);
+    let err = String::from_utf8_lossy(&twice.stderr);
+    assert_eq!(err.lines().count(), 3, "{err}");
+    assert!(
+        err.contains(&format!(
+            "rust-bench: note: {} is named twice (by {} and by {r}); it is reported once",
+            one.display(),
+            one.display()
+        )),
+        "{err}"
+    );
+    // A label per run found, in that order.
+    let labels = rust_bench(&["report", r, "--label", "a", "--format", "csv"]);
+    usage_error(&labels, &["1 label for 4 runs ("]);
 }
 
 #[test]
