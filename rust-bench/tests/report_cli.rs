@@ -154,6 +154,13 @@ fn expected_metrics(dir: &Path) -> Vec<(&'static str, String, f64, &'static str)
         m("samples", &ct["samples"], "count");
         m("measured", &ct["measured_s"], "s");
         m("duty_cycle", &ct["duty_cycle"], "fraction");
+        if !ct["loop_calibration"]["min_error_pct"].is_null() {
+            m(
+                "loop_min_error",
+                &ct["loop_calibration"]["min_error_pct"],
+                "percent",
+            );
+        }
     }
     if let Ok(bytes) = fs::read(dir.join("thread-switch.json")) {
         let ts: Value = serde_json::from_slice(&bytes).unwrap();
@@ -230,7 +237,7 @@ fn csv_numbers_are_the_json_numbers() {
     for (dir, label) in dirs.iter().zip(labels) {
         assert_csv_matches(&csv, label, dir);
     }
-    assert_eq!(csv.lines().count(), 1 + 3 * (11 + 2 * 7), "{csv}");
+    assert_eq!(csv.lines().count(), 1 + 3 * (12 + 2 * 7), "{csv}");
     assert!(
         csv.contains("Hyper-V enlightened,20261127-120000,,thread-switch,mean@2,1000.25,ns\n"),
         "{csv}"
@@ -589,7 +596,7 @@ fn report_numbers_match_a_real_measurement() {
         "report", d, "--format", "csv", "--label", "host",
     ]));
     assert_csv_matches(&csv, "host", &dir);
-    assert_eq!(csv.lines().count(), 1 + 11 + 2 * 7, "{csv}");
+    assert_eq!(csv.lines().count(), 1 + 12 + 2 * 7, "{csv}");
 
     // The fixed-width histograms: zero-filled 1 µs buckets whose counts sum to the samples.
     let hist = t.path().join("hist");
@@ -893,4 +900,60 @@ fn histogram_options_are_checked() {
     assert!(text.contains("# columns: bucket (lower bound, us) then the count of samples of: 2_threads 1000_threads\n"), "{text}");
     assert!(text.contains("\n0 "), "{text}");
     assert!(text.contains("\n10 "), "{text}");
+}
+
+/// A busy loop that missed its target: the calibration's note stands right under the max
+/// overhead in the Markdown and HTML tables, and its error is a CSV metric.
+#[test]
+fn a_calibration_miss_stands_beside_the_max_overhead() {
+    let t = tmp();
+    let env = environment(None, false, false);
+    let dir = t.path().join("ct");
+    let mut ct = fixture::clock_tick(&env, 57_000, 99_000);
+    let note = "the shortest loop was 16.18 % below the target: the CPU ran faster at times during the run than at any time while calibrating";
+    ct.loop_calibration = Some(fixture::loop_calibration(68_000, 57_000));
+    if let Some(c) = ct.loop_calibration.as_mut() {
+        c.note = Some(note.to_string());
+    }
+    write(&dir, "clock-tick.json", &serde_json::to_value(&ct).unwrap());
+    let d = dir.to_str().unwrap();
+    let md = stdout(&rust_bench(&["report", d]));
+    let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| ")).collect();
+    let at = rows
+        .iter()
+        .position(|l| l.starts_with("| **max overhead"))
+        .unwrap();
+    assert_eq!(
+        rows[at + 1],
+        format!("| loop calibration | {note} |"),
+        "{md}"
+    );
+    let html = stdout(&rust_bench(&["report", d, "--format", "html"]));
+    let max = html.find("<th>max overhead (max − min loop)</th>").unwrap();
+    let row = &html[max..];
+    let row = &row[row.find("<tr>").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.starts_with("<tr><th>loop calibration</th>") && row.contains(note),
+        "{row}"
+    );
+    let csv = stdout(&rust_bench(&["report", d, "--format", "csv"]));
+    assert!(
+        csv.contains("\nbare metal,ct,,clock-tick,loop_min_error,-16.18,percent\n"),
+        "{csv}"
+    );
+    assert_csv_matches(&csv, "bare metal", &dir);
+    // Within 1 %: how close, and no note.
+    let close = t.path().join("close");
+    let ct = fixture::clock_tick(&env, 68_100, 78_000);
+    write(
+        &close,
+        "clock-tick.json",
+        &serde_json::to_value(&ct).unwrap(),
+    );
+    let md = stdout(&rust_bench(&["report", close.to_str().unwrap()]));
+    assert!(
+        md.contains("| loop calibration | shortest loop +0.15 % from the target (within 1 %) |"),
+        "{md}"
+    );
 }

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use crate::results::clock::{ClockInfo, Source};
-use crate::results::clock_tick::{self, ClockTick, Spike, SpikeOverhead, Spikes, Timeline};
+use crate::results::clock_tick::{
+    self, ClockTick, LoopCalibration, Spike, SpikeOverhead, Spikes, Timeline,
+};
 use crate::results::environment::{Environment, Kernel, Throttling};
 use crate::results::histogram::{self, Histogram};
 use crate::results::run::{RunRecord, Status, TestRecord};
@@ -74,6 +76,28 @@ pub fn histogram(values: &[(u64, u64)]) -> HistogramJson {
     json
 }
 
+/// The calibration record of a loop of `target` ns whose shortest sample took `min` ns: within
+/// 1 %, or with a note saying how far it missed.
+pub fn loop_calibration(target: u64, min: u64) -> LoopCalibration {
+    let error = ((min as f64 - target as f64) / target as f64 * 1e4).round() / 100.0;
+    let within = error.abs() <= 1.0;
+    LoopCalibration {
+        target_ns: target,
+        iterations: 123_456,
+        base_ns: 25,
+        adjustments: 0,
+        min_error_pct: Some(error),
+        within_1pct: within,
+        note: (!within).then(|| {
+            format!(
+                "the shortest loop was {:.2} % {} the target",
+                error.abs(),
+                if error < 0.0 { "below" } else { "above" }
+            )
+        }),
+    }
+}
+
 /// A complete clock-tick result: 1,000,000 loops of `min` ns, one of `max` ns after 77 s.
 pub fn clock_tick(env: &Environment, min: u64, max: u64) -> ClockTick {
     let n = 120;
@@ -105,7 +129,7 @@ pub fn clock_tick(env: &Environment, min: u64, max: u64) -> ClockTick {
             max,
         },
         loop_iterations: 123_456,
-        loop_calibration: None,
+        loop_calibration: Some(loop_calibration(68_000, min)),
         max_overhead_ns: max - min,
         spikes: Spikes {
             threshold_ns: 20_000,

@@ -186,7 +186,7 @@ impl Line {
 pub struct Metric {
     pub name: String,
     pub value: f64,
-    /// `ns`, `s`, `count` or `fraction`.
+    /// `ns`, `s`, `count`, `fraction` or `percent`.
     pub unit: &'static str,
 }
 
