@@ -48,6 +48,15 @@ impl Run {
             .map(|r| r.as_ref())
     }
 
+    /// Whether the run has a result of the test `name` or its plan lists it.
+    pub fn asked_for(&self, name: &str) -> bool {
+        self.result(name).is_some()
+            || self
+                .record
+                .as_ref()
+                .is_some_and(|r| r.tests.contains_key(name))
+    }
+
     pub fn is_partial(&self) -> bool {
         self.status().is_some_and(|s| s != Status::Complete)
             || self.results.iter().any(|r| !r.complete())
