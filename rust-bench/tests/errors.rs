@@ -379,3 +379,31 @@ fn a_preflight_failure_is_said_once() {
         "{err}"
     );
 }
+
+/// pull names an entry it skips for its name with its directory, one slash between parts.
+#[test]
+fn a_skipped_name_is_shown_without_a_doubled_slash() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("disk.img");
+    let mut disk = std::io::Cursor::new(vec![0u8; 4 << 20]);
+    fatfs::format_volume(&mut disk, fatfs::FormatVolumeOptions::new()).unwrap();
+    {
+        let fs = fatfs::FileSystem::new(&mut disk, fatfs::FsOptions::new()).unwrap();
+        let results = fs.root_dir().create_dir("results").unwrap();
+        results.create_file("AUX").unwrap();
+        let run = results.create_dir("r1").unwrap();
+        run.create_file("run.json").unwrap();
+        run.create_file("nul.txt").unwrap();
+    }
+    std::fs::write(&image, disk.into_inner()).unwrap();
+    let out = dir.path().join("out");
+    let o = run(&["pull", image.to_str().unwrap(), out.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(
+        err,
+        "rust-bench: warning: skipped 'AUX' in results/: its name cannot be a file here\n\
+         rust-bench: warning: skipped 'nul.txt' in results/r1/: its name cannot be a file here\n"
+    );
+    assert!(!err.contains("//"), "{err}");
+}

@@ -230,7 +230,7 @@ pub fn is_safe_name(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_safe_name, read_results};
+    use super::is_safe_name;
 
     #[test]
     fn names_that_cannot_escape_or_break_windows() {
@@ -242,28 +242,5 @@ mod tests {
         ] {
             assert!(!is_safe_name(bad), "{bad}");
         }
-    }
-
-    /// Entries whose names cannot be files here are skipped and named with their directory,
-    /// one slash between the parts at any depth.
-    #[test]
-    fn skipped_names_are_shown_with_their_directory() {
-        let mut disk = std::io::Cursor::new(vec![0u8; 4 << 20]);
-        fatfs::format_volume(&mut disk, fatfs::FormatVolumeOptions::new()).unwrap();
-        {
-            let fs = fatfs::FileSystem::new(&mut disk, fatfs::FsOptions::new()).unwrap();
-            let results = fs.root_dir().create_dir("results").unwrap();
-            results.create_file("nul").unwrap();
-            let run = results.create_dir("r1").unwrap();
-            run.create_file("COM1.txt").unwrap();
-            run.create_file("run.json").unwrap();
-        }
-        disk.set_position(0);
-        let found = read_results(disk).unwrap();
-        assert_eq!(
-            found.skipped,
-            vec!["'nul' in results/", "'COM1.txt' in results/r1/"]
-        );
-        assert_eq!(found.files.len(), 1);
     }
 }
