@@ -81,6 +81,13 @@ pub fn clap_exit(err: clap::Error, help: &str) -> ExitCode {
     }
 }
 
+/// A command line refused before parsing (see [`crate::cli::too_long`]): one line, the
+/// `--help` to read, exit status 2.
+pub fn usage_exit(message: &str, help: &str) -> ExitCode {
+    eprintln!("rust-bench: error: {message}; see '{help} --help'");
+    ExitCode::from(2)
+}
+
 /// clap's rendered error, each value it echoes from the command line cut by [`quote`].
 fn quoted_values(err: &clap::Error) -> String {
     use clap::error::ContextValue;

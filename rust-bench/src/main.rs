@@ -9,6 +9,9 @@ use rust_bench::{error, load, plan, pull, report, suite};
 
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(message) = cli::too_long(&args) {
+        return error::usage_exit(&message, &cli::invoked(&args));
+    }
     let matches = match cli::command().try_get_matches_from(&args) {
         Ok(matches) => matches,
         Err(err) => return error::clap_exit(err, &cli::invoked(&args)),

@@ -307,24 +307,46 @@ fn the_tests_are_described_by_what_they_measure() {
     }
 }
 
-/// A huge value is echoed only in part, with its length: on the command line (clap's
-/// own messages and the options' parsers) and in a plan (whose errors go to the console
-/// and into run.json).
+/// A long value is echoed only in part, with its length: on the command line (clap's own
+/// messages and the options' parsers; an argument longer than a path can be is refused
+/// before parsing) and in a plan (whose errors go to the console and into run.json).
 #[test]
 fn long_values_are_cut() {
-    let long = "7".repeat(100_000);
+    let long = "7".repeat(1000);
     for args in [
         vec!["clock-tick", "--duration", long.as_str()],
         vec!["clock-tick", "--cpu", long.as_str()],
         vec!["thread-switch", "--burst-ms", long.as_str()],
         vec!["clock-tick", "--loop-us", long.as_str()],
         vec!["report", "r", "--format", long.as_str()],
+        vec!["clock-tick", long.as_str()],
+    ] {
+        let o = run(&args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.len() < 400, "{} bytes: {err}", err.len());
+        assert!(err.contains("…' (1000 bytes)"), "{err}");
+    }
+    let huge = "x".repeat(100_000);
+    for args in [
+        vec!["report", huge.as_str()],
+        vec!["run", "--config", huge.as_str(), "--check"],
+        vec!["pull", huge.as_str()],
+        vec!["clock-tick", "--out", huge.as_str()],
     ] {
         let o = run(&args);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{}", &err[..err.len().min(300)]);
         assert!(err.len() < 400, "{} bytes: {}", err.len(), &err[..300]);
-        assert!(err.contains("…' (100000 bytes)"), "{err}");
+        assert!(
+            err.contains("…' (100000 bytes) is longer than any value rust-bench takes"),
+            "{err}"
+        );
+        assert!(
+            err.trim_end()
+                .ends_with(&format!("see 'rust-bench {} --help'", args[0]))
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("bench.conf");
