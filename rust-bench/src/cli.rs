@@ -53,5 +53,48 @@ pub fn command() -> clap::Command {
     for (i, test) in suite::TESTS.iter().enumerate() {
         cmd = cmd.subcommand(test.command().display_order(i));
     }
-    cmd
+    negative_numbers_reach_their_parser(cmd)
+}
+
+/// Every option's value goes to the option's own parser, a negative number too (`--cpu -1`
+/// is "'-1' cannot be negative", not an unknown flag `-1`).
+fn negative_numbers_reach_their_parser(cmd: clap::Command) -> clap::Command {
+    cmd.mut_args(|arg| {
+        if arg.get_action().takes_values() {
+            arg.allow_negative_numbers(true)
+        } else {
+            arg
+        }
+    })
+    .mut_subcommands(negative_numbers_reach_their_parser)
+}
+
+/// The longest argument the command line takes: a path's limit (Linux's PATH_MAX). A longer
+/// one is refused before parsing, so that no message echoes more than this of an argument
+/// (values themselves are cut shorter by [`crate::error::quote`]).
+pub const ARG_MAX: usize = 4096;
+
+/// Why the command line is refused before parsing, if it is: an argument longer than
+/// [`ARG_MAX`].
+pub fn too_long(args: &[std::ffi::OsString]) -> Option<String> {
+    let arg = args.iter().skip(1).find(|a| a.len() > ARG_MAX)?;
+    Some(format!(
+        "{} is longer than any value rust-bench takes (at most {ARG_MAX} bytes, a path's limit)",
+        crate::error::quote(&arg.to_string_lossy())
+    ))
+}
+
+/// The command the user invoked, as far as its words name subcommands: `rust-bench`,
+/// `rust-bench clock-tick`, `rust-bench load cpu` (what an error points at for `--help`).
+pub fn invoked(args: &[std::ffi::OsString]) -> String {
+    let mut cmd = command();
+    let mut words = vec![cmd.get_name().to_string()];
+    for arg in args.iter().skip(1) {
+        let Some(sub) = arg.to_str().and_then(|a| cmd.find_subcommand(a)).cloned() else {
+            break;
+        };
+        words.push(sub.get_name().to_string());
+        cmd = sub;
+    }
+    words.join(" ")
 }

@@ -43,6 +43,21 @@ macro_rules! usage {
     };
 }
 
+/// How many characters of a value a message shows: enough to recognise it, never a whole
+/// file pasted into a flag or a plan (a message goes to the console and into run.json).
+pub const QUOTE_MAX: usize = 64;
+
+/// A value the user gave, quoted for a message: whole when it is short, else its first
+/// characters and its length (`'xxxxxxxx…' (10485875 bytes)`). Every message that echoes
+/// what the user gave goes through this.
+pub fn quote(value: &str) -> String {
+    if value.chars().count() <= QUOTE_MAX {
+        return format!("'{value}'");
+    }
+    let start: String = value.chars().take(QUOTE_MAX - 16).collect();
+    format!("'{start}…' ({} bytes)", value.len())
+}
+
 /// Print an error chain on one line and pick the exit status.
 pub fn report(err: &anyhow::Error) -> ExitCode {
     if let Some(stop) = err.downcast_ref::<Interrupted>() {
@@ -62,8 +77,10 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     }
 }
 
-/// Help and version go to stdout as clap prints them; every other parse error becomes one line.
-pub fn clap_exit(err: clap::Error) -> ExitCode {
+/// Help and version go to stdout as clap prints them; every other parse error becomes one
+/// line ending with where to read more: `help` is the command whose `--help` to name
+/// (`rust-bench clock-tick`, from the words the user typed: [`crate::cli::invoked`]).
+pub fn clap_exit(err: clap::Error, help: &str) -> ExitCode {
     use clap::error::ErrorKind;
     match err.kind() {
         ErrorKind::DisplayHelp
@@ -79,17 +96,43 @@ pub fn clap_exit(err: clap::Error) -> ExitCode {
         _ => {
             eprintln!(
                 "rust-bench: error: {}",
-                one_line_clap(&err.render().to_string())
+                one_line_clap(&quoted_values(&err), help)
             );
             ExitCode::from(2)
         }
     }
 }
 
+/// A command line refused before parsing (see [`crate::cli::too_long`]): one line, the
+/// `--help` to read, exit status 2.
+pub fn usage_exit(message: &str, help: &str) -> ExitCode {
+    eprintln!("rust-bench: error: {message}; see '{help} --help'");
+    ExitCode::from(2)
+}
+
+/// clap's rendered error, each value it echoes from the command line cut by [`quote`].
+fn quoted_values(err: &clap::Error) -> String {
+    use clap::error::ContextValue;
+    let mut text = err.render().to_string();
+    for (_, value) in err.context() {
+        let values: Vec<&String> = match value {
+            ContextValue::String(s) => vec![s],
+            ContextValue::Strings(v) => v.iter().collect(),
+            _ => Vec::new(),
+        };
+        for v in values {
+            if v.chars().count() > QUOTE_MAX {
+                text = text.replace(&format!("'{v}'"), &quote(v));
+            }
+        }
+    }
+    text
+}
+
 /// clap's rendered error on one line: the message, the lines that belong to it (e.g. the
 /// names of missing arguments, which clap lists below "...were not provided:"), and where
-/// to read more (the subcommand's help when clap's usage line names one).
-fn one_line_clap(text: &str) -> String {
+/// to read more (`help`'s --help).
+fn one_line_clap(text: &str, help: &str) -> String {
     let mut lines = text.lines();
     let first = lines.next().unwrap_or("invalid arguments");
     let mut message = first.strip_prefix("error: ").unwrap_or(first).to_string();
@@ -105,32 +148,35 @@ fn one_line_clap(text: &str) -> String {
         message.push(' ');
         message.push_str(&details.join(", "));
     }
-    let command = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Usage: rust-bench "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .filter(|word| word.chars().all(|c| c.is_ascii_lowercase() || c == '-'));
-    match command {
-        Some(sub) => format!("{message}; see 'rust-bench {sub} --help'"),
-        None => format!("{message}; see 'rust-bench --help'"),
-    }
+    format!("{message}; see '{help} --help'")
 }
 
 #[cfg(test)]
 mod tests {
-    use super::one_line_clap;
+    use super::{QUOTE_MAX, one_line_clap, quote};
 
     #[test]
     fn missing_arguments_keep_their_names() {
         let text = "error: the following required arguments were not provided:\n  --config <FILE>\n  --results <DIR>\n\nUsage: rust-bench run --config <FILE> --results <DIR>\n\nFor more information, try '--help'.\n";
         assert_eq!(
-            one_line_clap(text),
+            one_line_clap(text, "rust-bench run"),
             "the following required arguments were not provided: --config <FILE>, --results <DIR>; see 'rust-bench run --help'"
         );
         let top = "error: unrecognized subcommand 'x'\n\nUsage: rust-bench <COMMAND>\n";
         assert_eq!(
-            one_line_clap(top),
+            one_line_clap(top, "rust-bench"),
             "unrecognized subcommand 'x'; see 'rust-bench --help'"
         );
+    }
+
+    #[test]
+    fn long_values_are_cut() {
+        assert_eq!(quote("5 parsecs"), "'5 parsecs'");
+        let exact = "x".repeat(QUOTE_MAX);
+        assert_eq!(quote(&exact), format!("'{exact}'"));
+        let long = "é".repeat(5_000_000);
+        let q = quote(&long);
+        assert!(q.ends_with("…' (10000000 bytes)"), "{q}");
+        assert!(q.chars().count() < QUOTE_MAX + 24, "{q}");
     }
 }

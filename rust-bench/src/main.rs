@@ -8,9 +8,13 @@ use rust_bench::cli::{self, Command};
 use rust_bench::{error, load, plan, pull, report, suite};
 
 fn main() -> ExitCode {
-    let matches = match cli::command().try_get_matches() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(message) = cli::too_long(&args) {
+        return error::usage_exit(&message, &cli::invoked(&args));
+    }
+    let matches = match cli::command().try_get_matches_from(&args) {
         Ok(matches) => matches,
-        Err(err) => return error::clap_exit(err),
+        Err(err) => return error::clap_exit(err, &cli::invoked(&args)),
     };
     let test = matches
         .subcommand()
@@ -26,7 +30,7 @@ fn main() -> ExitCode {
             Ok(Command::Convert(args)) => pull::convert::main(args),
             Ok(Command::Inject(args)) => load::inject::main(args),
             Ok(Command::Watchdog(args)) => plan::watchdog::main(args),
-            Err(err) => return error::clap_exit(err),
+            Err(err) => return error::clap_exit(err, &cli::invoked(&args)),
         },
     };
     match result {

@@ -158,6 +158,13 @@ fn expected_metrics(dir: &Path) -> Vec<(&'static str, String, f64, &'static str)
         m("samples", &ct["samples"], "count");
         m("measured", &ct["measured_s"], "s");
         m("duty_cycle", &ct["duty_cycle"], "fraction");
+        if !ct["loop_calibration"]["min_error_pct"].is_null() {
+            m(
+                "loop_min_error",
+                &ct["loop_calibration"]["min_error_pct"],
+                "percent",
+            );
+        }
     }
     if let Ok(bytes) = fs::read(dir.join("thread-switch.json")) {
         let ts: Value = serde_json::from_slice(&bytes).unwrap();
@@ -234,7 +241,7 @@ fn csv_numbers_are_the_json_numbers() {
     for (dir, label) in dirs.iter().zip(labels) {
         assert_csv_matches(&csv, label, dir);
     }
-    assert_eq!(csv.lines().count(), 1 + 3 * (11 + 2 * 7), "{csv}");
+    assert_eq!(csv.lines().count(), 1 + 3 * (12 + 2 * 7), "{csv}");
     assert!(
         csv.contains("Hyper-V enlightened,20261127-120000,,thread-switch,mean@2,1000.25,ns\n"),
         "{csv}"
@@ -258,6 +265,8 @@ fn labels_and_several_directories() {
         "bare, quoted \"x\"",
         "--label",
         "emu",
+        "--label",
+        "Hyper-V enlightened",
     ];
     args.extend(dirs.iter().map(String::as_str));
     let csv = stdout(&rust_bench(&args));
@@ -276,8 +285,82 @@ fn labels_and_several_directories() {
         "{csv}"
     );
 
+    // One --label per run, or none: fewer or more are refused with the counts.
     let too_many = rust_bench(&["report", dirs[0].as_str(), "--label", "a", "--label", "b"]);
-    usage_error(&too_many, &["2 labels for 1 runs"]);
+    usage_error(&too_many, &["2 labels for 1 run (", "one --label per run"]);
+    let r = results.to_str().unwrap();
+    let too_few = rust_bench(&["report", r, "--label", "a"]);
+    usage_error(&too_few, &["1 label for 3 runs (", &dirs[0], &dirs[2]]);
+    let three = rust_bench(&["report", r, "--label", "a", "--label", "b", "--label", "c"]);
+    let md = stdout(&three);
+    assert!(md.contains("| | a | b | c |"), "{md}");
+}
+
+/// One rule finds runs: a run directory stands for itself, any other directory for every
+/// run directory beneath it at any depth, in path order; a run named twice counts once.
+#[test]
+fn runs_are_found_at_any_depth_and_counted_once() {
+    let t = tmp();
+    let root = t.path();
+    let env = environment(Some("Microsoft Hv"), true, true);
+    let runs = [
+        "kit/s1-enlightened/results/20261127-100000",
+        "kit/s3-enlightened/results/20261127-100000",
+        "results/20261127-110000",
+        "results/20261127-120000",
+    ];
+    for (i, run) in runs.iter().enumerate() {
+        let dir = root.join(run);
+        let id = dir.file_name().unwrap().to_str().unwrap().to_string();
+        let record = fixture::run_record(&id, Status::Complete, Some(&env), &["clock-tick"]);
+        write(&dir, "run.json", &serde_json::to_value(record).unwrap());
+        write(
+            &dir,
+            "clock-tick.json",
+            &clock_tick(&env, 68_000, 70_000 + i as u64 * 1000),
+        );
+    }
+    // A directory without runs beneath it and a file are left alone.
+    fs::create_dir_all(root.join("hist")).unwrap();
+    fs::write(root.join("results/report.html"), "x").unwrap();
+    let r = root.to_str().unwrap();
+    let rows = |o: &Output| -> Vec<String> {
+        stdout(o)
+            .lines()
+            .skip(1)
+            .filter(|l| l.contains(",max_overhead,"))
+            .map(|l| l.split(',').nth(5).unwrap().to_string())
+            .collect()
+    };
+    let all = rust_bench(&["report", r, "--format", "csv"]);
+    assert_eq!(rows(&all), ["2000", "3000", "4000", "5000"], "path order");
+    assert!(all.stderr.is_empty(), "{all:?}");
+    // The same runs again, directly and through their parents: each counted once, and
+    // said so on stderr.
+    let results = root.join("results");
+    let one = results.join("20261127-110000");
+    let twice = rust_bench(&[
+        "report",
+        one.to_str().unwrap(),
+        r,
+        results.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(rows(&twice), ["4000", "2000", "3000", "5000"]);
+    let err = String::from_utf8_lossy(&twice.stderr);
+    assert_eq!(err.lines().count(), 3, "{err}");
+    assert!(
+        err.contains(&format!(
+            "rust-bench: note: {} is named twice (by {} and by {r}); it is reported once",
+            one.display(),
+            one.display()
+        )),
+        "{err}"
+    );
+    // A label per run found, in that order.
+    let labels = rust_bench(&["report", r, "--label", "a", "--format", "csv"]);
+    usage_error(&labels, &["1 label for 4 runs ("]);
 }
 
 #[test]
@@ -517,7 +600,11 @@ fn report_numbers_match_a_real_measurement() {
         "report", d, "--format", "csv", "--label", "host",
     ]));
     assert_csv_matches(&csv, "host", &dir);
-    assert_eq!(csv.lines().count(), 1 + expected_metrics(&dir).len(), "{csv}");
+    assert_eq!(
+        csv.lines().count(),
+        1 + expected_metrics(&dir).len(),
+        "{csv}"
+    );
 
     // The fixed-width histograms: zero-filled 1 µs buckets whose counts sum to the samples.
     let hist = t.path().join("hist");
@@ -731,8 +818,7 @@ fn paper_columns_carry_the_data_files_values() {
     assert!(rows.len() >= 7, "{rows:?}");
 
     let md = stdout(&rust_bench(&["report", r, "--paper"]));
-    let header =
-        "paper 2013: bare machine (table number lost in the text; Xeon E3-1220v2, Linux 3.8.4-rt2)";
+    let header = "paper 2013: bare machine (Xeon E3-1220v2, Linux 3.8.4-rt2)";
     assert!(
         md.contains(&format!("| Hyper-V enlightened | {header} |")),
         "{md}"
@@ -821,4 +907,385 @@ fn histogram_options_are_checked() {
     assert!(text.contains("# columns: bucket (lower bound, us) then the count of samples of: 2_threads 1000_threads\n"), "{text}");
     assert!(text.contains("\n0 "), "{text}");
     assert!(text.contains("\n10 "), "{text}");
+}
+
+/// A busy loop that missed its target: the calibration's note stands right under the max
+/// overhead in the Markdown and HTML tables, and its error is a CSV metric.
+#[test]
+fn a_calibration_miss_stands_beside_the_max_overhead() {
+    let t = tmp();
+    let env = environment(None, false, false);
+    let dir = t.path().join("ct");
+    let mut ct = fixture::clock_tick(&env, 57_000, 99_000);
+    let note = "the shortest loop was 16.18 % below the target: the CPU ran faster at times during the run than at any time while calibrating";
+    ct.loop_calibration = Some(fixture::loop_calibration(68_000, 57_000));
+    if let Some(c) = ct.loop_calibration.as_mut() {
+        c.note = Some(note.to_string());
+    }
+    write(&dir, "clock-tick.json", &serde_json::to_value(&ct).unwrap());
+    let d = dir.to_str().unwrap();
+    let md = stdout(&rust_bench(&["report", d]));
+    let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| ")).collect();
+    let at = rows
+        .iter()
+        .position(|l| l.starts_with("| **max overhead"))
+        .unwrap();
+    assert_eq!(
+        rows[at + 1],
+        format!("| loop calibration | {note} |"),
+        "{md}"
+    );
+    let html = stdout(&rust_bench(&["report", d, "--format", "html"]));
+    let max = html.find("<th>max overhead (max − min loop)</th>").unwrap();
+    let row = &html[max..];
+    let row = &row[row.find("<tr>").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.starts_with("<tr><th>loop calibration</th>") && row.contains(note),
+        "{row}"
+    );
+    let csv = stdout(&rust_bench(&["report", d, "--format", "csv"]));
+    assert!(
+        csv.contains("\nbare metal,ct,,clock-tick,loop_min_error,-16.18,percent\n"),
+        "{csv}"
+    );
+    assert_csv_matches(&csv, "bare metal", &dir);
+    // Within 1 %: how close, and no note.
+    let close = t.path().join("close");
+    let ct = fixture::clock_tick(&env, 68_100, 78_000);
+    write(
+        &close,
+        "clock-tick.json",
+        &serde_json::to_value(&ct).unwrap(),
+    );
+    let md = stdout(&rust_bench(&["report", close.to_str().unwrap()]));
+    assert!(
+        md.contains("| loop calibration | shortest loop +0.15 % from the target (within 1 %) |"),
+        "{md}"
+    );
+}
+
+/// Where a text of a figure is drawn: its box in the figure's coordinates (from its length
+/// at the figures' own generous width per character, `svg::TEXT_EM`, and its type size),
+/// and the clip rectangle it is drawn in, if any.
+#[derive(Debug)]
+struct TextBox {
+    text: String,
+    size: f64,
+    x: (f64, f64),
+    y: (f64, f64),
+    clip: Option<[f64; 4]>,
+}
+
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let key = format!(" {name}=\"");
+    let start = tag.find(&key)? + key.len();
+    Some(&tag[start..start + tag[start..].find('"')?])
+}
+
+fn num(tag: &str, name: &str) -> f64 {
+    attr(tag, name).map_or(0.0, |v| v.parse().unwrap())
+}
+
+/// The numbers inside `name(...)` in a transform.
+fn transform_args(transform: &str, name: &str) -> Option<Vec<f64>> {
+    let start = transform.find(&format!("{name}("))? + name.len() + 1;
+    let inner = &transform[start..start + transform[start..].find(')')?];
+    Some(
+        inner
+            .split([' ', ','])
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().unwrap())
+            .collect(),
+    )
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The SVG's width and height, and the box of each of its texts (each tspan a text).
+fn text_boxes(svg: &str) -> (f64, f64, Vec<TextBox>) {
+    let em = rust_bench::figures::svg::TEXT_EM;
+    let open = &svg[..svg.find('>').unwrap()];
+    let (w, h) = (num(open, "width"), num(open, "height"));
+    let mut boxes = Vec::new();
+    // Each open <g>: its translation and clip, as absolute coordinates.
+    type Group = ((f64, f64), Option<[f64; 4]>);
+    let mut groups: Vec<Group> = vec![((0.0, 0.0), None)];
+    let mut clips: Vec<(String, [f64; 4])> = Vec::new();
+    let mut clip_id: Option<String> = None;
+    let mut rest = &svg[open.len()..];
+    while let Some(at) = rest.find('<') {
+        rest = &rest[at..];
+        let end = rest.find('>').unwrap();
+        let tag = &rest[..=end];
+        let (offset, clip) = *groups.last().unwrap();
+        if tag.starts_with("</g") {
+            groups.pop();
+        } else if tag.starts_with("<g") {
+            let t = attr(tag, "transform")
+                .and_then(|t| transform_args(t, "translate"))
+                .unwrap_or_else(|| vec![0.0, 0.0]);
+            let clip = match attr(tag, "clip-path") {
+                Some(url) => {
+                    let id = &url[5..url.len() - 1];
+                    Some(clips.iter().find(|(c, _)| c == id).unwrap().1)
+                }
+                None => clip,
+            };
+            groups.push(((offset.0 + t[0], offset.1 + t[1]), clip));
+        } else if tag.starts_with("<clipPath") {
+            clip_id = attr(tag, "id").map(str::to_string);
+        } else if tag.starts_with("<rect") && clip_id.is_some() {
+            let (x, y) = (num(tag, "x") + offset.0, num(tag, "y") + offset.1);
+            let r = [x, y, x + num(tag, "width"), y + num(tag, "height")];
+            clips.push((clip_id.take().unwrap(), r));
+        } else if tag.starts_with("<text") {
+            let close = rest.find("</text>").unwrap();
+            let content = &rest[end + 1..close];
+            let size = num(tag, "font-size");
+            let anchor = attr(tag, "text-anchor").unwrap_or("start");
+            let transform = attr(tag, "transform").unwrap_or("");
+            let mut lines: Vec<(f64, f64, String)> = Vec::new();
+            if content.contains("<tspan") {
+                let mut y = num(tag, "y");
+                for part in content.split("<tspan").skip(1) {
+                    let (head, text) = part.split_once('>').unwrap();
+                    let head = format!(" {head}");
+                    y += num(&head, "dy");
+                    let text = &text[..text.find("</tspan>").unwrap()];
+                    lines.push((num(&head, "x"), y, unescape(text)));
+                }
+            } else {
+                lines.push((num(tag, "x"), num(tag, "y"), unescape(content)));
+            }
+            for (x, y, text) in lines {
+                let long = text.chars().count() as f64 * size * em;
+                let (a0, a1) = match anchor {
+                    "middle" => (-long / 2.0, long / 2.0),
+                    "end" => (-long, 0.0),
+                    _ => (0.0, long),
+                };
+                let (bx, by) = if transform.contains("rotate(-90") {
+                    // Written upwards from its origin.
+                    let (ox, oy) = match transform_args(transform, "translate") {
+                        Some(t) => (t[0] + x, t[1] + y),
+                        None => (x, y),
+                    };
+                    ((ox - size, ox + 0.3 * size), (oy - a1, oy - a0))
+                } else {
+                    assert!(transform.is_empty(), "{tag}");
+                    ((x + a0, x + a1), (y - size, y + 0.3 * size))
+                };
+                boxes.push(TextBox {
+                    text,
+                    size,
+                    x: (bx.0 + offset.0, bx.1 + offset.0),
+                    y: (by.0 + offset.1, by.1 + offset.1),
+                    clip,
+                });
+            }
+            rest = &rest[close..];
+            continue;
+        }
+        rest = &rest[end + 1..];
+    }
+    (w, h, boxes)
+}
+
+/// The smallest type a figure may show on the page, in px.
+const SMALLEST_PX: f64 = 6.0;
+
+/// How wide the page shows a figure in a window `viewport` px wide: main is at most 1120 px
+/// with 32 px padding, a card 16 px padding and a 1 px border, an SVG at most 1000 px.
+fn figure_px(viewport: f64) -> f64 {
+    (viewport.min(1120.0) - 2.0 * 32.0 - 2.0 * 17.0).min(1000.0)
+}
+
+/// Every text of `svg` inside the figure and inside its clip, and (at each window width in
+/// `viewports`, for a figure of the page) no smaller than SMALLEST_PX.
+fn check_svg(svg: &str, what: &str, viewports: &[f64]) -> usize {
+    let (w, h, boxes) = text_boxes(svg);
+    assert!(w > 0.0 && h > 0.0, "{what}: no size");
+    for b in &boxes {
+        let inside = |r: [f64; 4]| {
+            b.x.0 >= r[0] - 0.5 && b.x.1 <= r[2] + 0.5 && b.y.0 >= r[1] - 0.5 && b.y.1 <= r[3] + 0.5
+        };
+        assert!(
+            inside([0.0, 0.0, w, h]),
+            "{what}: text runs out of the {w}x{h} figure: {b:?}"
+        );
+        if let Some(clip) = b.clip {
+            assert!(inside(clip), "{what}: text cut by its clip {clip:?}: {b:?}");
+        }
+        for &viewport in viewports {
+            let px = b.size * figure_px(viewport) / w;
+            assert!(
+                px >= SMALLEST_PX,
+                "{what}: at {viewport} px, '{}' is {px:.1} px high",
+                b.text
+            );
+        }
+    }
+    boxes.len()
+}
+
+fn svgs(html: &str) -> Vec<&str> {
+    html.match_indices("<svg ")
+        .map(|(i, _)| &html[i..i + html[i..].find("</svg>").unwrap() + 6])
+        .collect()
+}
+
+/// The checker itself: a text past the edge, cut by its clip, or too small is caught.
+#[test]
+fn the_figure_checker_finds_overflow() {
+    let ok = r#"<svg xmlns="http://www.w3.org/2000/svg" width="100" height="50"><text x="10" y="20" font-size="10">short</text></svg>"#;
+    assert_eq!(check_svg(ok, "ok", &[1280.0]), 1);
+    for bad in [
+        r#"<svg width="100" height="50"><text x="10" y="20" font-size="10">a text too long for it</text></svg>"#,
+        r#"<svg width="100" height="50"><text x="95" y="20" font-size="10" text-anchor="middle">abc</text></svg>"#,
+        r#"<svg width="100" height="50"><g transform="translate(0 40)"><text x="10" y="20" font-size="10">low</text></g></svg>"#,
+        r#"<svg width="100" height="50"><text transform="translate(16 25) rotate(-90)" font-size="10" text-anchor="middle">a long upright</text></svg>"#,
+        r#"<svg width="100" height="50"><clipPath id="c"><rect x="0" y="20" width="100" height="30"/></clipPath><g clip-path="url(#c)"><text x="10" y="25" font-size="10">cut</text></g></svg>"#,
+        r#"<svg width="100" height="50"><text x="10" y="40" font-size="10"><tspan x="10" dy="0">a</tspan><tspan x="10" dy="14">b</tspan></text></svg>"#,
+    ] {
+        let caught = std::panic::catch_unwind(|| check_svg(bad, "bad", &[]));
+        assert!(caught.is_err(), "not caught: {bad}");
+    }
+    let tiny =
+        r#"<svg width="4000" height="50"><text x="10" y="20" font-size="9">tiny</text></svg>"#;
+    assert!(std::panic::catch_unwind(|| check_svg(tiny, "tiny", &[800.0])).is_err());
+}
+
+/// Every figure the report and the tests draw, from realistic results (the paper's three
+/// environments, a run with attribution, five thread counts, a run cut short before its first
+/// sample) and with long labels: each text inside its figure at the widths the page shows
+/// them in a 1280 px and an 800 px window, and inside its figure as a file of its own.
+#[test]
+fn every_figure_keeps_its_text_inside_at_1280_and_800_px() {
+    use rust_bench::suite::test::TestResult;
+    let t = tmp();
+    let results = three_runs(t.path());
+    let env = environment(Some("Microsoft Hv"), true, true);
+    let plan_label = "all-to-all, three CPU-load VMs on the Xeon host, second of three runs ..";
+    assert_eq!(plan_label.chars().count(), 72);
+
+    let mut ct = fixture::clock_tick(&env, 57_000, 52_140_000);
+    ct.attribution = Some(fixture::attribution());
+    ct.loop_calibration = Some(fixture::loop_calibration(68_000, 57_000));
+    let ts = fixture::thread_switch(
+        &env,
+        &[
+            (2, [900.0, 1_000.0, 63_000.0]),
+            (10, [920.0, 1_050.0, 70_000.0]),
+            (100, [950.0, 1_100.0, 90_000.0]),
+            (1000, [980.0, 1_200.0, 687_000.0]),
+            (10000, [1_000.0, 1_300.0, 5_870_000.0]),
+        ],
+    );
+    let id = "20261127-130000";
+    let dir = results.join(id);
+    let mut record = fixture::run_record(
+        id,
+        Status::Complete,
+        Some(&env),
+        &["clock-tick", "thread-switch"],
+    );
+    record.label = Some(rust_bench::plan::options::Label::parse(plan_label).unwrap());
+    record.scenario = Some(rust_bench::plan::options::Scenario(5));
+    write(&dir, "run.json", &serde_json::to_value(&record).unwrap());
+    write(&dir, "clock-tick.json", &serde_json::to_value(&ct).unwrap());
+    write(
+        &dir,
+        "thread-switch.json",
+        &serde_json::to_value(&ts).unwrap(),
+    );
+
+    let mut cut = fixture::clock_tick(&env, 68_000, 70_000);
+    cut.samples = 0;
+    cut.complete = false;
+    cut.histogram.buckets.clear();
+    cut.timeline.max_ns = vec![None; 3];
+    cut.timeline.min_ns = vec![None; 3];
+    cut.loop_calibration = None;
+    let cut_dir = results.join("20261127-140000");
+    write(
+        &cut_dir,
+        "clock-tick.json",
+        &serde_json::to_value(&cut).unwrap(),
+    );
+
+    let r = results.to_str().unwrap();
+    let long = "Hyper-V enlightened (Generation 1, one virtual processor reserved at 100 %), PREEMPT_RT 6.12 with the enlightened fragment, all-to-all with three CPU-load VMs";
+    let labelled: Vec<&str> = vec!["bare", "emu", "enl", long, "cut short"];
+    let mut with_labels = vec!["report", r, "--format", "html", "--paper"];
+    for l in &labelled {
+        with_labels.extend(["--label", l]);
+    }
+    let mut checked = 0;
+    for args in [
+        vec!["report", r, "--format", "html"],
+        with_labels,
+        vec!["report", dir.to_str().unwrap(), "--format", "html"],
+    ] {
+        let html = stdout(&rust_bench(&args));
+        let figures = svgs(&html);
+        assert!(figures.len() >= 3, "{args:?}");
+        for (i, svg) in figures.iter().enumerate() {
+            checked += check_svg(svg, &format!("{args:?} figure {i}"), &[1280.0, 800.0]);
+        }
+    }
+    // The same figures as files beside a result, and titled with a long label.
+    let results: Vec<Box<dyn TestResult>> = vec![Box::new(ct), Box::new(ts), Box::new(cut)];
+    for result in &results {
+        result
+            .extra_files(&mut |file, bytes| {
+                if file.ends_with(".svg") {
+                    checked += check_svg(std::str::from_utf8(bytes).unwrap(), file, &[]);
+                }
+                Ok(())
+            })
+            .unwrap();
+        for f in result.figures(long) {
+            checked += check_svg(&f.svg, &f.file, &[1280.0, 800.0]);
+        }
+    }
+    assert!(checked > 500, "{checked} texts");
+}
+
+/// The page has a section for each test some run measured or asked for, and none for a
+/// test no run asked for; its captions say what the figures show.
+#[test]
+fn the_page_shows_the_tests_the_runs_asked_for() {
+    let t = tmp();
+    let results = three_runs(t.path());
+    let r = results.to_str().unwrap();
+    let html = stdout(&rust_bench(&["report", r, "--format", "html", "--paper"]));
+    assert!(
+        html.contains("<h2>Clock tick processing duration</h2>"),
+        "{html}"
+    );
+    assert!(html.contains("<h2>Thread switch latency</h2>"), "{html}");
+    assert!(!html.contains("Kernel noise"), "a section no run asked for");
+    assert!(!html.contains("Not measured."), "{html}");
+    assert!(!html.contains("ten times"), "the axis marks 2 and 5 too");
+    assert!(!html.contains("lost in the text"), "{html}");
+    // A run whose plan listed osnoise, which did not run: the section says so.
+    let env = environment(None, false, false);
+    let id = "20261127-150000";
+    let mut record = fixture::run_record(id, Status::Failed, Some(&env), &["osnoise"]);
+    record.error = Some("osnoise cannot run on this machine".into());
+    write(
+        &results.join(id),
+        "run.json",
+        &serde_json::to_value(record).unwrap(),
+    );
+    let html = stdout(&rust_bench(&["report", r, "--format", "html"]));
+    let at = html.find("<h2>Kernel noise (osnoise tracer)</h2>").unwrap();
+    assert!(html[at..].contains("Not measured."), "{html}");
 }

@@ -142,26 +142,29 @@ pub fn comparison(title: &str, series: &[String], groups: &[(String, Vec<Option<
     if groups.is_empty() || series.is_empty() || hi <= 0.0 {
         return svg::empty(title, "Nothing to compare.");
     }
+    // At most 1000 wide: the page shows a figure at most 1000 px wide, and a wider one
+    // would only have smaller type.
     let frame = svg::Frame {
         width: (140.0 + groups.len() as f64 * (36.0 + 22.0 * series.len() as f64))
-            .clamp(760.0, 1100.0),
+            .clamp(760.0, 1000.0),
         ..svg::Frame::default()
     };
     let n = series.len() as f64;
     let width = 0.8 / n;
     // Every bar carries its value: level over a bar wide enough for it, else running
     // upwards, with room above the tallest bar for it.
-    let bar_px = (frame.width - frame.left - frame.right) / groups.len() as f64 * width;
+    let group_px = (frame.width - frame.left - frame.right) / groups.len() as f64;
+    let bar_px = group_px * width;
     let level = bar_px >= 40.0;
     let top = match level {
-        true => hi * 1.5,
+        true => hi * 2.0,
         false => hi * (hi / lo).max(10.0).powf(0.3),
     };
     let x = Axis::linear_tight("", 0.0, groups.len() as f64, Unit::Count);
     let y = Axis::log("latency (log scale)", lo, top, Unit::Nanos);
     let mut chart = Chart::with_frame(title, x, y, frame);
     for (g, (name, values)) in groups.iter().enumerate() {
-        chart.x_category(g as f64 + 0.5, name);
+        chart.x_category(g as f64 + 0.5, name, group_px - 4.0);
         for (s, value) in values.iter().enumerate() {
             let Some(v) = value else { continue };
             let x0 = g as f64 + 0.1 + s as f64 * width;

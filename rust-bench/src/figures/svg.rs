@@ -12,6 +12,75 @@ pub const PALETTE: [&str; 7] = [
 const FONT: &str =
     "font-family=\"system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif\"";
 
+/// The width of an average character in em, taken generously (text in DejaVu Sans, the
+/// widest of the usual sans-serif fonts, averages about 0.55 em; digits are 0.64 em), so that
+/// text laid out with [`text_width`] stays inside its figure in any browser.
+pub const TEXT_EM: f64 = 0.62;
+
+/// How wide `text` is drawn at `size` px, estimated from its length ([`TEXT_EM`]).
+pub fn text_width(text: &str, size: f64) -> f64 {
+    text.chars().count() as f64 * size * TEXT_EM
+}
+
+/// `text` cut to fit `width` px at `size` px, ending with "…" when cut.
+pub fn fit(text: &str, size: f64, width: f64) -> String {
+    if text_width(text, size) <= width {
+        return text.to_string();
+    }
+    let keep = ((width / (size * TEXT_EM)).floor() as usize).saturating_sub(1);
+    let mut out: String = text.chars().take(keep).collect();
+    // Cut between words when that loses at most a third of the room.
+    let mid_word = text.chars().nth(keep).is_some_and(|c| c != ' ');
+    if let Some(space) = out.rfind(' ')
+        && mid_word
+        && out[..space].chars().count() * 3 >= keep * 2
+    {
+        out.truncate(space);
+    }
+    out.truncate(out.trim_end().len());
+    out.push('…');
+    out
+}
+
+/// `text` broken at spaces into lines of at most `width` px at `size` px (a word wider than
+/// a line is broken inside), at most `max_lines` of them, the last one cut with "…" when
+/// text remains.
+pub fn wrap(text: &str, size: f64, width: f64, max_lines: usize) -> Vec<String> {
+    let per_line = ((width / (size * TEXT_EM)).floor() as usize).max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let used = line.chars().count();
+            let gap = usize::from(used > 0);
+            if used + gap + word.len() <= per_line {
+                if gap == 1 {
+                    line.push(' ');
+                }
+                line.extend(word.iter());
+                break;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            // A word longer than a whole line: as much as fits, the rest on the next.
+            let rest = word.split_off(per_line);
+            lines.push(word.iter().collect());
+            word = rest;
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    if lines.len() > max_lines.max(1) {
+        let rest = lines.split_off(max_lines.max(1) - 1).join(" ");
+        lines.push(fit(&rest, size, width));
+    }
+    lines
+}
+
 /// How the numbers on an axis are printed.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Unit {
@@ -337,13 +406,16 @@ impl Chart {
         );
     }
 
-    /// Text below the x axis at data position `x` (category names of a bar chart); a `\n`
-    /// starts a second line.
-    pub fn x_category(&mut self, x: f64, text: &str) {
+    /// Text below the x axis at data position `x` (category names of a bar chart), at most
+    /// `width` px wide (smaller type down to 9 px, then cut); a `\n` starts a second line.
+    pub fn x_category(&mut self, x: f64, text: &str, width: f64) {
         let px = self.px(x);
+        let longest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        let size = (width / (longest.max(1) as f64 * TEXT_EM)).clamp(9.0, 12.0);
+        let size = (size * 2.0).floor() / 2.0;
         let _ = write!(
             self.outside,
-            "<text x=\"{px:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"#222\" {FONT}>",
+            "<text x=\"{px:.1}\" y=\"{:.1}\" font-size=\"{size}\" text-anchor=\"middle\" fill=\"#222\" {FONT}>",
             self.plot_bottom() + 18.0
         );
         for (i, line) in text.lines().enumerate() {
@@ -351,18 +423,31 @@ impl Chart {
             let _ = write!(
                 self.outside,
                 "<tspan x=\"{px:.1}\" dy=\"{dy}\">{}</tspan>",
-                escape(line)
+                escape(&fit(line, size, width))
             );
         }
         let _ = writeln!(self.outside, "</text>");
     }
 
     /// The finished SVG document. `x_ticks: false` hides the numeric x ticks (bar charts).
+    ///
+    /// Above the plot: the title, the subtitle and the legend, each wrapped to the figure's
+    /// width; when they take more than a line each, the figure grows by what they need.
     pub fn finish_with(self, x_ticks: bool) -> String {
         let f = self.frame;
-        let (w, h) = (f.width, f.height);
         let (left, right) = (f.left, f.width - f.right);
         let (top, bottom) = (f.top, f.height - f.bottom);
+        let text_w = f.width - left - 8.0;
+        let title = wrap(&self.title, 15.0, text_w, 3);
+        let subtitle = match self.subtitle.is_empty() {
+            true => Vec::new(),
+            false => wrap(&self.subtitle, 11.5, text_w, 3),
+        };
+        let legend = legend_rows(&self.legend, right - left - 8.0);
+        let below_title = 18.0 * (title.len() - 1) as f64;
+        let below_subtitle = below_title + 15.0 * subtitle.len().saturating_sub(1) as f64;
+        let dy = below_subtitle + 16.0 * legend.len().saturating_sub(1) as f64;
+        let (w, h) = (f.width, f.height + dy);
         let mut s = String::with_capacity(self.body.len() + 4096);
         let _ = writeln!(
             s,
@@ -373,17 +458,49 @@ impl Chart {
             s,
             "<rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>"
         );
-        let _ = writeln!(
-            s,
-            "<text x=\"{left}\" y=\"20\" font-size=\"15\" font-weight=\"600\" fill=\"#111\" {FONT}>{}</text>",
-            escape(&self.title)
-        );
-        if !self.subtitle.is_empty() {
+        for (i, line) in title.iter().enumerate() {
             let _ = writeln!(
                 s,
-                "<text x=\"{left}\" y=\"37\" font-size=\"11.5\" fill=\"#555\" {FONT}>{}</text>",
-                escape(&self.subtitle)
+                "<text x=\"{left}\" y=\"{}\" font-size=\"15\" font-weight=\"600\" fill=\"#111\" {FONT}>{}</text>",
+                20.0 + 18.0 * i as f64,
+                escape(line)
             );
+        }
+        for (i, line) in subtitle.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "<text x=\"{left}\" y=\"{}\" font-size=\"11.5\" fill=\"#555\" {FONT}>{}</text>",
+                37.0 + below_title + 15.0 * i as f64,
+                escape(line)
+            );
+        }
+        // Legend: one row at the top right of the plot, or as many rows as it needs from the
+        // left.
+        for (i, row) in legend.iter().enumerate() {
+            let total: f64 = row.iter().map(|(_, _, width)| width).sum();
+            let mut x = match legend.len() {
+                1 => (right - total).max(left + 4.0),
+                _ => left + 4.0,
+            };
+            let y = top - 12.0 + below_subtitle + 16.0 * i as f64;
+            for (label, color, width) in row {
+                let _ = writeln!(
+                    s,
+                    "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"12\" height=\"10\" rx=\"2\" fill=\"{color}\"/>",
+                    y - 9.0
+                );
+                let _ = writeln!(
+                    s,
+                    "<text x=\"{:.1}\" y=\"{y:.1}\" font-size=\"11.5\" fill=\"#222\" {FONT}>{}</text>",
+                    x + 16.0,
+                    escape(label)
+                );
+                x += width;
+            }
+        }
+        // The plot and its axes, below what the header needs.
+        if dy > 0.0 {
+            let _ = writeln!(s, "<g transform=\"translate(0 {dy})\">");
         }
         // Grid and y ticks.
         for t in self.y.ticks() {
@@ -446,39 +563,17 @@ impl Chart {
             s,
             "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"#222\" {FONT}>{}</text>",
             (left + right) / 2.0,
-            h - 12.0,
-            escape(&self.x.label)
+            f.height - 12.0,
+            escape(&fit(&self.x.label, 12.0, right - left))
         );
         let _ = writeln!(
             s,
             "<text transform=\"translate(16 {:.1}) rotate(-90)\" font-size=\"12\" text-anchor=\"middle\" fill=\"#222\" {FONT}>{}</text>",
             (top + bottom) / 2.0,
-            escape(&self.y.label)
+            escape(&fit(&self.y.label, 12.0, bottom - top))
         );
-        // Legend, top right inside the plot, one row.
-        if !self.legend.is_empty() {
-            let widths: Vec<f64> = self
-                .legend
-                .iter()
-                .map(|(l, _)| 26.0 + 6.6 * l.chars().count() as f64)
-                .collect();
-            let total: f64 = widths.iter().sum::<f64>() + 8.0;
-            let mut x = (right - total).max(left + 4.0);
-            let y = top - 12.0;
-            for ((label, color), width) in self.legend.iter().zip(widths) {
-                let _ = writeln!(
-                    s,
-                    "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"12\" height=\"10\" rx=\"2\" fill=\"{color}\"/>",
-                    y - 9.0
-                );
-                let _ = writeln!(
-                    s,
-                    "<text x=\"{:.1}\" y=\"{y:.1}\" font-size=\"11.5\" fill=\"#222\" {FONT}>{}</text>",
-                    x + 16.0,
-                    escape(label)
-                );
-                x += width;
-            }
+        if dy > 0.0 {
+            let _ = writeln!(s, "</g>");
         }
         s.push_str("</svg>\n");
         s
@@ -489,23 +584,61 @@ impl Chart {
     }
 }
 
+/// The legend's entries (label cut to the row if need be, colour, width with its swatch and
+/// the gap after it) in rows of at most `width` px.
+fn legend_rows(entries: &[(String, String)], width: f64) -> Vec<Vec<(String, String, f64)>> {
+    let mut rows: Vec<Vec<(String, String, f64)>> = Vec::new();
+    let mut used = 0.0;
+    for (label, color) in entries {
+        let label = fit(label, 11.5, width - 26.0);
+        let w = 26.0 + text_width(&label, 11.5);
+        if rows.is_empty() || used + w > width {
+            rows.push(Vec::new());
+            used = 0.0;
+        }
+        used += w;
+        if let Some(row) = rows.last_mut() {
+            row.push((label, color.clone(), w));
+        }
+    }
+    rows
+}
+
 /// A chart with a single message instead of data (a test that recorded nothing).
 pub fn empty(title: &str, message: &str) -> String {
-    let f = Frame {
-        height: 140.0,
-        ..Frame::default()
-    };
-    format!(
+    let f = Frame::default();
+    let text_w = f.width - f.left - 8.0;
+    let title_lines = wrap(title, 15.0, text_w, 3);
+    let message_lines = wrap(message, 13.0, text_w, 3);
+    let below_title = 18.0 * (title_lines.len() - 1) as f64;
+    let (w, h) = (
+        f.width,
+        140.0 + below_title + 17.0 * (message_lines.len() - 1) as f64,
+    );
+    let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\">\n\
-         <rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>\n\
-         <text x=\"{l}\" y=\"20\" font-size=\"15\" font-weight=\"600\" fill=\"#111\" {FONT}>{t}</text>\n\
-         <text x=\"{l}\" y=\"70\" font-size=\"13\" fill=\"#666\" {FONT}>{m}</text>\n</svg>\n",
-        w = f.width,
-        h = f.height,
-        l = f.left,
-        t = escape(title),
-        m = escape(message)
-    )
+         <rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>\n"
+    );
+    for (i, line) in title_lines.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "<text x=\"{}\" y=\"{}\" font-size=\"15\" font-weight=\"600\" fill=\"#111\" {FONT}>{}</text>",
+            f.left,
+            20.0 + 18.0 * i as f64,
+            escape(line)
+        );
+    }
+    for (i, line) in message_lines.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "<text x=\"{}\" y=\"{}\" font-size=\"13\" fill=\"#666\" {FONT}>{}</text>",
+            f.left,
+            70.0 + below_title + 17.0 * i as f64,
+            escape(line)
+        );
+    }
+    s.push_str("</svg>\n");
+    s
 }
 
 /// FNV-1a over two byte strings: a stable, content-derived id.
@@ -681,6 +814,52 @@ mod tests {
             assert!(a.hi > a.lo, "{lo} {hi} -> {} {}", a.lo, a.hi);
             assert!(!a.ticks().is_empty());
         }
+    }
+
+    #[test]
+    fn text_fits_its_width() {
+        // 10 px type: 6.2 px a character, so 100 px hold 16 characters.
+        assert_eq!(fit("short", 10.0, 100.0), "short");
+        let cut = fit("a label far too long for the room", 10.0, 100.0);
+        assert_eq!(cut, "a label far too…");
+        assert_eq!(
+            fit("many words: abcdefghijklmnop", 10.0, 100.0),
+            "many words:…"
+        );
+        assert!(text_width(&cut, 10.0) <= 100.0);
+        let lines = wrap("one two three four five six seven", 10.0, 100.0, 5);
+        assert_eq!(lines, ["one two three", "four five six", "seven"]);
+        assert!(lines.iter().all(|l| text_width(l, 10.0) <= 100.0));
+        // A word longer than a line is broken inside; beyond the last line, cut.
+        assert_eq!(
+            wrap(&"x".repeat(40), 10.0, 100.0, 5),
+            ["x".repeat(16), "x".repeat(16), "x".repeat(8)]
+        );
+        let two = wrap("one two three four five six seven", 10.0, 100.0, 2);
+        assert_eq!(two, ["one two three", "four five six…"]);
+        assert_eq!(wrap("", 10.0, 100.0, 3), [""]);
+    }
+
+    #[test]
+    fn a_long_title_and_legend_make_the_chart_taller() {
+        let chart = |title: &str, legend: &[&str]| {
+            let mut c = Chart::new(
+                title,
+                Axis::linear("x", 0.0, 1.0, Unit::Seconds),
+                Axis::linear("y", 0.0, 1.0, Unit::Nanos),
+            );
+            for l in legend {
+                c.legend(l, PALETTE[0]);
+            }
+            c.finish()
+        };
+        let short = chart("t", &["a"]);
+        assert!(short.contains("height=\"380\""), "{short}");
+        assert!(!short.contains("<g transform"), "{short}");
+        // Two more title lines (18 px each) and one more legend row (16 px).
+        let long = chart(&"word ".repeat(40), &[&"x".repeat(60), &"y".repeat(60)]);
+        assert!(long.contains("height=\"432\""), "{long}");
+        assert!(long.contains("<g transform=\"translate(0 52)\">"), "{long}");
     }
 
     #[test]

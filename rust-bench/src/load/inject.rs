@@ -11,7 +11,7 @@ use clap::Args as ClapArgs;
 use serde::Serialize;
 
 use crate::plan::duration;
-use crate::plan::options::{Cpu, Priority};
+use crate::plan::options::{Cpu, Priority, whole_in};
 use crate::platform::{rt, tsc};
 
 #[derive(Debug, ClapArgs)]
@@ -22,11 +22,11 @@ pub struct Args {
     /// SCHED_FIFO priority (above the measuring thread's).
     #[arg(long, default_value_t = Priority::DEFAULT, value_parser = Priority::parse)]
     pub priority: Priority,
-    /// Wake-up period in microseconds.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=10_000_000))]
+    /// Wake-up period in microseconds (100 to 10000000).
+    #[arg(long, default_value_t = 10_000, value_parser = whole_in(100, 10_000_000))]
     pub period_us: u64,
-    /// Busy-spin per wake-up in microseconds.
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    /// Busy-spin per wake-up in microseconds (1 to 1000000).
+    #[arg(long, default_value_t = 200, value_parser = whole_in(1, 1_000_000))]
     pub spin_us: u64,
     /// How long to inject (e.g. 10s).
     #[arg(long, value_parser = crate::plan::options::positive_duration)]

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::error::quote;
 #[cfg(test)]
 use crate::plan::duration;
 use crate::plan::options::{
@@ -516,7 +517,8 @@ fn parse_for(file: &str, bytes: &[u8], machine: bool) -> Result<Plan, ConfigErro
             return Err(err(
                 Some(number),
                 format!(
-                    "expected 'key = value', found '{content}'; add '=' or comment it out with '#'"
+                    "expected 'key = value', found {}; add '=' or comment it out with '#'",
+                    quote(content)
                 ),
             ));
         };
@@ -524,9 +526,13 @@ fn parse_for(file: &str, bytes: &[u8], machine: bool) -> Result<Plan, ConfigErro
         let Some(&known) = KEYS.iter().chain(HIDDEN_KEYS).find(|k| **k == key) else {
             let lower = key.to_ascii_lowercase();
             let message = match KEYS.iter().find(|k| **k == lower) {
-                Some(k) => format!("unknown key '{key}'; keys are lower case: write '{k}'"),
+                Some(k) => format!(
+                    "unknown key {}; keys are lower case: write '{k}'",
+                    quote(key)
+                ),
                 None => format!(
-                    "unknown key '{key}'; use one of {} (see docs/config.md)",
+                    "unknown key {}; use one of {} (see docs/config.md)",
+                    quote(key),
                     KEYS.join(", ")
                 ),
             };
@@ -641,7 +647,7 @@ fn build(entries: &Entries, machine: bool) -> Result<Plan, Fail> {
             _ => {
                 return Err((
                     Some(n),
-                    format!("clock_tick.hang is '{v}'; use no, yes or unwatched"),
+                    format!("clock_tick.hang is {}; use no, yes or unwatched", quote(v)),
                 ));
             }
         };
@@ -690,7 +696,8 @@ fn parse_role(v: &str) -> Result<Role, String> {
         "cpu-load" => Ok(Role::CpuLoad),
         "memory-load" => Ok(Role::MemoryLoad),
         _ => Err(format!(
-            "unknown role '{v}'; use test, cpu-load or memory-load"
+            "unknown role {}; use test, cpu-load or memory-load",
+            quote(v)
         )),
     }
 }
@@ -707,7 +714,8 @@ fn parse_tests(v: &str) -> Result<Vec<TestName>, String> {
             }
             _ => {
                 return Err(format!(
-                    "unknown test '{item}'; use clock-tick, thread-switch and/or osnoise, separated by commas"
+                    "unknown test {}; use clock-tick, thread-switch and/or osnoise, separated by commas",
+                    quote(item)
                 ));
             }
         };
@@ -750,7 +758,10 @@ fn parse_rt_throttling(v: &str) -> Result<RtThrottling, String> {
     match v.to_ascii_lowercase().as_str() {
         "off" => Ok(RtThrottling::Off),
         "keep" => Ok(RtThrottling::Keep),
-        _ => Err(format!("rt_throttling must be off or keep, not '{v}'")),
+        _ => Err(format!(
+            "rt_throttling must be off or keep, not {}",
+            quote(v)
+        )),
     }
 }
 
@@ -758,7 +769,7 @@ fn parse_yes_no(v: &str, key: &str) -> Result<bool, String> {
     match v.to_ascii_lowercase().as_str() {
         "yes" | "true" | "on" | "1" => Ok(true),
         "no" | "false" | "off" | "0" => Ok(false),
-        _ => Err(format!("{key} must be yes or no, not '{v}'")),
+        _ => Err(format!("{key} must be yes or no, not {}", quote(v))),
     }
 }
 

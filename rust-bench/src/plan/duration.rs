@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::error::quote;
+
 /// The units understood, longest suffix first so that `ms` wins over `m`.
 const UNITS: &[(&str, u64)] = &[
     ("ns", 1),
@@ -25,12 +27,12 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         return Err(format!("empty duration; {hint}"));
     }
     if s.starts_with('-') {
-        return Err(format!("negative duration '{s}'; {hint}"));
+        return Err(format!("negative duration {}; {hint}", quote(s)));
     }
     if s.bytes().all(|b| b.is_ascii_digit()) {
         let secs: u64 = s
             .parse()
-            .map_err(|_| format!("duration '{s}' is too large; {hint}"))?;
+            .map_err(|_| format!("duration {} is too large; {hint}", quote(s)))?;
         return Ok(Duration::from_secs(secs));
     }
     let mut total: u128 = 0;
@@ -40,19 +42,23 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(rest.len());
         if digits == 0 {
-            return Err(format!("invalid duration '{s}'; {hint}"));
+            return Err(format!("invalid duration {}; {hint}", quote(s)));
         }
         let number: f64 = rest[..digits]
             .parse()
-            .map_err(|_| format!("invalid number in duration '{s}'; {hint}"))?;
+            .map_err(|_| format!("invalid number in duration {}; {hint}", quote(s)))?;
         rest = rest[digits..].trim_start();
         let Some(&(unit, scale)) = UNITS.iter().find(|(u, _)| rest.starts_with(u)) else {
-            return Err(format!("missing or unknown unit in duration '{s}'; {hint}"));
+            return Err(format!(
+                "missing or unknown unit in duration {}; {hint}",
+                quote(s)
+            ));
         };
         rest = rest[unit.len()..].trim_start();
         total += (number * scale as f64).round() as u128;
     }
-    let nanos = u64::try_from(total).map_err(|_| format!("duration '{s}' is too large; {hint}"))?;
+    let nanos =
+        u64::try_from(total).map_err(|_| format!("duration {} is too large; {hint}", quote(s)))?;
     Ok(Duration::from_nanos(nanos))
 }
 

@@ -15,11 +15,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::quote;
+
 /// A whole number; a single `_` between two digits may group them (`50_000_000`).
 fn whole(s: &str, example: &str) -> Result<u64, String> {
     let t = s.trim();
     if t.starts_with('-') {
-        return Err(format!("'{t}' cannot be negative; give {example}"));
+        return Err(format!("{} cannot be negative; give {example}", quote(t)));
     }
     if t.is_empty()
         || !t
@@ -31,12 +33,15 @@ fn whole(s: &str, example: &str) -> Result<u64, String> {
         } else {
             ""
         };
-        return Err(format!("'{t}' is not a whole number{hint}; give {example}"));
+        return Err(format!(
+            "{} is not a whole number{hint}; give {example}",
+            quote(t)
+        ));
     }
     let digits: String = t.chars().filter(|c| *c != '_').collect();
     digits
         .parse()
-        .map_err(|_| format!("'{t}' is too large; give {example}"))
+        .map_err(|_| format!("{} is too large; give {example}", quote(t)))
 }
 
 /// A finite decimal number of microseconds.
@@ -46,19 +51,45 @@ fn micros(s: &str, example: &str) -> Result<f64, String> {
         .parse()
         .ok()
         .filter(|v: &f64| v.is_finite())
-        .ok_or_else(|| format!("'{t}' is not a number of microseconds; give {example}"))?;
+        .ok_or_else(|| {
+            format!(
+                "{} is not a number of microseconds; give {example}",
+                quote(t)
+            )
+        })?;
     if value < 0.0 {
-        return Err(format!("'{t}' cannot be negative; give {example}"));
+        return Err(format!("{} cannot be negative; give {example}", quote(t)));
     }
     Ok(value)
 }
 
+/// The one style of every range error: `100 is out of range (1 to 99)`.
 fn out_of_range(
     value: impl fmt::Display,
     min: impl fmt::Display,
     max: impl fmt::Display,
 ) -> String {
+    let value = value.to_string();
+    let value = match value.chars().count() {
+        n if n > crate::error::QUOTE_MAX => quote(&value),
+        _ => value,
+    };
     format!("{value} is out of range ({min} to {max})")
+}
+
+/// A whole number from `min` to `max`: the parser of a plain numeric flag (`--burst-ms`,
+/// `--gap-us`), with the same messages as the options' own types.
+pub fn whole_in(
+    min: u64,
+    max: u64,
+) -> impl Fn(&str) -> Result<u64, String> + Clone + Send + Sync + 'static {
+    move |s| {
+        let n = whole(s, &format!("a whole number from {min} to {max}"))?;
+        if !(min..=max).contains(&n) {
+            return Err(out_of_range(n, min, max));
+        }
+        Ok(n)
+    }
 }
 
 /// The CPU a test or a load is pinned to.
@@ -219,7 +250,7 @@ impl Size {
         let hint = "write a number and a unit, e.g. 9MiB (9437184 bytes) or 9MB (9000000 bytes)";
         let t = s.trim();
         if t.starts_with('-') {
-            return Err(format!("'{t}' cannot be negative; {hint}"));
+            return Err(format!("{} cannot be negative; {hint}", quote(t)));
         }
         let split = t
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -227,7 +258,7 @@ impl Size {
         let (number, unit) = t.split_at(split);
         let value: f64 = number
             .parse()
-            .map_err(|_| format!("'{t}' is not a size; {hint}"))?;
+            .map_err(|_| format!("{} is not a size; {hint}", quote(t)))?;
         let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
             "" | "b" => 1.0,
             "kb" => 1e3,
@@ -238,14 +269,15 @@ impl Size {
             "gib" => 1024.0 * 1024.0 * 1024.0,
             _ => {
                 return Err(format!(
-                    "'{t}' has an unknown unit '{}'; {hint}",
-                    unit.trim()
+                    "{} has an unknown unit {}; {hint}",
+                    quote(t),
+                    quote(unit.trim())
                 ));
             }
         };
         let bytes = (value * scale).round();
         if !(1.0..=Self::MAX as f64).contains(&bytes) {
-            return Err(format!("'{t}' is out of range (1 B to 64 GiB)"));
+            return Err(format!("{} is out of range (1 B to 64 GiB)", quote(t)));
         }
         Ok(Size(bytes as u64))
     }
@@ -295,7 +327,8 @@ impl Label {
         let n = t.chars().count();
         if n == 0 || n > Self::MAX {
             return Err(format!(
-                "'{t}' has {n} characters; give a short name of 1 to {} characters",
+                "{} has {n} characters; give a short name of 1 to {} characters",
+                quote(t),
                 Self::MAX
             ));
         }
@@ -356,7 +389,10 @@ impl Serialize for MemorySize {
 pub fn positive_duration(s: &str) -> Result<Duration, String> {
     let d = crate::plan::duration::parse(s)?;
     if d.is_zero() {
-        return Err(format!("'{}' must be longer than zero; e.g. 10s", s.trim()));
+        return Err(format!(
+            "{} must be longer than zero; e.g. 10s",
+            quote(s.trim())
+        ));
     }
     Ok(d)
 }
@@ -415,7 +451,7 @@ impl Attribute {
             "on" | "yes" | "true" => Ok(Attribute::On),
             "off" | "no" | "false" => Ok(Attribute::Off),
             "auto" => Ok(Attribute::Auto),
-            _ => Err(format!("'{}' is not on, off or auto", s.trim())),
+            _ => Err(format!("{} is not on, off or auto", quote(s.trim()))),
         }
     }
 }

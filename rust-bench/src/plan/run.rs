@@ -456,11 +456,12 @@ fn preflight(run: &Run, plan: &Plan) -> Result<bool> {
     let Some((first, why)) = failures.first() else {
         return Ok(true);
     };
-    let reason = format!("{first} cannot run on this machine, nothing was measured: {why}");
-    for (test, why) in &failures {
-        say(&format!("{test}: {why}"));
+    // Said once, as the run's error (the last line on the console, and run.json's `error`);
+    // each test's own reason is in its entry of run.json.
+    let mut reason = format!("{first} cannot run on this machine, nothing was measured: {why}");
+    for (test, why) in failures.iter().skip(1) {
+        reason += &format!("; {test} cannot run either: {why}");
     }
-    say(&reason);
     run.update(|r| {
         for &test in &plan.tests {
             let error = match failures.iter().find(|(t, _)| *t == test) {
@@ -642,7 +643,8 @@ fn create_run_dir(results: &Path, wanted: Option<&str>) -> Result<(String, PathB
     if let Some(id) = wanted {
         if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') {
             return Err(anyhow::Error::new(UsageError(format!(
-                "invalid run id '{id}'; use letters, digits and dashes"
+                "invalid run id {}; use letters, digits and dashes",
+                crate::error::quote(id)
             ))));
         }
         let dir = results.join(id);

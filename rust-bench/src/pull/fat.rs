@@ -164,8 +164,13 @@ fn collect<T: Read + Write + Seek>(
             continue;
         }
         if !is_safe_name(&name) {
+            let mut dir = String::from("results/");
+            for part in &walk.path {
+                dir += part;
+                dir.push('/');
+            }
             out.skipped
-                .push(format!("results/{}/{name}", walk.path.join("/")));
+                .push(format!("{} in {dir}", crate::error::quote(&name)));
             continue;
         }
         walk.path.push(name);

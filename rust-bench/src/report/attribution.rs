@@ -114,55 +114,86 @@ fn breakdown(overhead_ns: u64, t_s: f64, parts: &[crate::results::attribution::P
     )
 }
 
+/// The figures' layout: width, left margin, bar width.
+const WIDTH: f64 = 760.0;
+const LEFT: f64 = 20.0;
+const BAR_W: f64 = 720.0;
+
+/// The title (wrapped to the figure's width) as SVG text lines from y = 20; returns the
+/// text and the height it takes beyond one line.
+fn title_lines(title: &str) -> (String, f64) {
+    let lines = svg::wrap(title, 15.0, WIDTH - LEFT - 8.0, 3);
+    let mut s = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        s += &format!(
+            "<text x=\"{LEFT}\" y=\"{}\" font-size=\"15\" font-weight=\"600\" fill=\"#111\" font-family=\"sans-serif\">{}</text>\n",
+            20.0 + 18.0 * i as f64,
+            svg::escape(line)
+        );
+    }
+    (s, 18.0 * (lines.len() - 1) as f64)
+}
+
+fn svg_open(h: f64) -> String {
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{h}\" viewBox=\"0 0 {WIDTH} {h}\" role=\"img\">\n\
+         <rect x=\"0\" y=\"0\" width=\"{WIDTH}\" height=\"{h}\" fill=\"#ffffff\"/>\n"
+    )
+}
+
 /// A stacked bar of the spikes' time per class, values as text.
 pub fn figure(a: &Attribution, title: &str) -> String {
     let total: u64 = a.classes.iter().map(|c| c.total_ns).sum();
     if total == 0 {
         return svg::empty(title, "No spike to attribute.");
     }
-    let (w, left, bar_w) = (760.0, 20.0, 720.0);
     let rows = CLASSES
         .iter()
         .filter(|(c, _, _)| a.classes.iter().any(|x| x.class == *c))
         .count();
-    let h = 110.0 + 20.0 * rows as f64;
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\">\n\
-         <rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>\n\
-         <text x=\"{left}\" y=\"20\" font-size=\"15\" font-weight=\"600\" fill=\"#111\" font-family=\"sans-serif\">{}</text>\n\
-         <text x=\"{left}\" y=\"38\" font-size=\"12\" fill=\"#555\" font-family=\"sans-serif\">{}</text>\n",
-        svg::escape(title),
+    let (title, dy) = title_lines(title);
+    let h = 110.0 + 20.0 * rows as f64 + dy;
+    let mut s = svg_open(h);
+    s += &title;
+    s += &format!(
+        "<text x=\"{LEFT}\" y=\"{}\" font-size=\"12\" fill=\"#555\" font-family=\"sans-serif\">{}</text>\n",
+        38.0 + dy,
         svg::escape(&format!(
             "{} of spike overhead in {} spikes, by what the guest's trace shows",
             format_ns(total as f64),
             a.spikes_attributed + a.spikes_unknown
         ))
     );
-    let mut x = left;
-    let mut y = 80.0;
+    let mut x = LEFT;
+    let mut y = 80.0 + dy;
     for (class, name, color) in CLASSES {
         let Some(c) = a.classes.iter().find(|c| c.class == class) else {
             continue;
         };
         let share = c.total_ns as f64 / total as f64;
-        let width = share * bar_w;
+        let width = share * BAR_W;
         s += &format!(
-            "<rect x=\"{x:.1}\" y=\"48\" width=\"{width:.1}\" height=\"20\" fill=\"{color}\"><title>{}</title></rect>\n",
+            "<rect x=\"{x:.1}\" y=\"{}\" width=\"{width:.1}\" height=\"20\" fill=\"{color}\"><title>{}</title></rect>\n",
+            48.0 + dy,
             svg::escape(&format!("{name}: {}", format_ns(c.total_ns as f64)))
         );
         x += width;
         s += &format!(
-            "<rect x=\"{left}\" y=\"{:.1}\" width=\"12\" height=\"12\" fill=\"{color}\"/>\n\
+            "<rect x=\"{LEFT}\" y=\"{:.1}\" width=\"12\" height=\"12\" fill=\"{color}\"/>\n\
              <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#333\" font-family=\"sans-serif\">{}</text>\n",
             y,
-            left + 18.0,
+            LEFT + 18.0,
             y + 10.5,
-            svg::escape(&format!(
-                "{name}: {} ({:.1} %) in {} spikes, max {}",
-                format_ns(c.total_ns as f64),
-                share * 100.0,
-                c.spikes,
-                format_ns(c.max_ns as f64)
+            svg::escape(&svg::fit(
+                &format!(
+                    "{name}: {} ({:.1} %) in {} spikes, max {}",
+                    format_ns(c.total_ns as f64),
+                    share * 100.0,
+                    c.spikes,
+                    format_ns(c.max_ns as f64)
+                ),
+                12.0,
+                BAR_W - 18.0
             ))
         );
         y += 20.0;
@@ -173,7 +204,8 @@ pub fn figure(a: &Attribution, title: &str) -> String {
 
 /// One stacked bar per run (label, its attribution, seconds measured), on one scale: the
 /// figure that shows whether a variant moved time from the hypervisor into the guest or
-/// removed it. Each bar's values are written under it.
+/// removed it. Under each bar, each class's time beside its colour, in as many lines as
+/// they need.
 pub fn figure_runs(runs: &[(String, Attribution, f64)]) -> String {
     let title = "Clock tick test: where the spikes' time went, per run";
     let most = runs
@@ -184,47 +216,63 @@ pub fn figure_runs(runs: &[(String, Attribution, f64)]) -> String {
     if most == 0 {
         return svg::empty(title, "No spike to attribute.");
     }
-    let (w, left, bar_w, row_h) = (760.0, 20.0, 720.0, 62.0);
-    let h = 50.0 + row_h * runs.len() as f64;
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\">\n\
-         <rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>\n\
-         <text x=\"{left}\" y=\"20\" font-size=\"15\" font-weight=\"600\" fill=\"#111\" font-family=\"sans-serif\">{}</text>\n",
-        svg::escape(title)
-    );
-    for (i, (label, a, measured_s)) in runs.iter().enumerate() {
-        let y0 = 40.0 + row_h * i as f64;
+    let (title, mut y) = title_lines(title);
+    let mut body = String::new();
+    y += 40.0;
+    for (label, a, measured_s) in runs {
         let total: u64 = a.classes.iter().map(|c| c.total_ns).sum();
-        s += &format!(
-            "<text x=\"{left}\" y=\"{:.1}\" font-size=\"12\" font-weight=\"600\" fill=\"#111\" font-family=\"sans-serif\">{}</text>\n",
-            y0 + 10.0,
-            svg::escape(&format!(
-                "{label}: {} in {} spikes over {measured_s:.0} s measured",
-                format_ns(total as f64),
-                a.spikes_attributed + a.spikes_unknown
-            ))
+        let heading = format!(
+            "{label}: {} in {} spikes over {measured_s:.0} s measured",
+            format_ns(total as f64),
+            a.spikes_attributed + a.spikes_unknown
         );
-        let mut x = left;
+        for line in svg::wrap(&heading, 12.0, BAR_W, 2) {
+            body += &format!(
+                "<text x=\"{LEFT}\" y=\"{:.1}\" font-size=\"12\" font-weight=\"600\" fill=\"#111\" font-family=\"sans-serif\">{}</text>\n",
+                y + 10.0,
+                svg::escape(&line)
+            );
+            y += 15.0;
+        }
+        let mut x = LEFT;
         let mut values = Vec::new();
         for (class, name, color) in CLASSES {
             let Some(c) = a.classes.iter().find(|c| c.class == class) else {
                 continue;
             };
-            let width = c.total_ns as f64 / most as f64 * bar_w;
-            s += &format!(
+            let width = c.total_ns as f64 / most as f64 * BAR_W;
+            body += &format!(
                 "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{width:.1}\" height=\"18\" fill=\"{color}\"><title>{}</title></rect>\n",
-                y0 + 16.0,
+                y + 3.0,
                 svg::escape(&format!("{name}: {}", format_ns(c.total_ns as f64)))
             );
             x += width;
-            values.push(format!("{name} {}", format_ns(c.total_ns as f64)));
+            values.push((format!("{name} {}", format_ns(c.total_ns as f64)), color));
         }
-        s += &format!(
-            "<text x=\"{left}\" y=\"{:.1}\" font-size=\"11\" fill=\"#333\" font-family=\"sans-serif\">{}</text>\n",
-            y0 + 48.0,
-            svg::escape(&values.join(" · "))
-        );
+        // The values, each after a swatch of its colour, wrapped to the bar's width.
+        y += 26.0;
+        let mut vx = LEFT;
+        for (text, color) in values {
+            let w = 16.0 + svg::text_width(&text, 11.0) + 14.0;
+            if vx > LEFT && vx + w > LEFT + BAR_W {
+                vx = LEFT;
+                y += 16.0;
+            }
+            body += &format!(
+                "<rect x=\"{vx:.1}\" y=\"{:.1}\" width=\"10\" height=\"10\" fill=\"{color}\"/>\n\
+                 <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"#333\" font-family=\"sans-serif\">{}</text>\n",
+                y + 3.0,
+                vx + 14.0,
+                y + 12.0,
+                svg::escape(&text)
+            );
+            vx += w;
+        }
+        y += 26.0;
     }
+    let mut s = svg_open(y);
+    s += &title;
+    s += &body;
     s += "</svg>\n";
     s
 }

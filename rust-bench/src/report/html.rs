@@ -104,7 +104,12 @@ fn render(title: &str, runs: &[Run], labels: &[String], paper: bool) -> String {
     }
 
     let all_tables = table::test_tables(runs, labels);
-    for test in TESTS {
+    // A test has a section when some run has its result or asked for it (its plan lists
+    // it); one that no run asked for is left out.
+    for test in TESTS
+        .iter()
+        .filter(|t| runs.iter().any(|r| r.asked_for(t.name())))
+    {
         let _ = writeln!(body, "<h2>{}</h2>", escape(test.title()));
         let tables: Vec<&table::Table> = all_tables
             .iter()
@@ -137,7 +142,7 @@ fn render(title: &str, runs: &[Run], labels: &[String], paper: bool) -> String {
                 labels,
                 &table::comparison_groups(runs),
             ),
-            "Log scale: each step up is ten times longer; each bar carries its value.",
+            "Latency on a log scale; each bar carries its value.",
         );
     }
 

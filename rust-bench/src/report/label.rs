@@ -47,30 +47,28 @@ pub fn environment(env: Option<&Environment>) -> String {
     }
 }
 
-/// Labels for a set of runs: `--label` values in order, then environment names (with the
-/// plan's `label`, when it has one, after a colon). Runs that
-/// share a name are told apart by the directory holding them when those differ (e.g.
-/// `s1-enlightened/`, `s3-enlightened/` as Get-HvrtResults.ps1 lays them out), else by run id.
+/// Labels for a set of runs: the `--label` values when given (one per run, checked by the
+/// caller), else environment names (with the plan's `label`, when it has one, after a
+/// colon). Runs that share a name are told apart by the directory holding them when those
+/// differ (e.g. `s1-enlightened/`, `s3-enlightened/` as Get-HvrtResults.ps1 lays them out),
+/// else by run id.
 pub fn for_runs(runs: &[Run], given: &[String]) -> Vec<String> {
-    let mut labels: Vec<String> = runs
+    if !given.is_empty() {
+        return given.to_vec();
+    }
+    let original: Vec<String> = runs
         .iter()
-        .enumerate()
-        .map(|(i, run)| {
-            given.get(i).cloned().unwrap_or_else(|| {
-                let env = environment(run.environment.as_ref());
-                match run.record.as_ref().and_then(|r| r.label.as_ref()) {
-                    Some(label) => format!("{env}: {}", label.0),
-                    None => env,
-                }
-            })
+        .map(|run| {
+            let env = environment(run.environment.as_ref());
+            match run.record.as_ref().and_then(|r| r.label.as_ref()) {
+                Some(label) => format!("{env}: {}", label.0),
+                None => env,
+            }
         })
         .collect();
-    let original = labels.clone();
+    let mut labels = original.clone();
     for (i, label) in labels.iter_mut().enumerate() {
-        if i < given.len() {
-            continue;
-        }
-        let twins: Vec<usize> = (given.len()..runs.len())
+        let twins: Vec<usize> = (0..runs.len())
             .filter(|&j| original[j] == original[i])
             .collect();
         if twins.len() < 2 {

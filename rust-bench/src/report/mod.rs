@@ -24,10 +24,11 @@ use crate::usage;
 
 #[derive(Debug, ClapArgs)]
 #[command(after_help = "\
-Each RUN_DIR is a results/<run-id>/ directory (run.json, clock-tick.json, thread-switch.json) or \
-a directory holding such directories, e.g. results/ (expanded in name order, i.e. time order).
+Each RUN_DIR is a run directory (run.json, or a test's file such as clock-tick.json), or any \
+other directory, which stands for every run directory beneath it at any depth (in path order: \
+within results/, time order). A run named twice is reported once.
 Columns are labelled from each run's environment (bare metal, Hyper-V emulated, Hyper-V \
-enlightened, or another hypervisor) unless --label names them.
+enlightened, or another hypervisor) unless --label names them: one --label per run, or none.
 
 Examples:
   rust-bench report results/
@@ -35,11 +36,11 @@ Examples:
   rust-bench report results/* --label bare --label emu --label enl --format csv
   rust-bench report results/ --histograms hist/ --histogram-width 1us --histogram-max 200us")]
 pub struct Args {
-    /// Result directories: results/<run-id>/ or a directory of them.
+    /// Result directories: results/<run-id>/, or a directory with runs beneath it.
     #[arg(value_name = "RUN_DIR", required = true)]
     pub dirs: Vec<PathBuf>,
-    /// Column label for each run, in order (repeat the flag); unlabelled runs are named from
-    /// their environment.
+    /// Column label for each run, in order (repeat the flag, once per run); without it, runs
+    /// are named from their environment.
     #[arg(long = "label", value_name = "L")]
     pub labels: Vec<String>,
     /// Output format.
@@ -70,7 +71,8 @@ fn nanos(s: &str) -> Result<u64, String> {
     match u64::try_from(d.as_nanos()) {
         Ok(ns) if ns > 0 => Ok(ns),
         _ => Err(format!(
-            "'{s}' is not a positive duration such as 1us or 100ns"
+            "{} is not a positive duration such as 1us or 100ns",
+            crate::error::quote(s)
         )),
     }
 }
@@ -86,12 +88,20 @@ pub enum Format {
 }
 
 pub fn main(args: Args) -> Result<()> {
-    let dirs = model::expand(&args.dirs)?;
-    if args.labels.len() > dirs.len() {
+    let found = model::expand(&args.dirs)?;
+    for line in &found.duplicates {
+        eprintln!("rust-bench: note: {line}");
+    }
+    let dirs = found.dirs;
+    if !args.labels.is_empty() && args.labels.len() != dirs.len() {
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
         usage!(
-            "{} labels for {} runs; give one --label per run directory, in order",
+            "{} label{} for {} run{} ({}); give one --label per run, in this order, or none",
             args.labels.len(),
-            dirs.len()
+            plural(args.labels.len()),
+            dirs.len(),
+            plural(dirs.len()),
+            listed(&dirs)
         );
     }
     let runs = dirs
@@ -127,6 +137,20 @@ pub fn main(args: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The run directories for a message: the first few, then how many more.
+fn listed(dirs: &[PathBuf]) -> String {
+    const SHOWN: usize = 6;
+    let mut names: Vec<String> = dirs
+        .iter()
+        .take(SHOWN)
+        .map(|d| d.display().to_string())
+        .collect();
+    if dirs.len() > SHOWN {
+        names.push(format!("and {} more", dirs.len() - SHOWN));
+    }
+    names.join(", ")
 }
 
 /// The fixed-width histograms: one file per run and test, named from the column's label.

@@ -2,8 +2,8 @@
 //!
 //! A run directory is what `rust-bench run` writes (`results/<run-id>/`) or what a single
 //! test writes with `--out DIR`: `run.json` or at least one test's result file
-//! (`clock-tick.json`, ...). A directory holding run directories (such as `results/`) stands for
-//! all of them, in name order (run ids are timestamps, so that is time order).
+//! (`clock-tick.json`, ...). Any other directory (such as `results/`) stands for every run
+//! directory beneath it, at any depth ([`expand`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -48,6 +48,15 @@ impl Run {
             .map(|r| r.as_ref())
     }
 
+    /// Whether the run has a result of the test `name` or its plan lists it.
+    pub fn asked_for(&self, name: &str) -> bool {
+        self.result(name).is_some()
+            || self
+                .record
+                .as_ref()
+                .is_some_and(|r| r.tests.contains_key(name))
+    }
+
     pub fn is_partial(&self) -> bool {
         self.status().is_some_and(|s| s != Status::Complete)
             || self.results.iter().any(|r| !r.complete())
@@ -62,10 +71,22 @@ fn file_names() -> String {
     format!("{} or {last}", names.join(", "))
 }
 
-/// Expand the command line's directories into run directories: a run directory stands for
-/// itself; any other directory for the run directories directly inside it.
-pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
+/// The run directories the command line names, in order, each once.
+#[derive(Debug, Default, PartialEq)]
+pub struct Found {
+    pub dirs: Vec<PathBuf>,
+    /// A line for each run named more than once (reported once, at its first place).
+    pub duplicates: Vec<String>,
+}
+
+/// Expand the command line's directories into run directories, by one rule: a run directory
+/// stands for itself; any other directory for every run directory beneath it, at any depth,
+/// in path order (run ids are timestamps, so within a directory that is time order). A run
+/// named more than once (directly and through its parent, or twice) counts once.
+pub fn expand(paths: &[PathBuf]) -> Result<Found> {
+    let mut found = Found::default();
+    // The canonical path of each run found, and the argument that named it first.
+    let mut seen: Vec<(PathBuf, &Path)> = Vec::new();
     for path in paths {
         if !path.exists() {
             usage!(
@@ -80,28 +101,59 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 file_names()
             );
         }
-        if is_run_dir(path) {
-            out.push(path.clone());
-            continue;
-        }
-        let mut inner: Vec<PathBuf> = match fs::read_dir(path) {
-            Ok(entries) => entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_dir() && is_run_dir(p))
-                .collect(),
-            Err(e) => usage!("{}: cannot list: {e}", path.display()),
-        };
-        if inner.is_empty() {
+        let mut runs = Vec::new();
+        let mut visited = Vec::new();
+        collect(path, &mut runs, &mut visited)?;
+        if runs.is_empty() {
             usage!(
-                "{}: not a run directory (no {}) and holds none",
+                "{}: not a run directory (no {}) and holds none, at any depth",
                 path.display(),
                 file_names()
             );
         }
-        inner.sort();
-        out.extend(inner);
+        for dir in runs {
+            let key = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+            match seen.iter().find(|(k, _)| *k == key) {
+                Some((_, first)) => found.duplicates.push(format!(
+                    "{} is named twice (by {} and by {}); it is reported once",
+                    dir.display(),
+                    first.display(),
+                    path.display()
+                )),
+                None => {
+                    seen.push((key, path));
+                    found.dirs.push(dir);
+                }
+            }
+        }
     }
-    Ok(out)
+    Ok(found)
+}
+
+/// The run directories at or beneath `dir`, in path order; `visited` (canonical paths)
+/// keeps a directory reached twice through a symbolic link from being walked again.
+fn collect(dir: &Path, out: &mut Vec<PathBuf>, visited: &mut Vec<PathBuf>) -> Result<()> {
+    let key = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    if visited.contains(&key) {
+        return Ok(());
+    }
+    visited.push(key);
+    if is_run_dir(dir) {
+        out.push(dir.to_path_buf());
+        return Ok(());
+    }
+    let mut inner: Vec<PathBuf> = match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect(),
+        Err(e) => usage!("{}: cannot list: {e}", dir.display()),
+    };
+    inner.sort();
+    for d in inner {
+        collect(&d, out, visited)?;
+    }
+    Ok(())
 }
 
 fn is_run_dir(dir: &Path) -> bool {

@@ -103,15 +103,17 @@ pub fn columns() -> Vec<(String, String, Vec<Value>)> {
     out
 }
 
+/// A reference column's heading: the paper, the machine (and scenario), the table when the
+/// data file knows its number, the hardware and kernel.
 fn column_name(v: &Value) -> String {
     let table = match v.table.as_str() {
-        "-" => "table number lost in the text".to_string(),
-        t => format!("table {t}"),
+        "-" => String::new(),
+        t => format!("table {t}; "),
     };
     match v.machine.as_str() {
-        "bare" => format!("paper 2013: bare machine ({table}; Xeon E3-1220v2, Linux 3.8.4-rt2)"),
+        "bare" => format!("paper 2013: bare machine ({table}Xeon E3-1220v2, Linux 3.8.4-rt2)"),
         m => format!(
-            "paper 2013: Hyper-V {m}, scenario {} ({table}; {HYPERVISOR}, Xeon E3-1220v2, Linux 3.8.4-rt2)",
+            "paper 2013: Hyper-V {m}, scenario {} ({table}{HYPERVISOR}, Xeon E3-1220v2, Linux 3.8.4-rt2)",
             v.scenario
         ),
     }

@@ -22,18 +22,19 @@ use crate::suite::test::{
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// CPU to measure on (an online CPU).
+    /// CPU to measure on (an online CPU, 0 to 1023).
     #[arg(long, default_value_t = Cpu::DEFAULT, value_parser = Cpu::parse)]
     pub cpu: Cpu,
     /// How long to run the tracer, at least 100ms, e.g. 30s, 5m (the default is a plan's,
     /// osnoise.duration).
     #[arg(long, default_value = "60s", value_parser = options::test_duration)]
     pub duration: Duration,
-    /// The tracer's period in microseconds.
-    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(100..=10_000_000))]
+    /// The tracer's period in microseconds (100 to 10000000).
+    #[arg(long, default_value_t = 1_000_000, value_parser = options::whole_in(100, 10_000_000))]
     pub period_us: u64,
-    /// How long the tracer's thread measures in each period, in microseconds.
-    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(100..=10_000_000))]
+    /// How long the tracer's thread measures in each period, in microseconds (100 to
+    /// 10000000, at most the period).
+    #[arg(long, default_value_t = 1_000_000, value_parser = options::whole_in(100, 10_000_000))]
     pub runtime_us: u64,
     /// How the kernel's trace is read: `auto` (binary pages where the kernel's layouts can
     /// be read, else text), `binary`, or `text` (to compare their cost).
@@ -64,9 +65,9 @@ impl Test for OsnoiseTest {
     }
 
     fn command(&self) -> clap::Command {
-        Args::augment_args(clap::Command::new(NAME).about(
+        Args::augment_args(clap::Command::new(NAME)).about(
             "Cross-check: run the kernel's osnoise tracer on the CPU and record its noise by source",
-        ))
+        )
     }
 
     fn main(&self, matches: &clap::ArgMatches) -> Result<()> {
@@ -89,13 +90,10 @@ impl Test for OsnoiseTest {
     }
 
     fn preflight(&self, plan: &Plan) -> Result<()> {
-        osnoise::preflight(plan.cpu.0).map_err(|e| {
-            anyhow::anyhow!(
-                "{NAME} needs the kernel's osnoise tracer on cpu {}: {e:#}; drop {NAME} from \
-                 `tests =` in the plan",
-                plan.cpu.0
-            )
-        })
+        // The tracer's own message says what is missing and how to get it; the plan's way
+        // out follows it.
+        osnoise::preflight(plan.cpu.0)
+            .map_err(|e| anyhow::anyhow!("{e:#}; or drop {NAME} from `tests =` in the plan"))
     }
 
     fn needs(&self, plan: &Plan) -> Option<String> {

@@ -203,7 +203,7 @@ impl Line {
 pub struct Metric {
     pub name: String,
     pub value: f64,
-    /// `ns`, `s`, `count` or `fraction`.
+    /// `ns`, `s`, `count`, `fraction` or `percent`.
     pub unit: &'static str,
 }
 
@@ -516,7 +516,8 @@ pub fn shortfall(result: &dyn TestResult, why: &str) -> String {
     )
 }
 
-/// Where a test's own subcommand writes: the same three options for every test.
+// Where a test's own subcommand writes: the same three options for every test. (Not a doc
+// comment: clap would take it as the about line of every subcommand it is flattened into.)
 #[derive(Debug, clap::Args)]
 pub struct Outputs {
     /// Write the JSON result to FILE ('-' for standard output). A regular file is replaced

@@ -26,17 +26,17 @@ use crate::suite::test::{
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// CPU all threads are pinned to (an online CPU).
+    /// CPU all threads are pinned to (an online CPU, 0 to 1023).
     #[arg(long, default_value_t = Cpu::DEFAULT, value_parser = Cpu::parse)]
     pub cpu: Cpu,
-    /// SCHED_FIFO priority of every thread (1-99).
+    /// SCHED_FIFO priority of every thread (1 to 99).
     #[arg(long, default_value_t = Priority::DEFAULT, value_parser = Priority::parse)]
     pub priority: Priority,
-    /// Thread counts, one run each (comma-separated, 2 to 10000 each).
+    /// Thread counts, one run each, comma-separated (2 to 10000 each).
     #[arg(long, value_delimiter = ',', default_value = "2,1000", value_parser = Threads::parse)]
     pub threads: Vec<Threads>,
-    /// Switches to measure per run (default 1000000, the paper's count, unless --duration is
-    /// given; a plan measures each run for 2m instead, docs/config.md says why).
+    /// Switches to measure per run (at least 1; default 1000000, the paper's count, unless
+    /// --duration is given; a plan measures each run for 2m instead, docs/config.md says why).
     #[arg(long, value_parser = Count::parse, conflicts_with = "duration")]
     pub switches: Option<Count>,
     /// Measure each run for this long instead of a number of switches, at least 100ms
@@ -46,14 +46,14 @@ pub struct Args {
     /// Upper bound on one run when counting switches.
     #[arg(long, default_value = "10m", value_parser = options::positive_duration)]
     pub timeout: Duration,
-    /// Length of one measuring burst in milliseconds.
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    /// Length of one measuring burst in milliseconds (1 to 3600000).
+    #[arg(long, default_value_t = 500, value_parser = options::whole_in(1, 3_600_000))]
     pub burst_ms: u64,
-    /// Sleep between bursts in microseconds (0 = no sleep).
-    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    /// Sleep between bursts in microseconds (0 to 10000000; 0 = no sleep).
+    #[arg(long, default_value_t = 2000, value_parser = options::whole_in(0, 10_000_000))]
     pub gap_us: u64,
-    /// Stack size of each thread in KiB.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(32..=8192))]
+    /// Stack size of each thread in KiB (32 to 8192).
+    #[arg(long, default_value_t = 64, value_parser = options::whole_in(32, 8192))]
     pub stack_kib: u64,
     /// Timestamp source.
     #[arg(long, value_enum, default_value_t)]
@@ -117,10 +117,8 @@ impl Test for ThreadSwitchTest {
     }
 
     fn command(&self) -> clap::Command {
-        Args::augment_args(
-            clap::Command::new(NAME)
-                .about("Test 2: thread switch latency between SCHED_FIFO threads of one priority"),
-        )
+        Args::augment_args(clap::Command::new(NAME))
+            .about("Test 2: thread switch latency between SCHED_FIFO threads of one priority")
     }
 
     fn main(&self, matches: &clap::ArgMatches) -> Result<()> {
