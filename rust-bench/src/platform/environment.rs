@@ -9,6 +9,8 @@ pub use crate::results::environment::{Environment, Firmware, Kernel};
 
 /// Where Linux shows what UEFI handed over; absent after a BIOS boot.
 const EFI_DIR: &str = "/sys/firmware/efi";
+/// efivarfs: UEFI's variables, one file each, when it is mounted (an empty directory when not).
+const EFIVARS_DIR: &str = "/sys/firmware/efi/efivars";
 /// UEFI's SecureBoot variable (EFI_GLOBAL_VARIABLE's GUID) in efivarfs: 4 bytes of
 /// attributes, then 1 when Secure Boot is on, 0 when it is off.
 const SECURE_BOOT_VARIABLE: &str =
@@ -43,9 +45,7 @@ pub fn collect() -> Environment {
             .ok()
             .and_then(|text| os_release_pretty_name(&text)),
         firmware: firmware(),
-        secure_boot: std::fs::read(SECURE_BOOT_VARIABLE)
-            .ok()
-            .and_then(|v| secure_boot(&v)),
+        secure_boot: secure_boot_state(),
         cmdline: read_trim("/proc/cmdline"),
         rt_throttling: Throttling::read(),
         kernel_config: kernel_config(),
@@ -112,6 +112,20 @@ fn firmware() -> Option<Firmware> {
         Some(Firmware::Bios)
     } else {
         None
+    }
+}
+
+/// Secure Boot's state: the SecureBoot variable's; off when efivarfs lists the firmware's
+/// variables but not that one (UEFI without Secure Boot, as QEMU's plain OVMF); unknown when
+/// efivarfs is not mounted, or after a BIOS boot.
+fn secure_boot_state() -> Option<bool> {
+    match std::fs::read(SECURE_BOOT_VARIABLE) {
+        Ok(v) => secure_boot(&v),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let listed = std::fs::read_dir(EFIVARS_DIR).is_ok_and(|mut d| d.next().is_some());
+            listed.then_some(false)
+        }
+        Err(_) => None,
     }
 }
 
