@@ -71,14 +71,15 @@ generation_symbols() {
 		EOF
 		;;
 	2)
-		# UEFI: GRUB x86_64-efi starts the kernel through its EFI stub, on a GPT; the
-		# boot disk is SCSI over VMBus (hv_storvsc, built in: no modules); the console
-		# on UEFI's framebuffer (no VGA text); efivarfs for Secure Boot's state.
+		# UEFI: GRUB x86_64-efi starts the kernel through its EFI stub, on a GPT;
+		# UEFI's runtime services off (unbounded firmware calls); the boot disk is
+		# SCSI over VMBus (hv_storvsc, built in: no modules); the console on UEFI's
+		# framebuffer (no VGA text).
 		cat <<-EOF
 		CONFIG_EFI=y
 		CONFIG_EFI_STUB=y
+		CONFIG_EFI_DISABLE_RUNTIME=y
 		CONFIG_EFI_PARTITION=y
-		CONFIG_EFIVAR_FS=y
 		CONFIG_HYPERV=y
 		CONFIG_HYPERV_STORAGE=y
 		CONFIG_FB_EFI=y

@@ -9,12 +9,15 @@ pub use crate::results::environment::{Environment, Firmware, Kernel};
 
 /// Where Linux shows what UEFI handed over; absent after a BIOS boot.
 const EFI_DIR: &str = "/sys/firmware/efi";
-/// efivarfs: UEFI's variables, one file each, when it is mounted (an empty directory when not).
-const EFIVARS_DIR: &str = "/sys/firmware/efi/efivars";
 /// UEFI's SecureBoot variable (EFI_GLOBAL_VARIABLE's GUID) in efivarfs: 4 bytes of
 /// attributes, then 1 when Secure Boot is on, 0 when it is off.
 const SECURE_BOOT_VARIABLE: &str =
     "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c";
+/// x86's boot_params as the kernel received them (root only); its byte 0x1ec holds what the
+/// EFI stub found of Secure Boot (PREEMPT_RT kernels run without UEFI's runtime services, so
+/// without efivarfs).
+const BOOT_PARAMS: &str = "/sys/kernel/boot_params/data";
+const BOOT_PARAMS_SECURE_BOOT: usize = 0x1ec;
 
 fn read_trim(path: &str) -> Option<String> {
     std::fs::read_to_string(path)
@@ -115,17 +118,31 @@ fn firmware() -> Option<Firmware> {
     }
 }
 
-/// Secure Boot's state: the SecureBoot variable's; off when efivarfs lists the firmware's
-/// variables but not that one (UEFI without Secure Boot, as QEMU's plain OVMF); unknown when
-/// efivarfs is not mounted, or after a BIOS boot.
+/// Secure Boot's state: the SecureBoot variable's (efivarfs), else what the kernel's EFI stub
+/// noted in boot_params; unknown after a BIOS boot or where neither can be read.
 fn secure_boot_state() -> Option<bool> {
-    match std::fs::read(SECURE_BOOT_VARIABLE) {
-        Ok(v) => secure_boot(&v),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let listed = std::fs::read_dir(EFIVARS_DIR).is_ok_and(|mut d| d.next().is_some());
-            listed.then_some(false)
-        }
-        Err(_) => None,
+    if let Some(state) = std::fs::read(SECURE_BOOT_VARIABLE)
+        .ok()
+        .and_then(|v| secure_boot(&v))
+    {
+        return Some(state);
+    }
+    if !std::path::Path::new(EFI_DIR).is_dir() {
+        return None;
+    }
+    std::fs::read(BOOT_PARAMS)
+        .ok()
+        .and_then(|p| boot_params_secure_boot(&p))
+}
+
+/// boot_params' secure_boot byte (the kernel's enum efi_secureboot_mode): 2 disabled,
+/// 3 enabled; 0 (unset: the kernel was not entered through its EFI stub) and 1 (unknown)
+/// say nothing.
+pub fn boot_params_secure_boot(params: &[u8]) -> Option<bool> {
+    match params.get(BOOT_PARAMS_SECURE_BOOT)? {
+        2 => Some(false),
+        3 => Some(true),
+        _ => None,
     }
 }
 
@@ -236,6 +253,16 @@ mod tests {
         assert_eq!(secure_boot(&[6, 0, 0, 0, 0]), Some(false));
         assert_eq!(secure_boot(&[6, 0, 0, 0, 7]), None);
         assert_eq!(secure_boot(&[6, 0, 0, 0]), None);
+        let params = |mode: u8| {
+            let mut p = vec![0u8; 4096];
+            p[0x1ec] = mode;
+            boot_params_secure_boot(&p)
+        };
+        assert_eq!(params(2), Some(false));
+        assert_eq!(params(3), Some(true));
+        assert_eq!(params(0), None);
+        assert_eq!(params(1), None);
+        assert_eq!(boot_params_secure_boot(&[0u8; 16]), None);
     }
 
     #[test]
