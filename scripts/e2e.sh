@@ -514,17 +514,17 @@ json_value() {
 # run.json's environment.os_release: the image's /etc/os-release PRETTY_NAME. A
 # Buildroot-built image must say which Buildroot made it.
 check_os_release_field() {
-	variant=$1
+	what=$1
 	json=$2
 	grep -q '"os_release":' "$json" ||
-		die "$variant: run.json has no environment.os_release"
+		die "$what: run.json has no environment.os_release"
 	os_release=$(json_value "$json" os_release)
 	if [ -n "$BUILDROOT" ]; then
 		want="Buildroot $(buildroot_version)"
 		[ "$os_release" = "$want" ] ||
-			die "$variant: run.json says os_release '$os_release', not '$want'"
+			die "$what: run.json says os_release '$os_release', not '$want'"
 	fi
-	log "$variant: run.json os_release: ${os_release:-(none: this image has no /etc/os-release)}"
+	log "$what: run.json os_release: ${os_release:-(none: this image has no /etc/os-release)}"
 }
 
 # A complete run with both tests, the variant's kernel (its linux.required) and firmware.
@@ -581,31 +581,31 @@ OSNOISE_WAIT_S=1
 OSNOISE_FINAL_DRAIN_S=2
 OSNOISE_SLACK_S=1
 check_osnoise() {
-	variant=$1
+	what=$1
 	json=$2
 	periods=$(json_value "$json" periods)
-	[ "${periods:-0}" -gt 0 ] || die "$variant: osnoise reported no period"
+	[ "${periods:-0}" -gt 0 ] || die "$what: osnoise reported no period"
 	asked=$(json_value "$json" duration_asked_s)
 	taken=$(json_value "$json" duration_s)
 	period_us=$(json_value "$json" period_us)
-	[ -n "$asked" ] || die "$variant: osnoise.json has no duration_asked_s"
-	[ -n "$taken" ] || die "$variant: osnoise.json has no duration_s"
+	[ -n "$asked" ] || die "$what: osnoise.json has no duration_asked_s"
+	[ -n "$taken" ] || die "$what: osnoise.json has no duration_s"
 	# The rule of docs/results-format.md: the duration over the period, rounded up.
 	want=$(awk -v a="$asked" -v p="$period_us" 'BEGIN { n = int(a * 1e6 / p); if (n * p < a * 1e6) n++; print n }')
 	[ "$(json_value "$json" periods_asked)" = "$want" ] ||
-		die "$variant: osnoise.json says periods_asked '$(json_value "$json" periods_asked)' for $asked s asked ($want by the rule)"
+		die "$what: osnoise.json says periods_asked '$(json_value "$json" periods_asked)' for $asked s asked ($want by the rule)"
 	[ "$periods" -eq "$want" ] ||
-		die "$variant: osnoise counted $periods periods for $asked s asked ($want expected)"
+		die "$what: osnoise counted $periods periods for $asked s asked ($want expected)"
 	bound=$(awk -v n="$want" -v p="$period_us" -v w="$OSNOISE_WAIT_S" -v f="$OSNOISE_FINAL_DRAIN_S" \
 		-v s="$OSNOISE_SLACK_S" 'BEGIN { print (n + 1) * p / 1e6 + w + f + s }')
 	awk -v t="$taken" -v b="$bound" 'BEGIN { exit !(t + 0 <= b + 0) }' ||
-		die "$variant: osnoise took $taken s for the $asked s asked (its design allows $bound s)"
+		die "$what: osnoise took $taken s for the $asked s asked (its design allows $bound s)"
 	dropped="$(json_value "$json" summaries_dropped) summaries and $(json_value "$json" events_dropped) events of a later period dropped"
 	noise=$(json_value "$json" noise_ns)
 	runtime=$(json_value "$json" runtime_ns)
 	hw=$(json_value "$json" hw_noise_ns)
-	[ -n "$hw" ] || die "$variant: osnoise.json has no hw_noise_ns"
-	log "$variant: osnoise: $periods periods in $taken s (asked $asked s, at most $bound s; $dropped), noise $noise ns of $runtime ns ($(awk -v n="$noise" -v r="$runtime" 'BEGIN { printf "%.2f", (r > 0 ? 100 * n / r : 0) }') %), not named (hw) $hw ns ($(awk -v h="$hw" -v n="$noise" 'BEGIN { printf "%.1f", (n > 0 ? 100 * h / n : 0) }') % of the noise), hw count $(json_value "$json" hw), max single $(json_value "$json" max_single_noise_ns) ns, $(json_value "$json" events_lost) events lost"
+	[ -n "$hw" ] || die "$what: osnoise.json has no hw_noise_ns"
+	log "$what: osnoise: $periods periods in $taken s (asked $asked s, at most $bound s; $dropped), noise $noise ns of $runtime ns ($(awk -v n="$noise" -v r="$runtime" 'BEGIN { printf "%.2f", (r > 0 ? 100 * n / r : 0) }') %), not named (hw) $hw ns ($(awk -v h="$hw" -v n="$noise" 'BEGIN { printf "%.1f", (n > 0 ? 100 * h / n : 0) }') % of the noise), hw count $(json_value "$json" hw), max single $(json_value "$json" max_single_noise_ns) ns, $(json_value "$json" events_lost) events lost"
 }
 
 # A run that failed for the expected reason, on a VM that powered off by itself (through
