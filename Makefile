@@ -145,7 +145,7 @@ shellcheck:
 		'#!/bin/sh'* | '#!/bin/bash'* | '#!/usr/bin/env sh'* | '#!/usr/bin/env bash'*) \
 			echo "$$f" ;; \
 		esac; \
-	done | xargs -r shellcheck
+	done | xargs -r shellcheck -x
 	@echo "shellcheck: ok"
 
 ps-check:

@@ -2,7 +2,9 @@
 # Resolve each variant's kernel configuration the way Buildroot does and
 # check it: every line of the base config and of the fragments must
 # survive olddefconfig (merge_config.sh -m never warns when kconfig drops
-# one), and the symbols a variant stands for must have their values.
+# one), and the symbols a variant stands for must have their values: those
+# of every variant, those its Hyper-V generations need (variant.conf's
+# GENERATIONS) and its own (board/hyperv/<variant>/linux.required).
 #
 # usage: check-kernel-config.sh [VARIANT...]
 #            check the given variants (default: every configs/*_defconfig)
@@ -22,15 +24,17 @@ TREE=$(cd "$(dirname "$0")/.." && pwd)
 OUTPUT=${HVRT_OUTPUT:-$TREE/output}
 KERNEL_TARBALL=${HVRT_KERNEL_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 KERNEL_SRC=${HVRT_KERNEL_SRC:-$OUTPUT/kernel-src/linux-source-6.12}
+# shellcheck source=board/hyperv/variant.sh
+. "$TREE/board/hyperv/variant.sh"
 
 die() {
 	echo "check-kernel-config: error: $*" >&2
 	exit 2
 }
 
-# Symbols each variant stands for, in .config syntax ("is not set" also
+# Symbols every variant needs, in .config syntax ("is not set" also
 # matches a symbol that kconfig does not write at all).
-required_symbols() {
+common_symbols() {
 	cat <<-EOF
 	CONFIG_PREEMPT_RT=y
 	CONFIG_HZ_PERIODIC=y
@@ -41,8 +45,6 @@ required_symbols() {
 	CONFIG_DEVTMPFS=y
 	CONFIG_ACPI=y
 	CONFIG_SERIAL_8250_CONSOLE=y
-	CONFIG_VGA_CONSOLE=y
-	CONFIG_ATA_PIIX=y
 	CONFIG_BLK_DEV_SD=y
 	CONFIG_USB_STORAGE=y
 	CONFIG_VFAT_FS=y
@@ -54,30 +56,48 @@ required_symbols() {
 	# CONFIG_FUNCTION_TRACER is not set
 	# CONFIG_MODULES is not set
 	EOF
+}
+
+# What booting on a Hyper-V generation needs of the kernel.
+generation_symbols() {
 	case $1 in
-	enlightened)
+	1)
+		# BIOS, GRUB i386-pc; the IDE boot disk (seen through hv_storvsc where the
+		# kernel has it), VGA text console; on an MBR or, with generation 2, a GPT.
 		cat <<-EOF
-		CONFIG_HYPERVISOR_GUEST=y
-		CONFIG_PARAVIRT=y
+		CONFIG_ATA_PIIX=y
+		CONFIG_VGA_CONSOLE=y
+		CONFIG_MSDOS_PARTITION=y
+		EOF
+		;;
+	2)
+		# UEFI: GRUB x86_64-efi starts the kernel through its EFI stub, on a GPT;
+		# UEFI's runtime services off (unbounded firmware calls); the boot disk is
+		# SCSI over VMBus (hv_storvsc, built in: no modules); the console on UEFI's
+		# framebuffer (no VGA text).
+		cat <<-EOF
+		CONFIG_EFI=y
+		CONFIG_EFI_STUB=y
+		CONFIG_EFI_DISABLE_RUNTIME=y
+		CONFIG_EFI_PARTITION=y
 		CONFIG_HYPERV=y
-		CONFIG_HYPERV_TIMER=y
 		CONFIG_HYPERV_STORAGE=y
-		CONFIG_HYPERV_NET=y
-		CONFIG_HYPERV_UTILS=y
-		CONFIG_HYPERV_BALLOON=y
-		CONFIG_HYPERV_KEYBOARD=y
+		CONFIG_FB_EFI=y
+		CONFIG_FRAMEBUFFER_CONSOLE=y
 		EOF
 		;;
-	emulated)
-		cat <<-EOF
-		# CONFIG_HYPERVISOR_GUEST is not set
-		# CONFIG_PARAVIRT is not set
-		# CONFIG_HYPERV is not set
-		CONFIG_TULIP=y
-		EOF
-		;;
-	*) die "unknown variant '$1' (enlightened or emulated)" ;;
+	*) die "generation '$1' is neither 1 nor 2" ;;
 	esac
+}
+
+# Symbols a variant stands for: every variant's, its generations', and its
+# own (board/hyperv/<variant>/linux.required).
+required_symbols() {
+	common_symbols
+	for g in $(variant_value "$1" GENERATIONS); do
+		generation_symbols "$g"
+	done
+	cat "$VARIANTS_DIR/$1/linux.required"
 }
 
 # Value of a Buildroot string option in a defconfig, with the tree's
@@ -177,6 +197,9 @@ mismatches() {
 
 check_variant() {
 	variant=$1
+	variant_check "$variant" || die "cannot check its kernel config"
+	[ -f "$VARIANTS_DIR/$variant/linux.required" ] ||
+		die "no board/hyperv/$variant/linux.required (the symbols the variant stands for)"
 	outdir=$OUTPUT/kernel-config/$variant
 	resolve "$variant" "$outdir"
 	required=$outdir/required.config
@@ -194,7 +217,7 @@ check_variant() {
 		wanted_lines $files
 		wanted_lines "$required"
 	} | cut -f1 | sort -u | wc -l)
-	summary=$(for s in PREEMPT_RT HZ HYPERVISOR_GUEST HYPERV ATA_PIIX TULIP; do
+	summary=$(for s in PREEMPT_RT HZ HYPERVISOR_GUEST HYPERV HYPERV_STORAGE ATA_PIIX TULIP EFI EFI_STUB; do
 		v=$(sed -n "s/^CONFIG_$s=//p" "$outdir/.config")
 		printf ' %s=%s' "$s" "${v:-n}"
 	done)
@@ -206,12 +229,6 @@ check_variant() {
 	echo "$variant: ok, $checked symbols as wanted:$summary"
 }
 
-all_variants() {
-	for f in "$TREE"/configs/*_defconfig; do
-		basename "$f" _defconfig
-	done
-}
-
 main() {
 	if [ "${1:-}" = "--resolve" ]; then
 		[ $# -eq 3 ] || die "usage: $0 --resolve VARIANT OUTDIR"
@@ -219,7 +236,7 @@ main() {
 		return
 	fi
 	# shellcheck disable=SC2046 # variant names have no spaces
-	[ $# -gt 0 ] || set -- $(all_variants)
+	[ $# -gt 0 ] || set -- $(variant_names)
 	status=0
 	for variant in "$@"; do
 		check_variant "$variant" || status=1

@@ -10,7 +10,9 @@
 #     override file, under output/br-offline/); each variant's build time is printed.
 # Steps 6-9 (boot and checks) are the same for both.
 #
-# usage: scripts/e2e.sh [VARIANT...]        (default: enlightened emulated)
+# usage: scripts/e2e.sh [VARIANT...]
+#   (default: every variant, board/hyperv/<variant>/variant.conf; those that boot on more
+#   Hyper-V generations first)
 #
 # Debian assembly, for each variant in output/e2e/<variant>/:
 #   1. the kernel from Debian's linux-source-6.12 with the tree's config files (resolved by
@@ -18,21 +20,31 @@
 #   2. rust-bench (cargo build --release --locked, shared by both variants);
 #   3. the rootfs: busybox-static + rust-bench and its libraries + the tree's rootfs overlay,
 #      then the tree's post-build.sh, packed as rootfs.cpio.gz;
-#   4. boot.img and grub.img from Debian's grub-pc-bin, made as Buildroot's grub2 package
-#      makes them (grub-mkimage -O i386-pc, the defconfig's module list and boot partition);
+#   4. GRUB as Buildroot's grub2 package makes it, with the defconfig's module lists: for
+#      BIOS (generation 1) boot.img and grub.img from Debian's grub-pc-bin (grub-mkimage -O
+#      i386-pc, the defconfig's boot partition), for UEFI (generation 2)
+#      efi-part/EFI/BOOT/bootx64.efi from grub-efi-amd64-bin (grub-mkimage -O x86_64-efi,
+#      prefix /EFI/BOOT);
 #   5. the tree's board/hyperv/post-image.sh: hvrt-<variant>.img, and .vhd, .vhdx by rust-bench;
 # then, for either kind of image (Buildroot's are copied to output/e2e-buildroot/boot/<variant>/):
-#   6. a short plan written into the VHD's bench.conf, the VHD booted under QEMU (TCG, IDE
-#      disk; the emulated variant also with a tulip NIC) until it powers itself off;
-#   7. the results read back out of the VHD and checked; the VHDX remade from the booted VHD
-#      by rust-bench convert;
-#      vhdiinfo on both and fsck.vfat -n on the FAT partition;
-#   8. once more from a copy with the trace read as text (trace_reader = text), to print
-#      what reading the trace costs each way; once more from a copy of the image with a
-#      broken bench.conf: the VM must power off by
-#      itself and record status failed with a reason;
+#   6. a short plan written into the VHD's bench.conf, the VHD booted under QEMU with BIOS
+#      (SeaBIOS; TCG, IDE disk; with a tulip NIC where the variant's kit gives it a legacy
+#      network adapter) until it powers itself off; where the variant boots on generation 2,
+#      once more under UEFI (OVMF, the plan written into a copy of the raw image, then the
+#      VHDX rust-bench convert makes of it booted from a SATA disk of QEMU's q35, as
+#      generation 2 boots VHDX only, without IDE), in <variant>/uefi/;
+#   7. the results read back out of the disk and checked (complete, the kernel symbols of the
+#      variant's linux.required, run.json's firmware: BIOS or UEFI); for the BIOS boot the
+#      VHDX is remade from the booted VHD by rust-bench convert, for the UEFI boot rust-bench
+#      pull reads the booted VHDX and must give what mtools reads from qemu-img's raw copy;
+#      vhdiinfo on the VHD and VHDX and fsck.vfat -n on the FAT partition;
+#   8. once more from a copy of the first variant's image with the trace read as text
+#      (trace_reader = text), to print what reading the trace costs each way; once more from
+#      a copy with a broken bench.conf: the VM must power off by itself and record status
+#      failed with a reason;
 #   9. twice more with a plan made to hang (a measuring thread that never sleeps): the VM
-#      must still switch itself off in time and record status failed, naming the watchdog.
+#      must still switch itself off in time and record status failed, naming the watchdog;
+#      8 and 9 under each firmware the first variant boots under.
 # The booted images stay in the variant's directory with their results; serial.log is the
 # console of the run.
 #
@@ -44,6 +56,8 @@
 set -eu
 
 TREE=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=board/hyperv/variant.sh
+. "$TREE/board/hyperv/variant.sh"
 OUTPUT=${HVRT_OUTPUT:-$TREE/output}
 BUILDROOT=${BUILDROOT:-}
 if [ -n "$BUILDROOT" ]; then
@@ -59,6 +73,11 @@ JOBS=${E2E_JOBS:-$(nproc)}
 # here, and the hang plans end by their watchdogs (checked on the guest clock).
 BOOT_TIMEOUT=${E2E_BOOT_TIMEOUT:-900}
 GRUB_DIR=/usr/lib/grub/i386-pc
+GRUB_EFI_DIR=/usr/lib/grub/x86_64-efi
+# UEFI for QEMU (Debian's ovmf): the firmware, and the variables each boot gets a copy of
+# (none enrolled: Secure Boot off, as the Hyper-V kit sets it for generation 2).
+OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
+OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 MARKER="rust-bench: first sample"
 
 # The plan booted in CI: the tests, briefly; clock-tick attributes its spikes.
@@ -111,8 +130,14 @@ die() {
 	exit 1
 }
 
+# usage: need_tools VARIANT...
 need_tools() {
 	missing=""
+	uefi=""
+	for variant; do
+		! variant_has_generation "$variant" 2 || uefi=yes
+	done
+	[ -z "$uefi" ] || [ -f "$OVMF_CODE" ] || missing="$missing $OVMF_CODE(ovmf)"
 	# boot and checks
 	set -- qemu-system-x86_64 qemu-img fsck.vfat mcopy mdir mmd mdeltree vhdiinfo cpio gzip bc
 	if [ -n "$BUILDROOT" ]; then
@@ -121,6 +146,8 @@ need_tools() {
 		set -- "$@" grub-mkimage genimage mkfs.vfat cargo make gcc bison flex
 		[ -x /bin/busybox ] || missing="$missing busybox(busybox-static)"
 		[ -f "$GRUB_DIR/boot.img" ] || missing="$missing $GRUB_DIR(grub-pc-bin)"
+		[ -z "$uefi" ] || [ -f "$GRUB_EFI_DIR/kernel.img" ] ||
+			missing="$missing $GRUB_EFI_DIR(grub-efi-amd64-bin)"
 	fi
 	for tool; do
 		command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
@@ -219,20 +246,49 @@ build_rootfs() {
 
 # --- 4. boot loader -----------------------------------------------------------------------
 
-# boot.img and grub.img as Buildroot's grub2 package makes them for i386-pc.
+# GRUB as Buildroot's grub2 package makes it, for each firmware the variant boots under:
+# boot.img and grub.img for i386-pc (BIOS), efi-part/EFI/BOOT/bootx64.efi for x86_64-efi
+# (UEFI).
 build_grub() {
 	variant=$1
 	images=$2
-	modules=$(defconfig_value "$variant" BR2_TARGET_GRUB2_BUILTIN_MODULES_PC)
-	partition=$(defconfig_value "$variant" BR2_TARGET_GRUB2_BOOT_PARTITION)
-	[ -n "$modules" ] || die "configs/${variant}_defconfig sets no BR2_TARGET_GRUB2_BUILTIN_MODULES_PC"
-	cp "$GRUB_DIR/boot.img" "$images/boot.img"
-	# shellcheck disable=SC2086 # a space-separated module list
-	grub-mkimage -d "$GRUB_DIR" -O i386-pc -o "$images/grub.img" \
-		-p "(${partition:-hd0,msdos1})/boot/grub" $modules
+	rm -rf "$images/efi-part"
+	for firmware in $(variant_firmware "$variant"); do
+		case $firmware in
+		bios)
+			modules=$(defconfig_value "$variant" BR2_TARGET_GRUB2_BUILTIN_MODULES_PC)
+			partition=$(defconfig_value "$variant" BR2_TARGET_GRUB2_BOOT_PARTITION)
+			[ -n "$modules" ] ||
+				die "configs/${variant}_defconfig sets no BR2_TARGET_GRUB2_BUILTIN_MODULES_PC"
+			cp "$GRUB_DIR/boot.img" "$images/boot.img"
+			# shellcheck disable=SC2086 # a space-separated module list
+			grub-mkimage -d "$GRUB_DIR" -O i386-pc -o "$images/grub.img" \
+				-p "(${partition:-hd0,msdos1})/boot/grub" $modules
+			;;
+		uefi)
+			modules=$(defconfig_value "$variant" BR2_TARGET_GRUB2_BUILTIN_MODULES_EFI)
+			[ -n "$modules" ] ||
+				die "configs/${variant}_defconfig sets no BR2_TARGET_GRUB2_BUILTIN_MODULES_EFI"
+			mkdir -p "$images/efi-part/EFI/BOOT"
+			# shellcheck disable=SC2086 # a space-separated module list
+			grub-mkimage -d "$GRUB_EFI_DIR" -O x86_64-efi \
+				-o "$images/efi-part/EFI/BOOT/bootx64.efi" -p /EFI/BOOT $modules
+			;;
+		esac
+	done
 }
 
 # --- 5. disk images -----------------------------------------------------------------------
+
+# The files post-image.sh makes of a variant's disk: the raw image and the VHDX, and the VHD
+# where it boots on generation 1 (generation 2 takes VHDX only).
+image_formats() {
+	if variant_has_generation "$1" 1; then
+		echo img vhd vhdx
+	else
+		echo img vhdx
+	fi
+}
 
 build_images() {
 	variant=$1
@@ -246,7 +302,7 @@ build_images() {
 	BR2_EXTERNAL_HVRT_PATH=$TREE HVRT_VARIANT=$variant BINARIES_DIR=$images \
 		"$TREE/board/hyperv/post-image.sh" "$images" "$variant" >"$images/post-image.log" 2>&1 ||
 		{ cat "$images/post-image.log"; die "$variant: post-image.sh failed"; }
-	for ext in img vhd vhdx; do
+	for ext in $(image_formats "$variant"); do
 		[ -s "$images/hvrt-$variant.$ext" ] || die "$variant: post-image.sh made no hvrt-$variant.$ext"
 	done
 }
@@ -300,7 +356,7 @@ build_buildroot() {
 	RUST_BENCH=$bro/host/bin/rust-bench
 	[ -x "$RUST_BENCH" ] || die "$variant: the Buildroot build made no $RUST_BENCH"
 	mkdir -p "$E2E/$variant"
-	for ext in img vhd vhdx; do
+	for ext in $(image_formats "$variant"); do
 		f=$bro/images/hvrt-$variant.$ext
 		[ -s "$f" ] || die "$variant: the Buildroot build made no $f"
 		cp "$f" "$E2E/$variant/"
@@ -341,13 +397,29 @@ check_os_release() {
 
 # --- 6. boot ------------------------------------------------------------------------------
 
-# Byte offset and sector count of the first partition of a raw (or fixed VHD) disk.
+# "START SECTORS" of the FAT partition labelled HVRT on a raw (or fixed VHD) disk, MBR or
+# GPT: the partition the appliance writes its results to.
+hvrt_partition() {
+	"$TREE/board/hyperv/partitions.sh" "$1" | while read -r _ start sectors _; do
+		label=$(dd if="$1" bs=1 skip=$((start * 512 + 71)) count=11 2>/dev/null | tr -d ' ')
+		if [ "$label" = HVRT ]; then
+			echo "$start $sectors"
+			return
+		fi
+	done
+}
+
+# Byte offset and sector count of the HVRT partition.
 partition_start() {
-	echo $(($(od -An -tu4 -j454 -N4 "$1" | tr -d ' ') * 512))
+	part=$(hvrt_partition "$1")
+	[ -n "$part" ] || die "$1 has no FAT32 partition labelled HVRT"
+	echo $((${part%% *} * 512))
 }
 
 partition_sectors() {
-	od -An -tu4 -j458 -N4 "$1" | tr -d ' '
+	part=$(hvrt_partition "$1")
+	[ -n "$part" ] || die "$1 has no FAT32 partition labelled HVRT"
+	echo "${part#* }"
 }
 
 # mtools on the FAT partition of a disk file.
@@ -361,19 +433,44 @@ write_plan() {
 	MTOOLS_SKIP_CHECK=1 mcopy -o -i "$(mtools_image "$disk")" "$plan" ::bench.conf
 }
 
-# Boot a VHD until it powers itself off; print the host seconds to the first sample.
-boot_vhd() {
-	variant=$1
-	disk=$2
-	serial=$3
+# The name of a boot in messages: the variant, with the firmware unless BIOS.
+boot_name() {
+	case $2 in
+	bios) printf '%s\n' "$1" ;;
+	uefi) printf '%s (UEFI)\n' "$1" ;;
+	esac
+}
+
+# Boot a disk until it powers itself off; print the host seconds to the first sample. BIOS
+# boots a VHD from IDE (Hyper-V generation 1 as QEMU has it); UEFI boots a VHDX from SATA
+# (q35's AHCI: generation 2 has no IDE; QEMU has no VMBus SCSI) with OVMF.
+# usage: boot_disk VARIANT FIRMWARE DISK SERIAL
+boot_disk() {
+	q_variant=$1
+	q_firmware=$2
+	q_disk=$3
+	serial=$4
+	q_name=$(boot_name "$q_variant" "$q_firmware")
 	# -icount: the guest's clock follows the instructions it executes (and real time when
 	# idle), so a busy host cannot starve its boot-time timer checks; without it, TCG on a
 	# loaded 2-core machine sometimes panics ("IO-APIC + timer doesn't work") or loses its
 	# timer interrupts and hangs at power-off.
 	set -- qemu-system-x86_64 -accel tcg -icount shift=3,sleep=on -m 1024 -smp 1 \
-		-display none -monitor none -no-reboot -serial "file:$serial" \
-		-drive "file=$disk,format=vpc,if=ide"
-	[ "$variant" != emulated ] || set -- "$@" -netdev user,id=n -device tulip,netdev=n
+		-display none -monitor none -no-reboot -serial "file:$serial"
+	case $q_firmware in
+	bios) set -- "$@" -drive "file=$q_disk,format=vpc,if=ide" ;;
+	uefi)
+		cp "$OVMF_VARS" "$serial.vars.fd"
+		set -- "$@" -machine q35 \
+			-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE" \
+			-drive "if=pflash,format=raw,unit=1,file=$serial.vars.fd" \
+			-drive "file=$q_disk,format=vhdx,if=none,id=disk" -device ide-hd,drive=disk,bus=ide.0
+		;;
+	esac
+	# The kit gives a legacy network adapter (DEC 21140) where the variant says so.
+	if [ "$(variant_value "$q_variant" NETWORK_ADAPTER)" = legacy ]; then
+		set -- "$@" -netdev user,id=n -device tulip,netdev=n
+	fi
 	rm -f "$serial"
 	"$@" </dev/null >"$serial.qemu" 2>&1 &
 	pid=$!
@@ -388,12 +485,12 @@ boot_vhd() {
 			kill "$pid" 2>/dev/null || true
 			wait "$pid" 2>/dev/null || true
 			tail -n 40 "$serial" >&2 || true
-			die "$variant: the VM did not power off within $BOOT_TIMEOUT s ($serial)"
+			die "$q_name: the VM did not power off within $BOOT_TIMEOUT s ($serial)"
 		fi
 		sleep 1
 	done
-	wait "$pid" || die "$variant: qemu failed: $(cat "$serial.qemu")"
-	log "$variant: the VM powered off after $(($(date +%s) - start)) s"
+	wait "$pid" || die "$q_name: qemu failed: $(cat "$serial.qemu")"
+	log "$q_name: the VM powered off after $(($(date +%s) - start)) s"
 	printf '%s\n' "${first:--}" >"$serial.first"
 }
 
@@ -421,46 +518,62 @@ json_value() {
 # run.json's environment.os_release: the image's /etc/os-release PRETTY_NAME. A
 # Buildroot-built image must say which Buildroot made it.
 check_os_release_field() {
-	variant=$1
+	what=$1
 	json=$2
 	grep -q '"os_release":' "$json" ||
-		die "$variant: run.json has no environment.os_release"
+		die "$what: run.json has no environment.os_release"
 	os_release=$(json_value "$json" os_release)
 	if [ -n "$BUILDROOT" ]; then
 		want="Buildroot $(buildroot_version)"
 		[ "$os_release" = "$want" ] ||
-			die "$variant: run.json says os_release '$os_release', not '$want'"
+			die "$what: run.json says os_release '$os_release', not '$want'"
 	fi
-	log "$variant: run.json os_release: ${os_release:-(none: this image has no /etc/os-release)}"
+	log "$what: run.json os_release: ${os_release:-(none: this image has no /etc/os-release)}"
 }
 
-# A complete run with both tests and the variant's kernel.
+# A complete run with both tests, the variant's kernel (its linux.required) and firmware.
+# usage: check_complete VARIANT FIRMWARE RUN
 check_complete() {
 	variant=$1
-	run=$2
+	firmware=$2
+	run=$3
+	name=$(boot_name "$variant" "$firmware")
 	status=$(json_value "$run/run.json" status)
 	[ "$status" = complete ] ||
-		die "$variant: run status '$status': $(json_value "$run/run.json" error)"
+		die "$name: run status '$status': $(json_value "$run/run.json" error)"
 	rt=$(json_value "$run/run.json" CONFIG_PREEMPT_RT)
-	[ "$rt" = y ] || die "$variant: CONFIG_PREEMPT_RT is '$rt' in run.json, not y"
-	hyperv=$(json_value "$run/run.json" CONFIG_HYPERV)
-	case $variant in
-	enlightened) [ "$hyperv" = y ] || die "enlightened: CONFIG_HYPERV is '$hyperv', not y" ;;
-	emulated) [ -z "$hyperv" ] || die "emulated: CONFIG_HYPERV is '$hyperv', should be unset" ;;
+	[ "$rt" = y ] || die "$name: CONFIG_PREEMPT_RT is '$rt' in run.json, not y"
+	required=$VARIANTS_DIR/$variant/linux.required
+	symbols=$(sed -n 's/^\(CONFIG_[A-Za-z0-9_]*\)=.*/\1/p; s/^# \(CONFIG_[A-Za-z0-9_]*\) is not set$/\1/p' "$required")
+	for sym in $symbols; do
+		want=$(sed -n "s/^$sym=//p" "$required")
+		got=$(json_value "$run/run.json" "$sym")
+		[ "$got" = "$want" ] ||
+			die "$name: $sym is '$got' in run.json, not '${want:-unset}' (board/hyperv/$variant/linux.required)"
+	done
+	want=$(echo "$firmware" | tr "[:lower:]" "[:upper:]")
+	got=$(json_value "$run/run.json" firmware)
+	[ "$got" = "$want" ] || die "$name: run.json says firmware '$got', not $want"
+	secure_boot=$(json_value "$run/run.json" secure_boot)
+	case $firmware in
+	# OVMF without enrolled keys: Secure Boot off, and the variable says so.
+	uefi) [ "$secure_boot" = false ] || die "$name: run.json says secure_boot '$secure_boot', not false" ;;
+	bios) [ "$secure_boot" = null ] || die "$name: run.json says secure_boot '$secure_boot' after a BIOS boot" ;;
 	esac
+	hyperv=$(json_value "$run/run.json" CONFIG_HYPERV)
 	samples=$(json_value "$run/clock-tick.json" samples)
-	[ "${samples:-0}" -gt 0 ] || die "$variant: clock-tick recorded no samples"
-	[ "$(json_value "$run/clock-tick.json" complete)" = true ] || die "$variant: clock-tick incomplete"
+	[ "${samples:-0}" -gt 0 ] || die "$name: clock-tick recorded no samples"
+	[ "$(json_value "$run/clock-tick.json" complete)" = true ] || die "$name: clock-tick incomplete"
 	switches=$(sed -n 's/^ *"switches": \([0-9]*\),\{0,1\}$/\1/p' "$run/thread-switch.json")
 	[ "$(printf '%s\n' "$switches" | grep -c '^[1-9]')" -ge 2 ] ||
-		die "$variant: thread-switch runs without switches: $(echo "$switches" | tr '\n' ' ')"
-	[ "$(json_value "$run/thread-switch.json" complete)" = true ] || die "$variant: thread-switch incomplete"
-	check_os_release_field "$variant" "$run/run.json"
+		die "$name: thread-switch runs without switches: $(echo "$switches" | tr '\n' ' ')"
+	[ "$(json_value "$run/thread-switch.json" complete)" = true ] || die "$name: thread-switch incomplete"
+	check_os_release_field "$name" "$run/run.json"
 	attributed=$(json_value "$run/clock-tick.json" spikes_attributed)
-	[ -n "$attributed" ] || die "$variant: clock-tick.json has no attribution"
-	log "$variant: attribution: $attributed spikes split, $(json_value "$run/clock-tick.json" events_read) events, $(json_value "$run/clock-tick.json" events_lost) lost"
-	check_osnoise "$variant" "$run/osnoise.json"
-	log "$variant: results ok: complete, PREEMPT_RT=$rt, HYPERV=${hyperv:-n}, clock-tick $samples samples, thread-switch switches $(echo "$switches" | tr '\n' ' ')"
+	[ -n "$attributed" ] || die "$name: clock-tick.json has no attribution"
+	log "$name: attribution: $attributed spikes split, $(json_value "$run/clock-tick.json" events_read) events, $(json_value "$run/clock-tick.json" events_lost) lost"
+	check_osnoise "$name" "$run/osnoise.json"
+	log "$name: results ok: complete, PREEMPT_RT=$rt, HYPERV=${hyperv:-n}, firmware $got (secure_boot $secure_boot), clock-tick $samples samples, thread-switch switches $(echo "$switches" | tr '\n' ' ')"
 }
 
 # osnoise measured exactly the periods it asked for, and ended within the time its design
@@ -472,31 +585,31 @@ OSNOISE_WAIT_S=1
 OSNOISE_FINAL_DRAIN_S=2
 OSNOISE_SLACK_S=1
 check_osnoise() {
-	variant=$1
+	what=$1
 	json=$2
 	periods=$(json_value "$json" periods)
-	[ "${periods:-0}" -gt 0 ] || die "$variant: osnoise reported no period"
+	[ "${periods:-0}" -gt 0 ] || die "$what: osnoise reported no period"
 	asked=$(json_value "$json" duration_asked_s)
 	taken=$(json_value "$json" duration_s)
 	period_us=$(json_value "$json" period_us)
-	[ -n "$asked" ] || die "$variant: osnoise.json has no duration_asked_s"
-	[ -n "$taken" ] || die "$variant: osnoise.json has no duration_s"
+	[ -n "$asked" ] || die "$what: osnoise.json has no duration_asked_s"
+	[ -n "$taken" ] || die "$what: osnoise.json has no duration_s"
 	# The rule of docs/results-format.md: the duration over the period, rounded up.
 	want=$(awk -v a="$asked" -v p="$period_us" 'BEGIN { n = int(a * 1e6 / p); if (n * p < a * 1e6) n++; print n }')
 	[ "$(json_value "$json" periods_asked)" = "$want" ] ||
-		die "$variant: osnoise.json says periods_asked '$(json_value "$json" periods_asked)' for $asked s asked ($want by the rule)"
+		die "$what: osnoise.json says periods_asked '$(json_value "$json" periods_asked)' for $asked s asked ($want by the rule)"
 	[ "$periods" -eq "$want" ] ||
-		die "$variant: osnoise counted $periods periods for $asked s asked ($want expected)"
+		die "$what: osnoise counted $periods periods for $asked s asked ($want expected)"
 	bound=$(awk -v n="$want" -v p="$period_us" -v w="$OSNOISE_WAIT_S" -v f="$OSNOISE_FINAL_DRAIN_S" \
 		-v s="$OSNOISE_SLACK_S" 'BEGIN { print (n + 1) * p / 1e6 + w + f + s }')
 	awk -v t="$taken" -v b="$bound" 'BEGIN { exit !(t + 0 <= b + 0) }' ||
-		die "$variant: osnoise took $taken s for the $asked s asked (its design allows $bound s)"
+		die "$what: osnoise took $taken s for the $asked s asked (its design allows $bound s)"
 	dropped="$(json_value "$json" summaries_dropped) summaries and $(json_value "$json" events_dropped) events of a later period dropped"
 	noise=$(json_value "$json" noise_ns)
 	runtime=$(json_value "$json" runtime_ns)
 	hw=$(json_value "$json" hw_noise_ns)
-	[ -n "$hw" ] || die "$variant: osnoise.json has no hw_noise_ns"
-	log "$variant: osnoise: $periods periods in $taken s (asked $asked s, at most $bound s; $dropped), noise $noise ns of $runtime ns ($(awk -v n="$noise" -v r="$runtime" 'BEGIN { printf "%.2f", (r > 0 ? 100 * n / r : 0) }') %), not named (hw) $hw ns ($(awk -v h="$hw" -v n="$noise" 'BEGIN { printf "%.1f", (n > 0 ? 100 * h / n : 0) }') % of the noise), hw count $(json_value "$json" hw), max single $(json_value "$json" max_single_noise_ns) ns, $(json_value "$json" events_lost) events lost"
+	[ -n "$hw" ] || die "$what: osnoise.json has no hw_noise_ns"
+	log "$what: osnoise: $periods periods in $taken s (asked $asked s, at most $bound s; $dropped), noise $noise ns of $runtime ns ($(awk -v n="$noise" -v r="$runtime" 'BEGIN { printf "%.2f", (r > 0 ? 100 * n / r : 0) }') %), not named (hw) $hw ns ($(awk -v h="$hw" -v n="$noise" 'BEGIN { printf "%.1f", (n > 0 ? 100 * h / n : 0) }') % of the noise), hw count $(json_value "$json" hw), max single $(json_value "$json" max_single_noise_ns) ns, $(json_value "$json" events_lost) events lost"
 }
 
 # A run that failed for the expected reason, on a VM that powered off by itself (through
@@ -518,108 +631,169 @@ check_failed() {
 	log "$variant: powered off by itself, status failed: $error"
 }
 
-# Boot VHD with the plan in PLAN_FILE and check the outcome: EXPECT is complete (both
+# Boot DISK with the plan in PLAN_FILE and check the outcome: EXPECT is complete (both
 # tests ran, see check_complete) or failed:TEXT (status failed, the error contains TEXT).
-# The console goes to serial.log and the results to results/, next to VHD; VHD must hold
-# an empty results/ directory.
-# usage: boot_check VARIANT VHD PLAN_FILE EXPECT
+# DISK is a VHD for BIOS, booted as it is; for UEFI a raw image, which is booted as the VHDX
+# rust-bench convert makes of it (hvrt-x.img: hvrt-x.vhdx beside it) and afterwards replaced
+# by qemu-img's raw copy of the booted VHDX, whose results rust-bench pull must read as
+# mtools does. The console goes to serial.log and the results to results/, next to DISK;
+# DISK must hold an empty results/ directory.
+# usage: boot_check VARIANT FIRMWARE DISK PLAN_FILE EXPECT
 boot_check() {
 	variant=$1
-	vhd=$2
-	plan=$3
-	expect=$4
-	dir=$(dirname "$vhd")
-	write_plan "$vhd" "$plan"
-	log "$variant: booting $vhd under QEMU (serial: $dir/serial.log), expecting $expect"
-	boot_vhd "$variant" "$vhd" "$dir/serial.log"
-	pull_results "$vhd" "$dir"
+	firmware=$2
+	disk=$3
+	plan=$4
+	expect=$5
+	name=$(boot_name "$variant" "$firmware")
+	dir=$(dirname "$disk")
+	write_plan "$disk" "$plan"
+	boot=$disk
+	if [ "$firmware" = uefi ]; then
+		boot=${disk%.img}.vhdx
+		rm -f "$boot"
+		"$RUST_BENCH" convert "$disk" --vhdx "$boot" >/dev/null
+	fi
+	log "$name: booting $boot under QEMU (serial: $dir/serial.log), expecting $expect"
+	boot_disk "$variant" "$firmware" "$boot" "$dir/serial.log"
+	if [ "$firmware" = uefi ]; then
+		qemu-img convert -O raw "$boot" "$disk"
+	fi
+	pull_results "$disk" "$dir"
+	[ "$firmware" = bios ] || check_pull "$name" "$boot" "$dir"
 	run=$(only_run "$dir")
 	case $expect in
-	complete) check_complete "$variant" "$run" ;;
-	failed:*) check_failed "$variant" "$run" "${expect#failed:}" "$dir/serial.log" ;;
+	complete) check_complete "$variant" "$firmware" "$run" ;;
+	failed:*) check_failed "$name" "$run" "${expect#failed:}" "$dir/serial.log" ;;
 	*) die "boot_check: unknown expectation '$expect'" ;;
 	esac
 }
 
-# The FAT partition passes fsck; vhdiinfo reads the VHD and the VHDX.
-check_images() {
-	variant=$1
-	idir=$E2E/$variant
-	vhd=$idir/hvrt-$variant.vhd
-	part=$idir/fat-partition.img
-	dd if="$vhd" of="$part" bs=512 skip=$(($(partition_start "$vhd") / 512)) \
-		count="$(partition_sectors "$vhd")" 2>/dev/null
-	fsck.vfat -n "$part" >"$idir/fsck.log" 2>&1 || { cat "$idir/fsck.log"; die "$variant: fsck.vfat -n failed"; }
-	rm -f "$part"
-	rm -f "$idir/hvrt-$variant.vhdx"
-	"$RUST_BENCH" convert "$vhd" --vhdx "$idir/hvrt-$variant.vhdx" >/dev/null
-	for image in "$vhd" "$idir/hvrt-$variant.vhdx"; do
-		vhdiinfo "$image" >"$image.info" 2>&1 || { cat "$image.info"; die "vhdiinfo rejects $image"; }
-	done
-	log "$variant: fsck.vfat -n, vhdiinfo (VHD, VHDX): ok"
+# rust-bench pull reads IMAGE's results as mtools read them into DIR/results.
+check_pull() {
+	rm -rf "$3/pulled"
+	"$RUST_BENCH" pull "$2" "$3/pulled" >"$3/pull.log" 2>&1 ||
+		{ cat "$3/pull.log"; die "$1: rust-bench pull $2 failed"; }
+	diff -r "$3/results" "$3/pulled" >"$3/pull.diff" 2>&1 ||
+		{ cat "$3/pull.diff"; die "$1: rust-bench pull $2 differs from mtools' copy of the results"; }
+	log "$1: rust-bench pull $(basename "$2"): the same files as mtools ($(head -n 1 "$3/pull.log"))"
 }
 
-# A copy of the variant's booted image with an empty results/ directory, in
-# <variant>/NAME/NAME.vhd; prints its path.
-# usage: fresh_copy VARIANT NAME
+# The FAT partition passes fsck; vhdiinfo reads the VHD and the VHDX. BIOS: the booted VHD,
+# and the VHDX remade from it; UEFI: the booted VHDX and its raw copy.
+# usage: check_images VARIANT FIRMWARE DISK
+check_images() {
+	variant=$1
+	firmware=$2
+	disk=$3
+	name=$(boot_name "$variant" "$firmware")
+	idir=$(dirname "$disk")
+	part=$idir/fat-partition.img
+	dd if="$disk" of="$part" bs=512 skip=$(($(partition_start "$disk") / 512)) \
+		count="$(partition_sectors "$disk")" 2>/dev/null
+	fsck.vfat -n "$part" >"$idir/fsck.log" 2>&1 || { cat "$idir/fsck.log"; die "$name: fsck.vfat -n failed"; }
+	rm -f "$part"
+	vhdx=${disk%.*}.vhdx
+	if [ "$firmware" = bios ]; then
+		rm -f "$vhdx"
+		"$RUST_BENCH" convert "$disk" --vhdx "$vhdx" >/dev/null
+		set -- "$disk" "$vhdx"
+	else
+		set -- "$vhdx"
+	fi
+	for image; do
+		vhdiinfo "$image" >"$image.info" 2>&1 || { cat "$image.info"; die "vhdiinfo rejects $image"; }
+	done
+	if [ "$firmware" = bios ]; then
+		log "$name: fsck.vfat -n, vhdiinfo (VHD, VHDX): ok"
+	else
+		log "$name: fsck.vfat -n, vhdiinfo (VHDX): ok"
+	fi
+}
+
+# Where a variant's boot under FIRMWARE keeps its disk and results, and the disk:
+# BIOS <variant>/hvrt-<variant>.vhd, UEFI <variant>/uefi/hvrt-<variant>.img (and .vhdx).
+boot_dir() {
+	case $2 in
+	bios) printf '%s\n' "$E2E/$1" ;;
+	uefi) printf '%s\n' "$E2E/$1/uefi" ;;
+	esac
+}
+
+boot_image() {
+	case $2 in
+	bios) printf '%s\n' "$(boot_dir "$1" "$2")/hvrt-$1.vhd" ;;
+	uefi) printf '%s\n' "$(boot_dir "$1" "$2")/hvrt-$1.img" ;;
+	esac
+}
+
+# A copy of the variant's booted image (under FIRMWARE) with an empty results/ directory, in
+# <boot dir>/NAME/NAME.vhd (BIOS) or NAME.img (UEFI); prints its path.
+# usage: fresh_copy VARIANT FIRMWARE NAME
 fresh_copy() {
-	cdir=$E2E/$1/$2
+	cdir=$(boot_dir "$1" "$2")/$3
+	source=$(boot_image "$1" "$2")
+	copy=$cdir/$3.${source##*.}
 	rm -rf "$cdir"
 	mkdir -p "$cdir"
-	cp "$E2E/$1/hvrt-$1.vhd" "$cdir/$2.vhd"
-	MTOOLS_SKIP_CHECK=1 mdeltree -i "$(mtools_image "$cdir/$2.vhd")" ::results >&2
-	MTOOLS_SKIP_CHECK=1 mmd -i "$(mtools_image "$cdir/$2.vhd")" ::results >&2
-	printf '%s\n' "$cdir/$2.vhd"
+	cp "$source" "$copy"
+	MTOOLS_SKIP_CHECK=1 mdeltree -i "$(mtools_image "$copy")" ::results >&2
+	MTOOLS_SKIP_CHECK=1 mmd -i "$(mtools_image "$copy")" ::results >&2
+	printf '%s\n' "$copy"
 }
 
 # Boot a copy with a broken plan: it must power off by itself and record the failure.
+# usage: check_broken_config VARIANT FIRMWARE
 check_broken_config() {
-	variant=$1
-	vhd=$(fresh_copy "$variant" broken)
-	conf=$(dirname "$vhd")/bench.conf
+	disk=$(fresh_copy "$1" "$2" broken)
+	conf=$(dirname "$disk")/bench.conf
 	broken_plan >"$conf"
-	boot_check "$variant" "$vhd" "$conf" "failed:unknown role 'foo'"
-	rm -f "$vhd"
+	boot_check "$1" "$2" "$disk" "$conf" "failed:unknown role 'foo'"
+	rm -f "$disk" "${disk%.*}.vhdx"
 }
 
-# Boot a copy with a plan made to hang ($2: yes or unwatched): the VM must switch itself
+# Boot a copy with a plan made to hang ($3: yes or unwatched): the VM must switch itself
 # off by itself and record status failed with a reason naming the watchdog. What the
 # design guarantees, on the console's timestamps (guest clock), from the plan's start (the
 # init arms its watchdog just before it prints the plan): the run is ended at the plan's
 # timeout plus rust-bench's grace (yes: clamp(timeout, 5 s, 60 s), plan/run.rs) or plus the
 # init's watchdog margin (unwatched: 120 s, hvrt-init), plus HANG_SLACK_S for rust-bench's
 # start (its timeout counts from there; seconds under emulation) and the wake-up of a
-# thread that sleeps that long: far below the other mode's end either way. The power-off after it (freezing the run,
-# marking run.json, syncing the FAT) is timed on an emulated disk, whose guest time follows
-# the host's when the host is slow: it is printed, and bounded only by the boot timeout.
+# thread that sleeps that long: far below the other mode's end either way. The power-off
+# after it (freezing the run, marking run.json, syncing the FAT) is timed on an emulated
+# disk, whose guest time follows the host's when the host is slow: it is printed, and
+# bounded only by the boot timeout.
+# usage: check_hang VARIANT FIRMWARE MODE
 HANG_SLACK_S=10
 check_hang() {
 	hang_variant=$1
-	mode=$2
+	hang_firmware=$2
+	mode=$3
 	case $mode in
 	yes) ends=$((HANG_TIMEOUT_S + (HANG_TIMEOUT_S < 5 ? 5 : (HANG_TIMEOUT_S > 60 ? 60 : HANG_TIMEOUT_S)))) ;;
 	unwatched) ends=$((HANG_TIMEOUT_S + 120)) ;;
 	*) die "check_hang: unknown mode '$mode'" ;;
 	esac
-	hang_vhd=$(fresh_copy "$hang_variant" "hang-$mode")
-	hdir=$(dirname "$hang_vhd")
+	hang_name=$(boot_name "$hang_variant" "$hang_firmware")
+	hang_disk=$(fresh_copy "$hang_variant" "$hang_firmware" "hang-$mode")
+	hdir=$(dirname "$hang_disk")
 	hang_plan "$mode" >"$hdir/bench.conf"
-	log "$hang_variant: a plan that hangs (clock_tick.hang = $mode)"
-	boot_check "$hang_variant" "$hang_vhd" "$hdir/bench.conf" failed:watchdog
+	log "$hang_name: a plan that hangs (clock_tick.hang = $mode)"
+	boot_check "$hang_variant" "$hang_firmware" "$hang_disk" "$hdir/bench.conf" failed:watchdog
 	serial=$hdir/serial.log
 	armed=$(sed -n 's/^\[ *\([0-9.]*\)\] hvrt: plan: .*/\1/p' "$serial" | head -n 1)
 	fired=$(sed -n 's/^\[ *\([0-9.]*\)\] \(hvrt: \)\{0,1\}rust-bench: .*watchdog.*/\1/p' "$serial" | head -n 1)
 	off=$(sed -n 's/^\[ *\([0-9.]*\)\] reboot: Power down.*/\1/p' "$serial" | tail -n 1)
-	[ -n "$armed" ] || die "hang ($mode): no plan line on the console"
-	[ -n "$fired" ] || die "hang ($mode): no watchdog line on the console"
-	[ -n "$off" ] || die "hang ($mode): no power-off on the console"
+	[ -n "$armed" ] || die "$hang_name: hang ($mode): no plan line on the console"
+	[ -n "$fired" ] || die "$hang_name: hang ($mode): no watchdog line on the console"
+	[ -n "$off" ] || die "$hang_name: hang ($mode): no power-off on the console"
 	took=$(echo "$fired - $armed" | bc)
 	[ "$(echo "$took <= $ends + $HANG_SLACK_S" | bc)" = 1 ] ||
-		die "hang ($mode): the run was ended $took s after the plan started, beyond the $ends s its design allows"
+		die "$hang_name: hang ($mode): the run was ended $took s after the plan started, beyond the $ends s its design allows"
 	grep "hvrt: .*watchdog\|rust-bench: .*watchdog\|reboot: Power down" "$serial" |
-		sed "s/^/e2e: $hang_variant: hang ($mode): console: /"
-	log "$hang_variant: hang ($mode): ended $took s after the plan started (at most $ends s), powered off $(echo "$off - $fired" | bc) s later"
-	rm -f "$hang_vhd"
+		sed "s/^/e2e: $hang_name: hang ($mode): console: /"
+	log "$hang_name: hang ($mode): ended $took s after the plan started (at most $ends s), powered off $(echo "$off - $fired" | bc) s later"
+	rm -f "$hang_disk" "${hang_disk%.*}.vhdx"
 }
 
 # Seconds from kernel start to the first sample, from the console's printk timestamps.
@@ -637,13 +811,30 @@ make_images() {
 	fi
 }
 
+# Boot the variant under each firmware it boots under, with the short plan, and check it.
 run_variant() {
 	variant=$1
-	vdir=$E2E/$variant
-	e2e_plan >"$vdir/bench.conf"
-	boot_check "$variant" "$vdir/hvrt-$variant.vhd" "$vdir/bench.conf" complete
-	check_reader "$variant" "$(only_run "$vdir")" binary
-	check_images "$variant"
+	for firmware in $(variant_firmware "$variant"); do
+		disk=$(boot_image "$variant" "$firmware")
+		if [ "$firmware" = uefi ]; then
+			# A copy of the image as built, its VHDX made afresh by each boot.
+			mkdir -p "$(dirname "$disk")"
+			rm -rf "$(dirname "$disk")/results"
+			cp "$E2E/$variant/hvrt-$variant.img" "$disk"
+		fi
+		e2e_plan >"$(dirname "$disk")/bench.conf"
+		boot_check "$variant" "$firmware" "$disk" "$(dirname "$disk")/bench.conf" complete
+		check_reader "$variant" "$(only_run "$(dirname "$disk")")" binary
+		check_images "$variant" "$firmware" "$disk"
+	done
+}
+
+# Every variant, those that boot on more Hyper-V generations first (so the failure checks
+# of the first one cover every firmware), then by name.
+default_variants() {
+	variant_names | while read -r v; do
+		printf '%s %s\n' "$(variant_value "$v" GENERATIONS | wc -w)" "$v"
+	done | sort -k1,1nr -k2,2 | cut -d' ' -f2
 }
 
 # The result's trace reader is $3 (clock-tick's attribution and osnoise).
@@ -674,17 +865,18 @@ trace_cost() {
 # checks, and the cost of reading the trace beside the binary reader's.
 check_text_reader() {
 	variant=$1
-	vhd=$(fresh_copy "$variant" text-reader)
-	tdir=$(dirname "$vhd")
+	disk=$(fresh_copy "$variant" bios text-reader)
+	tdir=$(dirname "$disk")
 	{
 		e2e_plan
 		echo "trace_reader = text"
 	} >"$tdir/bench.conf"
-	boot_check "$variant" "$vhd" "$tdir/bench.conf" complete
+	boot_check "$variant" bios "$disk" "$tdir/bench.conf" complete
 	check_reader "$variant" "$(only_run "$tdir")" text
-	log "benchmark: $variant: reading the trace, binary: $(trace_cost "$(only_run "$E2E/$variant")")"
+	binary_run=$(only_run "$(dirname "$(boot_image "$variant" bios)")")
+	log "benchmark: $variant: reading the trace, binary: $(trace_cost "$binary_run")"
 	log "benchmark: $variant: reading the trace, text:   $(trace_cost "$(only_run "$tdir")")"
-	rm -f "$vhd"
+	rm -f "$disk"
 }
 
 # What kind of image this run tests: the first line of its output.
@@ -713,9 +905,13 @@ report_build_times() {
 }
 
 main() {
-	[ $# -gt 0 ] || set -- enlightened emulated
+	# shellcheck disable=SC2046 # variant names have no spaces
+	[ $# -gt 0 ] || set -- $(default_variants)
+	for variant; do
+		variant_check "$variant" || die "no such variant"
+	done
 	announce
-	need_tools
+	need_tools "$@"
 	begin=$(date +%s)
 	mkdir -p "$E2E"
 	if [ -n "$BUILDROOT" ]; then
@@ -732,12 +928,16 @@ main() {
 		run_variant "$variant"
 	done
 	check_text_reader "$1"
-	check_broken_config "$1"
-	check_hang "$1" yes
-	check_hang "$1" unwatched
+	for firmware in $(variant_firmware "$1"); do
+		check_broken_config "$1" "$firmware"
+		check_hang "$1" "$firmware" yes
+		check_hang "$1" "$firmware" unwatched
+	done
 	for variant in "$@"; do
-		serial=$E2E/$variant/serial.log
-		log "$variant: boot to first sample: $(kernel_first_sample "$serial") s after kernel start, $(cat "$serial.first") s after power-on (host clock, TCG)"
+		for firmware in $(variant_firmware "$variant"); do
+			serial=$(boot_dir "$variant" "$firmware")/serial.log
+			log "$(boot_name "$variant" "$firmware"): boot to first sample: $(kernel_first_sample "$serial") s after kernel start, $(cat "$serial.first") s after power-on (host clock, TCG)"
+		done
 	done
 	log "all checks passed in $(($(date +%s) - begin)) s"
 }

@@ -19,12 +19,14 @@ copy_tree() {
 	cp -r "$TREE/configs" "$TREE/board" "$TREE/scripts" "$SCRATCH/tree/"
 }
 
-# expect_failure DESCRIPTION PATTERN: the check must fail and print PATTERN.
+# expect_failure VARIANT DESCRIPTION PATTERN: the check of VARIANT must fail and
+# print PATTERN.
 expect_failure() {
-	description=$1
-	pattern=$2
+	variant=$1
+	description=$2
+	pattern=$3
 	if HVRT_OUTPUT="$SCRATCH/output" HVRT_KERNEL_SRC="$KERNEL_SRC" \
-		"$SCRATCH/tree/scripts/check-kernel-config.sh" emulated \
+		"$SCRATCH/tree/scripts/check-kernel-config.sh" "$variant" \
 		>"$SCRATCH/log" 2>&1; then
 		cat "$SCRATCH/log"
 		echo "test-check-kernel-config: FAIL: $description was not caught" >&2
@@ -40,22 +42,36 @@ expect_failure() {
 
 main() {
 	# The real configs must pass first (this also extracts the kernel).
-	"$TREE/scripts/check-kernel-config.sh" emulated >/dev/null
+	"$TREE/scripts/check-kernel-config.sh" emulated enlightened >/dev/null
 
 	copy_tree
 	echo 'CONFIG_HYPERV=y' >>"$SCRATCH/tree/board/hyperv/emulated/linux.fragment"
-	expect_failure "a fragment line kconfig drops (HYPERV without HYPERVISOR_GUEST)" \
+	expect_failure emulated "a fragment line kconfig drops (HYPERV without HYPERVISOR_GUEST)" \
 		'linux.fragment:[0-9]*: CONFIG_HYPERV wanted y, got n'
 
 	copy_tree
 	sed -i '/^CONFIG_EXPERT=y$/d' "$SCRATCH/tree/board/hyperv/linux/realtime.fragment" \
 		"$SCRATCH/tree/board/hyperv/linux/base.config"
-	expect_failure "PREEMPT_RT without EXPERT" 'CONFIG_PREEMPT_RT wanted y, got n'
+	expect_failure emulated "PREEMPT_RT without EXPERT" 'CONFIG_PREEMPT_RT wanted y, got n'
 
 	copy_tree
 	sed -i '/^CONFIG_TULIP=y$/d' "$SCRATCH/tree/board/hyperv/emulated/linux.fragment"
-	expect_failure "a required symbol of the variant missing (TULIP)" \
+	expect_failure emulated "a required symbol of the variant missing (TULIP)" \
 		'CONFIG_TULIP wanted y, got n'
+
+	# Generation 2 (UEFI): GRUB x86_64-efi needs the EFI stub, the SCSI disk hv_storvsc
+	# built in; without the fragment's lines the kernel has neither.
+	copy_tree
+	sed -i '/^CONFIG_EFI_STUB=y$/d' "$SCRATCH/tree/board/hyperv/enlightened/linux.fragment"
+	expect_failure enlightened "a generation 2 variant without the EFI stub" \
+		'CONFIG_EFI_STUB wanted y, got n'
+
+	copy_tree
+	sed -i 's/^CONFIG_HYPERV_STORAGE=y$/# CONFIG_HYPERV_STORAGE is not set/' \
+		"$SCRATCH/tree/board/hyperv/enlightened/linux.fragment"
+	sed -i '/^CONFIG_HYPERV_STORAGE=y$/d' "$SCRATCH/tree/board/hyperv/enlightened/linux.required"
+	expect_failure enlightened "a generation 2 variant without hv_storvsc" \
+		'CONFIG_HYPERV_STORAGE wanted y, got n'
 }
 
 main "$@"

@@ -240,6 +240,45 @@ fn a_bare_fat_file_system_without_partition_table() {
     );
 }
 
+/// A GPT disk as the image that boots under BIOS and UEFI has it: an EFI system partition
+/// (FAT, with a results/ directory of its own to tell them apart) before the partition
+/// labelled HVRT. pull must take the one labelled HVRT, and qemu-img's VHDX of it too.
+#[test]
+fn a_gpt_disk_with_an_efi_system_partition() {
+    let Some(img) = images() else { return };
+    let dir = scratch("gpt-esp");
+    sh(
+        &format!(
+            "truncate -s 48M gpt.img
+             printf 'start=2048, size=16384, type=U\\nstart=18432, size=75776, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\\n' |
+                 sfdisk -q --label gpt gpt.img
+             mkfs.vfat -F 16 -s 1 -n EFI --offset 2048 gpt.img 8192 >/dev/null
+             mmd -i gpt.img@@1M ::results ::results/not-this-one
+             mkfs.vfat -F 32 -s 1 -n HVRT --offset 18432 gpt.img 37888 >/dev/null
+             mcopy -s -i gpt.img@@9M '{}' ::
+             qemu-img convert -O vhdx gpt.img gpt.vhdx",
+            img.dir.join("src/results").display()
+        ),
+        &dir,
+    );
+    let expected = tree(&img.dir.join("mtools/results"));
+    for name in ["gpt.img", "gpt.vhdx"] {
+        let out = dir.join(format!("out-{name}"));
+        let o = rust_bench(&[Path::new("pull"), &dir.join(name), &out]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("FAT volume HVRT"),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        assert!(tree(&out) == expected, "{name}: pulled files differ");
+    }
+}
+
 #[test]
 fn pulling_again_merges_and_never_overwrites_silently() {
     let Some(img) = images() else { return };
@@ -587,15 +626,29 @@ fn end_to_end_images_when_present() {
         return;
     }
     let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("../output/e2e");
+    // output/e2e/<variant>/hvrt-<variant>.vhd and .vhdx, and those of a boot under other
+    // firmware, output/e2e/<variant>/<firmware>/hvrt-<variant>.vhdx.
     let mut images = Vec::new();
-    for variant in ["enlightened", "emulated"] {
-        for ext in ["vhd", "vhdx"] {
-            let p = e2e.join(variant).join(format!("hvrt-{variant}.{ext}"));
-            if p.is_file() {
-                images.push(p);
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for variant in fs::read_dir(&e2e).into_iter().flatten().flatten() {
+        dirs.push(variant.path());
+        dirs.extend(
+            fs::read_dir(variant.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|d| d.path()),
+        );
+    }
+    for dir in dirs.iter().filter(|d| d.is_dir()) {
+        for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.starts_with("hvrt-") && (name.ends_with(".vhd") || name.ends_with(".vhdx")) {
+                images.push(e.path());
             }
         }
     }
+    images.sort();
     if images.is_empty() {
         assert!(
             !e2e_required(),
@@ -610,7 +663,11 @@ fn end_to_end_images_when_present() {
     }
     let mut with_results = 0;
     for image in images {
-        let name = image.file_name().unwrap().to_string_lossy().to_string();
+        let name = image
+            .strip_prefix(&e2e)
+            .unwrap()
+            .to_string_lossy()
+            .replace('/', "-");
         let out = scratch(&format!("e2e-{name}"));
         let o = rust_bench(&[Path::new("pull"), &image, &out.join("pulled")]);
         assert!(

@@ -5,7 +5,19 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use crate::results::environment::Throttling;
-pub use crate::results::environment::{Environment, Kernel};
+pub use crate::results::environment::{Environment, Firmware, Kernel};
+
+/// Where Linux shows what UEFI handed over; absent after a BIOS boot.
+const EFI_DIR: &str = "/sys/firmware/efi";
+/// UEFI's SecureBoot variable (EFI_GLOBAL_VARIABLE's GUID) in efivarfs: 4 bytes of
+/// attributes, then 1 when Secure Boot is on, 0 when it is off.
+const SECURE_BOOT_VARIABLE: &str =
+    "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c";
+/// x86's boot_params as the kernel received them (root only); its byte 0x1ec holds what the
+/// EFI stub found of Secure Boot (PREEMPT_RT kernels run without UEFI's runtime services, so
+/// without efivarfs).
+const BOOT_PARAMS: &str = "/sys/kernel/boot_params/data";
+const BOOT_PARAMS_SECURE_BOOT: usize = 0x1ec;
 
 fn read_trim(path: &str) -> Option<String> {
     std::fs::read_to_string(path)
@@ -35,6 +47,8 @@ pub fn collect() -> Environment {
         os_release: std::fs::read_to_string("/etc/os-release")
             .ok()
             .and_then(|text| os_release_pretty_name(&text)),
+        firmware: firmware(),
+        secure_boot: secure_boot_state(),
         cmdline: read_trim("/proc/cmdline"),
         rt_throttling: Throttling::read(),
         kernel_config: kernel_config(),
@@ -89,6 +103,55 @@ pub fn hypervisor() -> Option<String> {
     #[cfg(not(target_arch = "x86_64"))]
     {
         None
+    }
+}
+
+/// UEFI when Linux was started by UEFI firmware, else BIOS (on x86, the only other way a PC
+/// boots); unknown elsewhere.
+fn firmware() -> Option<Firmware> {
+    if std::path::Path::new(EFI_DIR).is_dir() {
+        Some(Firmware::Uefi)
+    } else if cfg!(target_arch = "x86_64") {
+        Some(Firmware::Bios)
+    } else {
+        None
+    }
+}
+
+/// Secure Boot's state: the SecureBoot variable's (efivarfs), else what the kernel's EFI stub
+/// noted in boot_params; unknown after a BIOS boot or where neither can be read.
+fn secure_boot_state() -> Option<bool> {
+    if let Some(state) = std::fs::read(SECURE_BOOT_VARIABLE)
+        .ok()
+        .and_then(|v| secure_boot(&v))
+    {
+        return Some(state);
+    }
+    if !std::path::Path::new(EFI_DIR).is_dir() {
+        return None;
+    }
+    std::fs::read(BOOT_PARAMS)
+        .ok()
+        .and_then(|p| boot_params_secure_boot(&p))
+}
+
+/// boot_params' secure_boot byte (the kernel's enum efi_secureboot_mode): 2 disabled,
+/// 3 enabled; 0 (unset: the kernel was not entered through its EFI stub) and 1 (unknown)
+/// say nothing.
+pub fn boot_params_secure_boot(params: &[u8]) -> Option<bool> {
+    match params.get(BOOT_PARAMS_SECURE_BOOT)? {
+        2 => Some(false),
+        3 => Some(true),
+        _ => None,
+    }
+}
+
+/// Secure Boot's state from the SecureBoot variable as efivarfs reads it.
+pub fn secure_boot(variable: &[u8]) -> Option<bool> {
+    match variable.get(4)? {
+        0 => Some(false),
+        1 => Some(true),
+        _ => None,
     }
 }
 
@@ -185,9 +248,33 @@ mod tests {
     }
 
     #[test]
+    fn secure_boot_variable() {
+        assert_eq!(secure_boot(&[6, 0, 0, 0, 1]), Some(true));
+        assert_eq!(secure_boot(&[6, 0, 0, 0, 0]), Some(false));
+        assert_eq!(secure_boot(&[6, 0, 0, 0, 7]), None);
+        assert_eq!(secure_boot(&[6, 0, 0, 0]), None);
+        let params = |mode: u8| {
+            let mut p = vec![0u8; 4096];
+            p[0x1ec] = mode;
+            boot_params_secure_boot(&p)
+        };
+        assert_eq!(params(2), Some(false));
+        assert_eq!(params(3), Some(true));
+        assert_eq!(params(0), None);
+        assert_eq!(params(1), None);
+        assert_eq!(boot_params_secure_boot(&[0u8; 16]), None);
+    }
+
+    #[test]
     fn collect_here() {
         let e = collect();
         assert!(e.kernel.release.is_some());
+        // This machine's own boot, as Linux shows it.
+        let efi = std::path::Path::new(EFI_DIR).is_dir();
+        assert_eq!(
+            e.firmware,
+            Some(if efi { Firmware::Uefi } else { Firmware::Bios })
+        );
         let json = serde_json::to_value(&e).unwrap();
         for key in [
             "kernel",
@@ -198,6 +285,8 @@ mod tests {
             "invariant_tsc",
             "cmdline",
             "os_release",
+            "firmware",
+            "secure_boot",
             "rt_throttling",
             "kernel_config",
         ] {

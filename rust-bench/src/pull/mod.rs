@@ -1,5 +1,5 @@
 //! `rust-bench pull IMAGE [DIR]`: copy `results/` out of a disk image without root and
-//! without mounting: raw `.img`, `.vhd` (fixed or dynamic) or `.vhdx`, MBR-partitioned (or a
+//! without mounting: raw `.img`, `.vhd` (fixed or dynamic) or `.vhdx`, MBR or GPT (or a
 //! bare FAT file system), FAT12/16/32.
 //!
 //! Existing files are never overwritten silently: run directories merge into DIR, a file that
@@ -12,7 +12,7 @@ pub mod convert;
 mod crc32c;
 mod fat;
 mod image;
-mod mbr;
+mod partition;
 mod vhd;
 mod vhdx;
 
@@ -97,7 +97,7 @@ pub fn pull(
     let mut disk = image::open(image_path).map_err(with_image)?;
     let mut format = disk.format.name().to_string();
     let disk_len = disk.len();
-    let part = mbr::find_fat(&mut disk, disk_len).map_err(with_image)?;
+    let part = partition::find_fat(&mut disk, disk_len).map_err(with_image)?;
     let volume = image::Slice::new(disk, part.start, part.len);
     let found = fat::read_results(volume).map_err(with_image)?;
     if !found.label.is_empty() {

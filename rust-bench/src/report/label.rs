@@ -1,9 +1,10 @@
 //! Naming a run's environment the way the paper does: bare metal, Hyper-V emulated, Hyper-V
 //! enlightened, or another hypervisor, from the CPUID hypervisor vendor, VMBus and the
-//! kernel's own configuration.
+//! kernel's own configuration; on Hyper-V with the VM's generation, from the firmware that
+//! booted it (Generation 1: BIOS, Generation 2: UEFI).
 
 use super::model::Run;
-use crate::results::environment::Environment;
+use crate::results::environment::{Environment, Firmware};
 
 /// The column heading for a run: its environment's name.
 pub fn environment(env: Option<&Environment>) -> String {
@@ -18,7 +19,12 @@ pub fn environment(env: Option<&Environment>) -> String {
     let qemu_cpu = env.cpu_model.as_deref().is_some_and(|m| m.contains("QEMU"));
     let hyperv_kernel = kernel_option(env, "CONFIG_HYPERV");
     let guest_kernel = kernel_option(env, "CONFIG_HYPERVISOR_GUEST");
-    let enlightened = "Hyper-V enlightened".to_string();
+    let generation = match env.firmware {
+        Some(Firmware::Bios) => ", Generation 1",
+        Some(Firmware::Uefi) => ", Generation 2",
+        None => "",
+    };
+    let enlightened = format!("Hyper-V enlightened{generation}");
     let name = match vendor {
         None if vmbus => return enlightened,
         // No hypervisor bit, yet QEMU's own CPU model: an emulator that does not say so.
@@ -33,7 +39,7 @@ pub fn environment(env: Option<&Environment>) -> String {
             return if vmbus || hyperv_kernel == Some(true) {
                 enlightened
             } else {
-                "Hyper-V emulated".to_string()
+                format!("Hyper-V emulated{generation}")
             };
         }
         Some(other) => hypervisor_name(other),
@@ -156,6 +162,33 @@ mod tests {
             environment(Some(&env(Some("Microsoft Hv"), false, Some("m")))),
             "Hyper-V enlightened"
         );
+    }
+
+    #[test]
+    fn hyper_v_generation_from_the_firmware() {
+        let with = |firmware, hyperv: Option<&str>| {
+            let mut e = env(Some("Microsoft Hv"), hyperv.is_some(), hyperv);
+            e.firmware = firmware;
+            environment(Some(&e))
+        };
+        assert_eq!(
+            with(Some(Firmware::Uefi), Some("y")),
+            "Hyper-V enlightened, Generation 2"
+        );
+        assert_eq!(
+            with(Some(Firmware::Bios), Some("y")),
+            "Hyper-V enlightened, Generation 1"
+        );
+        assert_eq!(
+            with(Some(Firmware::Bios), None),
+            "Hyper-V emulated, Generation 1"
+        );
+        // Results from before the firmware was recorded keep their name.
+        assert_eq!(with(None, Some("y")), "Hyper-V enlightened");
+        // Elsewhere the firmware is no generation.
+        let mut qemu = env(Some("TCGTCGTCGTCG"), false, Some("y"));
+        qemu.firmware = Some(Firmware::Uefi);
+        assert_eq!(environment(Some(&qemu)), "QEMU (TCG), enlightened kernel");
     }
 
     #[test]

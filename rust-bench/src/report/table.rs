@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 pub use super::grid::{Cell, Row, Table};
 use super::model::Run;
 use crate::platform::rt_setup;
-use crate::results::environment::Environment;
+use crate::results::environment::{Environment, Firmware};
 use crate::results::run::Status;
 use crate::suite::TESTS;
 use crate::suite::test::{Line, Test};
@@ -59,6 +59,15 @@ pub fn environments(runs: &[Run], labels: &[String]) -> Table {
     add("VMBus", &|r| {
         let v = r.environment.as_ref()?.vmbus;
         Some(if v { "yes" } else { "no" }.to_string())
+    });
+    add("firmware", &|r| {
+        let e = r.environment.as_ref()?;
+        let firmware = e.firmware?.as_str();
+        Some(match e.secure_boot {
+            Some(true) => format!("{firmware}, Secure Boot on"),
+            Some(false) => format!("{firmware}, Secure Boot off"),
+            None => firmware.to_string(),
+        })
     });
     add("clocksource", &|r| {
         r.environment.as_ref()?.clocksource.clone()
@@ -154,11 +163,16 @@ pub fn sections(runs: &[Run]) -> Vec<Section> {
             runs: all,
         }];
     }
-    let kind = |i: &usize| kind_rank(&super::label::environment(runs[*i].environment.as_ref()));
+    // Then Generation 1 before Generation 2 of the same kind (BIOS before UEFI).
+    let kind = |i: &usize| {
+        let env = runs[*i].environment.as_ref();
+        let uefi = env.and_then(|e| e.firmware) == Some(Firmware::Uefi);
+        (kind_rank(&super::label::environment(env)), uefi)
+    };
     let bare: Vec<usize> = all
         .iter()
         .copied()
-        .filter(|&i| scenario(&runs[i]).is_none() && kind(&i) == 0)
+        .filter(|&i| scenario(&runs[i]).is_none() && kind(&i).0 == 0)
         .collect();
     let mut out: Vec<Section> = numbers
         .iter()
@@ -583,6 +597,42 @@ mod section_tests {
                 scenario: None,
                 runs: vec![0, 1]
             }]
+        );
+    }
+
+    /// Generation 1 and Generation 2 of the enlightened image in one scenario: side by side,
+    /// Generation 1 first, each column saying which it is.
+    #[test]
+    fn generations_side_by_side() {
+        let hv = Some("Microsoft Hv");
+        let with = |firmware, secure_boot| {
+            let mut e = fixture::environment(hv, true, true);
+            e.firmware = Some(firmware);
+            e.secure_boot = secure_boot;
+            e
+        };
+        let runs = vec![
+            run("gen2", with(Firmware::Uefi, Some(false)), Some(1)),
+            run("gen1", with(Firmware::Bios, None), Some(1)),
+        ];
+        let s = sections(&runs);
+        assert_eq!(s[0].runs, vec![1, 0]);
+        let labels = crate::report::label::for_runs(&runs, &[]);
+        assert_eq!(
+            labels,
+            vec![
+                "Hyper-V enlightened, Generation 2",
+                "Hyper-V enlightened, Generation 1"
+            ]
+        );
+        let table = environments(&runs, &labels);
+        let row = table.rows.iter().find(|r| r.name == "firmware").unwrap();
+        assert_eq!(
+            row.cells,
+            vec![
+                Cell::Text("UEFI, Secure Boot off".into()),
+                Cell::Text("BIOS".into())
+            ]
         );
     }
 }

@@ -24,12 +24,39 @@ pub struct Environment {
     /// PRETTY_NAME from /etc/os-release (the distribution or image); null when absent.
     #[serde(default)]
     pub os_release: Option<String>,
+    /// How the machine booted: UEFI (Linux shows /sys/firmware/efi) or BIOS. On Hyper-V this
+    /// is the VM's generation: Generation 1 boots through BIOS, Generation 2 through UEFI.
+    /// null in results written before it was recorded.
+    #[serde(default)]
+    pub firmware: Option<Firmware>,
+    /// UEFI Secure Boot, from the firmware's SecureBoot variable (through efivarfs); null
+    /// under BIOS, or where the variable cannot be read (efivarfs not mounted).
+    #[serde(default)]
+    pub secure_boot: Option<bool>,
     /// /proc/cmdline.
     pub cmdline: Option<String>,
     pub rt_throttling: Throttling,
     /// /proc/config.gz as {"CONFIG_X": "y"|"m"|value}; options that are not set are absent;
     /// null when the kernel does not provide /proc/config.gz.
     pub kernel_config: Option<BTreeMap<String, String>>,
+}
+
+/// The firmware that booted the machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Firmware {
+    #[serde(rename = "UEFI")]
+    Uefi,
+    #[serde(rename = "BIOS")]
+    Bios,
+}
+
+impl Firmware {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Firmware::Uefi => "UEFI",
+            Firmware::Bios => "BIOS",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

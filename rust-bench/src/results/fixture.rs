@@ -39,6 +39,8 @@ pub fn environment(hypervisor: Option<&str>, vmbus: bool, hyperv_kernel: bool) -
         cpus_online: Some("0-1".into()),
         hostname: Some("hvrt".into()),
         os_release: Some("Buildroot 2026.02.3".into()),
+        firmware: None,
+        secure_boot: None,
         cmdline: Some("quiet".into()),
         rt_throttling: Throttling {
             sched_rt_runtime_us: Some(-1),
