@@ -27,6 +27,31 @@ pub fn stop_requested() -> bool {
 #[allow(dead_code)] // for the plan executor (e.g. on its own timeout)
 pub fn request_stop() {
     STOP.store(true, Ordering::Relaxed);
+    wake_sleepers();
+}
+
+/// Wakes [`sleep_until_stopped`] when a stop is requested.
+static STOP_WAKE: (std::sync::Mutex<()>, std::sync::Condvar) =
+    (std::sync::Mutex::new(()), std::sync::Condvar::new());
+
+fn wake_sleepers() {
+    let _held = STOP_WAKE.0.lock().unwrap_or_else(|e| e.into_inner());
+    STOP_WAKE.1.notify_all();
+}
+
+/// Sleep until `deadline`, or until a stop is requested (a signal, or [`request_stop`]):
+/// a long sleep that need not wake now and then to look for a stop.
+pub fn sleep_until_stopped(deadline: std::time::Instant) {
+    let mut held = STOP_WAKE.0.lock().unwrap_or_else(|e| e.into_inner());
+    while !stop_requested() {
+        let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) else {
+            return;
+        };
+        held = match STOP_WAKE.1.wait_timeout(held, left) {
+            Ok((g, _)) => g,
+            Err(e) => e.into_inner().0,
+        };
+    }
 }
 
 /// Forget an earlier stop request (before a new measurement in the same process).
@@ -156,6 +181,7 @@ fn watch_stop_signals(fd: libc::c_int) {
         let n = unsafe { libc::read(fd, byte.as_mut_ptr().cast(), 1) };
         if n == 1 {
             seen += 1;
+            wake_sleepers();
         } else if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
         {
             continue;

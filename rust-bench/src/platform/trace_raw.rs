@@ -527,6 +527,30 @@ impl RawPipe {
     }
 }
 
+/// The events (`system/event`) a recorded fixture under tests/data/trace-raw has the
+/// formats of.
+#[cfg(test)]
+pub(crate) fn fixture_events(name: &str) -> Vec<String> {
+    let events = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/trace-raw")
+        .join(name)
+        .join("events");
+    let mut out = Vec::new();
+    for system in fs::read_dir(&events).unwrap().flatten() {
+        for event in fs::read_dir(system.path()).into_iter().flatten().flatten() {
+            if event.path().join("format").is_file() {
+                out.push(format!(
+                    "{}/{}",
+                    system.file_name().to_string_lossy(),
+                    event.file_name().to_string_lossy()
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -588,27 +612,13 @@ mod tests {
             .collect()
     }
 
-    const ATTRIBUTION: [&str; 14] = [
-        "irq/irq_handler_entry",
-        "irq/irq_handler_exit",
-        "irq/softirq_entry",
-        "irq/softirq_exit",
-        "sched/sched_switch",
-        "nmi/nmi_handler",
-        "timer/hrtimer_expire_entry",
-        "timer/hrtimer_expire_exit",
-        "irq_vectors/local_timer_entry",
-        "irq_vectors/local_timer_exit",
-        "irq_vectors/reschedule_entry",
-        "irq_vectors/reschedule_exit",
-        "irq_vectors/call_function_single_entry",
-        "irq_vectors/call_function_single_exit",
-    ];
-
     #[test]
     fn decodes_recorded_pages_as_the_kernel_printed_them() {
         // x86-tsc: the text trace prints the raw counter.
-        let (records, lost) = decode("attribution", &ATTRIBUTION);
+        let names = fixture_events("attribution");
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        assert_eq!(names.len(), 14);
+        let (records, lost) = decode("attribution", &names);
         let text = text("attribution");
         assert_eq!(records.len(), text.len());
         for (r, t) in records.iter().zip(&text) {

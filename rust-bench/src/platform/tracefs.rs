@@ -72,31 +72,30 @@ pub enum TracePipe {
 }
 
 impl TracePipe {
-    /// Open `dir/per_cpu/cpuN`'s pipe as `reader` asks (`events`: the instance's `events/`
-    /// with the kernel's layouts); `text_budget`: bytes of text at most per reading, the
-    /// binary one reads at most that many bytes of pages (whole pages).
+    /// Open `dir/per_cpu/cpuN`'s pipe as `reader` asks (the layouts from `dir/events`);
+    /// `text_budget`: bytes of text at most per reading, the binary one reads at most that
+    /// many bytes of pages (whole pages).
     pub fn open(dir: &Path, cpu: usize, reader: Reader, text_budget: usize) -> Result<TracePipe> {
+        TracePipe::open_with(dir, cpu, layouts(&dir.join("events"), reader)?, text_budget)
+    }
+
+    /// Open `dir/per_cpu/cpuN`'s pipe: binary with `layouts` ([`layouts`]), else text.
+    pub fn open_with(
+        dir: &Path,
+        cpu: usize,
+        layouts: Option<Decoder>,
+        text_budget: usize,
+    ) -> Result<TracePipe> {
         let per_cpu = dir.join(format!("per_cpu/cpu{cpu}"));
-        let binary = || -> Result<TracePipe> {
-            let decoder = Decoder::load(&dir.join("events"))?;
-            let pipe = RawPipe::open(&per_cpu.join("trace_pipe_raw"), decoder.page_size())?;
-            let max_pages = (text_budget / decoder.page_size()).max(1);
-            Ok(TracePipe::Binary {
-                pipe,
+        Ok(match layouts {
+            Some(decoder) => TracePipe::Binary {
+                pipe: RawPipe::open(&per_cpu.join("trace_pipe_raw"), decoder.page_size())?,
+                max_pages: (text_budget / decoder.page_size()).max(1),
                 decoder,
                 pages: Vec::new(),
-                max_pages,
-            })
-        };
-        let text = || Pipe::open(&per_cpu.join("trace_pipe"), text_budget).map(TracePipe::Text);
-        match reader {
-            Reader::Binary => binary(),
-            Reader::Text => text(),
-            Reader::Auto => binary().or_else(|e| {
-                eprintln!("rust-bench: reading the trace as text: {e:#}");
-                text()
-            }),
-        }
+            },
+            None => TracePipe::Text(Pipe::open(&per_cpu.join("trace_pipe"), text_budget)?),
+        })
     }
 
     /// Which way it reads.
@@ -133,6 +132,19 @@ impl TracePipe {
             }
         }
         Ok(n)
+    }
+}
+
+/// The kernel's binary layouts under `events` where `reader` wants the binary form: None
+/// for text, and for `auto` where they cannot be read (said on stderr). Loaded apart from
+/// opening the pipe, so that a tracer already running need not wait for it.
+pub fn layouts(events: &Path, reader: Reader) -> Result<Option<Decoder>> {
+    match reader {
+        Reader::Text => Ok(None),
+        Reader::Binary => Decoder::load(events).map(Some),
+        Reader::Auto => Ok(Decoder::load(events)
+            .inspect_err(|e| eprintln!("rust-bench: reading the trace as text: {e:#}"))
+            .ok()),
     }
 }
 
@@ -504,10 +516,16 @@ impl Session {
     }
 
     /// Read everything recorded so far, handing each line or record to `each`; returns
-    /// the events the kernel lost since the previous call.
+    /// the events the kernel lost since the previous call that the reading did not hand
+    /// over itself (as a binary page's [`Item::Lost`] or a text `[LOST N EVENTS]` line).
     pub fn drain(&mut self, each: &mut dyn FnMut(Entry)) -> Result<u64> {
         if let Some(pipe) = self.pipe.as_mut() {
             pipe.drain(each)?;
+            // The binary pages say themselves where events were lost (Item::Lost); the
+            // text needs the buffer's counters, a file the kernel formats at each reading.
+            if let TracePipe::Binary { .. } = pipe {
+                return Ok(0);
+            }
         }
         let total = self.lost_total();
         let lost = total.saturating_sub(self.lost_seen);

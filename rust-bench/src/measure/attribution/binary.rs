@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use anyhow::Result;
 
-use super::{Event, Kind};
+use super::{Event, Kind, Name};
 use crate::platform::kallsyms;
 use crate::platform::trace_raw::{Field, Format, Record};
 use crate::results::attribution::Class;
@@ -25,9 +25,10 @@ enum Known {
         irq: Field,
         name: Field,
     },
+    /// The names of the softirqs by vector (`__print_symbolic` of `vec`).
     SoftirqEntry {
         vec: Field,
-        format: Box<Format>,
+        names: HashMap<u64, Name>,
     },
     TimerEntry {
         function: Field,
@@ -40,22 +41,27 @@ enum Known {
         prev: (Field, Field),
         next: (Field, Field),
     },
-    Enter(Class, String),
+    Enter(Class, Name),
     Exit(Class),
 }
 
 /// Decodes records of the events the attribution enabled.
 #[derive(Debug)]
 pub struct Decode {
-    by_id: HashMap<u16, Known>,
+    /// By event id (ids are small numbers).
+    by_id: Vec<Option<Known>>,
     pid: Option<Field>,
-    comms: HashMap<u32, String>,
+    comms: HashMap<u32, Name>,
+    /// The previous record's task: a record of the same task needs no command (the replay
+    /// reads it only where the task changes), and gets this empty one.
+    last_pid: Option<u32>,
+    unnamed: Name,
 }
 
 impl Decode {
     /// For the events of `formats` (the instance's enabled events).
     pub fn new(formats: &[Format]) -> Result<Decode> {
-        let mut by_id = HashMap::new();
+        let mut by_id: Vec<Option<Known>> = Vec::new();
         let mut pid = None;
         for f in formats {
             pid = pid.or_else(|| f.field("common_pid").cloned());
@@ -67,7 +73,9 @@ impl Decode {
                 ("irq", "irq_handler_exit") => Known::Exit(Class::Irq),
                 ("irq", "softirq_entry") => Known::SoftirqEntry {
                     vec: f.need("vec")?,
-                    format: Box::new(f.clone()),
+                    names: (0..64)
+                        .filter_map(|v| Some((v, f.symbol("vec", v)?.into())))
+                        .collect(),
                 },
                 ("irq", "softirq_exit") => Known::Exit(Class::Softirq),
                 ("timer", "hrtimer_expire_entry") => Known::TimerEntry {
@@ -83,79 +91,107 @@ impl Decode {
                     next: (f.need("next_comm")?, f.need("next_pid")?),
                 },
                 ("irq_vectors", name) => match name.strip_suffix("_entry") {
-                    Some(v) => Known::Enter(Class::Vector, v.to_string()),
+                    Some(v) => Known::Enter(Class::Vector, v.into()),
                     None if name.ends_with("_exit") => Known::Exit(Class::Vector),
                     None => continue,
                 },
                 _ => continue,
             };
-            by_id.insert(f.id, known);
+            let id = f.id as usize;
+            if by_id.len() <= id {
+                by_id.resize(id + 1, None);
+            }
+            by_id[id] = Some(known);
         }
         Ok(Decode {
             by_id,
             pid,
             comms: HashMap::new(),
+            last_pid: None,
+            unnamed: "".into(),
         })
     }
 
     /// The command of `pid`: as the scheduler last named it, else /proc's.
-    fn comm(&mut self, pid: u32) -> String {
-        self.comms
+    fn comm(comms: &mut HashMap<u32, Name>, pid: u32) -> Name {
+        comms
             .entry(pid)
             .or_insert_with(|| {
                 if pid == 0 {
-                    return "<idle>".to_string();
+                    return "<idle>".into();
                 }
                 std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                    .map(|c| c.trim_end().to_string())
-                    .unwrap_or_else(|_| "<...>".to_string())
+                    .map_or_else(|_| "<...>".into(), |c| c.trim_end().into())
             })
             .clone()
     }
 
     /// The event a record is, or None for records this module does not use.
     pub fn event(&mut self, r: &Record) -> Option<Event> {
-        let known = self.by_id.get(&r.id()?)?.clone();
-        let pid = r.int(self.pid.as_ref()?)? as u32;
-        let str_of = |f: &Field| r.str(f).unwrap_or("").to_string();
+        let Decode {
+            by_id,
+            pid: pid_field,
+            comms,
+            last_pid,
+            unnamed,
+        } = self;
+        let known = by_id.get(r.id()? as usize)?.as_ref()?;
+        let pid = r.int(pid_field.as_ref()?)? as u32;
+        let str_of = |f: &Field| r.str(f).unwrap_or("");
         let kind = match known {
             Known::IrqEntry { irq, name } => Kind::Enter(
                 Class::Irq,
-                format!("{} (irq {})", str_of(&name), r.int(&irq)?),
+                format!("{} (irq {})", str_of(name), r.int(irq)?).into(),
             ),
-            Known::SoftirqEntry { vec, format } => {
-                let v = r.uint(&vec)?;
-                let name = format
-                    .symbol("vec", v)
-                    .map_or_else(|| v.to_string(), str::to_string);
-                Kind::Enter(Class::Softirq, name)
+            Known::SoftirqEntry { vec, names } => {
+                let v = r.uint(vec)?;
+                let name = names.get(&v).cloned();
+                Kind::Enter(Class::Softirq, name.unwrap_or_else(|| v.to_string().into()))
             }
-            Known::TimerEntry { function } => {
-                Kind::Enter(Class::Timer, kallsyms::address_name(r.uint(&function)?))
-            }
+            Known::TimerEntry { function } => Kind::Enter(
+                Class::Timer,
+                kallsyms::address_name(r.uint(function)?).into(),
+            ),
             Known::Nmi { handler, delta_ns } => Kind::Nmi {
-                name: kallsyms::address_name(r.uint(&handler)?),
-                delta_ns: r.int(&delta_ns)?.max(0) as u64,
+                name: kallsyms::address_name(r.uint(handler)?).into(),
+                delta_ns: r.int(delta_ns)?.max(0) as u64,
             },
             Known::Switch { prev, next } => {
                 let next_pid = r.int(&next.1)? as u32;
-                let next_comm = str_of(&next.0);
-                self.comms.insert(r.int(&prev.1)? as u32, str_of(&prev.0));
-                self.comms.insert(next_pid, next_comm.clone());
+                let next_comm = Decode::named(comms, next_pid, str_of(&next.0));
+                Decode::named(comms, r.int(&prev.1)? as u32, str_of(&prev.0));
                 Kind::Switch {
                     next_pid,
                     next_comm,
                 }
             }
-            Known::Enter(class, name) => Kind::Enter(class, name),
-            Known::Exit(class) => Kind::Exit(class),
+            Known::Enter(class, name) => Kind::Enter(*class, name.clone()),
+            Known::Exit(class) => Kind::Exit(*class),
         };
+        let comm = if *last_pid == Some(pid) {
+            unnamed.clone()
+        } else {
+            Decode::comm(comms, pid)
+        };
+        *last_pid = Some(pid);
         Some(Event {
             ts: r.ts,
             pid,
-            comm: self.comm(pid),
+            comm,
             kind,
         })
+    }
+
+    /// `pid` is named `comm` now: the name kept for it (made anew only when it changed).
+    fn named(comms: &mut HashMap<u32, Name>, pid: u32, comm: &str) -> Name {
+        match comms.get(&pid) {
+            Some(known) if **known == *comm => known.clone(),
+            _ => {
+                let name: Name = comm.into();
+                comms.insert(pid, name.clone());
+                name
+            }
+        }
     }
 }
 
@@ -171,22 +207,7 @@ mod tests {
     fn the_same_events_as_the_text_reader() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/trace-raw/attribution");
         let events = dir.join("events");
-        let names = [
-            "irq/irq_handler_entry",
-            "irq/irq_handler_exit",
-            "irq/softirq_entry",
-            "irq/softirq_exit",
-            "sched/sched_switch",
-            "nmi/nmi_handler",
-            "timer/hrtimer_expire_entry",
-            "timer/hrtimer_expire_exit",
-            "irq_vectors/local_timer_entry",
-            "irq_vectors/local_timer_exit",
-            "irq_vectors/reschedule_entry",
-            "irq_vectors/reschedule_exit",
-            "irq_vectors/call_function_single_entry",
-            "irq_vectors/call_function_single_exit",
-        ];
+        let names = crate::platform::trace_raw::fixture_events("attribution");
         let formats: Vec<Format> = names
             .iter()
             .map(|n| Format::load(&events, n).unwrap())
@@ -233,6 +254,6 @@ mod tests {
                 _ => None,
             })
             .unwrap();
-        assert_eq!(decode.comm(switch.0), switch.1);
+        assert_eq!(Decode::comm(&mut decode.comms, switch.0), switch.1);
     }
 }

@@ -21,6 +21,10 @@ use crate::results::attribution::{AttributedSpike, Attribution, CauseTotal, Clas
 use crate::results::clock::Source;
 use crate::results::trace::TraceReader;
 
+/// A name in the trace (a task's command, a handler, a softirq): shared, not copied, as
+/// the replay hands it from event to segment to spike.
+pub type Name = std::rc::Rc<str>;
+
 /// One trace event, parsed from a `trace_pipe` line.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
@@ -28,20 +32,20 @@ pub struct Event {
     pub ts: u64,
     /// The task that was current when the event fired.
     pub pid: u32,
-    pub comm: String,
+    pub comm: Name,
     pub kind: Kind,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Kind {
     /// A handler starts (class Irq, Vector, Softirq or Nmi).
-    Enter(Class, String),
+    Enter(Class, Name),
     /// The innermost handler of this class ends.
     Exit(Class),
     /// An NMI handler ran for `delta_ns` and ended at `ts`.
-    Nmi { name: String, delta_ns: u64 },
+    Nmi { name: Name, delta_ns: u64 },
     /// The scheduler switched to `next`.
-    Switch { next_pid: u32, next_comm: String },
+    Switch { next_pid: u32, next_comm: Name },
     /// The kernel lost events here (`[LOST n EVENTS]`).
     Lost(u64),
 }
@@ -55,7 +59,7 @@ pub fn parse_line(line: &str) -> Option<Event> {
         return Some(Event {
             ts: 0,
             pid: 0,
-            comm: String::new(),
+            comm: "".into(),
             kind: Kind::Lost(n.parse().ok()?),
         });
     }
@@ -73,7 +77,7 @@ pub fn parse_line(line: &str) -> Option<Event> {
     Some(Event {
         ts,
         pid,
-        comm: comm.to_string(),
+        comm: comm.into(),
         kind,
     })
 }
@@ -132,7 +136,7 @@ fn event_kind(name: &str, args: &str) -> Option<Kind> {
                 .map(|(_, n)| n.trim())
                 .unwrap_or("");
             let irq = field(args, "irq").unwrap_or("?");
-            Kind::Enter(Class::Irq, format!("{n} (irq {irq})"))
+            Kind::Enter(Class::Irq, format!("{n} (irq {irq})").into())
         }
         "irq_handler_exit" => Kind::Exit(Class::Irq),
         "softirq_entry" => {
@@ -141,16 +145,15 @@ fn event_kind(name: &str, args: &str) -> Option<Kind> {
                 .split_once("action=")
                 .map(|(_, a)| a.trim_end_matches(']').to_string())
                 .unwrap_or_else(|| args.to_string());
-            Kind::Enter(Class::Softirq, a)
+            Kind::Enter(Class::Softirq, a.into())
         }
         "softirq_exit" => Kind::Exit(Class::Softirq),
-        "hrtimer_expire_entry" => Kind::Enter(
-            Class::Timer,
-            field(args, "function").unwrap_or("?").to_string(),
-        ),
+        "hrtimer_expire_entry" => {
+            Kind::Enter(Class::Timer, field(args, "function").unwrap_or("?").into())
+        }
         "hrtimer_expire_exit" => Kind::Exit(Class::Timer),
         "nmi_handler" => Kind::Nmi {
-            name: field(args, "handler").unwrap_or("nmi").to_string(),
+            name: field(args, "handler").unwrap_or("nmi").into(),
             delta_ns: field(args, "delta_ns")?.parse().ok()?,
         },
         "sched_switch" => {
@@ -160,12 +163,12 @@ fn event_kind(name: &str, args: &str) -> Option<Kind> {
             let pid = after.split_whitespace().next()?.parse().ok()?;
             Kind::Switch {
                 next_pid: pid,
-                next_comm: comm.to_string(),
+                next_comm: comm.into(),
             }
         }
         _ => {
             if let Some(v) = name.strip_suffix("_entry") {
-                Kind::Enter(Class::Vector, v.to_string())
+                Kind::Enter(Class::Vector, v.into())
             } else if name.ends_with("_exit") {
                 Kind::Exit(Class::Vector)
             } else {
@@ -180,7 +183,7 @@ fn event_kind(name: &str, args: &str) -> Option<Kind> {
 pub struct Segment {
     pub start: u64,
     pub end: u64,
-    pub label: Option<(Class, String)>,
+    pub label: Option<(Class, Name)>,
 }
 
 /// The replay state carried from one batch of events to the next.
@@ -188,8 +191,8 @@ pub struct Segment {
 pub struct Replay {
     /// The measuring thread.
     pub own_pid: u32,
-    stack: Vec<(Class, String)>,
-    task: Option<(u32, String)>,
+    stack: Vec<(Class, Name)>,
+    task: Option<(u32, Name)>,
     last_ts: Option<u64>,
     /// `ns_per_tick`, to place an NMI's start.
     ns_per_tick: f64,
@@ -207,7 +210,7 @@ impl Replay {
         }
     }
 
-    fn label(&self) -> Option<(Class, String)> {
+    fn label(&self) -> Option<(Class, Name)> {
         if let Some(top) = self.stack.last() {
             return Some(top.clone());
         }
@@ -286,7 +289,7 @@ impl Replay {
     }
 }
 
-fn push(out: &mut Vec<Segment>, start: u64, end: u64, label: Option<(Class, String)>) {
+fn push(out: &mut Vec<Segment>, start: u64, end: u64, label: Option<(Class, Name)>) {
     if let Some(prev) = out.last_mut()
         && prev.label == label
         && prev.end == start
@@ -298,7 +301,7 @@ fn push(out: &mut Vec<Segment>, start: u64, end: u64, label: Option<(Class, Stri
 }
 
 /// Pop the innermost entry of `class` and everything above it (their exits were lost).
-fn pop(stack: &mut Vec<(Class, String)>, class: Class) {
+fn pop(stack: &mut Vec<(Class, Name)>, class: Class) {
     if let Some(i) = stack.iter().rposition(|(c, _)| *c == class) {
         stack.truncate(i);
     }
@@ -317,7 +320,7 @@ pub fn split(
     ns_per_tick: f64,
 ) -> Vec<Part> {
     let first = segments.partition_point(|s| s.end <= from);
-    let mut acc: BTreeMap<(Class, String), u64> = BTreeMap::new();
+    let mut acc: BTreeMap<(Class, Name), u64> = BTreeMap::new();
     for s in &segments[first..] {
         if s.start >= to {
             break;
@@ -330,7 +333,7 @@ pub fn split(
         .into_iter()
         .map(|((class, name), t)| Part {
             class,
-            name,
+            name: name.to_string(),
             ns: (t as f64 * ns_per_tick).round() as u64,
         })
         .collect();
@@ -600,7 +603,7 @@ impl Live {
                 Entry::Item(Item::Lost(n)) => Some(Event {
                     ts: 0,
                     pid: 0,
-                    comm: String::new(),
+                    comm: "".into(),
                     kind: Kind::Lost(n),
                 }),
             };
@@ -655,7 +658,7 @@ mod tests {
             comm: if pid == OWN {
                 "rust-bench".into()
             } else {
-                format!("t{pid}")
+                format!("t{pid}").into()
             },
             kind,
         }
@@ -697,10 +700,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(e.ts, 7719002671951);
-        assert_eq!((e.pid, e.comm.as_str()), (26236, "cc1"));
+        assert_eq!((e.pid, &*e.comm), (26236, "cc1"));
         assert_eq!(e.kind, Kind::Enter(Class::Vector, "local_timer".into()));
         let e = parse_line(" memfd:sealed-91-18811   [001] d..2. 7719009852713: sched_switch: prev_comm=memfd:sealed-91 prev_pid=18811 prev_prio=120 prev_state=S ==> next_comm=cc1 next_pid=26242 next_prio=130").unwrap();
-        assert_eq!((e.pid, e.comm.as_str()), (18811, "memfd:sealed-91"));
+        assert_eq!((e.pid, &*e.comm), (18811, "memfd:sealed-91"));
         assert_eq!(
             e.kind,
             Kind::Switch {
@@ -713,9 +716,9 @@ mod tests {
         let e = parse_line("  <idle>-0  [001] d.h1. 5: irq_handler_entry: irq=11 name=virtio0")
             .unwrap();
         assert_eq!(e.kind, Kind::Enter(Class::Irq, "virtio0 (irq 11)".into()));
-        assert_eq!(e.comm, "<idle>");
+        assert_eq!(&*e.comm, "<idle>");
         let e = parse_line("  a b-7  [001] d.h1. 5: irq_handler_exit: irq=11 ret=handled").unwrap();
-        assert_eq!((e.comm.as_str(), e.kind), ("a b", Kind::Exit(Class::Irq)));
+        assert_eq!((&*e.comm, e.kind), ("a b", Kind::Exit(Class::Irq)));
         let e = parse_line("  x-7  [001] d.Z.. 9: nmi_handler: handler=perf_event_nmi_handler delta_ns=2352 handled=1").unwrap();
         assert_eq!(
             e.kind,

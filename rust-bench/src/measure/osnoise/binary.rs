@@ -1,7 +1,8 @@
 //! The osnoise tracer's records in binary form: the per-period summary (the tracer's own
-//! entry, `events/ftrace/osnoise/format`: noise, runtime and max sample in ns, and the
-//! interference counters) and the noise events (`events/osnoise/*_noise/format`), as the
-//! [`Line`]s the text reader parses ([`super::parse_line`]), in ns where the text has µs.
+//! entry, `events/ftrace/osnoise/format`: runtime, noise and max sample in µs, as the text
+//! prints them, and the interference counters) and the noise events
+//! (`events/osnoise/*_noise/format`, durations in ns), as the [`Line`]s the text reader
+//! parses ([`super::parse_line`]).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -92,8 +93,9 @@ impl Decode {
         if let Some((sid, s)) = &self.summary
             && *sid == id
         {
-            let runtime_ns = r.uint(&s.runtime)?;
-            let noise_ns = r.uint(&s.noise)?;
+            // The tracer keeps the summary in µs (trace_osnoise.c: time_to_us).
+            let runtime_ns = r.uint(&s.runtime)? * 1000;
+            let noise_ns = r.uint(&s.noise)? * 1000;
             let available_pct = if runtime_ns > 0 {
                 100.0 * runtime_ns.saturating_sub(noise_ns) as f64 / runtime_ns as f64
             } else {
@@ -107,7 +109,7 @@ impl Decode {
                 runtime_ns,
                 noise_ns,
                 available_pct,
-                max_single_ns: r.uint(&s.max_sample)?,
+                max_single_ns: r.uint(&s.max_sample)? * 1000,
                 counts,
             });
         }
@@ -230,9 +232,10 @@ mod tests {
         let decoder = Decoder::load(events).unwrap();
 
         let mut summary = vec![0u8; 52];
-        put(&mut summary, 8, &190_500u64.to_ne_bytes());
-        put(&mut summary, 16, &1_000_000_000u64.to_ne_bytes());
-        put(&mut summary, 24, &9_250u64.to_ne_bytes());
+        // µs, as the tracer keeps them.
+        put(&mut summary, 8, &190u64.to_ne_bytes());
+        put(&mut summary, 16, &1_000_000u64.to_ne_bytes());
+        put(&mut summary, 24, &9u64.to_ne_bytes());
         for (i, c) in [18u32, 0, 1007, 18, 1].iter().enumerate() {
             put(&mut summary, 32 + 4 * i, &c.to_ne_bytes());
         }
@@ -275,9 +278,9 @@ mod tests {
                 },
                 Line::Summary {
                     runtime_ns: 1_000_000_000,
-                    noise_ns: 190_500,
-                    available_pct: 100.0 * (1_000_000_000.0 - 190_500.0) / 1_000_000_000.0,
-                    max_single_ns: 9_250,
+                    noise_ns: 190_000,
+                    available_pct: 100.0 * (1_000_000_000.0 - 190_000.0) / 1_000_000_000.0,
+                    max_single_ns: 9_000,
                     counts: [18, 0, 1007, 18, 1],
                 },
             ]

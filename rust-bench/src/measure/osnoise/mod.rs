@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::measure::attribution::{find_cpu_field, split_fields};
-use crate::platform::trace_raw::Item;
+use crate::platform::trace_raw::{Decoder, Item};
 use crate::platform::tracefs::{self, Entry as TraceEntry, TracePipe, Tracefs, cpumask};
-use crate::platform::{environment, rt, tsc};
+use crate::platform::{environment, rt};
 use crate::results::osnoise::{self as contract, Counts, NoiseSource, Osnoise};
 use crate::results::trace::TraceReader;
 use crate::results::{End, Origin, SCHEMA};
@@ -433,23 +433,30 @@ struct KernelTrace {
 }
 
 impl KernelTrace {
-    fn open(dir: &Path, cpu: usize, reader: TraceReader) -> Result<KernelTrace> {
-        let pipe = TracePipe::open(dir, cpu, reader, READ_CHUNK)?;
-        let decode = match pipe.reader() {
-            TraceReader::Binary => match binary::Decode::load(&dir.join("events")) {
-                Ok(d) => Some(d),
-                Err(e) if reader == TraceReader::Auto => {
-                    eprintln!("rust-bench: osnoise: reading the trace as text: {e:#}");
-                    return Ok(KernelTrace {
-                        pipe: TracePipe::open(dir, cpu, TraceReader::Text, READ_CHUNK)?,
-                        decode: None,
-                    });
-                }
-                Err(e) => return Err(e),
-            },
-            _ => None,
+    /// What reading the trace as `reader` asks needs from the kernel's `events/` (the
+    /// binary layouts and the osnoise records' formats; None: text), loaded before the
+    /// tracer starts, so that its first period does not pay for it.
+    fn prepare(events: &Path, reader: TraceReader) -> Result<Option<(Decoder, binary::Decode)>> {
+        let Some(layouts) = tracefs::layouts(events, reader)? else {
+            return Ok(None);
         };
-        Ok(KernelTrace { pipe, decode })
+        match binary::Decode::load(events) {
+            Ok(decode) => Ok(Some((layouts, decode))),
+            Err(e) if reader == TraceReader::Auto => {
+                eprintln!("rust-bench: osnoise: reading the trace as text: {e:#}");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The instance `dir`'s pipe of `cpu`, binary with what [`KernelTrace::prepare`] gave.
+    fn open(dir: &Path, cpu: usize, prepared: Option<(Decoder, binary::Decode)>) -> Result<Self> {
+        let (layouts, decode) = prepared.unzip();
+        Ok(KernelTrace {
+            pipe: TracePipe::open_with(dir, cpu, layouts, READ_CHUNK)?,
+            decode,
+        })
     }
 }
 
@@ -459,9 +466,7 @@ impl Trace for KernelTrace {
     }
 
     fn sleep_until(&mut self, at: Instant) {
-        if let Some(wait) = at.checked_duration_since(Instant::now()) {
-            rt::sleep_until_monotonic(tsc::monotonic_ns() + wait.as_nanos() as u64);
-        }
+        rt::sleep_until_stopped(at);
     }
 
     /// One chunk at a time, the deadline checked between chunks.
@@ -487,12 +492,12 @@ impl Trace for KernelTrace {
 }
 
 /// The run ends with the period it is in: whole periods, each with its summary. Read the
-/// trace until the summaries asked for are in: once just after the end of the last period
-/// (counted from `start`), then from a period later, since the tracer's thread skips its
-/// first period when it runs before the kernel has registered the instance (it starts the
-/// thread first), every [`SUMMARY_POLL`] for [`LAST_SUMMARY_WAIT`]. Few readings: on a
-/// one-CPU machine each is noise in the period under way (under QEMU TCG about 50 ms, the
-/// trace's own events of the reading included). However late a summary comes, a reading
+/// trace until the summaries asked for are in, from a period after the end of the last one
+/// (counted from `start`: the tracer's thread skips its first period when it runs before
+/// the kernel has registered the instance, as it starts the thread first, and then every
+/// summary comes a period late), every [`SUMMARY_POLL`] for [`LAST_SUMMARY_WAIT`]. Never
+/// before: on a one-CPU machine a reading is noise in the period under way, and from then
+/// on that period is one the run does not count. However late a summary comes, a reading
 /// counts only the periods asked for ([`Sums`]).
 fn wait_for_summaries(
     trace: &mut impl Trace,
@@ -503,12 +508,9 @@ fn wait_for_summaries(
     let Some(want) = sums.asked else {
         return Ok(());
     };
-    let last_end = start + Duration::from_micros(want * period_us);
-    let late = last_end + Duration::from_micros(period_us);
-    let late_readings = LAST_SUMMARY_WAIT.as_millis() / SUMMARY_POLL.as_millis();
-    let readings = std::iter::once(last_end + SUMMARY_POLL)
-        .chain((1..=late_readings as u32).map(|k| late + SUMMARY_POLL * k));
-    for at in readings {
+    let late = start + Duration::from_micros((want + 1) * period_us);
+    let readings = LAST_SUMMARY_WAIT.as_millis() / SUMMARY_POLL.as_millis();
+    for at in (1..=readings as u32).map(|k| late + SUMMARY_POLL * k) {
         trace.sleep_until(at);
         if rt::stop_requested() {
             return Ok(());
@@ -593,6 +595,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
         None => opts.checkpoint_every.max(DRAIN_EVERY),
     };
     let buffer_kb = tracefs::buffer_kb_for(EVENTS_PER_S, read_every, tracefs::mem_available_kb());
+    let prepared = KernelTrace::prepare(&tracefs.root().join("events"), opts.trace_reader)?;
     let (instance, start) = open_instance(tracefs.root(), opts.cpu, buffer_kb)?;
     *RUNNING.lock().unwrap_or_else(|e| e.into_inner()) = Some(instance.dir.clone());
     // Restored afterwards.
@@ -601,7 +604,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
         let _ = rt::pin_current_thread(other);
     }
     let dir = instance.dir.clone();
-    let mut trace = KernelTrace::open(&dir, opts.cpu, opts.trace_reader)?;
+    let mut trace = KernelTrace::open(&dir, opts.cpu, prepared)?;
     let trace_reader = trace.pipe.reader();
     // At the top level the buffer may hold an earlier count.
     let (_, lost_before) = buffer_stats(&dir, opts.cpu);
@@ -651,20 +654,29 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
         if rt::stop_requested() {
             break End::Signal;
         }
+        // The last stretch: no reading before the wait for the summaries.
         let now = Instant::now();
-        if now >= deadline {
+        if now + read_every >= deadline {
             break End::Duration;
         }
-        trace.sleep_until((now + read_every).min(deadline));
+        trace.sleep_until(now + read_every);
         trace.drain_until(&mut sums, (Instant::now() + DRAIN_BUDGET).min(deadline))?;
         if Instant::now() >= next_checkpoint {
             checkpoint(&report(&sums, false, End::Running, lost_so_far(&sums, 0)));
             next_checkpoint = Instant::now() + opts.checkpoint_every;
         }
     };
-    if end == End::Duration {
-        wait_for_summaries(&mut trace, &mut sums, start, opts.period_us)?;
-    }
+    let end = match end {
+        End::Duration => {
+            wait_for_summaries(&mut trace, &mut sums, start, opts.period_us)?;
+            if rt::stop_requested() {
+                End::Signal
+            } else {
+                End::Duration
+            }
+        }
+        end => end,
+    };
     // Nothing is written once tracing is off: the last reading is bounded by the buffer,
     // and by FINAL_DRAIN_MAX; what it leaves counts as lost.
     write(&dir.join("tracing_on"), "0")?;
