@@ -792,7 +792,7 @@ check_hang() {
 		die "$hang_name: hang ($mode): the run was ended $took s after the plan started, beyond the $ends s its design allows"
 	grep "hvrt: .*watchdog\|rust-bench: .*watchdog\|reboot: Power down" "$serial" |
 		sed "s/^/e2e: $hang_name: hang ($mode): console: /"
-	log "$hang_name: hang ($mode): ended $took s after the plan started (at most $ends s), powered off $(echo "$off - $fired" | bc) s later"
+	log "$hang_name: hang ($mode): ended $took s after the plan started (at most $ends s and $HANG_SLACK_S s of start-up), powered off $(echo "$off - $fired" | bc) s later"
 	rm -f "$hang_disk" "${hang_disk%.*}.vhdx"
 }
 

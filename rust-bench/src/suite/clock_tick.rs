@@ -366,8 +366,13 @@ impl TestResult for ClockTick {
             );
             if p.late > 0 {
                 text += &format!(
-                    "; {} pauses ended late, the latest by {}",
+                    "; {} {} late, the latest by {}",
                     p.late,
+                    if p.late == 1 {
+                        "pause ended"
+                    } else {
+                        "pauses ended"
+                    },
                     format_ns(p.late_max_ns as f64)
                 );
             }
