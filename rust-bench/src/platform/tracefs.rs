@@ -3,8 +3,8 @@
 //! CPU only and on the samples' own clock, the events that can take that CPU from the
 //! measuring thread. Its per-CPU buffer is read between bursts, non-blocking, in the
 //! kernel's binary form (`trace_pipe_raw`, [`crate::platform::trace_raw`]) or, where that
-//! cannot work, as text (`trace_pipe`); the events the kernel lost are counted from
-//! `per_cpu/cpuN/stats`.
+//! cannot work, as text (`trace_pipe`); the events the kernel lost are counted from the
+//! binary pages' own markers, or for text from `per_cpu/cpuN/stats`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read};
