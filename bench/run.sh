@@ -12,7 +12,8 @@
 # Environment: CPU (default: the last online CPU), DURATION (seconds per clock-tick/oslat
 # run, default 10), PERIOD_US/SPIN_US (interference, default 10000/300), THRESHOLD_US
 # (default 100), SWITCHES (per thread-switch run, default 1000000), ROUNDS (default 3),
-# RUST_BENCH (binary; default: built from rust-bench/ with cargo --release).
+# RUST_BENCH (binary; default: built from rust-bench/ with cargo --release), SECTIONS (which
+# of the four to run, default "1 2 3 4").
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,10 +25,17 @@ SPIN_US=${SPIN_US:-300}
 THRESHOLD_US=${THRESHOLD_US:-100}
 SWITCHES=${SWITCHES:-1000000}
 ROUNDS=${ROUNDS:-3}
+SECTIONS=${SECTIONS:-1 2 3 4}
 MEASURE_PRIO=80
 INJECT_PRIO=90
 
 die() { echo "bench: $*" >&2; exit 1; }
+for section in $SECTIONS; do
+	case $section in
+	1 | 2 | 3 | 4) ;;
+	*) die "SECTIONS: no section '$section'; give some of 1 2 3 4" ;;
+	esac
+done
 [ "$(id -u)" = 0 ] || die "run as root (SCHED_FIFO and RT throttling need it)"
 command -v oslat >/dev/null || die "oslat not found; install rt-tests"
 command -v python3 >/dev/null || die "python3 not found"
@@ -65,21 +73,22 @@ inject() {
 	sleep 0.2
 }
 
-echo "== 1. clock-tick vs oslat on CPU $CPU, ${DURATION}s each, interference ${SPIN_US}us every ${PERIOD_US}us, $ROUNDS rounds"
-i=0
-while [ "$i" -lt "$ROUNDS" ]; do
-	inject "$DURATION"
-	oslat --cpu-list "$CPU" --cpu-main-thread 0 --rtprio "$MEASURE_PRIO" -D "$DURATION" \
-		--bucket-size 1024 -z -q --json="$tmp/oslat-$i.json" >"$tmp/oslat.txt"
-	wait "$inject_pid"
-	inject "$DURATION"
-	"$RUST_BENCH" clock-tick --cpu "$CPU" --priority "$MEASURE_PRIO" --duration "${DURATION}s" \
-		--loop-us 0 --threshold-us "$THRESHOLD_US" --json "$tmp/clock-tick-$i.json" >/dev/null
-	wait "$inject_pid"
-	i=$((i + 1))
-done
+section_1() {
+	echo "== 1. clock-tick vs oslat on CPU $CPU, ${DURATION}s each, interference ${SPIN_US}us every ${PERIOD_US}us, $ROUNDS rounds"
+	i=0
+	while [ "$i" -lt "$ROUNDS" ]; do
+		inject "$DURATION"
+		oslat --cpu-list "$CPU" --cpu-main-thread 0 --rtprio "$MEASURE_PRIO" -D "$DURATION" \
+			--bucket-size 1024 -z -q --json="$tmp/oslat-$i.json" >"$tmp/oslat.txt"
+		wait "$inject_pid"
+		inject "$DURATION"
+		"$RUST_BENCH" clock-tick --cpu "$CPU" --priority "$MEASURE_PRIO" --duration "${DURATION}s" \
+			--loop-us 0 --threshold-us "$THRESHOLD_US" --json "$tmp/clock-tick-$i.json" >/dev/null
+		wait "$inject_pid"
+		i=$((i + 1))
+	done
 
-python3 - "$tmp" "$ROUNDS" "$THRESHOLD_US" "$SPIN_US" "$PERIOD_US" <<'PY'
+	python3 - "$tmp" "$ROUNDS" "$THRESHOLD_US" "$SPIN_US" "$PERIOD_US" <<'PY'
 import json, statistics, sys
 tmp, rounds = sys.argv[1], int(sys.argv[2])
 thr, spin, period = map(float, sys.argv[3:])
@@ -126,20 +135,21 @@ for name, key in rows:
 print("per round injected spikes/s: oslat", [round(x["inj"], 1) for x in o],
       "clock-tick", [round(x["inj"], 1) for x in c])
 PY
+}
 
-echo
-echo "== 2. thread-switch (2 threads) vs C ping-pong on CPU $CPU, $SWITCHES switches, $ROUNDS rounds"
-: >"$tmp/c.txt"
-: >"$tmp/rust.txt"
-i=0
-while [ "$i" -lt "$ROUNDS" ]; do
-	"$tmp/pingpong" "$CPU" "$MEASURE_PRIO" "$SWITCHES" >>"$tmp/c.txt"
-	"$RUST_BENCH" thread-switch --cpu "$CPU" --priority "$MEASURE_PRIO" --threads 2 \
-		--switches "$SWITCHES" --json - 2>/dev/null | python3 -c \
-		'import json,sys; r=json.load(sys.stdin)["runs"][0]; print(json.dumps(r["switch_ns"]))' >>"$tmp/rust.txt"
-	i=$((i + 1))
-done
-python3 - "$tmp/c.txt" "$tmp/rust.txt" <<'PY'
+section_2() {
+	echo "== 2. thread-switch (2 threads) vs C ping-pong on CPU $CPU, $SWITCHES switches, $ROUNDS rounds"
+	: >"$tmp/c.txt"
+	: >"$tmp/rust.txt"
+	i=0
+	while [ "$i" -lt "$ROUNDS" ]; do
+		"$tmp/pingpong" "$CPU" "$MEASURE_PRIO" "$SWITCHES" >>"$tmp/c.txt"
+		"$RUST_BENCH" thread-switch --cpu "$CPU" --priority "$MEASURE_PRIO" --threads 2 \
+			--switches "$SWITCHES" --json - 2>/dev/null | python3 -c \
+			'import json,sys; r=json.load(sys.stdin)["runs"][0]; print(json.dumps(r["switch_ns"]))' >>"$tmp/rust.txt"
+		i=$((i + 1))
+	done
+	python3 - "$tmp/c.txt" "$tmp/rust.txt" <<'PY'
 import json, statistics, sys
 c = [json.loads(l) for l in open(sys.argv[1])]
 r = [json.loads(l) for l in open(sys.argv[2])]
@@ -149,40 +159,42 @@ for name, key_c, key_r in [("min ns", "min_ns", "min"), ("median ns", "p50_ns", 
     print(f"{name:12} C {a:9.1f}   rust-bench {b:9.1f}   ratio {b / a:6.3f}")
 print("per round medians: C", [x["p50_ns"] for x in c], "rust-bench", [x["p50"] for x in r])
 PY
+}
 
-echo
-echo "== 3. 50 000 000 clock-tick samples (loop-us 0; timeline filled as in a one-hour run; all --out files)"
-/usr/bin/time -v "$RUST_BENCH" clock-tick --cpu "$CPU" --priority "$MEASURE_PRIO" \
-	--samples 50000000 --loop-us 0 --timeline-us 3 --out "$tmp/50m" \
-	>/dev/null 2>"$tmp/time.txt"
-python3 - "$tmp/time.txt" "$tmp/50m/clock-tick.json" <<'PY'
+section_3() {
+	echo "== 3. 50 000 000 clock-tick samples (loop-us 0; timeline filled as in a one-hour run; all --out files)"
+	/usr/bin/time -v "$RUST_BENCH" clock-tick --cpu "$CPU" --priority "$MEASURE_PRIO" \
+		--samples 50000000 --loop-us 0 --timeline-us 3 --out "$tmp/50m" \
+		>/dev/null 2>"$tmp/time.txt"
+	python3 - "$tmp/time.txt" "$tmp/50m/clock-tick.json" <<'PY'
 import json, sys
 kb = next(int(l.split(":")[1]) for l in open(sys.argv[1]) if "Maximum resident set size" in l)
 r = json.load(open(sys.argv[2]))
 print(f"samples {r['samples']}, timeline points {len(r['timeline']['max_ns'])}, "
       f"max RSS {kb / 1024:.1f} MiB (limit 16 MiB: {'ok' if kb <= 16 * 1024 else 'OVER'})")
 PY
+}
 
-echo
-echo "== 4. attribution cost on CPU $CPU (loop 68 us, ${DURATION}s each, $ROUNDS rounds) and osnoise"
-i=0
-while [ "$i" -lt "$ROUNDS" ]; do
-	"$RUST_BENCH" clock-tick --cpu "$CPU" --priority "$MEASURE_PRIO" --duration "${DURATION}s" \
-		--json "$tmp/plain-$i.json" >/dev/null
-	for reader in binary text; do
+section_4() {
+	echo "== 4. attribution cost on CPU $CPU (loop 68 us, ${DURATION}s each, $ROUNDS rounds) and osnoise"
+	i=0
+	while [ "$i" -lt "$ROUNDS" ]; do
 		"$RUST_BENCH" clock-tick --cpu "$CPU" --priority "$MEASURE_PRIO" --duration "${DURATION}s" \
-			--attribute --trace-reader "$reader" --json "$tmp/attr-$reader-$i.json" >/dev/null
+			--json "$tmp/plain-$i.json" >/dev/null
+		for reader in binary text; do
+			"$RUST_BENCH" clock-tick --cpu "$CPU" --priority "$MEASURE_PRIO" --duration "${DURATION}s" \
+				--attribute --trace-reader "$reader" --json "$tmp/attr-$reader-$i.json" >/dev/null
+		done
+		i=$((i + 1))
 	done
-	i=$((i + 1))
-done
-for reader in binary text; do
-	if ! "$RUST_BENCH" osnoise --cpu "$CPU" --duration "${DURATION}s" --trace-reader "$reader" \
-		--json "$tmp/osnoise-$reader.json" >/dev/null 2>"$tmp/osnoise.err"; then
-		echo "osnoise: $(cat "$tmp/osnoise.err")"
-		break
-	fi
-done
-python3 - "$tmp" "$ROUNDS" <<'PY'
+	for reader in binary text; do
+		if ! "$RUST_BENCH" osnoise --cpu "$CPU" --duration "${DURATION}s" --trace-reader "$reader" \
+			--json "$tmp/osnoise-$reader.json" >/dev/null 2>"$tmp/osnoise.err"; then
+			echo "osnoise: $(cat "$tmp/osnoise.err")"
+			break
+		fi
+	done
+	python3 - "$tmp" "$ROUNDS" <<'PY'
 import json, os, statistics, sys
 tmp, rounds = sys.argv[1], int(sys.argv[2])
 def load(name):
@@ -221,3 +233,9 @@ for reader in ("binary", "text"):
           f"(max single {o['max_single_noise_ns'] / 1000:.1f} us), rust-bench's own "
           f"{own / max(o['noise_ns'], 1) * 100:.1f} % of it; counts {o['counts']}")
 PY
+}
+
+for section in $SECTIONS; do
+	echo
+	"section_$section"
+done
