@@ -7,7 +7,7 @@
 //! and, for a task not seen switching yet, `/proc/<pid>/comm`), and the names of functions
 //! (hrtimer callbacks, NMI handlers), which a record holds as addresses: they are named
 //! [`kallsyms::address_name`] here and resolved when the result is made
-//! ([`super::Live::result`]).
+//! ([`super::Tracing::result`]).
 
 use std::collections::HashMap;
 
@@ -52,6 +52,11 @@ pub struct Decode {
     by_id: Vec<Option<Known>>,
     pid: Option<Field>,
     comms: HashMap<u32, Name>,
+    /// Names made once and shared after (records of a run name the same few handlers
+    /// thousands of times): functions by address, device interrupts by number (with the
+    /// handler name they were made from).
+    functions: HashMap<u64, Name>,
+    irqs: HashMap<i64, (Box<str>, Name)>,
     /// The previous record's task: a record of the same task needs no command (the replay
     /// reads it only where the task changes), and gets this empty one.
     last_pid: Option<u32>,
@@ -107,6 +112,8 @@ impl Decode {
             by_id,
             pid,
             comms: HashMap::new(),
+            functions: HashMap::new(),
+            irqs: HashMap::new(),
             last_pid: None,
             unnamed: "".into(),
         })
@@ -132,6 +139,8 @@ impl Decode {
             by_id,
             pid: pid_field,
             comms,
+            functions,
+            irqs,
             last_pid,
             unnamed,
         } = self;
@@ -139,21 +148,28 @@ impl Decode {
         let pid = r.int(pid_field.as_ref()?)? as u32;
         let str_of = |f: &Field| r.str(f).unwrap_or("");
         let kind = match known {
-            Known::IrqEntry { irq, name } => Kind::Enter(
-                Class::Irq,
-                format!("{} (irq {})", str_of(name), r.int(irq)?).into(),
-            ),
+            Known::IrqEntry { irq, name } => {
+                let (irq, handler) = (r.int(irq)?, str_of(name));
+                let named = match irqs.get(&irq) {
+                    Some((h, named)) if **h == *handler => named.clone(),
+                    _ => {
+                        let named: Name = format!("{handler} (irq {irq})").into();
+                        irqs.insert(irq, (handler.into(), named.clone()));
+                        named
+                    }
+                };
+                Kind::Enter(Class::Irq, named)
+            }
             Known::SoftirqEntry { vec, names } => {
                 let v = r.uint(vec)?;
                 let name = names.get(&v).cloned();
                 Kind::Enter(Class::Softirq, name.unwrap_or_else(|| v.to_string().into()))
             }
-            Known::TimerEntry { function } => Kind::Enter(
-                Class::Timer,
-                kallsyms::address_name(r.uint(function)?).into(),
-            ),
+            Known::TimerEntry { function } => {
+                Kind::Enter(Class::Timer, Decode::function(functions, r.uint(function)?))
+            }
             Known::Nmi { handler, delta_ns } => Kind::Nmi {
-                name: kallsyms::address_name(r.uint(handler)?).into(),
+                name: Decode::function(functions, r.uint(handler)?),
                 delta_ns: r.int(delta_ns)?.max(0) as u64,
             },
             Known::Switch { prev, next } => {
@@ -180,6 +196,14 @@ impl Decode {
             comm,
             kind,
         })
+    }
+
+    /// The name of the function at `addr` (resolved when the result is made).
+    fn function(functions: &mut HashMap<u64, Name>, addr: u64) -> Name {
+        functions
+            .entry(addr)
+            .or_insert_with(|| kallsyms::address_name(addr).into())
+            .clone()
     }
 
     /// `pid` is named `comm` now: the name kept for it (made anew only when it changed).
