@@ -286,17 +286,26 @@ pub fn check_cpu(cpu: usize) -> Result<()> {
 #[cfg(target_os = "linux")]
 pub fn pin_current_thread(cpu: usize) -> Result<()> {
     check_cpu(cpu)?;
-    // SAFETY: a zeroed cpu_set_t is an empty set; CPU_SET writes bit `cpu` (< CPU_SETSIZE,
-    // checked) and sched_setaffinity only reads the set.
+    pin_current_thread_to(&[cpu]).map_err(|e| anyhow::anyhow!("{e}; pick another CPU with --cpu"))
+}
+
+/// Pin the calling thread to `cpus` (online CPUs, each below `CPU_SETSIZE`).
+#[cfg(target_os = "linux")]
+pub fn pin_current_thread_to(cpus: &[usize]) -> Result<()> {
+    let list = format_cpu_list(cpus);
+    if let Some(&cpu) = cpus.iter().find(|&&c| c >= libc::CPU_SETSIZE as usize) {
+        crate::usage!("CPU {cpu} is beyond the supported CPU numbers; pick a smaller one");
+    }
+    // SAFETY: a zeroed cpu_set_t is an empty set; CPU_SET writes bits below CPU_SETSIZE
+    // (checked above) and sched_setaffinity only reads the set.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if cpu >= libc::CPU_SETSIZE as usize {
-            crate::usage!("CPU {cpu} is beyond the supported CPU numbers; pick a smaller one");
+        for &cpu in cpus {
+            libc::CPU_SET(cpu, &mut set);
         }
-        libc::CPU_SET(cpu, &mut set);
         if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
             let err = std::io::Error::last_os_error();
-            anyhow::bail!("cannot pin the thread to CPU {cpu}: {err}; pick another CPU with --cpu");
+            anyhow::bail!("cannot pin the thread to CPU {list}: {err}");
         }
     }
     Ok(())
@@ -477,6 +486,9 @@ mod stubs {
         )
     }
     pub fn pin_current_thread(_cpu: usize) -> Result<()> {
+        Err(unsupported())
+    }
+    pub fn pin_current_thread_to(_cpus: &[usize]) -> Result<()> {
         Err(unsupported())
     }
     pub fn set_fifo(_priority: i32) -> Result<()> {

@@ -37,6 +37,17 @@ pub fn cost_share(a: &Attribution, duration_s: f64) -> f64 {
     }
 }
 
+/// Where another thread read the trace: `; the trace read on CPU 0 in 12.3 ms`.
+pub fn reader_note(a: &Attribution) -> String {
+    match &a.reader_cpus {
+        Some(cpus) => format!(
+            "; the trace read on CPU {cpus} in {}",
+            format_ns(a.reader_ns as f64)
+        ),
+        None => String::new(),
+    }
+}
+
 /// The report lines of an attribution of a run of `duration_s`, with keys from `key0` on.
 pub fn lines(a: &Attribution, duration_s: f64, key0: u64) -> Vec<Line> {
     let share = cost_share(a, duration_s);
@@ -47,6 +58,7 @@ pub fn lines(a: &Attribution, duration_s: f64, key0: u64) -> Vec<Line> {
         svg::group_thousands(a.events_read),
         svg::group_thousands(a.events_lost)
     );
+    cost += &reader_note(a);
     if share > COSTLY_SHARE {
         cost += "; nothing was measured meanwhile: see the duty cycle";
     }
@@ -298,6 +310,8 @@ mod tests {
             events_read: 10,
             events_lost: 0,
             drain_ns: 0,
+            reader_cpus: None,
+            reader_ns: 0,
             spikes_attributed: 3,
             spikes_unknown: 0,
             spikes_skipped: 0,

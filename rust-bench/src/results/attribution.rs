@@ -96,11 +96,21 @@ pub struct Attribution {
     pub events_read: u64,
     /// Events the kernel lost (buffer overrun or dropped).
     pub events_lost: u64,
-    /// Time the measuring thread spent between bursts reading the trace and splitting the
-    /// spikes: the attribution's own cost, time in which nothing was measured (part of
-    /// what the duty cycle leaves out).
+    /// Time the measuring thread spent on the attribution between bursts: the
+    /// attribution's own cost, time in which nothing was measured (part of what the duty
+    /// cycle leaves out). Reading the trace and splitting the spikes where `reader_cpus` is
+    /// absent; only handing each burst's spikes over (and waiting at checkpoints) where it
+    /// is set.
     #[serde(default)]
     pub drain_ns: u64,
+    /// The CPUs of the thread that read the trace and split the spikes, where the machine
+    /// has CPUs besides the measured one (a CPU list, e.g. `0,2-3`); absent where the
+    /// measuring thread did it itself, between bursts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reader_cpus: Option<String>,
+    /// That thread's time reading the trace and splitting the spikes (0 without it).
+    #[serde(default)]
+    pub reader_ns: u64,
     /// Spikes split into causes.
     pub spikes_attributed: u64,
     /// Spikes in a burst that lost events: counted as `unknown`, not split.

@@ -288,6 +288,8 @@ pub fn attribution() -> Attribution {
         events_read: 19_752,
         events_lost: 12,
         drain_ns: 77_806_298,
+        reader_cpus: None,
+        reader_ns: 0,
         spikes_attributed: 3_919,
         spikes_unknown: 3,
         spikes_skipped: 0,

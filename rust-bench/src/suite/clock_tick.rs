@@ -529,14 +529,15 @@ fn summary_text(r: &ClockTick) -> String {
     if let Some(a) = &r.attribution {
         s += &format!(
             "  attribution ({} trace, {} events, {} lost): {} spikes split, {} unknown; \
-             its own time {:.3} s ({:.1} % of the run)\n",
+             its own time {:.3} s ({:.1} % of the run){}\n",
             a.trace_clock,
             a.events_read,
             a.events_lost,
             a.spikes_attributed,
             a.spikes_unknown,
             a.drain_ns as f64 / 1e9,
-            crate::report::attribution::cost_share(a, r.duration_s) * 100.0
+            crate::report::attribution::cost_share(a, r.duration_s) * 100.0,
+            crate::report::attribution::reader_note(a)
         );
         for c in a.causes.iter().take(8) {
             s += &format!(

@@ -9,6 +9,7 @@
 //! or firmware, plus the guest's interrupt entry/exit outside the traced handlers).
 
 mod binary;
+mod live;
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
@@ -20,6 +21,8 @@ use crate::platform::tracefs::{self, Entry, Session, Tracefs};
 use crate::results::attribution::{AttributedSpike, Attribution, CauseTotal, Class, Part};
 use crate::results::clock::Source;
 use crate::results::trace::TraceReader;
+
+pub use live::Live;
 
 /// A name in the trace (a task's command, a handler, a softirq): shared, not copied, as
 /// the replay hands it from event to segment to spike.
@@ -307,55 +310,84 @@ fn pop(stack: &mut Vec<(Class, Name)>, class: Class) {
     }
 }
 
+/// One cause's share of a spike, named as the trace names it (a [`Part`] once in a result).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Share {
+    pub class: Class,
+    pub name: Name,
+    pub ns: u64,
+}
+
+impl Share {
+    fn part(&self) -> Part {
+        Part {
+            class: self.class,
+            name: self.name.to_string(),
+            ns: self.ns,
+        }
+    }
+}
+
 /// Split one spike: the sample `[from, to]` (trace clock ticks) whose overhead is
-/// `overhead_ns`, over `segments` (sorted, non-overlapping). Each labelled segment's
-/// overlap with the sample is that cause's share; the rest of the overhead is
-/// unexplained. Shares are in ns; if the traced causes add up to more than the overhead
-/// (the loop's own minimum is inside the sample too), they are scaled down to it.
+/// `overhead_ns`, over `segments` (sorted, non-overlapping), into `out` (cleared first).
+/// Each labelled segment's overlap with the sample is that cause's share; the rest of the
+/// overhead is unexplained. Shares are in ns; if the traced causes add up to more than the
+/// overhead (the loop's own minimum is inside the sample too), they are scaled down to it.
+/// Called for every spike while the run goes on: it allocates nothing once `out` has grown.
 pub fn split(
     from: u64,
     to: u64,
     overhead_ns: u64,
     segments: &[Segment],
     ns_per_tick: f64,
-) -> Vec<Part> {
+    out: &mut Vec<Share>,
+) {
+    out.clear();
     let first = segments.partition_point(|s| s.end <= from);
-    let mut acc: BTreeMap<(Class, Name), u64> = BTreeMap::new();
     for s in &segments[first..] {
         if s.start >= to {
             break;
         }
-        let Some(label) = &s.label else { continue };
+        let Some((class, name)) = &s.label else {
+            continue;
+        };
         let ticks = s.end.min(to) - s.start.max(from);
-        *acc.entry(label.clone()).or_default() += ticks;
+        // A spike holds few causes: a linear search beats a map.
+        match out
+            .iter_mut()
+            .find(|p| p.class == *class && (Name::ptr_eq(&p.name, name) || p.name == *name))
+        {
+            Some(p) => p.ns += ticks,
+            None => out.push(Share {
+                class: *class,
+                name: name.clone(),
+                ns: ticks,
+            }),
+        }
     }
-    let mut parts: Vec<Part> = acc
-        .into_iter()
-        .map(|((class, name), t)| Part {
-            class,
-            name: name.to_string(),
-            ns: (t as f64 * ns_per_tick).round() as u64,
-        })
-        .collect();
-    let explained: u64 = parts.iter().map(|p| p.ns).sum();
+    // In (class, name) order, so that rounding and ties fall the same way every time.
+    out.sort_unstable_by(|a, b| (a.class, &a.name).cmp(&(b.class, &b.name)));
+    for p in out.iter_mut() {
+        p.ns = (p.ns as f64 * ns_per_tick).round() as u64;
+    }
+    let explained: u64 = out.iter().map(|p| p.ns).sum();
     if explained > overhead_ns {
         let mut left = overhead_ns;
-        for p in parts.iter_mut() {
+        for p in out.iter_mut() {
             p.ns = ((p.ns as u128 * overhead_ns as u128) / explained as u128) as u64;
             left -= p.ns;
         }
-        if let Some(p) = parts.iter_mut().max_by_key(|p| p.ns) {
+        if let Some(p) = out.iter_mut().max_by_key(|p| p.ns) {
             p.ns += left;
         }
     } else if explained < overhead_ns {
-        parts.push(Part {
+        out.push(Share {
             class: Class::Unexplained,
-            name: String::new(),
+            name: Name::default(),
             ns: overhead_ns - explained,
         });
     }
-    parts.sort_by(|a, b| b.ns.cmp(&a.ns).then(a.class.cmp(&b.class)));
-    parts
+    out.sort_by(|a, b| b.ns.cmp(&a.ns).then(a.class.cmp(&b.class)));
 }
 
 fn total(class: Class, name: &str) -> CauseTotal {
@@ -390,10 +422,12 @@ pub struct Attributor {
     ns_per_tick: f64,
     start: u64,
     hz: f64,
-    totals: BTreeMap<(Class, String), CauseTotal>,
+    totals: BTreeMap<(Class, Name), CauseTotal>,
     classes: BTreeMap<Class, CauseTotal>,
     largest: Vec<AttributedSpike>,
     keep: usize,
+    /// One spike's shares and their sums per class, kept to be reused.
+    scratch: (Vec<Share>, Vec<(Class, u64)>),
     pub info: Attribution,
 }
 
@@ -411,6 +445,7 @@ impl Attributor {
             classes: BTreeMap::new(),
             largest: Vec::new(),
             keep,
+            scratch: Default::default(),
             info,
         }
     }
@@ -422,14 +457,16 @@ impl Attributor {
         let lost = lost.max(marked);
         self.info.events_read += events.len() as u64;
         self.info.events_lost += lost;
+        let (mut shares, mut per_class) = std::mem::take(&mut self.scratch);
         for sp in spikes {
-            let parts = if lost > 0 {
+            if lost > 0 {
                 self.info.spikes_unknown += 1;
-                vec![Part {
+                shares.clear();
+                shares.push(Share {
                     class: Class::Unknown,
-                    name: String::new(),
+                    name: Name::default(),
                     ns: sp.overhead_ns,
-                }]
+                });
             } else {
                 self.info.spikes_attributed += 1;
                 split(
@@ -438,18 +475,26 @@ impl Attributor {
                     sp.overhead_ns,
                     &self.segments,
                     self.ns_per_tick,
-                )
-            };
-            let mut per_class: BTreeMap<Class, u64> = BTreeMap::new();
-            for p in &parts {
-                *per_class.entry(p.class).or_default() += p.ns;
-                let t = self
-                    .totals
-                    .entry((p.class, p.name.clone()))
-                    .or_insert_with(|| total(p.class, &p.name));
-                add(t, p.ns);
+                    &mut shares,
+                );
             }
-            for (class, ns) in per_class {
+            per_class.clear();
+            for p in &shares {
+                match per_class.iter_mut().find(|(c, _)| *c == p.class) {
+                    Some((_, ns)) => *ns += p.ns,
+                    None => per_class.push((p.class, p.ns)),
+                }
+                let key = (p.class, p.name.clone());
+                match self.totals.get_mut(&key) {
+                    Some(t) => add(t, p.ns),
+                    None => {
+                        let mut t = total(p.class, &p.name);
+                        add(&mut t, p.ns);
+                        self.totals.insert(key, t);
+                    }
+                }
+            }
+            for &(class, ns) in &per_class {
                 add(
                     self.classes
                         .entry(class)
@@ -457,23 +502,26 @@ impl Attributor {
                     ns,
                 );
             }
-            self.keep_largest(AttributedSpike {
-                t_s: (sp.from.saturating_sub(self.start) as f64 / self.hz * 1e6).round() / 1e6,
-                overhead_ns: sp.overhead_ns,
-                parts,
-            });
+            self.keep_largest(sp, &shares);
         }
+        self.scratch = (shares, per_class);
     }
 
-    fn keep_largest(&mut self, s: AttributedSpike) {
+    /// Keep `sp` among the largest spikes (named in full only when it is kept).
+    fn keep_largest(&mut self, sp: &RawSpike, shares: &[Share]) {
         if self.largest.len() == self.keep
             && self
                 .largest
                 .last()
-                .is_some_and(|l| l.overhead_ns >= s.overhead_ns)
+                .is_some_and(|l| l.overhead_ns >= sp.overhead_ns)
         {
             return;
         }
+        let s = AttributedSpike {
+            t_s: (sp.from.saturating_sub(self.start) as f64 / self.hz * 1e6).round() / 1e6,
+            overhead_ns: sp.overhead_ns,
+            parts: shares.iter().map(Share::part).collect(),
+        };
         let at = self
             .largest
             .partition_point(|l| l.overhead_ns >= s.overhead_ns);
@@ -503,9 +551,10 @@ pub const BURST_SPIKES: usize = 4096;
 /// Largest spikes kept with their breakdown.
 pub const LARGEST: usize = 20;
 
-/// Tracing for one clock-tick run: opened before measuring, drained between bursts.
+/// Tracing for one clock-tick run: opened before measuring, drained after each burst by the
+/// thread that owns it ([`Live`] says which).
 #[derive(Debug)]
-pub struct Live {
+pub struct Tracing {
     session: Session,
     /// Set when the trace is read in binary form.
     decode: Option<binary::Decode>,
@@ -515,7 +564,7 @@ pub struct Live {
     symbols: OnceCell<Symbols>,
 }
 
-impl Live {
+impl Tracing {
     /// Open tracefs and start the instance on `cpu`, on the samples' clock, its buffer
     /// sized for a reading every `read_every` and read as `reader` asks. Per `attribute`:
     /// None when off, an error when on and tracing is missing, None (with a line on stderr)
@@ -526,7 +575,7 @@ impl Live {
         source: Source,
         reader: TraceReader,
         read_every: Duration,
-    ) -> anyhow::Result<Option<Live>> {
+    ) -> anyhow::Result<Option<Tracing>> {
         if attribute == Attribute::Off {
             return Ok(None);
         }
@@ -544,7 +593,7 @@ impl Live {
             Ok((session, decode))
         });
         match started {
-            Ok((session, decode)) => Ok(Some(Live {
+            Ok((session, decode)) => Ok(Some(Tracing {
                 session,
                 decode,
                 attributor: None,
@@ -574,6 +623,8 @@ impl Live {
             events_read: 0,
             events_lost: 0,
             drain_ns: 0,
+            reader_cpus: None,
+            reader_ns: 0,
             spikes_attributed: 0,
             spikes_unknown: 0,
             spikes_skipped: 0,
@@ -684,9 +735,11 @@ mod tests {
         let mut r = Replay::new(OWN, 1.0);
         let mut segs = Vec::new();
         r.segments(events, &mut segs);
-        split(from, to, over, &segs, 1.0)
+        let mut shares = Vec::new();
+        split(from, to, over, &segs, 1.0, &mut shares);
+        shares
             .into_iter()
-            .map(|p| (p.class, p.name, p.ns))
+            .map(|p| (p.class, p.name.to_string(), p.ns))
             .collect()
     }
     fn p(c: Class, n: &str, ns: u64) -> (Class, String, u64) {
@@ -850,9 +903,11 @@ mod tests {
         r.segments(&[switch(100, OWN, 7, "inject")], &mut segs);
         // The thread still runs at the end of the batch: open-ended.
         assert_eq!(segs.last().unwrap().end, u64::MAX);
+        let mut shares = Vec::new();
+        split(150, 250, 100, &segs, 1.0, &mut shares);
         assert_eq!(
-            split(150, 250, 100, &segs, 1.0)[0],
-            Part {
+            shares[0],
+            Share {
                 class: Class::Thread,
                 name: "inject".into(),
                 ns: 100
@@ -868,9 +923,10 @@ mod tests {
             },
         );
         r.segments(&[nmi, switch(300, 7, OWN, "rust-bench")], &mut segs);
-        let got: Vec<_> = split(100, 400, 200, &segs, 1.0)
+        split(100, 400, 200, &segs, 1.0, &mut shares);
+        let got: Vec<_> = shares
             .into_iter()
-            .map(|p| (p.class, p.name, p.ns))
+            .map(|p| (p.class, p.name.to_string(), p.ns))
             .collect();
         // Segments of this batch start at the previous batch's last event (100).
         assert_eq!(
@@ -916,6 +972,8 @@ mod tests {
             events_read: 0,
             events_lost: 0,
             drain_ns: 0,
+            reader_cpus: None,
+            reader_ns: 0,
             spikes_attributed: 0,
             spikes_unknown: 0,
             spikes_skipped: 0,
