@@ -68,13 +68,35 @@ fn garbage_config_is_refused() {
 fn check_prints_what_the_init_needs() {
     let dir = tmpdir("run-check");
     let conf = write_conf(&dir, "role = cpu-load\ntimeout = 90m\npoweroff = no\n");
-    let o = run_plan(&conf, &dir.join("results"), &["--check"]);
+    let results = dir.join("results");
+    let o = run_plan(&conf, &results, &["--check"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(
-        String::from_utf8_lossy(&o.stdout),
-        "role=cpu-load\ntimeout_s=5400\npoweroff=no\n"
+    // With --results, first the id a run there would take now: the UTC time.
+    let out = String::from_utf8_lossy(&o.stdout);
+    let (id_line, rest) = out.split_once('\n').unwrap();
+    let id = id_line
+        .strip_prefix("run_id=")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        id.len() == 15 && id.as_bytes()[8] == b'-' && id.replace('-', "").parse::<u64>().is_ok(),
+        "{out}"
     );
-    assert!(!dir.join("results").exists());
+    assert_eq!(rest, "role=cpu-load\ntimeout_s=5400\npoweroff=no\n");
+    assert!(!results.exists());
+    // Named even where the plan is refused (the run records the refusal under it), and
+    // one that is taken is not named again.
+    let bad = write_conf(&tmpdir("run-check-bad"), "role = bogus\n");
+    std::fs::create_dir_all(results.join(id)).unwrap();
+    let o = run_plan(&bad, &results, &["--check"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let again = out
+        .strip_prefix("run_id=")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        again.trim() != id && again.ends_with('\n') && out.lines().count() == 1,
+        "{out}"
+    );
     // --results is not needed for a check, and without --check it is.
     let o = run(&["run", "--config", conf.to_str().unwrap(), "--check"]);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -43,7 +43,8 @@ pub struct Args {
     /// length against its timeout, and what this machine must have (the CPU, SCHED_FIFO,
     /// lifting RT throttling, each test's needs such as the osnoise tracer). Says on
     /// stderr what it checked and prints `role=`, `timeout_s=` and `poweroff=` lines (for
-    /// the appliance's init).
+    /// the appliance's init), and with --results first the `run_id=` a run started there
+    /// now would get (pass it as --run-id), printed even where the plan is refused.
     #[arg(long)]
     pub check: bool,
     /// With --check: check the plan only, not this machine, for a plan meant for another
@@ -80,7 +81,7 @@ impl Run {
 
 pub fn main(args: Args) -> Result<()> {
     if args.check {
-        return check(&args.config, !args.plan_only);
+        return check(&args.config, !args.plan_only, args.results.as_deref());
     }
     let Some(results) = args.results.as_deref() else {
         return Err(UsageError("rust-bench run needs --results DIR".to_string()).into());
@@ -155,7 +156,12 @@ pub fn main(args: Args) -> Result<()> {
 /// `run --check`: the plan, its expected length against its timeout (both when it is
 /// read) and, with `machine`, what this machine must have for it; what was checked goes to
 /// stderr, the lines the appliance's init reads to stdout.
-fn check(config: &Path, machine: bool) -> Result<()> {
+fn check(config: &Path, machine: bool, results: Option<&Path>) -> Result<()> {
+    // First, so that the id is known even where the plan is refused: the run then records
+    // the refusal under it.
+    if let Some(results) = results {
+        println!("run_id={}", free_run_id(results)?);
+    }
     let another = "if the plan is for another machine, check it with --check --plan-only";
     let plan = config::load(config, machine).map_err(|e| match config::load(config, false) {
         // The plan is fine; this machine is not (its CPU).
@@ -662,12 +668,7 @@ fn create_run_dir(results: &Path, wanted: Option<&str>) -> Result<(String, PathB
         };
     }
     let stamp = utc_stamp(SystemTime::now());
-    for n in 0..1000 {
-        let id = if n == 0 {
-            stamp.clone()
-        } else {
-            format!("{stamp}-{n}")
-        };
+    for id in run_ids(&stamp) {
         let dir = results.join(&id);
         match fs::create_dir(&dir) {
             Ok(()) => return Ok((id, dir)),
@@ -682,10 +683,31 @@ fn create_run_dir(results: &Path, wanted: Option<&str>) -> Result<(String, PathB
             }
         }
     }
-    anyhow::bail!(
+    Err(too_many_runs(&stamp, results))
+}
+
+/// The run ids of a run started at `stamp`, in the order they are tried: the stamp, then
+/// the stamp with `-1`, `-2`, ... where it is taken.
+fn run_ids(stamp: &str) -> impl Iterator<Item = String> + '_ {
+    (0..1000).map(move |n| match n {
+        0 => stamp.to_string(),
+        n => format!("{stamp}-{n}"),
+    })
+}
+
+fn too_many_runs(stamp: &str, results: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
         "too many runs named {stamp}-N in {}; clean it up",
         results.display()
     )
+}
+
+/// The id [`create_run_dir`] would give a run started now in `results` (nothing created).
+fn free_run_id(results: &Path) -> Result<String> {
+    let stamp = utc_stamp(SystemTime::now());
+    run_ids(&stamp)
+        .find(|id| !results.join(id).exists())
+        .ok_or_else(|| too_many_runs(&stamp, results))
 }
 
 /// The settings the appliance's init needs, as `name=value` lines.
@@ -777,6 +799,12 @@ mod tests {
         assert_eq!(c, "mine");
         assert!(dir.is_dir());
         assert!(create_run_dir(&base, Some("mine")).is_err());
+        // The id --check names is the one a run would take: free, and then taken.
+        let free = free_run_id(&base).unwrap();
+        assert!(!base.join(&free).exists());
+        let (taken, _) = create_run_dir(&base, None).unwrap();
+        assert!(free == taken || taken > free, "{free} then {taken}");
+        assert_ne!(free_run_id(&base).unwrap(), taken);
         fs::remove_dir_all(&base).unwrap();
     }
 }
