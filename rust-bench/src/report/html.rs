@@ -151,7 +151,7 @@ fn render(title: &str, runs: &[Run], labels: &[String], paper: bool) -> String {
         body.push_str("<h2>Where the clock tick spikes' time went</h2>\n");
         figure(
             &mut body,
-            &crate::report::attribution::figure_runs(&attributed),
+            &crate::suite::attribution::figure_runs(&attributed),
             "From the kernel's trace of the measured CPU: guest IRQ handlers and vectors, softirqs, NMIs, other threads; unexplained is time no guest event covers (the hypervisor, firmware). One scale for all runs.",
         );
     }

@@ -4,7 +4,6 @@
 //! any issue or README), `csv` (long form, for spreadsheets and scripts), `html` (one
 //! self-contained page with the tables and the figures).
 
-pub mod attribution;
 pub mod grid;
 pub mod histogram;
 pub mod html;

@@ -396,7 +396,7 @@ impl TestResult for ClockTick {
             });
         }
         if let Some(a) = &self.attribution {
-            lines.extend(crate::report::attribution::lines(a, self.duration_s, 12));
+            lines.extend(crate::suite::attribution::lines(a, self.duration_s, 12));
         }
         lines
     }
@@ -433,7 +433,7 @@ impl TestResult for ClockTick {
             };
             figures.push(Figure {
                 file: format!("{NAME}-attribution.svg"),
-                svg: crate::report::attribution::figure(a, &title),
+                svg: crate::suite::attribution::figure(a, &title),
                 caption: "The spikes' overhead split by the kernel's trace of the CPU: guest IRQ handlers and vectors, softirqs, NMIs and other threads; unexplained is time no guest event covers (the hypervisor, firmware).",
             });
         }
@@ -536,8 +536,8 @@ fn summary_text(r: &ClockTick) -> String {
             a.spikes_attributed,
             a.spikes_unknown,
             a.drain_ns as f64 / 1e9,
-            crate::report::attribution::cost_share(a, r.duration_s) * 100.0,
-            crate::report::attribution::reader_note(a)
+            crate::suite::attribution::cost_share(a, r.duration_s) * 100.0,
+            crate::suite::attribution::reader_note(a)
         );
         for c in a.causes.iter().take(8) {
             s += &format!(

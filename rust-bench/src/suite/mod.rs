@@ -1,6 +1,7 @@
 //! The tests of the suite, each one thing ([`test::Test`]): the command line, `rust-bench
 //! run` and `rust-bench report` know them only through [`TESTS`].
 
+pub mod attribution;
 pub mod clock_tick;
 pub mod osnoise;
 pub mod test;

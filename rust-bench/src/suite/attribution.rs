@@ -1,5 +1,6 @@
-//! clock-tick's attribution in the report: the table "where the time went" (per class:
-//! spikes, total, max; the largest spikes with their breakdown) and a stacked bar.
+//! clock-tick's attribution as the report shows it, beside the test that measures it: the
+//! table "where the time went" (per class: spikes, total, max; the largest spikes with their
+//! breakdown) and a stacked bar.
 
 use crate::figures::svg::{self, format_ns};
 use crate::results::attribution::{Attribution, Class};
