@@ -27,20 +27,12 @@ fn in_nanosleep(pid: u32) -> bool {
 
 /// Pin the calling thread to `cpu` at SCHED_FIFO `prio`.
 fn become_fifo_on(cpu: usize, prio: i32) {
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes inside it; the
-    // pointers outlive both calls.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        assert_eq!(
-            libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set),
-            0
-        );
-        let param = libc::sched_param {
-            sched_priority: prio,
-        };
-        assert_eq!(libc::sched_setscheduler(0, libc::SCHED_FIFO, &param), 0);
-    }
+    use nix::sched::{CpuSet, sched_setaffinity};
+    let mut set = CpuSet::new();
+    set.set(cpu).unwrap();
+    // Not rt::pin_current_thread: it checks `cpu` against this thread's current affinity.
+    sched_setaffinity(nix::unistd::Pid::from_raw(0), &set).unwrap();
+    rust_bench::platform::rt::set_fifo(prio).unwrap();
 }
 
 #[test]

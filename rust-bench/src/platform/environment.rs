@@ -58,19 +58,9 @@ pub fn collect() -> Environment {
 fn uname() -> (Option<String>, Option<String>, Option<String>) {
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: a zeroed utsname is valid; uname fills it with NUL-terminated strings.
-        let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-        // SAFETY: `u` is valid for writes.
-        if unsafe { libc::uname(&mut u) } == 0 {
-            let s = |f: &[libc::c_char]| {
-                let bytes: Vec<u8> = f
-                    .iter()
-                    .take_while(|&&c| c != 0)
-                    .map(|&c| c as u8)
-                    .collect();
-                Some(String::from_utf8_lossy(&bytes).into_owned())
-            };
-            return (s(&u.release), s(&u.version), s(&u.machine));
+        if let Ok(u) = nix::sys::utsname::uname() {
+            let s = |f: &std::ffi::OsStr| Some(f.to_string_lossy().into_owned());
+            return (s(u.release()), s(u.version()), s(u.machine()));
         }
     }
     (

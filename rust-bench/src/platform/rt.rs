@@ -2,8 +2,12 @@
 //! absolute sleeps. Everything here is Linux-specific; other systems get stubs that fail
 //! with a clear message, so the report and pull commands still build there.
 
+#[cfg(target_os = "linux")]
+use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::sync::Mutex;
+#[cfg(target_os = "linux")]
+use std::sync::OnceLock;
 #[cfg(target_os = "linux")]
 use std::sync::atomic::AtomicI32;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -95,9 +99,10 @@ pub fn signal_name(signal: i32) -> String {
 /// What a second stop signal runs before the process exits (see [`on_second_signal`]).
 static CLEANUPS: Mutex<Vec<fn()>> = Mutex::new(Vec::new());
 
-/// The write end of the pipe through which the signal handler wakes the stop watcher.
+/// The write end of the pipe through which the signal handler wakes the stop watcher (set
+/// once, never closed; reading it is an atomic load, which a signal handler may do).
 #[cfg(target_os = "linux")]
-static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
+static SIGNAL_PIPE: OnceLock<OwnedFd> = OnceLock::new();
 
 /// Run `cleanup` if a second SIGINT or SIGTERM ends the process before the first one's
 /// orderly end (e.g. put back the RT settings, stop a kernel tracer). Registered once per
@@ -114,15 +119,10 @@ extern "C" fn on_stop_signal(signal: libc::c_int) {
     // Atomic operations and a write(2) to a pipe: all async-signal-safe.
     let _ = SIGNAL.compare_exchange(0, signal, Ordering::Relaxed, Ordering::Relaxed);
     STOP.store(true, Ordering::Relaxed);
-    let fd = SIGNAL_PIPE.load(Ordering::Relaxed);
-    if fd >= 0 {
-        // The signal's number (SIGINT 2, SIGTERM 15) as the byte, for the exit status.
-        let byte = [signal as u8];
-        // SAFETY: writing one byte from a local buffer to a file descriptor this process
-        // owns; a full pipe (EAGAIN, non-blocking) only drops a wake-up already pending.
-        unsafe {
-            libc::write(fd, byte.as_ptr().cast(), 1);
-        }
+    if let Some(fd) = SIGNAL_PIPE.get() {
+        // The signal's number (SIGINT 2, SIGTERM 15) as the byte, for the exit status. A full
+        // pipe (EAGAIN, non-blocking) only drops a wake-up already pending.
+        let _ = nix::unistd::write(fd, &[signal as u8]);
     }
 }
 
@@ -134,37 +134,34 @@ extern "C" fn on_stop_signal(signal: libc::c_int) {
 pub fn install_stop_handler() {
     #[cfg(target_os = "linux")]
     {
-        if SIGNAL_PIPE.load(Ordering::SeqCst) < 0 {
-            let mut fds = [0 as libc::c_int; 2];
-            // SAFETY: pipe2 fills the two-element array it is given.
-            let made = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } == 0;
-            if made {
-                // SAFETY: fcntl on the write end just created; non-blocking so the handler
-                // can never block.
-                unsafe {
-                    libc::fcntl(fds[1], libc::F_SETFL, libc::O_NONBLOCK);
-                }
-                let read_end = fds[0];
-                let spawned = std::thread::Builder::new()
-                    .name("rust-bench-stop".into())
-                    .spawn(move || watch_stop_signals(read_end));
-                if spawned.is_ok() {
-                    SIGNAL_PIPE.store(fds[1], Ordering::SeqCst);
-                }
+        use nix::fcntl::{FcntlArg, OFlag, fcntl};
+        use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+        if SIGNAL_PIPE.get().is_none()
+            && let Ok((read_end, write_end)) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
+        {
+            // Non-blocking, so that the handler can never block.
+            let _ = fcntl(&write_end, FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
+            let spawned = std::thread::Builder::new()
+                .name("rust-bench-stop".into())
+                .spawn(move || watch_stop_signals(read_end));
+            if spawned.is_ok() {
+                let _ = SIGNAL_PIPE.set(write_end);
             }
         }
-        for sig in [libc::SIGINT, libc::SIGTERM] {
-            // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value; the handler
-            // is an extern "C" fn that only does async-signal-safe work. Without the watcher
-            // (no pipe), SA_RESETHAND keeps "a second signal terminates".
+        // Without the watcher (no pipe), SA_RESETHAND keeps "a second signal terminates".
+        let flags = if SIGNAL_PIPE.get().is_none() {
+            SaFlags::SA_RESETHAND
+        } else {
+            SaFlags::empty()
+        };
+        let action = SigAction::new(SigHandler::Handler(on_stop_signal), flags, SigSet::empty());
+        for sig in [Signal::SIGINT, Signal::SIGTERM] {
+            // SAFETY: nix's sigaction is unsafe because a handler may interrupt any code;
+            // on_stop_signal does only async-signal-safe work (atomic operations, a OnceLock
+            // read, which is an atomic load, and one write(2)), and nothing else in the
+            // process handles SIGINT or SIGTERM.
             unsafe {
-                let mut sa: libc::sigaction = std::mem::zeroed();
-                sa.sa_sigaction = on_stop_signal as extern "C" fn(libc::c_int) as usize;
-                if SIGNAL_PIPE.load(Ordering::SeqCst) < 0 {
-                    sa.sa_flags = libc::SA_RESETHAND;
-                }
-                libc::sigemptyset(&mut sa.sa_mask);
-                libc::sigaction(sig, &sa, std::ptr::null_mut());
+                let _ = sigaction(sig, &action);
             }
         }
     }
@@ -172,21 +169,17 @@ pub fn install_stop_handler() {
 
 /// The stop watcher: at the second signal, run the cleanups and exit.
 #[cfg(target_os = "linux")]
-fn watch_stop_signals(fd: libc::c_int) {
+fn watch_stop_signals(fd: OwnedFd) {
     let mut seen = 0;
     let mut byte = [0u8; 1];
     loop {
-        // SAFETY: reading into a one-byte buffer from the pipe's read end, which this
-        // thread alone owns.
-        let n = unsafe { libc::read(fd, byte.as_mut_ptr().cast(), 1) };
-        if n == 1 {
-            seen += 1;
-            wake_sleepers();
-        } else if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
-        {
-            continue;
-        } else {
-            return;
+        match nix::unistd::read(&fd, &mut byte) {
+            Ok(1) => {
+                seen += 1;
+                wake_sleepers();
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            _ => return,
         }
         if seen >= 2 {
             eprintln!(
@@ -249,17 +242,10 @@ pub fn usable_cpus() -> Vec<usize> {
         .unwrap_or_default();
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: a zeroed cpu_set_t is an empty set; sched_getaffinity writes at most
-        // size_of::<cpu_set_t>() bytes into it.
-        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        // SAFETY: as above, `set` is valid for writes of the given size.
-        let ok =
-            unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) }
-                == 0;
-        if ok {
-            // SAFETY: CPU_ISSET only reads the set; i is below CPU_SETSIZE.
-            let allowed: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
-                .filter(|&i| unsafe { libc::CPU_ISSET(i, &set) })
+        use nix::sched::{CpuSet, sched_getaffinity};
+        if let Ok(set) = sched_getaffinity(nix::unistd::Pid::from_raw(0)) {
+            let allowed: Vec<usize> = (0..CpuSet::count())
+                .filter(|&i| set.is_set(i).unwrap_or(false))
                 .collect();
             if online.is_empty() {
                 return allowed;
@@ -286,27 +272,27 @@ pub fn check_cpu(cpu: usize) -> Result<()> {
 #[cfg(target_os = "linux")]
 pub fn pin_current_thread(cpu: usize) -> Result<()> {
     check_cpu(cpu)?;
-    pin_current_thread_to(&[cpu]).map_err(|e| anyhow::anyhow!("{e}; pick another CPU with --cpu"))
+    pin_current_thread_to(&[cpu]).map_err(|e| match e.is::<crate::error::UsageError>() {
+        true => e,
+        false => anyhow::anyhow!("{e}; pick another CPU with --cpu"),
+    })
 }
 
 /// Pin the calling thread to `cpus` (online CPUs, each below `CPU_SETSIZE`).
 #[cfg(target_os = "linux")]
 pub fn pin_current_thread_to(cpus: &[usize]) -> Result<()> {
-    let list = format_cpu_list(cpus);
-    if let Some(&cpu) = cpus.iter().find(|&&c| c >= libc::CPU_SETSIZE as usize) {
-        crate::usage!("CPU {cpu} is beyond the supported CPU numbers; pick a smaller one");
+    let mut set = nix::sched::CpuSet::new();
+    for &cpu in cpus {
+        if set.set(cpu).is_err() {
+            crate::usage!("CPU {cpu} is beyond the supported CPU numbers; pick a smaller one");
+        }
     }
-    // SAFETY: a zeroed cpu_set_t is an empty set; CPU_SET writes bits below CPU_SETSIZE
-    // (checked above) and sched_setaffinity only reads the set.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        for &cpu in cpus {
-            libc::CPU_SET(cpu, &mut set);
-        }
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            let err = std::io::Error::last_os_error();
-            anyhow::bail!("cannot pin the thread to CPU {list}: {err}");
-        }
+    if let Err(errno) = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set) {
+        let err = std::io::Error::from(errno);
+        anyhow::bail!(
+            "cannot pin the thread to CPU {}: {err}",
+            format_cpu_list(cpus)
+        );
     }
     Ok(())
 }
@@ -322,8 +308,7 @@ fn set_policy(policy: libc::c_int, priority: i32) -> Result<()> {
     let param = libc::sched_param {
         sched_priority: priority,
     };
-    // SAFETY: pthread_self() is the calling thread; `param` is a valid sched_param.
-    let rc = unsafe { libc::pthread_setschedparam(libc::pthread_self(), policy, &param) };
+    let rc = set_own_sched(policy, &param);
     if rc == libc::EPERM {
         anyhow::bail!(
             "no permission for SCHED_FIFO priority {priority}; run as root or grant CAP_SYS_NICE/rtprio (e.g. '@realtime - rtprio 99' in /etc/security/limits.conf)"
@@ -336,6 +321,15 @@ fn set_policy(policy: libc::c_int, priority: i32) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// pthread_setschedparam(3) on the calling thread: 0, or the error number.
+#[cfg(target_os = "linux")]
+fn set_own_sched(policy: libc::c_int, param: &libc::sched_param) -> libc::c_int {
+    // nix has no pthread_setschedparam (nor sched_setscheduler, nor sched_param).
+    // SAFETY: pthread_self() is the calling thread, alive during the call; `param` is a valid
+    // sched_param that the call only reads.
+    unsafe { libc::pthread_setschedparam(libc::pthread_self(), policy, param) }
 }
 
 /// Fail early, with the one-line message, when SCHED_FIFO at `priority` is not allowed
@@ -359,7 +353,7 @@ pub fn check_fifo(priority: i32) -> Result<()> {
 pub struct ThreadSchedGuard {
     policy: libc::c_int,
     param: libc::sched_param,
-    affinity: Option<libc::cpu_set_t>,
+    affinity: Option<nix::sched::CpuSet>,
 }
 
 #[cfg(target_os = "linux")]
@@ -367,18 +361,14 @@ impl ThreadSchedGuard {
     pub fn save() -> ThreadSchedGuard {
         let mut policy = 0;
         let mut param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: both out-pointers are valid for writes.
+        // nix has no pthread_getschedparam.
+        // SAFETY: pthread_self() is the calling thread, alive during the call; both
+        // out-pointers are valid for writes of their types.
         unsafe { libc::pthread_getschedparam(libc::pthread_self(), &mut policy, &mut param) };
-        // SAFETY: zeroed cpu_set_t is valid; sched_getaffinity writes within its size.
-        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        // SAFETY: as above.
-        let ok =
-            unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) }
-                == 0;
         ThreadSchedGuard {
             policy,
             param,
-            affinity: ok.then_some(set),
+            affinity: nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).ok(),
         }
     }
 }
@@ -386,12 +376,9 @@ impl ThreadSchedGuard {
 #[cfg(target_os = "linux")]
 impl Drop for ThreadSchedGuard {
     fn drop(&mut self) {
-        // SAFETY: restoring values read from this same thread by save(); pointers are valid.
-        unsafe {
-            libc::pthread_setschedparam(libc::pthread_self(), self.policy, &self.param);
-            if let Some(set) = &self.affinity {
-                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set);
-            }
+        set_own_sched(self.policy, &self.param);
+        if let Some(set) = &self.affinity {
+            let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), set);
         }
     }
 }
@@ -400,10 +387,9 @@ impl Drop for ThreadSchedGuard {
 /// when the kernel refuses.
 #[cfg(target_os = "linux")]
 pub fn lock_memory() -> bool {
-    // SAFETY: mlockall has no memory-safety preconditions.
-    let rc = unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) };
-    if rc != 0 {
-        let err = std::io::Error::last_os_error();
+    use nix::sys::mman::{MlockAllFlags, mlockall};
+    if let Err(errno) = mlockall(MlockAllFlags::MCL_CURRENT | MlockAllFlags::MCL_FUTURE) {
+        let err = std::io::Error::from(errno);
         eprintln!(
             "rust-bench: warning: mlockall failed ({err}); page faults may disturb the measurement"
         );
@@ -430,19 +416,14 @@ pub fn prefault_stack(bytes: usize) {
 /// return early, which callers treat as "check the stop flag").
 #[cfg(target_os = "linux")]
 pub fn sleep_until_monotonic(deadline_ns: u64) {
-    let ts = libc::timespec {
-        tv_sec: (deadline_ns / 1_000_000_000) as libc::time_t,
-        tv_nsec: (deadline_ns % 1_000_000_000) as libc::c_long,
-    };
-    // SAFETY: `ts` is a valid timespec; the remaining-time pointer may be null for TIMER_ABSTIME.
-    unsafe {
-        libc::clock_nanosleep(
-            libc::CLOCK_MONOTONIC,
-            libc::TIMER_ABSTIME,
-            &ts,
-            std::ptr::null_mut(),
-        )
-    };
+    use nix::sys::time::TimeSpec;
+    use nix::time::{ClockId, ClockNanosleepFlags, clock_nanosleep};
+    let deadline = TimeSpec::from_duration(std::time::Duration::from_nanos(deadline_ns));
+    let _ = clock_nanosleep(
+        ClockId::CLOCK_MONOTONIC,
+        ClockNanosleepFlags::TIMER_ABSTIME,
+        &deadline,
+    );
 }
 
 fn read_i64(path: impl AsRef<Path>) -> Option<i64> {

@@ -365,24 +365,15 @@ fn debugfs_mounted() -> bool {
 
 #[cfg(target_os = "linux")]
 fn mount_debugfs() -> std::io::Result<()> {
-    let c = |s: &str| std::ffi::CString::new(s).expect("no NUL in a constant");
-    let (source, target, fstype) = (c("debugfs"), c(DEBUGFS), c("debugfs"));
-    // SAFETY: all three are valid NUL-terminated strings that outlive the call; no data
-    // argument is passed (null is allowed).
-    let rc = unsafe {
-        libc::mount(
-            source.as_ptr(),
-            target.as_ptr(),
-            fstype.as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    let fstype = Some("debugfs");
+    nix::mount::mount(
+        fstype,
+        DEBUGFS,
+        fstype,
+        nix::mount::MsFlags::empty(),
+        None::<&str>,
+    )
+    .map_err(std::io::Error::from)
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -392,16 +383,12 @@ fn mount_debugfs() -> std::io::Result<()> {
 
 #[cfg(target_os = "linux")]
 fn unmount_debugfs() -> bool {
-    let target = std::ffi::CString::new(DEBUGFS).expect("no NUL in a constant");
-    // SAFETY: `target` is a valid NUL-terminated string that outlives the call.
-    let mut rc = unsafe { libc::umount2(target.as_ptr(), 0) };
-    if rc != 0 {
-        // Busy (a file still open elsewhere): detach it, it goes when released.
-        // SAFETY: as above.
-        rc = unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
-    }
-    if rc != 0 {
-        let e = std::io::Error::last_os_error();
+    use nix::mount::{MntFlags, umount2};
+    // Busy (a file still open elsewhere): detach it, it goes when released.
+    let unmounted =
+        umount2(DEBUGFS, MntFlags::empty()).or_else(|_| umount2(DEBUGFS, MntFlags::MNT_DETACH));
+    if let Err(errno) = unmounted {
+        let e = std::io::Error::from(errno);
         eprintln!("rust-bench: warning: could not unmount {DEBUGFS}: {e}; unmount it by hand");
         return false;
     }

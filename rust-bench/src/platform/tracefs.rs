@@ -249,38 +249,21 @@ fn is_tracefs(root: &Path) -> bool {
 
 #[cfg(target_os = "linux")]
 fn mount(root: &Path) -> Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let target = CString::new(root.as_os_str().as_bytes())?;
-    let fstype = c"tracefs";
-    // SAFETY: all pointers are valid NUL-terminated strings that outlive the call; the data
-    // argument may be null.
-    let rc = unsafe {
-        libc::mount(
-            fstype.as_ptr(),
-            target.as_ptr(),
-            fstype.as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error().into());
-    }
-    Ok(())
+    let fstype = Some("tracefs");
+    nix::mount::mount(
+        fstype,
+        root,
+        fstype,
+        nix::mount::MsFlags::empty(),
+        None::<&str>,
+    )
+    .map_err(|e| std::io::Error::from(e).into())
 }
 
 #[cfg(target_os = "linux")]
 fn umount(root: &Path) -> Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let target = CString::new(root.as_os_str().as_bytes())?;
-    // SAFETY: a valid NUL-terminated path that outlives the call.
-    let rc = unsafe { libc::umount2(target.as_ptr(), 0) };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error().into());
-    }
-    Ok(())
+    nix::mount::umount2(root, nix::mount::MntFlags::empty())
+        .map_err(|e| std::io::Error::from(e).into())
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -570,17 +553,13 @@ impl Drop for Session {
 
 /// The calling thread's id (the pid in the trace).
 pub fn current_tid() -> u32 {
-    // SAFETY: the gettid system call has no arguments and cannot fail (the system call
-    // rather than the C library's wrapper, which older C libraries lack).
-    unsafe { libc::syscall(libc::SYS_gettid) as u32 }
+    // nix makes the system call itself: C libraries without a gettid wrapper do too.
+    nix::unistd::gettid().as_raw() as u32
 }
 
 /// Name the calling thread (its `comm`, 15 bytes at most), as traces show it.
 pub fn set_thread_name(name: &std::ffi::CStr) {
-    // SAFETY: PR_SET_NAME reads a NUL-terminated string that outlives the call.
-    unsafe {
-        libc::prctl(libc::PR_SET_NAME, name.as_ptr());
-    }
+    let _ = nix::sys::prctl::set_name(name);
 }
 
 #[cfg(test)]

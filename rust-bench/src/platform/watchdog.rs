@@ -43,6 +43,7 @@ pub fn enter_deadline() -> Result<()> {
         sched_deadline: period,
         sched_period: period,
     };
+    // nix has no sched_setattr (and glibc before 2.41 no wrapper): the raw system call.
     // SAFETY: sched_setattr(2) on the calling thread (pid 0) only reads `attr`, a valid,
     // fully initialised sched_attr whose `size` field is its own size.
     let rc = unsafe {
@@ -62,18 +63,13 @@ pub fn enter_deadline() -> Result<()> {
     Ok(())
 }
 
-/// The calling thread's kernel id.
-#[cfg(target_os = "linux")]
-fn gettid() -> i32 {
-    // SAFETY: gettid(2) has no arguments and cannot fail.
-    unsafe { libc::gettid() }
-}
-
 /// Move a thread to SCHED_OTHER; true when it worked.
 #[cfg(target_os = "linux")]
 fn make_normal(tid: i32) -> bool {
     let param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: sched_setscheduler(2) only reads `param`, a valid sched_param.
+    // nix has no sched_setscheduler (nor sched_param).
+    // SAFETY: sched_setscheduler(2) only reads `param`, a valid sched_param; a thread id that
+    // is gone only makes it fail (ESRCH).
     unsafe { libc::sched_setscheduler(tid, libc::SCHED_OTHER, &param) == 0 }
 }
 
@@ -81,7 +77,7 @@ fn make_normal(tid: i32) -> bool {
 /// (interrupts, writeback) run again even if a measuring thread spins. Returns how many.
 #[cfg(target_os = "linux")]
 pub fn demote_other_threads() -> usize {
-    let me = gettid();
+    let me = nix::unistd::gettid().as_raw();
     task_ids(Path::new("/proc/self/task"))
         .into_iter()
         .filter(|&tid| tid != me && make_normal(tid))
@@ -190,8 +186,10 @@ pub fn freeze_realtime(scope: Scope) -> Vec<String> {
         for &tid in &realtime {
             make_normal(tid);
         }
-        // SAFETY: kill(2) with a valid signal number; it has no memory-safety preconditions.
-        unsafe { libc::kill(pid, libc::SIGSTOP) };
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGSTOP,
+        );
         let name = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
         frozen.push((pid, format!("{pid} ({})", name.trim())));
     }
@@ -212,13 +210,10 @@ pub fn freeze_realtime(scope: Scope) -> Vec<String> {
 /// fork, no init involved, so it works from a SCHED_DEADLINE process).
 #[cfg(target_os = "linux")]
 pub fn power_off() -> Result<()> {
-    // SAFETY: sync(2) and reboot(2) take no pointers; reboot needs CAP_SYS_BOOT and only
-    // returns on failure.
-    unsafe {
-        libc::sync();
-        libc::reboot(libc::RB_POWER_OFF);
-    }
-    let err = std::io::Error::last_os_error();
+    nix::unistd::sync();
+    // reboot needs CAP_SYS_BOOT and only returns on failure.
+    let Err(errno) = nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_POWER_OFF);
+    let err = std::io::Error::from(errno);
     anyhow::bail!("cannot switch the machine off ({err}); the watchdog needs root")
 }
 

@@ -12,11 +12,10 @@ pub static SERIAL: Mutex<()> = Mutex::new(());
 /// flock on a file in /tmp, measuring tests of other checkouts run at the same time.
 pub struct Serial {
     _guard: std::sync::MutexGuard<'static, ()>,
-    _lock: std::fs::File,
+    _lock: nix::fcntl::Flock<std::fs::File>,
 }
 
 pub fn serial() -> Serial {
-    use std::os::unix::io::AsRawFd;
     let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let lock = std::fs::OpenOptions::new()
         .create(true)
@@ -24,9 +23,9 @@ pub fn serial() -> Serial {
         .write(true)
         .open("/tmp/rust-bench-measure.lock")
         .expect("open the measurement lock file");
-    // SAFETY: flock on a file descriptor we own; blocks until the lock is ours and is
-    // released when the file is closed (when `Serial` is dropped).
-    unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+    // Blocks until the lock is ours; released when `Serial` is dropped.
+    let lock = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
+        .unwrap_or_else(|(_, e)| panic!("cannot lock /tmp/rust-bench-measure.lock: {e}"));
     Serial {
         _guard: guard,
         _lock: lock,
