@@ -6,8 +6,10 @@
 #      median switch time;
 #   3. the paper's 50 million clock-tick samples: maximum resident set size;
 #   4. the cost of clock-tick --attribute (loop min and p99 with and without), its trace read
-#      in binary form and as text side by side, and the kernel's osnoise tracer's noise
-#      beside clock-tick's over the same length of time (both readers).
+#      in binary form (by a thread on the other CPUs, and by the measuring thread itself
+#      with rust-bench confined to the measured CPU) and as text side by side, and the
+#      kernel's osnoise tracer's noise beside clock-tick's over the same length of time
+#      (both readers).
 # Needs root (SCHED_FIFO, RT throttling), oslat, a C compiler, GNU time and python3.
 # Environment: CPU (default: the last online CPU), DURATION (seconds per clock-tick/oslat
 # run, default 10), PERIOD_US/SPIN_US (interference, default 10000/300), THRESHOLD_US
@@ -185,6 +187,9 @@ section_4() {
 			"$RUST_BENCH" clock-tick --cpu "$CPU" --priority "$MEASURE_PRIO" --duration "${DURATION}s" \
 				--attribute --trace-reader "$reader" --json "$tmp/attr-$reader-$i.json" >/dev/null
 		done
+		# Confined to the measured CPU, as on a one-CPU VM: the measuring thread reads.
+		taskset -c "$CPU" "$RUST_BENCH" clock-tick --cpu "$CPU" --priority "$MEASURE_PRIO" \
+			--duration "${DURATION}s" --attribute --json "$tmp/attr-alone-$i.json" >/dev/null
 		i=$((i + 1))
 	done
 	for reader in binary text; do
@@ -200,17 +205,22 @@ tmp, rounds = sys.argv[1], int(sys.argv[2])
 def load(name):
     return [json.load(open(f"{tmp}/{name}-{i}.json")) for i in range(rounds)]
 plain, attr, text = load("plain"), load("attr-binary"), load("attr-text")
+alone = load("attr-alone")
+runs = (plain, attr, alone, text)
 def med(runs, key):
     return statistics.median(r["loop_ns"][key] for r in runs) / 1000
-print(f"{'':24} {'without':>10} {'binary':>10} {'text':>10}  (attribution's trace reader; median of {rounds} rounds, us)")
+print(f"{'':24} {'without':>10} {'binary':>10} {'bin, 1 CPU':>10} {'text':>10}"
+      f"  (attribution's trace reader; median of {rounds} rounds, us)")
 for key in ("min", "p50", "p99", "p9999"):
-    print(f"loop {key:19} {med(plain, key):10.3f} {med(attr, key):10.3f} {med(text, key):10.3f}")
+    print(f"loop {key:19} " + " ".join(f"{med(r, key):10.3f}" for r in runs))
 print(f"{'duty cycle':24} " + " ".join(
-    f"{statistics.median(r['duty_cycle'] for r in runs):10.4f}" for runs in (plain, attr, text)))
-def own(runs):
-    return statistics.median(r['attribution']['drain_ns'] / 1e9 / r['duration_s'] for r in runs) * 100
-print(f"{'attribution own time':24} {'':>10} {own(attr):9.3f}% {own(text):9.3f}%"
-      "  (share of the run spent reading the trace)")
+    f"{statistics.median(r['duty_cycle'] for r in rs):10.4f}" for rs in runs))
+def own(runs, key="drain_ns"):
+    return statistics.median(r['attribution'][key] / 1e9 / r['duration_s'] for r in runs) * 100
+print(f"{'attribution own time':24} {'':>10} " + " ".join(f"{own(r):9.3f}%" for r in runs[1:])
+      + "  (share of the run the measuring thread spent on it)")
+print(f"{'  read on other CPUs':24} {'':>10} " + " ".join(f"{own(r, 'reader_ns'):9.3f}%" for r in runs[1:])
+      + "  (the reading thread's time, where there is one)")
 a = attr[-1]["attribution"]
 print(f"last attributed run: {a['spikes_attributed']} spikes split, {a['spikes_unknown']} unknown, "
       f"{a['events_read']} events, {a['events_lost']} lost")

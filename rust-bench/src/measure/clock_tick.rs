@@ -622,7 +622,8 @@ fn build_report(st: &State, m: &Meta, complete: bool, end: End) -> ClockTick {
         rt_setup: Some(m.rt_setup.clone()),
         memory_locked: m.locked,
         environment: m.environment.clone(),
-        attribution: m.live.as_ref().and_then(Live::result),
+        // A checkpoint takes what is ready; the final report waits for all of it.
+        attribution: m.live.as_ref().and_then(|l| l.result(end != End::Running)),
         pauses: Some(Pauses {
             count: st.pauses.count,
             planned_s: round6(st.pauses.planned_ns as f64 / 1e9),

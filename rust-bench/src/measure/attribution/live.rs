@@ -8,6 +8,7 @@
 
 use std::cell::Cell;
 use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -53,13 +54,15 @@ impl Live {
     }
 
     /// Measuring starts at tick `start` on the thread `tid`; events before are dropped.
+    /// Where another thread reads, this waits for it: the first burst's spikes need the
+    /// state at the start (once a run, before its first burst: not counted as its cost).
     pub fn begin(&mut self, tid: u32, start: u64, hz: f64) -> anyhow::Result<()> {
         match self {
             Live::Here(t) => t.begin(tid, start, hz),
-            Live::Elsewhere(r) => r.timed(|r| {
+            Live::Elsewhere(r) => {
                 r.ask(Ask::Begin { tid, start, hz })?;
-                r.answer().map(drop)
-            }),
+                r.answer()
+            }
         }
     }
 
@@ -80,17 +83,26 @@ impl Live {
         }
     }
 
-    /// The attribution so far (where another thread reads: once it has caught up).
-    pub fn result(&self) -> Option<Attribution> {
+    /// The attribution so far. Where another thread reads: with `all`, once it has caught
+    /// up (the end of a run); else at once, as of the last burst it finished (a
+    /// checkpoint, which must not wait on another CPU's load).
+    pub fn result(&self, all: bool) -> Option<Attribution> {
         match self {
             Live::Here(t) => t.result(),
             Live::Elsewhere(r) => r.timed(|r| {
-                r.ask(Ask::Result).ok()?;
-                let mut a = r.answer().ok()??;
-                a.reader_ns = a.drain_ns;
-                a.drain_ns = r.spent_ns.get();
-                a.reader_cpus = Some(rt::format_cpu_list(&r.cpus));
-                Some(a)
+                let a = match all {
+                    true => {
+                        r.ask(Ask::Result).ok()?;
+                        r.latest.recv().ok()??
+                    }
+                    false => r.last.lock().unwrap_or_else(|e| e.into_inner()).clone()?,
+                };
+                Some(Attribution {
+                    reader_ns: a.drain_ns,
+                    drain_ns: r.spent_ns.get(),
+                    reader_cpus: Some(rt::format_cpu_list(&r.cpus)),
+                    ..a
+                })
             }),
         }
     }
@@ -103,11 +115,17 @@ enum Ask {
 }
 
 /// The reading thread: it owns the [`Tracing`] (its names are not shared across threads),
-/// answers [`Ask::Begin`] and [`Ask::Result`], and reports the first error it meets.
+/// answers [`Ask::Begin`] and [`Ask::Result`], leaves the attribution after each burst for
+/// a checkpoint to take, and reports the first error it meets.
 #[derive(Debug)]
 pub struct Reader {
     asks: Option<Sender<Ask>>,
-    answers: Receiver<anyhow::Result<Option<Attribution>>>,
+    /// Answers to [`Ask::Begin`].
+    answers: Receiver<anyhow::Result<()>>,
+    /// Answers to [`Ask::Result`].
+    latest: Receiver<Option<Attribution>>,
+    /// The attribution as of the last burst the thread finished.
+    last: Arc<Mutex<Option<Attribution>>>,
     failed: Receiver<anyhow::Error>,
     thread: Option<JoinHandle<()>>,
     cpus: Vec<usize>,
@@ -123,9 +141,11 @@ impl Reader {
     ) -> anyhow::Result<Option<Reader>> {
         let (asks, asked) = mpsc::channel::<Ask>();
         let (answer, answers) = mpsc::channel();
+        let (result, latest) = mpsc::channel();
         let (fail, failed) = mpsc::channel();
         let (opened_tx, opened) = mpsc::channel::<anyhow::Result<bool>>();
-        let on = cpus.clone();
+        let last = Arc::new(Mutex::new(None));
+        let (on, left) = (cpus.clone(), Arc::clone(&last));
         let thread = std::thread::Builder::new()
             .name("attribution".into())
             .spawn(move || {
@@ -142,18 +162,23 @@ impl Reader {
                 for ask in asked {
                     match ask {
                         Ask::Begin { tid, start, hz } => {
-                            let r = tracing.begin(tid, start, hz).map(|()| None);
-                            let _ = answer.send(r);
+                            let _ = answer.send(tracing.begin(tid, start, hz));
                         }
                         Ask::Burst { spikes, skipped } if ok => {
-                            if let Err(e) = tracing.after_burst(&spikes, skipped) {
-                                ok = false;
-                                let _ = fail.send(e);
+                            match tracing.after_burst(&spikes, skipped) {
+                                Ok(()) => {
+                                    *left.lock().unwrap_or_else(|e| e.into_inner()) =
+                                        tracing.result()
+                                }
+                                Err(e) => {
+                                    ok = false;
+                                    let _ = fail.send(e);
+                                }
                             }
                         }
                         Ask::Burst { .. } => {}
                         Ask::Result => {
-                            let _ = answer.send(Ok(tracing.result()));
+                            let _ = result.send(tracing.result());
                         }
                     }
                 }
@@ -162,6 +187,8 @@ impl Reader {
         let reader = Reader {
             asks: Some(asks),
             answers,
+            latest,
+            last,
             failed,
             thread: Some(thread),
             cpus,
@@ -184,7 +211,7 @@ impl Reader {
             .ok_or_else(|| anyhow::anyhow!("the thread that reads the trace ended early"))
     }
 
-    fn answer(&self) -> anyhow::Result<Option<Attribution>> {
+    fn answer(&self) -> anyhow::Result<()> {
         self.answers
             .recv()
             .map_err(|_| anyhow::anyhow!("the thread that reads the trace ended early"))?
