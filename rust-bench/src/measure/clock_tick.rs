@@ -671,13 +671,13 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
     let (mut setup, rt_setup) = RtSetup::for_measurement(&opts.rt_setup, opts.lift_rt_throttling)?;
     let environment = environment::collect();
     let (clock, clock_info) = tsc::Clock::with_info(opts.clock);
-    let mut live = Live::open(
-        opts.attribute,
-        opts.cpu,
-        clock_info.source,
-        opts.trace_reader,
-        opts.burst + opts.gap,
-    )?;
+    let mut live = Live::open(attribution::Asked {
+        attribute: opts.attribute,
+        cpu: opts.cpu,
+        source: clock_info.source,
+        reader: opts.trace_reader,
+        read_every: opts.burst + opts.gap,
+    })?;
 
     let _sched = rt::ThreadSchedGuard::save();
     rt::pin_current_thread(opts.cpu)?;

@@ -10,13 +10,10 @@ use std::cell::Cell;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
-use super::{Attribute, RawSpike, Tracing};
+use super::{Asked, Attribute, RawSpike, Tracing};
 use crate::platform::{rt, tsc};
 use crate::results::attribution::Attribution;
-use crate::results::clock::Source;
-use crate::results::trace::TraceReader;
 
 /// The attribution of one clock-tick run, read by the measuring thread or by a thread on
 /// the other CPUs.
@@ -27,30 +24,21 @@ pub enum Live {
 }
 
 impl Live {
-    /// Open tracing of `cpu` as [`Tracing::open`] does, on a thread pinned to the other
-    /// usable CPUs where there are any. Errors (and `auto`'s None) come before measuring.
-    pub fn open(
-        attribute: Attribute,
-        cpu: usize,
-        source: Source,
-        reader: TraceReader,
-        read_every: Duration,
-    ) -> anyhow::Result<Option<Live>> {
-        if attribute == Attribute::Off {
+    /// Open tracing as [`Tracing::open`] does, on a thread pinned to the usable CPUs other
+    /// than the measured one where there are any. Errors (and `auto`'s None) come before
+    /// measuring.
+    pub fn open(asked: Asked) -> anyhow::Result<Option<Live>> {
+        if asked.attribute == Attribute::Off {
             return Ok(None);
         }
         let others: Vec<usize> = rt::usable_cpus()
             .into_iter()
-            .filter(|&c| c != cpu)
+            .filter(|&c| c != asked.cpu)
             .collect();
         if others.is_empty() {
-            return Ok(Tracing::open(attribute, cpu, source, reader, read_every)?
-                .map(|t| Live::Here(Box::new(t))));
+            return Ok(Tracing::open(asked)?.map(|t| Live::Here(Box::new(t))));
         }
-        Reader::start(others, move || {
-            Tracing::open(attribute, cpu, source, reader, read_every)
-        })
-        .map(|r| r.map(Live::Elsewhere))
+        Reader::start(others, move || Tracing::open(asked)).map(|r| r.map(Live::Elsewhere))
     }
 
     /// Measuring starts at tick `start` on the thread `tid`; events before are dropped.

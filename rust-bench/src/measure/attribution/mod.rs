@@ -551,6 +551,19 @@ pub const BURST_SPIKES: usize = 4096;
 /// Largest spikes kept with their breakdown.
 pub const LARGEST: usize = 20;
 
+/// What a clock-tick run asks of its attribution.
+#[derive(Clone, Copy, Debug)]
+pub struct Asked {
+    pub attribute: Attribute,
+    /// The measured CPU.
+    pub cpu: usize,
+    /// The samples' clock, which the trace's clock must be.
+    pub source: Source,
+    pub reader: TraceReader,
+    /// How often a reading comes (its buffer is sized for that).
+    pub read_every: Duration,
+}
+
 /// Tracing for one clock-tick run: opened before measuring, drained after each burst by the
 /// thread that owns it ([`Live`] says which).
 #[derive(Debug)]
@@ -565,17 +578,18 @@ pub struct Tracing {
 }
 
 impl Tracing {
-    /// Open tracefs and start the instance on `cpu`, on the samples' clock, its buffer
-    /// sized for a reading every `read_every` and read as `reader` asks. Per `attribute`:
-    /// None when off, an error when on and tracing is missing, None (with a line on stderr)
-    /// when auto and tracing is missing.
-    pub fn open(
-        attribute: Attribute,
-        cpu: usize,
-        source: Source,
-        reader: TraceReader,
-        read_every: Duration,
-    ) -> anyhow::Result<Option<Tracing>> {
+    /// Open tracefs and start the instance on the CPU `asked` names, on the samples' clock,
+    /// its buffer sized for a reading every `read_every` and read as the reader asked. Per
+    /// `attribute`: None when off, an error when on and tracing is missing, None (with a
+    /// line on stderr) when auto and tracing is missing.
+    pub fn open(asked: Asked) -> anyhow::Result<Option<Tracing>> {
+        let Asked {
+            attribute,
+            cpu,
+            source,
+            reader,
+            read_every,
+        } = asked;
         if attribute == Attribute::Off {
             return Ok(None);
         }
