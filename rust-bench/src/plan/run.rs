@@ -19,6 +19,7 @@ use clap::Args as ClapArgs;
 use crate::error::{Interrupted, UsageError};
 use crate::load;
 use crate::plan::config::{self, Hang, Plan, Role, RtThrottling, TestName};
+use crate::plan::duration;
 use crate::platform::rt_setup::{self, RtSetup, RtSetupRecord};
 use crate::platform::{environment, rt, watchdog};
 use crate::results::run::{RunRecord, Status, TestRecord};
@@ -171,7 +172,7 @@ fn check(config: &Path, machine: bool) -> Result<()> {
         };
         say(&format!("  {}: {}{length}", part.name, part.amount));
     }
-    let timeout = config::format_duration(plan.timeout);
+    let timeout = duration::format(plan.timeout);
     if plan.role != Role::Test && plan.load_duration.is_none() {
         say(&format!(
             "  expected length: the timeout ({timeout}), which ends the load"
@@ -554,7 +555,7 @@ fn run_load(run: &Run, plan: &Plan) -> Result<()> {
     match Stop::now() {
         Some(Stop::Signal(signal)) => {
             let until = match plan.load_duration {
-                Some(d) => format!("the {} asked", config::format_duration(d)),
+                Some(d) => format!("the {} asked", duration::format(d)),
                 None => "the plan's timeout".to_string(),
             };
             let reason = format!(
@@ -593,7 +594,7 @@ fn timeout_grace(timeout: Duration) -> Duration {
 fn timeout_reason(timeout: Duration) -> String {
     format!(
         "the plan's timeout ({}) was reached before the plan finished; raise 'timeout' in the config or shorten the tests",
-        config::format_duration(timeout)
+        duration::format(timeout)
     )
 }
 
@@ -615,7 +616,7 @@ fn watch_deadline(run: Arc<Run>, timeout: Duration, ends_plan: bool) {
         if ends_plan {
             say(&format!(
                 "the plan's timeout ({}) has passed: stopping the load",
-                config::format_duration(timeout)
+                duration::format(timeout)
             ));
         } else {
             say(&timeout_reason(timeout));
@@ -626,8 +627,8 @@ fn watch_deadline(run: Arc<Run>, timeout: Duration, ends_plan: bool) {
         let demoted = watchdog::demote_other_threads();
         let reason = format!(
             "rust-bench's watchdog ended the run: it was still going {} after the plan's timeout ({}), deaf to the stop request",
-            config::format_duration(grace),
-            config::format_duration(timeout)
+            duration::format(grace),
+            duration::format(timeout)
         );
         let _ = run.fail(&reason);
         rt_setup::restore_now();
@@ -718,7 +719,7 @@ fn describe(plan: &Plan) -> String {
             } else {
                 "kept"
             },
-            config::format_duration(plan.timeout)
+            duration::format(plan.timeout)
         ),
         Role::CpuLoad | Role::MemoryLoad => format!(
             "plan: {} on cpu {} for {}",
@@ -729,10 +730,10 @@ fn describe(plan: &Plan) -> String {
             },
             plan.cpu,
             plan.load_duration
-                .map(config::format_duration)
+                .map(duration::format)
                 .unwrap_or_else(|| format!(
                     "ever (until the timeout, {})",
-                    config::format_duration(plan.timeout)
+                    duration::format(plan.timeout)
                 ))
         ),
     }
