@@ -252,9 +252,9 @@ impl Plan {
                                 Amount::Duration(d) => part(name, duration::format(d), Some(d)),
                                 Amount::Count(n) => {
                                     // Bursts of measuring with a pause between them.
-                                    let o = crate::measure::clock_tick::Options::default();
-                                    let busy = o.burst.as_secs_f64();
-                                    let share = (busy + o.gap.as_secs_f64()) / busy;
+                                    let o = crate::suite::clock_tick::Args::default();
+                                    let busy = o.burst_ms as f64 * 1e-3;
+                                    let share = (busy + o.gap_us as f64 * 1e-6) / busy;
                                     let ns = c.loop_us.ns();
                                     estimate(
                                         name,
@@ -301,7 +301,7 @@ impl Plan {
                         TestName::Osnoise => {
                             // Whole periods, and the kernel's tracer often starts a
                             // period late.
-                            let period = crate::measure::osnoise::Options::default().period_us;
+                            let period = crate::suite::osnoise::Args::default().period_us;
                             let periods = (self.osnoise_duration.as_micros() as u64)
                                 .div_ceil(period)
                                 .max(1);

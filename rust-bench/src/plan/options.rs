@@ -144,8 +144,9 @@ pub struct Threads(pub usize);
 impl Threads {
     pub const DEFAULT: [Threads; 2] = [Threads(2), Threads(1000)];
     /// A switch needs two threads.
-    pub const MIN: usize = crate::measure::thread_switch::MIN_THREADS;
-    pub const MAX: usize = crate::measure::thread_switch::MAX_THREADS;
+    pub const MIN: usize = 2;
+    /// Most threads one run may use.
+    pub const MAX: usize = 10_000;
 
     pub fn parse(s: &str) -> Result<Threads, String> {
         let n = whole(s, "thread counts such as 2, 1000")?;

@@ -33,11 +33,10 @@ pub struct Args {
     /// SCHED_FIFO priority of the measuring thread (1 to 99).
     #[arg(long, default_value_t = Priority::DEFAULT, value_parser = Priority::parse)]
     pub priority: Priority,
-    /// How long to measure, at least 100ms, e.g. 10s, 5m, 1h (default 10s unless --samples
-    /// is given: a quick look; a plan's default is the paper's 50000000 samples, see
-    /// docs/config.md).
-    #[arg(long, value_parser = options::test_duration, conflicts_with = "samples")]
-    pub duration: Option<Duration>,
+    /// How long to measure, at least 100ms, e.g. 10s, 5m, 1h, unless --samples is given (a
+    /// quick look; a plan's default is the paper's 50000000 samples, see docs/config.md).
+    #[arg(long, default_value = "10s", value_parser = options::test_duration, conflicts_with = "samples")]
+    pub duration: Duration,
     /// How many samples to take (at least 1; the paper: 50000000).
     #[arg(long, value_parser = Count::parse)]
     pub samples: Option<Count>,
@@ -84,12 +83,11 @@ pub struct Args {
 }
 
 impl Options {
-    /// Build options from the command line.
+    /// The measurement the options ask for (from the command line or a plan).
     pub fn from_args(a: &Args) -> Options {
-        let limit = match (a.samples, a.duration) {
-            (Some(n), _) => Limit::Samples(n.0),
-            (None, Some(d)) => Limit::Duration(d),
-            (None, None) => Limit::Duration(Duration::from_secs(10)),
+        let limit = match a.samples {
+            Some(n) => Limit::Samples(n.0),
+            None => Limit::Duration(a.duration),
         };
         Options {
             cpu: a.cpu.0,
@@ -101,11 +99,24 @@ impl Options {
             gap: Duration::from_micros(a.gap_us),
             clock: a.clock,
             lift_rt_throttling: a.no_rt_throttling,
+            rt_setup: None,
+            checkpoint_every: CHECKPOINT_EVERY,
+            checkpoint_settle: Duration::ZERO,
+            spike_list_cap: Options::SPIKE_LIST_CAP,
+            timeline_cap: Options::TIMELINE_CAP,
+            warmup: Options::WARMUP,
             timeline_interval: Duration::from_micros(a.timeline_us),
             attribute: a.attribute,
             trace_reader: a.trace_reader,
-            ..Options::default()
         }
+    }
+}
+
+impl Default for Args {
+    /// Every option at its default: what `rust-bench clock-tick` alone measures.
+    fn default() -> Args {
+        let matches = ClockTickTest.command().get_matches_from([NAME]);
+        Args::from_arg_matches(&matches).expect("the defaults are valid")
     }
 }
 
@@ -204,7 +215,7 @@ impl Test for ClockTickTest {
             checkpoint_every: CHECKPOINT_EVERY,
             attribute: plan.clock_tick.attribute,
             trace_reader: plan.trace_reader,
-            ..Options::default()
+            ..Options::from_args(&Args::default())
         };
         let result = measure(&opts, &mut |partial| checkpoint(partial))?;
         Ok(Box::new(result))
@@ -582,6 +593,18 @@ mod tests {
         assert_eq!(o.loop_ns, 0);
         assert_eq!(o.threshold_ns, 2500);
         assert!(T::try_parse_from(["x", "--samples", "5", "--duration", "1s"]).is_err());
+        // Without either, the flags' default: a quick look of 10 s.
+        let o = Options::from_args(&Args::default());
+        assert_eq!(o.limit, Limit::Duration(Duration::from_secs(10)));
+        assert_eq!(
+            (o.burst, o.gap),
+            (Duration::from_millis(500), Duration::from_millis(2))
+        );
+        let t = T::try_parse_from(["x", "--duration", "1m"]).unwrap();
+        assert_eq!(
+            Options::from_args(&t.a).limit,
+            Limit::Duration(Duration::from_secs(60))
+        );
         assert!(T::try_parse_from(["x", "--samples", "0"]).is_err());
         assert!(T::try_parse_from(["x", "--priority", "100"]).is_err());
         assert!(T::try_parse_from(["x", "--duration", "soon"]).is_err());

@@ -44,6 +44,26 @@ pub struct Args {
     pub outputs: Outputs,
 }
 
+/// The measurement the options ask for (from the command line or a plan).
+fn options(a: &Args) -> Options {
+    Options {
+        cpu: a.cpu.0,
+        duration: a.duration,
+        period_us: a.period_us,
+        runtime_us: a.runtime_us,
+        checkpoint_every: CHECKPOINT_EVERY,
+        trace_reader: a.trace_reader,
+    }
+}
+
+impl Default for Args {
+    /// Every option at its default: what `rust-bench osnoise` alone measures.
+    fn default() -> Args {
+        let matches = OsnoiseTest.command().get_matches_from([NAME]);
+        Args::from_arg_matches(&matches).expect("the defaults are valid")
+    }
+}
+
 /// The osnoise test.
 pub struct OsnoiseTest;
 
@@ -74,12 +94,8 @@ impl Test for OsnoiseTest {
         let a = Args::from_arg_matches(matches)?;
         standalone(self, &a.outputs, |every, checkpoint| {
             let opts = Options {
-                cpu: a.cpu.0,
-                duration: a.duration,
-                period_us: a.period_us,
-                runtime_us: a.runtime_us,
                 checkpoint_every: every,
-                trace_reader: a.trace_reader,
+                ..options(&a)
             };
             let planned = opts.duration.as_secs_f64().max(1e-9);
             measure(&opts, &mut |partial| {
@@ -116,7 +132,7 @@ impl Test for OsnoiseTest {
             duration: plan.osnoise_duration,
             checkpoint_every: CHECKPOINT_EVERY,
             trace_reader: plan.trace_reader,
-            ..Options::default()
+            ..options(&Args::default())
         };
         let result = measure(&opts, &mut |partial| checkpoint(partial))?;
         Ok(Box::new(measured(result)))

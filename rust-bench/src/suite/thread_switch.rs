@@ -35,10 +35,10 @@ pub struct Args {
     /// Thread counts, one run each, comma-separated (2 to 10000 each).
     #[arg(long, value_delimiter = ',', default_value = "2,1000", value_parser = Threads::parse)]
     pub threads: Vec<Threads>,
-    /// Switches to measure per run (at least 1; default 1000000, the paper's count, unless
-    /// --duration is given; a plan measures each run for 2m instead, docs/config.md says why).
-    #[arg(long, value_parser = Count::parse, conflicts_with = "duration")]
-    pub switches: Option<Count>,
+    /// Switches to measure per run, at least 1, unless --duration is given (the paper's
+    /// count; a plan measures each run for 2m instead, docs/config.md says why).
+    #[arg(long, default_value_t = Count(1_000_000), value_parser = Count::parse, conflicts_with = "duration")]
+    pub switches: Count,
     /// Measure each run for this long instead of a number of switches, at least 100ms
     /// (e.g. 10s).
     #[arg(long, value_parser = options::test_duration)]
@@ -69,11 +69,11 @@ pub struct Args {
 }
 
 impl Options {
+    /// The measurement the options ask for (from the command line or a plan).
     pub fn from_args(a: &Args) -> Options {
-        let limit = match (a.switches, a.duration) {
-            (Some(n), _) => Limit::Switches(n.0),
-            (None, Some(d)) => Limit::Duration(d),
-            (None, None) => Limit::Switches(1_000_000),
+        let limit = match a.duration {
+            Some(d) => Limit::Duration(d),
+            None => Limit::Switches(a.switches.0),
         };
         Options {
             cpu: a.cpu.0,
@@ -86,8 +86,17 @@ impl Options {
             stack_bytes: (a.stack_kib * 1024) as usize,
             clock: a.clock,
             lift_rt_throttling: a.no_rt_throttling,
-            ..Options::default()
+            rt_setup: None,
+            checkpoint_every: CHECKPOINT_EVERY,
         }
+    }
+}
+
+impl Default for Args {
+    /// Every option at its default: what `rust-bench thread-switch` alone measures.
+    fn default() -> Args {
+        let matches = ThreadSwitchTest.command().get_matches_from([NAME]);
+        Args::from_arg_matches(&matches).expect("the defaults are valid")
     }
 }
 
@@ -152,7 +161,7 @@ impl Test for ThreadSwitchTest {
             lift_rt_throttling: plan.rt_throttling == RtThrottling::Off,
             rt_setup: rt_setup.cloned(),
             checkpoint_every: CHECKPOINT_EVERY,
-            ..Options::default()
+            ..Options::from_args(&Args::default())
         };
         let result = measure(&opts, &mut |partial| checkpoint(partial))?;
         Ok(Box::new(result))
@@ -383,6 +392,14 @@ mod tests {
         let plan = crate::plan::config::Plan::default();
         assert_eq!(t.a.threads, plan.thread_switch.threads);
         assert_eq!((t.a.cpu, t.a.priority), (plan.cpu, plan.priority));
+        // The paper's count unless a duration is given; not both.
+        assert_eq!(Options::from_args(&t.a).limit, Limit::Switches(1_000_000));
+        let t = T::try_parse_from(["x", "--duration", "3s"]).unwrap();
+        assert_eq!(
+            Options::from_args(&t.a).limit,
+            Limit::Duration(Duration::from_secs(3))
+        );
+        assert!(T::try_parse_from(["x", "--duration", "3s", "--switches", "5"]).is_err());
     }
 
     /// What an interrupted result lacks: each run cut short, each run never started.
