@@ -51,7 +51,7 @@ pub fn command() -> clap::Command {
         cmd = cmd.mut_subcommand(name, |s| s.display_order(suite::TESTS.len() + i));
     }
     for (i, test) in suite::TESTS.iter().enumerate() {
-        cmd = cmd.subcommand(test.command().display_order(i));
+        cmd = cmd.subcommand(crate::plan::config::test_command(*test).display_order(i));
     }
     negative_numbers_reach_their_parser(cmd)
 }

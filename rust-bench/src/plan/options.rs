@@ -142,7 +142,6 @@ impl Priority {
 pub struct Threads(pub usize);
 
 impl Threads {
-    pub const DEFAULT: [Threads; 2] = [Threads(2), Threads(1000)];
     /// A switch needs two threads.
     pub const MIN: usize = 2;
     /// Most threads one run may use.

@@ -18,14 +18,14 @@ use clap::Args as ClapArgs;
 
 use crate::error::{Interrupted, UsageError};
 use crate::load;
-use crate::plan::config::{self, Hang, Plan, Role, RtThrottling, TestName};
+use crate::plan::config::{self, Plan, Role, RtThrottling};
 use crate::plan::duration;
 use crate::platform::rt_setup::{self, RtSetup, RtSetupRecord};
 use crate::platform::{environment, rt, watchdog};
 use crate::results::run::{RunRecord, Status, TestRecord};
 use crate::results::time::{utc_now, utc_stamp};
 use crate::results::writer::write_file;
-use crate::suite::{self, test};
+use crate::suite::test::{self, Hang, Planned};
 
 /// Execute a plan file and write a results directory.
 #[derive(Debug, ClapArgs)]
@@ -173,13 +173,13 @@ fn check(config: &Path, machine: bool) -> Result<()> {
         say(&format!("  {}: {}{length}", part.name, part.amount));
     }
     let timeout = duration::format(plan.timeout);
-    if plan.role != Role::Test && plan.load_duration.is_none() {
+    if plan.role != Role::Test && plan.load_duration.0.is_none() {
         say(&format!(
             "  expected length: the timeout ({timeout}), which ends the load"
         ));
-    } else if plan.clock_tick.hang != Hang::No {
+    } else if let Some((test, _)) = plan.hang() {
         say(&format!(
-            "  expected length: none, clock_tick.hang makes the run overrun its timeout ({timeout})"
+            "  expected length: none, {test} is made to hang (a knob for tests): the run overruns its timeout ({timeout})"
         ));
     } else {
         let (expected, _) = plan.expected_length();
@@ -222,9 +222,9 @@ fn machine_needs(plan: &Plan) -> Vec<String> {
         if plan.rt_throttling == RtThrottling::Off {
             needs.push("RT throttling can be lifted (rt_throttling = off)".to_string());
         }
-        for &test in &plan.tests {
-            if let Some(need) = suite::find(test.as_str()).and_then(|t| t.needs(plan)) {
-                needs.push(format!("{test}: {need}"));
+        for planned in &plan.planned {
+            if let Some(need) = planned.needs() {
+                needs.push(format!("{}: {need}", planned.test().name()));
             }
         }
     }
@@ -237,12 +237,11 @@ fn machine_check(plan: &Plan) -> Result<()> {
     if plan.role != Role::Test {
         return Ok(());
     }
-    for &test in &plan.tests {
-        if let Some(found) = suite::find(test.as_str()) {
-            found.preflight(plan).map_err(|e| {
-                anyhow::anyhow!("{test} cannot run on this machine: {}", one_line(&e))
-            })?;
-        }
+    for planned in &plan.planned {
+        planned.preflight().map_err(|e| {
+            let test = planned.test().name();
+            anyhow::anyhow!("{test} cannot run on this machine: {}", one_line(&e))
+        })?;
     }
     rt::check_fifo(plan.priority.0)?;
     if plan.rt_throttling == RtThrottling::Off {
@@ -288,8 +287,8 @@ fn execute(run: &Arc<Run>, plan: &Plan) -> Result<()> {
         r.environment = Some(environment);
         r.rt_settings = record.clone();
     })?;
-    let timeout_ends_plan = plan.role != Role::Test && plan.load_duration.is_none();
-    if plan.clock_tick.hang != Hang::Unwatched {
+    let timeout_ends_plan = plan.role != Role::Test && plan.load_duration.0.is_none();
+    if plan.hang().is_none_or(|(_, hang)| hang != Hang::Unwatched) {
         watch_deadline(Arc::clone(run), plan.timeout, timeout_ends_plan);
     }
     let result = match plan.role {
@@ -343,14 +342,13 @@ impl Stop {
 /// Each listed test in run.json, interrupted until it ends.
 fn register_tests(run: &Run, plan: &Plan) -> Result<()> {
     run.update(|r| {
-        for test in &plan.tests {
+        for planned in &plan.planned {
+            let test = planned.test();
             r.tests.insert(
-                test.to_string(),
+                test.name().to_string(),
                 TestRecord {
                     status: Status::Interrupted,
-                    file: suite::find(test.as_str())
-                        .map(|t| t.file())
-                        .unwrap_or_else(|| format!("{test}.json")),
+                    file: test.file(),
                     error: None,
                 },
             );
@@ -364,8 +362,9 @@ fn register_tests(run: &Run, plan: &Plan) -> Result<()> {
 fn run_tests(run: &Arc<Run>, plan: &Plan, setup: Option<&RtSetupRecord>) -> Result<()> {
     mark_first_sample(run)?;
     let mut cut: Vec<String> = Vec::new();
-    let mut not_run: Vec<TestName> = Vec::new();
-    for &test in &plan.tests {
+    let mut not_run: Vec<&str> = Vec::new();
+    for planned in &plan.planned {
+        let test = planned.test().name();
         if let Some(stop) = Stop::now() {
             let error = format!("not run: {}", stop.reason(plan));
             run.update(|r| set_test(r, test, stop.status(), Some(error)))?;
@@ -374,7 +373,7 @@ fn run_tests(run: &Arc<Run>, plan: &Plan, setup: Option<&RtSetupRecord>) -> Resu
         }
         say(&format!("{test}: starting"));
         let started = Instant::now();
-        let outcome = measure(test, plan, &run.dir, setup).and_then(|missing| {
+        let outcome = measure(planned.as_ref(), plan, &run.dir, setup).and_then(|missing| {
             if missing.is_empty() {
                 return Ok(None);
             }
@@ -419,8 +418,7 @@ fn run_tests(run: &Arc<Run>, plan: &Plan, setup: Option<&RtSetupRecord>) -> Resu
         && (!cut.is_empty() || !not_run.is_empty())
     {
         if !not_run.is_empty() {
-            let names: Vec<&str> = not_run.iter().map(|t| t.as_str()).collect();
-            cut.push(format!("not run: {}", names.join(", ")));
+            cut.push(format!("not run: {}", not_run.join(", ")));
         }
         let reason = format!(
             "stopped by {} before the plan finished: {}; partial results kept",
@@ -446,13 +444,10 @@ fn interrupt(run: &Run, signal: i32, reason: String) -> Result<()> {
 /// one cannot, the run fails at once: that test records why, the others that they were
 /// not run, and nothing is measured.
 fn preflight(run: &Run, plan: &Plan) -> Result<bool> {
-    let failures: Vec<(TestName, String)> = plan
-        .tests
+    let failures: Vec<(&str, String)> = plan
+        .planned
         .iter()
-        .filter_map(|&test| {
-            let found = suite::find(test.as_str())?;
-            found.preflight(plan).err().map(|e| (test, one_line(&e)))
-        })
+        .filter_map(|p| Some((p.test().name(), one_line(&p.preflight().err()?))))
         .collect();
     let Some((first, why)) = failures.first() else {
         return Ok(true);
@@ -464,7 +459,7 @@ fn preflight(run: &Run, plan: &Plan) -> Result<bool> {
         reason += &format!("; {test} cannot run either: {why}");
     }
     run.update(|r| {
-        for &test in &plan.tests {
+        for test in plan.tests.0.iter().map(|t| t.name()) {
             let error = match failures.iter().find(|(t, _)| *t == test) {
                 Some((_, why)) => why.clone(),
                 None => format!("not run: {first} cannot run on this machine"),
@@ -477,8 +472,8 @@ fn preflight(run: &Run, plan: &Plan) -> Result<bool> {
     Ok(false)
 }
 
-fn set_test(record: &mut RunRecord, test: TestName, status: Status, error: Option<String>) {
-    if let Some(t) = record.tests.get_mut(test.as_str()) {
+fn set_test(record: &mut RunRecord, test: &str, status: Status, error: Option<String>) {
+    if let Some(t) = record.tests.get_mut(test) {
         t.status = status;
         t.error = error;
     }
@@ -488,17 +483,14 @@ fn set_test(record: &mut RunRecord, test: TestName, status: Status, error: Optio
 /// all its files (JSON, CSV, SVG) once at the end; returns what it lacks (nothing when it
 /// completed).
 fn measure(
-    test: TestName,
+    planned: &dyn Planned,
     plan: &Plan,
     dir: &Path,
     setup: Option<&RtSetupRecord>,
 ) -> Result<Vec<String>> {
-    let Some(test) = suite::find(test.as_str()) else {
-        anyhow::bail!("{test}: no such test in this rust-bench");
-    };
-    let name = test.name();
+    let name = planned.test().name();
     let pacer = test::Pacer::default();
-    let result = test.run_planned(plan, setup, &mut |partial| {
+    let result = planned.run(setup, &mut |partial| {
         pacer.write(|| {
             if let Err(err) = test::write_json_file(dir, partial) {
                 say(&format!(
@@ -538,12 +530,12 @@ fn run_load(run: &Run, plan: &Plan) -> Result<()> {
         _ => load::LoadKind::Cpu,
     };
     say("load: running");
-    let stats = load::generate(kind, Some(plan.cpu.0), plan.load_duration)?;
+    let stats = load::generate(kind, Some(plan.cpu.0), plan.load_duration.0)?;
     say(&format!(
         "load: {} rounds in {:.1} s",
         stats.rounds, stats.seconds
     ));
-    let failure = (TIMED_OUT.load(Ordering::SeqCst) && plan.load_duration.is_some())
+    let failure = (TIMED_OUT.load(Ordering::SeqCst) && plan.load_duration.0.is_some())
         .then(|| timeout_reason(plan.timeout));
     run.update(|r| {
         r.load = Some(stats);
@@ -554,7 +546,7 @@ fn run_load(run: &Run, plan: &Plan) -> Result<()> {
     })?;
     match Stop::now() {
         Some(Stop::Signal(signal)) => {
-            let until = match plan.load_duration {
+            let until = match plan.load_duration.0 {
                 Some(d) => format!("the {} asked", duration::format(d)),
                 None => "the plan's timeout".to_string(),
             };
@@ -707,11 +699,7 @@ fn describe(plan: &Plan) -> String {
     match plan.role {
         Role::Test => format!(
             "plan: tests {} on cpu {} at SCHED_FIFO {}, rt_throttling {}, timeout {}",
-            plan.tests
-                .iter()
-                .map(|t| t.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            plan.tests,
             plan.cpu,
             plan.priority,
             if plan.rt_throttling == RtThrottling::Off {
@@ -730,6 +718,7 @@ fn describe(plan: &Plan) -> String {
             },
             plan.cpu,
             plan.load_duration
+                .0
                 .map(duration::format)
                 .unwrap_or_else(|| format!(
                     "ever (until the timeout, {})",
