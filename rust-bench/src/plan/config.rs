@@ -159,14 +159,13 @@ pub struct Plan {
     /// The tests to run, in order.
     #[arg(long, default_value_t = Tests::default_plan(), value_parser = Tests::parse)]
     pub tests: Tests,
-    /// The CPU the tests (or the load) are pinned to.
-    #[arg(long, default_value_t = Cpu::DEFAULT, value_parser = Cpu::parse)]
+    // The CPU the tests (or the load) are pinned to.
+    #[command(flatten)]
     pub cpu: Cpu,
-    /// The measuring threads' SCHED_FIFO priority.
-    #[arg(long, default_value_t = Priority::DEFAULT, value_parser = Priority::parse)]
+    #[command(flatten)]
     pub priority: Priority,
-    /// How the tests that read the kernel's trace read it.
-    #[arg(long, value_enum, default_value_t)]
+    // How the tests that read the kernel's trace read it.
+    #[command(flatten)]
     pub trace_reader: TraceReader,
     /// Bytes copied per round by the memory load (`auto`: from the machine's cache).
     #[arg(long = "memory-load.size", default_value_t = MemorySize::Auto, value_parser = MemorySize::parse)]
@@ -781,7 +780,7 @@ pub fn test_command(test: &'static dyn Test) -> clap::Command {
                     None => format!("[bench.conf: {}, unset by default]", key.name),
                 }
             } else {
-                format!("[bench.conf: {}, for every test of the plan]", key.name)
+                format!("[bench.conf: {}, a plan-wide key]", key.name)
             };
             Some((a.get_id().to_string(), note))
         })
@@ -1292,7 +1291,7 @@ mod tests {
             "[bench.conf: clock_tick.samples = 50000000 by default]",
             "[bench.conf: clock_tick.duration, unset by default]",
             "[bench.conf: clock_tick.attribute = auto by default]",
-            "[bench.conf: cpu, for every test of the plan]",
+            "[bench.conf: cpu, a plan-wide key]",
         ] {
             assert!(help.contains(note), "{note} missing:\n{help}");
         }

@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::quote;
+use crate::results::trace::TraceReader;
 
 /// A whole number; a single `_` between two digits may group them (`50_000_000`).
 fn whole(s: &str, example: &str) -> Result<u64, String> {
@@ -465,6 +466,81 @@ impl fmt::Display for Attribute {
         })
     }
 }
+
+/// An option that is the same flag wherever it is taken (each test's subcommand, a plan's
+/// plan-wide key): its type is flattened into a command (`#[command(flatten)] cpu: Cpu`),
+/// which gets `--$long` with this help, default and parser.
+macro_rules! flag {
+    ($t:ty, $long:literal, $value_name:literal, $help:expr, $default:expr, $parser:expr) => {
+        impl clap::FromArgMatches for $t {
+            fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+                m.get_one::<$t>($long).copied().ok_or_else(|| {
+                    clap::Error::raw(
+                        clap::error::ErrorKind::MissingRequiredArgument,
+                        concat!("--", $long, " has no value"),
+                    )
+                })
+            }
+
+            fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+                *self = Self::from_arg_matches(m)?;
+                Ok(())
+            }
+        }
+
+        impl clap::Args for $t {
+            fn augment_args(cmd: clap::Command) -> clap::Command {
+                static DEFAULT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                let default: &'static str = DEFAULT.get_or_init(|| {
+                    let default: $t = $default;
+                    default.to_string()
+                });
+                cmd.arg(
+                    clap::Arg::new($long)
+                        .long($long)
+                        .value_name($value_name)
+                        .help($help)
+                        .default_value(default)
+                        .value_parser($parser),
+                )
+            }
+
+            fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+                Self::augment_args(cmd)
+            }
+        }
+    };
+}
+
+flag!(
+    Cpu,
+    "cpu",
+    "CPU",
+    format!("CPU to measure on (an online CPU, 0 to {})", Cpu::MAX),
+    Cpu::DEFAULT,
+    Cpu::parse
+);
+flag!(
+    Priority,
+    "priority",
+    "PRIORITY",
+    format!(
+        "SCHED_FIFO priority of the measuring threads ({} to {})",
+        Priority::MIN,
+        Priority::MAX
+    ),
+    Priority::DEFAULT,
+    Priority::parse
+);
+flag!(
+    TraceReader,
+    "trace-reader",
+    "TRACE_READER",
+    "How the kernel's trace is read: `auto` (binary pages where the kernel's layouts can be \
+     read, else text), `binary`, or `text` (to compare their cost)",
+    TraceReader::Auto,
+    clap::builder::EnumValueParser::<TraceReader>::new()
+);
 
 macro_rules! display_inner {
     ($($t:ty),*) => {$(

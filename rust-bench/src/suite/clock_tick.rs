@@ -23,16 +23,14 @@ use crate::results::trace::TraceReader;
 use crate::results::{read, writer};
 use crate::suite::test::{
     Amount, CHECKPOINT_EVERY, Cell, Distribution, Figure, Hang, Line, Metric, Outputs, Part,
-    Planned, Test, TestResult, plan_key, seconds, standalone,
+    Planned, RtThrottlingFlag, Test, TestResult, plan_key, seconds, standalone,
 };
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// CPU to measure on (an online CPU, 0 to 1023).
-    #[arg(long, default_value_t = Cpu::DEFAULT, value_parser = Cpu::parse)]
+    #[command(flatten)]
     pub cpu: Cpu,
-    /// SCHED_FIFO priority of the measuring thread (1 to 99).
-    #[arg(long, default_value_t = Priority::DEFAULT, value_parser = Priority::parse)]
+    #[command(flatten)]
     pub priority: Priority,
     #[command(flatten)]
     pub section: Section,
@@ -46,18 +44,12 @@ pub struct Args {
     /// Timestamp source.
     #[arg(long, value_enum, default_value_t)]
     pub clock: tsc::Choice,
-    /// Lift RT throttling (sched_rt_runtime_us = -1) and the fair_server reservation
-    /// (debugfs sched/fair_server/cpu*/runtime = 0) for the run, and restore both afterwards.
-    /// Not by default: from the command line rust-bench changes the machine's settings only
-    /// when asked; a plan lifts them by default (rt_throttling = off, docs/config.md).
-    #[arg(long)]
-    pub no_rt_throttling: bool,
+    #[command(flatten)]
+    pub throttling: RtThrottlingFlag,
     /// Initial timeline interval in microseconds (doubles whenever the timeline is full).
     #[arg(long, hide = true, default_value_t = 1000, value_parser = options::whole_in(1, 3_600_000_000))]
     pub timeline_us: u64,
-    /// How --attribute reads the kernel's trace: `auto` (binary pages where the kernel's
-    /// layouts can be read, else text), `binary`, or `text` (to compare their cost).
-    #[arg(long, value_enum, default_value_t)]
+    #[command(flatten)]
     pub trace_reader: TraceReader,
     #[command(flatten)]
     pub outputs: Outputs,
@@ -125,7 +117,7 @@ impl Options {
             burst: Duration::from_millis(a.burst_ms),
             gap: Duration::from_micros(a.gap_us),
             clock: a.clock,
-            lift_rt_throttling: a.no_rt_throttling,
+            lift_rt_throttling: a.throttling.no_rt_throttling,
             rt_setup: None,
             checkpoint_every: CHECKPOINT_EVERY,
             checkpoint_settle: Duration::ZERO,

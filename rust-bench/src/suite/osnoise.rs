@@ -23,8 +23,7 @@ use crate::suite::test::{
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// CPU to measure on (an online CPU, 0 to 1023).
-    #[arg(long, default_value_t = Cpu::DEFAULT, value_parser = Cpu::parse)]
+    #[command(flatten)]
     pub cpu: Cpu,
     #[command(flatten)]
     pub section: Section,
@@ -35,9 +34,7 @@ pub struct Args {
     /// 10000000, at most the period).
     #[arg(long, default_value_t = 1_000_000, value_parser = options::whole_in(100, 10_000_000))]
     pub runtime_us: u64,
-    /// How the kernel's trace is read: `auto` (binary pages where the kernel's layouts can
-    /// be read, else text), `binary`, or `text` (to compare their cost).
-    #[arg(long, value_enum, default_value_t)]
+    #[command(flatten)]
     pub trace_reader: TraceReader,
     #[command(flatten)]
     pub outputs: Outputs,

@@ -619,6 +619,19 @@ pub fn shortfall(result: &dyn TestResult, why: &str) -> String {
     )
 }
 
+// Lifting RT throttling from a test's subcommand: the same flag for every test that has it.
+// (Not a doc comment: clap would take it as the about line of every subcommand it is
+// flattened into.)
+#[derive(Debug, clap::Args)]
+pub struct RtThrottlingFlag {
+    /// Lift RT throttling (sched_rt_runtime_us = -1) and the fair_server reservation
+    /// (debugfs sched/fair_server/cpu*/runtime = 0) for the run, and restore both afterwards.
+    /// Not by default: from the command line rust-bench changes the machine's settings only
+    /// when asked; a plan lifts them by default (rt_throttling = off, docs/config.md).
+    #[arg(long)]
+    pub no_rt_throttling: bool,
+}
+
 // Where a test's own subcommand writes: the same three options for every test. (Not a doc
 // comment: clap would take it as the about line of every subcommand it is flattened into.)
 #[derive(Debug, clap::Args)]

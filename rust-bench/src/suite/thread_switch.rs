@@ -22,16 +22,14 @@ use crate::results::thread_switch::{NAME, ThreadSwitch};
 use crate::results::{read, writer};
 use crate::suite::test::{
     Amount, CHECKPOINT_EVERY, Cell, Distribution, Figure, Line, Metric, Outputs, Part, Planned,
-    Test, TestResult, seconds, standalone,
+    RtThrottlingFlag, Test, TestResult, seconds, standalone,
 };
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// CPU all threads are pinned to (an online CPU, 0 to 1023).
-    #[arg(long, default_value_t = Cpu::DEFAULT, value_parser = Cpu::parse)]
+    #[command(flatten)]
     pub cpu: Cpu,
-    /// SCHED_FIFO priority of every thread (1 to 99).
-    #[arg(long, default_value_t = Priority::DEFAULT, value_parser = Priority::parse)]
+    #[command(flatten)]
     pub priority: Priority,
     #[command(flatten)]
     pub section: Section,
@@ -50,12 +48,8 @@ pub struct Args {
     /// Timestamp source.
     #[arg(long, value_enum, default_value_t)]
     pub clock: tsc::Choice,
-    /// Lift RT throttling (sched_rt_runtime_us = -1) and the fair_server reservation
-    /// (debugfs sched/fair_server/cpu*/runtime = 0) for the run, and restore both afterwards.
-    /// Not by default: from the command line rust-bench changes the machine's settings only
-    /// when asked; a plan lifts them by default (rt_throttling = off, docs/config.md).
-    #[arg(long)]
-    pub no_rt_throttling: bool,
+    #[command(flatten)]
+    pub throttling: RtThrottlingFlag,
     #[command(flatten)]
     pub outputs: Outputs,
 }
@@ -106,7 +100,7 @@ impl Options {
             gap: Duration::from_micros(a.gap_us),
             stack_bytes: (a.stack_kib * 1024) as usize,
             clock: a.clock,
-            lift_rt_throttling: a.no_rt_throttling,
+            lift_rt_throttling: a.throttling.no_rt_throttling,
             rt_setup: None,
             checkpoint_every: CHECKPOINT_EVERY,
         }
