@@ -803,9 +803,10 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
     Ok(build_report(&st, &meta, complete, end))
 }
 
-/// Test only (`clock_tick.hang` in a plan): become the measuring thread clock-tick would
-/// be, pinned at SCHED_FIFO `priority`, and spin for ever without sleeping and without
-/// looking at stop requests, as a measuring thread with a bug would. Only an error returns.
+/// Test only (the hidden `--hang`, or its key in a plan): become the measuring thread
+/// clock-tick would be, pinned at SCHED_FIFO `priority`, and spin for ever without sleeping
+/// and without looking at stop requests, as a measuring thread with a bug would. Only an
+/// error returns.
 pub fn hang(cpu: usize, priority: i32) -> Result<std::convert::Infallible> {
     rt::pin_current_thread(cpu)?;
     rt::set_fifo(priority)?;

@@ -216,9 +216,8 @@ fn ser_until<S: serde::Serializer>(u: &Until, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl Default for Plan {
-    /// The plan of an empty file: the paper's, but each thread-switch run measured for two
-    /// minutes instead of 1,000,000 switches; also what `board/hyperv/bench.conf` spells
-    /// out.
+    /// The plan of an empty file: every key at its default (docs/config.md); also what
+    /// `board/hyperv/bench.conf` spells out.
     fn default() -> Self {
         parse("bench.conf", b"").expect("the defaults make a plan")
     }
@@ -350,15 +349,15 @@ fn value_args(cmd: &clap::Command) -> impl Iterator<Item = (&str, &clap::Arg)> {
 }
 
 /// One key of the file: an argument of the plan's command or of a test's.
-pub struct Key {
+struct Key {
     /// As the file spells it: `cpu`, `memory_load.size`, `clock_tick.loop_us`.
-    pub name: String,
+    name: String,
     /// The test whose section holds it; None for a plan-wide key.
-    pub test: Option<&'static dyn Test>,
+    test: Option<&'static dyn Test>,
     /// Its argument's long name: `cpu`, `memory-load.size`, `loop-us`.
-    pub long: String,
+    long: String,
     /// A knob for tests, accepted but neither listed in messages nor documented.
-    pub hidden: bool,
+    hidden: bool,
 }
 
 impl Key {
@@ -372,14 +371,14 @@ impl Key {
 
     /// Check a value with the key's own parser, as the command line would; the error is
     /// the option's message, without the key.
-    pub fn check(&self, value: &str) -> Result<(), String> {
+    fn check(&self, value: &str) -> Result<(), String> {
         parse_args(&self.command(), [arg(&self.long, value)]).map(drop)
     }
 
     /// Its default in a plan, as the file would spell it: the plan's own
-    /// ([`Test::plan_defaults`]), else none when it is excluded by one of those (the plan
-    /// measures clock-tick's samples, not its duration), else its flag's.
-    pub fn plan_default(&self) -> Option<String> {
+    /// ([`Test::plan_defaults`]), else none when it is excluded by one of those (a plan
+    /// that counts a test's samples by default has no default duration), else its flag's.
+    fn plan_default(&self) -> Option<String> {
         if let Some(test) = self.test {
             let defaults = test.plan_defaults();
             if let Some((_, value)) = defaults.iter().find(|(l, _)| *l == self.long) {
@@ -431,7 +430,7 @@ fn excludes(cmd: &clap::Command, a: &str, b: &str) -> bool {
 
 /// Every key: the plan-wide ones, then each test's section, in the order of
 /// [`suite::TESTS`].
-pub fn keys() -> Vec<Key> {
+fn keys() -> Vec<Key> {
     let plan = plan_command();
     let mut keys: Vec<Key> = value_args(&plan)
         .map(|(long, a)| Key {
