@@ -28,6 +28,12 @@ use crate::results::trace::TraceReader;
 use crate::suite::test::{Hang, Part, Planned, Test, plan_key, section_name};
 use crate::suite::{self, TESTS};
 
+/// The plan-wide keys this module and `rust-bench run` name in their own checks and
+/// messages; each is its argument's long name below, and so its key.
+pub const TIMEOUT: &str = "timeout";
+pub const LOAD_DURATION: &str = "load.duration";
+pub const RT_THROTTLING: &str = "rt_throttling";
+
 /// What this machine does when it boots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -171,17 +177,17 @@ pub struct Plan {
     #[arg(long = "memory-load.size", default_value_t = MemorySize::Auto, value_parser = MemorySize::parse)]
     pub memory_load_size: MemorySize,
     /// How long a load runs (`forever`: until the timeout).
-    #[arg(long = "load.duration", default_value = "forever", value_parser = Until::parse)]
+    #[arg(long = LOAD_DURATION, default_value = "forever", value_parser = Until::parse)]
     #[serde(serialize_with = "ser_until")]
     pub load_duration: Until,
     /// Lift RT throttling for a test run (a plan's default, where the command line keeps
     /// the machine's settings unless asked).
-    #[arg(long, default_value = "off", value_parser = RtThrottling::parse)]
+    #[arg(long = RT_THROTTLING, default_value = "off", value_parser = RtThrottling::parse)]
     pub rt_throttling: RtThrottling,
     #[arg(long, action = ArgAction::Set, default_value = "yes", value_parser = yes_no)]
     pub poweroff: bool,
     /// Hard bound on the whole run.
-    #[arg(long, default_value = "3h", value_parser = options::positive_duration)]
+    #[arg(long = TIMEOUT, default_value = "3h", value_parser = options::positive_duration)]
     #[serde(serialize_with = "crate::suite::test::ser_duration")]
     pub timeout: Duration,
     /// The paper's scenario (1-7) this run belongs to, if any.
@@ -299,7 +305,7 @@ impl Plan {
             .filter_map(|p| Some(format!("{} {}, ", p.name, approx(p.length?))))
             .collect();
         Err(format!(
-            "{} is not longer than the plan's expected length, about {} ({parts}and about {} a part to start and write its files); raise timeout to {} or more, or shorten {}",
+            "{} is not longer than the plan's expected length, about {} ({parts}and about {} a part to start and write its files); raise {TIMEOUT} to {} or more, or shorten {}",
             duration::format(self.timeout),
             approx(expected),
             approx(START_UP),
@@ -307,7 +313,7 @@ impl Plan {
             if self.role == Role::Test {
                 "the tests"
             } else {
-                "load.duration"
+                LOAD_DURATION
             }
         ))
     }
@@ -711,7 +717,7 @@ fn build(entries: &[Entry], keys: &[Key], machine: bool) -> Result<Plan, Fail> {
     if machine {
         plan.cpu
             .check_usable()
-            .map_err(|m| (line_of("cpu"), format!("cpu: {m}")))?;
+            .map_err(|m| (line_of(Cpu::LONG), format!("{}: {m}", Cpu::LONG)))?;
     }
     let mut sections = BTreeMap::new();
     for &test in TESTS {
@@ -750,7 +756,7 @@ fn build(entries: &[Entry], keys: &[Key], machine: bool) -> Result<Plan, Fail> {
         plan.planned.push(planned);
     }
     plan.check_timeout()
-        .map_err(|m| (line_of("timeout"), format!("timeout: {m}")))?;
+        .map_err(|m| (line_of(TIMEOUT), format!("{TIMEOUT}: {m}")))?;
     Ok(plan)
 }
 

@@ -472,6 +472,11 @@ impl fmt::Display for Attribute {
 /// which gets `--$long` with this help, default and parser.
 macro_rules! flag {
     ($t:ty, $long:literal, $value_name:literal, $help:expr, $default:expr, $parser:expr) => {
+        impl $t {
+            /// Its flag's long name, which is its key in a plan too.
+            pub const LONG: &'static str = $long;
+        }
+
         impl clap::FromArgMatches for $t {
             fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
                 m.get_one::<$t>($long).copied().ok_or_else(|| {

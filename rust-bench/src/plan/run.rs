@@ -220,7 +220,10 @@ fn machine_needs(plan: &Plan) -> Vec<String> {
     if plan.role == Role::Test {
         needs.push(format!("SCHED_FIFO {} is allowed", plan.priority));
         if plan.rt_throttling == RtThrottling::Off {
-            needs.push("RT throttling can be lifted (rt_throttling = off)".to_string());
+            needs.push(format!(
+                "RT throttling can be lifted ({} = off)",
+                config::RT_THROTTLING
+            ));
         }
         for planned in &plan.planned {
             if let Some(need) = planned.needs() {
@@ -238,16 +241,27 @@ fn machine_check(plan: &Plan) -> Result<()> {
         return Ok(());
     }
     for planned in &plan.planned {
-        planned.preflight().map_err(|e| {
+        if let Some(why) = cannot_run(planned.as_ref()) {
             let test = planned.test().name();
-            anyhow::anyhow!("{test} cannot run on this machine: {}", one_line(&e))
-        })?;
+            anyhow::bail!("{test} cannot run on this machine: {why}");
+        }
     }
     rt::check_fifo(plan.priority.0)?;
     if plan.rt_throttling == RtThrottling::Off {
         rt_setup::check_can_lift()?;
     }
     Ok(())
+}
+
+/// Why a listed test cannot run on this machine, with the test's fix and the plan's way
+/// out; None when it can.
+fn cannot_run(planned: &dyn Planned) -> Option<String> {
+    let err = planned.preflight().err()?;
+    let test = planned.test().name();
+    Some(format!(
+        "{}; or drop {test} from `tests =` in the plan",
+        one_line(&err)
+    ))
 }
 
 /// `report.html` for the run as it stands; a problem here is a warning, not a failure.
@@ -274,8 +288,9 @@ fn execute(run: &Arc<Run>, plan: &Plan) -> Result<()> {
         let lift = plan.rt_throttling == RtThrottling::Off;
         Some(RtSetup::apply(lift).map_err(|e| {
             anyhow::anyhow!(
-                "cannot lift RT throttling as the config asks (rt_throttling = off): {}; run as root or set rt_throttling = keep",
-                e.root_cause()
+                "cannot lift RT throttling as the config asks ({key} = off): {}; run as root or set {key} = keep",
+                e.root_cause(),
+                key = config::RT_THROTTLING,
             )
         })?)
     } else {
@@ -447,7 +462,7 @@ fn preflight(run: &Run, plan: &Plan) -> Result<bool> {
     let failures: Vec<(&str, String)> = plan
         .planned
         .iter()
-        .filter_map(|p| Some((p.test().name(), one_line(&p.preflight().err()?))))
+        .filter_map(|p| Some((p.test().name(), cannot_run(p.as_ref())?)))
         .collect();
     let Some((first, why)) = failures.first() else {
         return Ok(true);
@@ -585,8 +600,9 @@ fn timeout_grace(timeout: Duration) -> Duration {
 
 fn timeout_reason(timeout: Duration) -> String {
     format!(
-        "the plan's timeout ({}) was reached before the plan finished; raise 'timeout' in the config or shorten the tests",
-        duration::format(timeout)
+        "the plan's timeout ({}) was reached before the plan finished; raise '{}' in the config or shorten the tests",
+        duration::format(timeout),
+        config::TIMEOUT
     )
 }
 
@@ -698,10 +714,11 @@ fn summary_lines(plan: &Plan) -> String {
 fn describe(plan: &Plan) -> String {
     match plan.role {
         Role::Test => format!(
-            "plan: tests {} on cpu {} at SCHED_FIFO {}, rt_throttling {}, timeout {}",
+            "plan: tests {} on cpu {} at SCHED_FIFO {}, {} {}, timeout {}",
             plan.tests,
             plan.cpu,
             plan.priority,
+            config::RT_THROTTLING,
             if plan.rt_throttling == RtThrottling::Off {
                 "off"
             } else {

@@ -113,7 +113,8 @@ pub trait Planned: fmt::Debug + Send + Sync {
 
     /// Check, before any test of the plan measures, that this machine has what the test
     /// needs as the plan asks (`rust-bench run` calls it for every listed test first). An
-    /// error names the problem and the fix.
+    /// error names the problem and the fix (`run` adds that the test can be dropped from
+    /// the plan).
     fn preflight(&self) -> Result<()> {
         Ok(())
     }
