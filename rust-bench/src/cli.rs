@@ -85,7 +85,7 @@ pub fn too_long(args: &[std::ffi::OsString]) -> Option<String> {
 }
 
 /// The command the user invoked, as far as its words name subcommands: `rust-bench`,
-/// `rust-bench clock-tick`, `rust-bench load cpu` (what an error points at for `--help`).
+/// `rust-bench run`, `rust-bench load cpu` (what an error points at for `--help`).
 pub fn invoked(args: &[std::ffi::OsString]) -> String {
     let mut cmd = command();
     let mut words = vec![cmd.get_name().to_string()];

@@ -403,8 +403,8 @@ pub fn positive_duration(s: &str) -> Result<Duration, String> {
 /// whatever its other settings. A shorter duration would measure nothing.
 pub const MIN_TEST_DURATION: Duration = Duration::from_millis(100);
 
-/// How long a test measures (`--duration`, `clock_tick.duration`, `thread_switch.duration`,
-/// `osnoise.duration`): at least [`MIN_TEST_DURATION`].
+/// How long a test measures (each test's `--duration`, in a plan too): at least
+/// [`MIN_TEST_DURATION`].
 pub fn test_duration(s: &str) -> Result<Duration, String> {
     let d = crate::plan::duration::parse(s)?;
     if d < MIN_TEST_DURATION {
@@ -432,7 +432,7 @@ impl Until {
 }
 
 /// Whether clock-tick attributes its spikes to their causes from the kernel's trace
-/// (`--attribute`, `clock_tick.attribute`).
+/// (`--attribute`, in a plan too).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Attribute {
