@@ -748,7 +748,7 @@ check_broken_config() {
 	disk=$(fresh_copy "$1" "$2" broken)
 	conf=$(dirname "$disk")/bench.conf
 	broken_plan >"$conf"
-	boot_check "$1" "$2" "$disk" "$conf" "failed:unknown role 'foo'"
+	boot_check "$1" "$2" "$disk" "$conf" "failed:role: 'foo' is not a role"
 	rm -f "$disk" "${disk%.*}.vhdx"
 }
 

@@ -51,7 +51,7 @@ pub fn command() -> clap::Command {
         cmd = cmd.mut_subcommand(name, |s| s.display_order(suite::TESTS.len() + i));
     }
     for (i, test) in suite::TESTS.iter().enumerate() {
-        cmd = cmd.subcommand(test.command().display_order(i));
+        cmd = cmd.subcommand(crate::plan::config::test_command(*test).display_order(i));
     }
     negative_numbers_reach_their_parser(cmd)
 }
@@ -85,7 +85,7 @@ pub fn too_long(args: &[std::ffi::OsString]) -> Option<String> {
 }
 
 /// The command the user invoked, as far as its words name subcommands: `rust-bench`,
-/// `rust-bench clock-tick`, `rust-bench load cpu` (what an error points at for `--help`).
+/// `rust-bench run`, `rust-bench load cpu` (what an error points at for `--help`).
 pub fn invoked(args: &[std::ffi::OsString]) -> String {
     let mut cmd = command();
     let mut words = vec![cmd.get_name().to_string()];

@@ -432,7 +432,7 @@ fn a_run_without_a_sample_is_not_complete() {
         priority: 80,
         limit: Limit::Duration(Duration::from_nanos(1)),
         warmup: Duration::from_millis(10),
-        ..Options::default()
+        ..Options::from_args(&rust_bench::suite::clock_tick::Args::default())
     })
     .unwrap();
     assert_eq!(r.samples, 0);

@@ -33,7 +33,8 @@ fn invalid_config_is_recorded_as_failed() {
     let o = run_plan(&conf, &results, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
-    let expected = "bench.conf line 3: unknown role 'foo'; use test, cpu-load or memory-load";
+    let expected =
+        "bench.conf line 3: role: 'foo' is not a role; use test, cpu-load or memory-load";
     assert!(
         err.lines().last().unwrap().ends_with(expected),
         "stderr: {err}"

@@ -10,8 +10,8 @@
 //!   and the bookkeeping of a sample is inside the next one. So no instant of a burst is
 //!   unobserved (unlike {t0; loop; t1} pairs, which are blind between t1 and the next t0).
 //!   With `--loop-us 0` this is exactly oslat's back-to-back method.
-//! - The run is cut in bursts (`--burst-ms`, default 500 ms) separated by a sleep
-//!   (`--gap-us`, default 5 ms): on a one-CPU VM a FIFO thread that never sleeps starves RCU,
+//! - The run is cut in bursts (`--burst-ms`) separated by a sleep (`--gap-us`; their
+//!   defaults are the flags'): on a one-CPU VM a FIFO thread that never sleeps starves RCU,
 //!   timers, kworkers and the console for the whole run, and RT throttling / the fair_server
 //!   would cut in anyway. The duty cycle is recorded; nothing is lost inside a burst.
 //! - Spikes: a sample is a spike when `sample - min >= threshold`, with `min` the smallest
@@ -45,7 +45,9 @@ pub enum Limit {
     Samples(u64),
 }
 
-/// Everything a clock-tick run needs (the CLI flags, or the appliance's plan).
+/// Everything a clock-tick run needs: made from the test's options (`rust-bench clock-tick`'s
+/// flags, or a plan's section), which hold every default and range
+/// ([`crate::suite::clock_tick`]).
 #[derive(Clone, Debug)]
 pub struct Options {
     pub cpu: usize,
@@ -68,11 +70,14 @@ pub struct Options {
     /// default: a checkpoint writes one JSON file synchronously (fsync of the file and its
     /// directory), so its I/O has completed before measuring goes on.
     pub checkpoint_settle: Duration,
-    /// Maximum number of spikes listed individually (all are counted).
+    /// Maximum number of spikes listed individually (all are counted):
+    /// [`Options::SPIKE_LIST_CAP`].
     pub spike_list_cap: usize,
-    /// Maximum number of timeline points (the interval doubles to stay below).
+    /// Maximum number of timeline points (the interval doubles to stay below):
+    /// [`Options::TIMELINE_CAP`].
     pub timeline_cap: usize,
-    /// Warm-up before the first burst (establishes the minimum; not recorded).
+    /// Warm-up before the first burst (establishes the minimum; not recorded):
+    /// [`Options::WARMUP`].
     pub warmup: Duration,
     /// Initial timeline interval (doubles whenever the timeline would exceed its cap).
     pub timeline_interval: Duration,
@@ -82,29 +87,13 @@ pub struct Options {
     pub trace_reader: TraceReader,
 }
 
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            cpu: 0,
-            priority: 99,
-            limit: Limit::Duration(Duration::from_secs(10)),
-            loop_ns: 68_000,
-            threshold_ns: 20_000,
-            burst: Duration::from_millis(500),
-            gap: Duration::from_micros(2000),
-            clock: tsc::Choice::Auto,
-            lift_rt_throttling: false,
-            rt_setup: None,
-            checkpoint_every: Duration::from_secs(10),
-            checkpoint_settle: Duration::ZERO,
-            spike_list_cap: 10_000,
-            timeline_cap: 65_536,
-            warmup: Duration::from_millis(100),
-            timeline_interval: Duration::from_millis(1),
-            attribute: Attribute::Off,
-            trace_reader: TraceReader::Auto,
-        }
-    }
+impl Options {
+    /// The spike list's length in a run (no flag sets it; tests make it smaller).
+    pub const SPIKE_LIST_CAP: usize = 10_000;
+    /// The timeline's length in a run.
+    pub const TIMELINE_CAP: usize = 65_536;
+    /// The warm-up in a run.
+    pub const WARMUP: Duration = Duration::from_millis(100);
 }
 
 /// Timeline values are stored as u32 nanoseconds (half the memory), saturating just below
@@ -652,19 +641,6 @@ pub fn run(opts: &Options) -> Result<ClockTick> {
 /// `complete: false`, when [`rt::stop_requested`] becomes true (SIGINT/SIGTERM after
 /// [`rt::install_stop_handler`]).
 pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result<ClockTick> {
-    if opts.threshold_ns == 0 {
-        crate::usage!(
-            "the spike threshold must be positive; pass --threshold-us with a value above 0"
-        );
-    }
-    if let Limit::Samples(0) = opts.limit {
-        crate::usage!("--samples must be at least 1");
-    }
-    if opts.loop_ns > 100_000_000 {
-        crate::usage!(
-            "the busy loop may last at most 100000 us (100 ms); pass a smaller --loop-us"
-        );
-    }
     let origin = Origin::now();
     rt::check_cpu(opts.cpu)?;
     rt::check_fifo(opts.priority)?;
@@ -828,9 +804,10 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ClockTick)) -> Result
     Ok(build_report(&st, &meta, complete, end))
 }
 
-/// Test only (`clock_tick.hang` in a plan): become the measuring thread clock-tick would
-/// be, pinned at SCHED_FIFO `priority`, and spin for ever without sleeping and without
-/// looking at stop requests, as a measuring thread with a bug would. Only an error returns.
+/// Test only (the hidden `--hang`, or its key in a plan): become the measuring thread
+/// clock-tick would be, pinned at SCHED_FIFO `priority`, and spin for ever without sleeping
+/// and without looking at stop requests, as a measuring thread with a bug would. Only an
+/// error returns.
 pub fn hang(cpu: usize, priority: i32) -> Result<std::convert::Infallible> {
     rt::pin_current_thread(cpu)?;
     rt::set_fifo(priority)?;
@@ -849,10 +826,24 @@ mod tests {
     fn state(ticks_per_ms: f64) -> State {
         let clock = Clock::for_test(ticks_per_ms * 1000.0);
         let opts = Options {
-            timeline_cap: 8,
-            spike_list_cap: 2,
+            cpu: 0,
+            priority: 99,
+            limit: Limit::Samples(10),
+            loop_ns: 68_000,
             threshold_ns: 100,
-            ..Options::default()
+            burst: Duration::from_millis(500),
+            gap: Duration::from_millis(2),
+            clock: tsc::Choice::Auto,
+            lift_rt_throttling: false,
+            rt_setup: None,
+            checkpoint_every: Duration::from_secs(10),
+            checkpoint_settle: Duration::ZERO,
+            spike_list_cap: 2,
+            timeline_cap: 8,
+            warmup: Options::WARMUP,
+            timeline_interval: Duration::from_millis(1),
+            attribute: Attribute::Off,
+            trace_reader: TraceReader::Auto,
         };
         State::new(clock, &opts, 1_000)
     }

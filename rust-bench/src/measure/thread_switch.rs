@@ -32,11 +32,6 @@ use crate::results::stats::{self, HistogramJson};
 use crate::results::thread_switch::{self as contract, SwitchRun, ThreadSwitch};
 use crate::results::{End, Origin, SCHEMA};
 
-/// Most threads one run may use.
-pub const MAX_THREADS: usize = 10_000;
-/// A switch needs two threads.
-pub const MIN_THREADS: usize = 2;
-
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Limit {
     /// Measure this many switches per run (bounded by `Options::timeout`).
@@ -44,6 +39,9 @@ pub enum Limit {
     Duration(Duration),
 }
 
+/// Everything a thread-switch run needs: made from the test's options
+/// (`rust-bench thread-switch`'s flags, or a plan's section), which hold every default and
+/// range ([`crate::suite::thread_switch`]).
 #[derive(Clone, Debug)]
 pub struct Options {
     pub cpu: usize,
@@ -59,25 +57,6 @@ pub struct Options {
     /// The RT setup done by the caller (`run`); `None`: the measurement does its own.
     pub rt_setup: Option<RtSetupRecord>,
     pub checkpoint_every: Duration,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            cpu: 0,
-            priority: 99,
-            threads: vec![2, 1000],
-            limit: Limit::Switches(1_000_000),
-            timeout: Duration::from_secs(600),
-            burst: Duration::from_millis(500),
-            gap: Duration::from_micros(2000),
-            stack_bytes: 64 * 1024,
-            clock: tsc::Choice::Auto,
-            lift_rt_throttling: false,
-            rt_setup: None,
-            checkpoint_every: Duration::from_secs(10),
-        }
-    }
 }
 
 const NONE: u32 = u32::MAX;
@@ -359,19 +338,6 @@ pub fn run(opts: &Options) -> Result<ThreadSwitch> {
 /// every `opts.checkpoint_every` and after each run with the report so far
 /// (`complete: false`). Stops early on [`rt::stop_requested`].
 pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&ThreadSwitch)) -> Result<ThreadSwitch> {
-    if opts.threads.is_empty() {
-        crate::usage!("no thread counts given; pass e.g. --threads 2,1000");
-    }
-    if let Some(&bad) = opts
-        .threads
-        .iter()
-        .find(|&&n| !(MIN_THREADS..=MAX_THREADS).contains(&n))
-    {
-        crate::usage!("--threads: {bad} is out of range ({MIN_THREADS} to {MAX_THREADS})");
-    }
-    if let Limit::Switches(0) = opts.limit {
-        crate::usage!("--switches must be at least 1");
-    }
     let origin = Origin::now();
     rt::check_cpu(opts.cpu)?;
     rt::check_fifo(opts.priority)?;
@@ -485,7 +451,20 @@ mod tests {
 
     #[test]
     fn a_run_without_a_switch_has_no_statistics() {
-        let opts = Options::default();
+        let opts = Options {
+            cpu: 0,
+            priority: 99,
+            threads: vec![2],
+            limit: Limit::Switches(10),
+            timeout: Duration::from_secs(60),
+            burst: Duration::from_millis(500),
+            gap: Duration::from_millis(2),
+            stack_bytes: 64 << 10,
+            clock: tsc::Choice::Auto,
+            lift_rt_throttling: false,
+            rt_setup: None,
+            checkpoint_every: Duration::from_secs(10),
+        };
         let clock = Clock::for_test(1e9);
         let sh = Shared::new(&opts, clock, 10, 1_000_000);
         sh.end.store(END_SIGNAL, Relaxed);

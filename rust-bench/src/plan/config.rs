@@ -3,23 +3,36 @@
 //! One `key = value` per line, `#` starts a comment, blank lines are ignored. Files edited on
 //! Windows work as they are: CRLF line ends and a UTF-8 byte order mark are accepted. Every
 //! problem is reported as one line naming the file, the line, what is wrong and how to fix
-//! it. `docs/config.md` documents every key.
+//! it. `docs/config.md` documents every key (a test below compares them).
+//!
+//! Every key is an option of a command line, with its one parser, range and default: a
+//! plan-wide key (`cpu = 1`) is an argument of [`Plan`]'s own command (`--cpu=1`), a key of a
+//! test's section (`clock_tick.loop_us = 68`) an argument of that test's subcommand
+//! (`clock-tick --loop-us=68`, see [`Test::section`]), which is given the plan-wide keys it
+//! has flags for too (`--cpu`) and the plan's own defaults ([`Test::plan_defaults`]). So the
+//! file is checked by the command line's rules, once, when it is read. This module knows no
+//! test by name: it reaches them through [`suite::TESTS`].
 
-use crate::results::trace::TraceReader;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
+use clap::{ArgAction, Args as ClapArgs, FromArgMatches};
 use serde::Serialize;
 
 use crate::error::quote;
-#[cfg(test)]
 use crate::plan::duration;
-use crate::plan::options::{
-    self, Attribute, Count, Cpu, Label, LoopUs, MemorySize, Priority, Scenario, Threads,
-    ThresholdUs,
-};
+use crate::plan::options::{self, Cpu, Label, MemorySize, Priority, Scenario, Until};
+use crate::results::trace::TraceReader;
+use crate::suite::test::{Hang, Part, Planned, Test, plan_key, section_name};
+use crate::suite::{self, TESTS};
+
+/// The plan-wide keys this module and `rust-bench run` name in their own checks and
+/// messages; each is its argument's long name below, and so its key.
+pub const TIMEOUT: &str = "timeout";
+pub const LOAD_DURATION: &str = "load.duration";
+pub const RT_THROTTLING: &str = "rt_throttling";
 
 /// What this machine does when it boots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -33,41 +46,18 @@ pub enum Role {
     MemoryLoad,
 }
 
-/// The tests a plan can run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TestName {
-    ClockTick,
-    ThreadSwitch,
-    /// Not in [`TestName::ALL`]: run only when listed.
-    Osnoise,
-}
-
-impl TestName {
-    pub const ALL: [TestName; 2] = [TestName::ClockTick, TestName::ThreadSwitch];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TestName::ClockTick => "clock-tick",
-            TestName::ThreadSwitch => "thread-switch",
-            TestName::Osnoise => "osnoise",
+impl Role {
+    fn parse(v: &str) -> Result<Role, String> {
+        match v.trim().to_ascii_lowercase().as_str() {
+            "test" => Ok(Role::Test),
+            "cpu-load" => Ok(Role::CpuLoad),
+            "memory-load" => Ok(Role::MemoryLoad),
+            _ => Err(format!(
+                "{} is not a role; use test, cpu-load or memory-load",
+                quote(v.trim())
+            )),
         }
     }
-}
-
-impl fmt::Display for TestName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// How long a test runs: a count (samples, switches) or a time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Amount {
-    Count(u64),
-    #[serde(serialize_with = "ser_duration")]
-    Duration(Duration),
 }
 
 /// What to do with the kernel's RT throttling for the run.
@@ -80,158 +70,170 @@ pub enum RtThrottling {
     Keep,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ClockTickPlan {
-    pub amount: Amount,
-    pub loop_us: LoopUs,
-    pub threshold_us: ThresholdUs,
-    /// Attribute spikes to their causes from the kernel's trace (`clock_tick.attribute`).
-    pub attribute: Attribute,
-    /// Test only (`clock_tick.hang`, not in [`KEYS`]): make the run hang, to prove that
-    /// the watchdogs still end it.
-    #[serde(skip_serializing_if = "Hang::is_no")]
-    pub hang: Hang,
-}
-
-/// Test only: how `clock_tick.hang` makes a run hang.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Hang {
-    /// `no`: measure.
-    No,
-    /// `yes`: clock-tick's measuring thread spins for ever at its SCHED_FIFO priority,
-    /// never sleeping and deaf to stop requests; rust-bench's deadline thread ends the run.
-    Yes,
-    /// `unwatched`: the same, and rust-bench's deadline thread is not started, so only the
-    /// appliance's watchdog (`rust-bench watchdog`) can end it.
-    Unwatched,
-}
-
-impl Hang {
-    fn is_no(&self) -> bool {
-        *self == Hang::No
+impl RtThrottling {
+    fn parse(v: &str) -> Result<RtThrottling, String> {
+        match v.trim().to_ascii_lowercase().as_str() {
+            "off" => Ok(RtThrottling::Off),
+            "keep" => Ok(RtThrottling::Keep),
+            _ => Err(format!("{} is not off or keep", quote(v.trim()))),
+        }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ThreadSwitchPlan {
-    pub threads: Vec<Threads>,
-    pub amount: Amount,
+fn yes_no(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "yes" | "true" | "on" | "1" => Ok(true),
+        "no" | "false" | "off" | "0" => Ok(false),
+        _ => Err(format!("{} is not yes or no", quote(v.trim()))),
+    }
 }
 
-/// A parsed, validated `bench.conf`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The tests a plan runs, in order (`tests = clock-tick, thread-switch`).
+#[derive(Clone)]
+pub struct Tests(pub Vec<&'static dyn Test>);
+
+impl Tests {
+    /// Those of [`suite::TESTS`] a plan runs unless it lists its own.
+    fn default_plan() -> Tests {
+        Tests(
+            TESTS
+                .iter()
+                .copied()
+                .filter(|t| t.in_default_plan())
+                .collect(),
+        )
+    }
+
+    /// Test names, separated by commas, not case-sensitive.
+    fn parse(v: &str) -> Result<Tests, String> {
+        let mut tests: Vec<&'static dyn Test> = Vec::new();
+        for item in v.split(',').map(str::trim) {
+            if item.is_empty() {
+                return Err("empty entry in the test list; separate test names with commas".into());
+            }
+            let Some(test) = suite::find(&item.to_ascii_lowercase()) else {
+                let names: Vec<&str> = TESTS.iter().map(|t| t.name()).collect();
+                let (last, others) = names.split_last().unwrap_or((&"", &[]));
+                return Err(format!(
+                    "unknown test {}; use {} and/or {last}, separated by commas",
+                    quote(item),
+                    others.join(", ")
+                ));
+            };
+            if tests.iter().any(|t| t.name() == test.name()) {
+                return Err(format!(
+                    "test '{}' is listed twice; list each test once",
+                    test.name()
+                ));
+            }
+            tests.push(test);
+        }
+        Ok(Tests(tests))
+    }
+
+    fn names(&self) -> Vec<&'static str> {
+        self.0.iter().map(|t| t.name()).collect()
+    }
+}
+
+impl fmt::Display for Tests {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.names().join(", "))
+    }
+}
+
+impl fmt::Debug for Tests {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.names()).finish()
+    }
+}
+
+impl Serialize for Tests {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.names())
+    }
+}
+
+/// A parsed, validated `bench.conf`: its plan-wide keys, each an argument of this struct's
+/// command (`memory_load.size` is `--memory-load.size`), and the sections of the tests it
+/// lists. Serialized ([`Plan::to_json`]) as `run.json` records it.
+#[derive(Debug, ClapArgs, Serialize)]
 pub struct Plan {
+    /// What this machine does.
+    #[arg(long, default_value = "test", value_parser = Role::parse)]
     pub role: Role,
-    pub tests: Vec<TestName>,
+    /// The tests to run, in order.
+    #[arg(long, default_value_t = Tests::default_plan(), value_parser = Tests::parse)]
+    pub tests: Tests,
+    // The CPU the tests (or the load) are pinned to.
+    #[command(flatten)]
     pub cpu: Cpu,
+    #[command(flatten)]
     pub priority: Priority,
-    pub clock_tick: ClockTickPlan,
-    pub thread_switch: ThreadSwitchPlan,
-    /// How long the osnoise test runs (`osnoise.duration`).
-    #[serde(serialize_with = "ser_duration")]
-    pub osnoise_duration: Duration,
-    /// How the attribution and the osnoise test read the kernel's trace (`trace_reader`).
+    // How the tests that read the kernel's trace read it.
+    #[command(flatten)]
     pub trace_reader: TraceReader,
     /// Bytes copied per round by the memory load (`auto`: from the machine's cache).
+    #[arg(long = "memory-load.size", default_value_t = MemorySize::Auto, value_parser = MemorySize::parse)]
     pub memory_load_size: MemorySize,
-    /// `None`: run until the timeout.
-    #[serde(serialize_with = "ser_opt_duration")]
-    pub load_duration: Option<Duration>,
+    /// How long a load runs (`forever`: until the timeout).
+    #[arg(long = LOAD_DURATION, default_value = "forever", value_parser = Until::parse)]
+    #[serde(serialize_with = "ser_until")]
+    pub load_duration: Until,
+    /// Lift RT throttling for a test run (a plan's default, where the command line keeps
+    /// the machine's settings unless asked).
+    #[arg(long = RT_THROTTLING, default_value = "off", value_parser = RtThrottling::parse)]
     pub rt_throttling: RtThrottling,
+    #[arg(long, action = ArgAction::Set, default_value = "yes", value_parser = yes_no)]
     pub poweroff: bool,
     /// Hard bound on the whole run.
-    #[serde(serialize_with = "ser_duration")]
+    #[arg(long = TIMEOUT, default_value = "3h", value_parser = options::positive_duration)]
+    #[serde(serialize_with = "crate::suite::test::ser_duration")]
     pub timeout: Duration,
     /// The paper's scenario (1-7) this run belongs to, if any.
+    #[arg(long, value_parser = Scenario::parse)]
     pub scenario: Option<Scenario>,
     /// A free name for the run.
+    #[arg(long, value_parser = Label::parse)]
     pub label: Option<Label>,
+    /// The listed tests as the plan runs them, in order; recorded each under its
+    /// section's name.
+    #[arg(skip)]
+    #[serde(flatten, serialize_with = "ser_sections")]
+    pub planned: Vec<Box<dyn Planned>>,
 }
 
-/// Each thread-switch run's default length: long enough to hold the host's once-a-second
-/// events 120 times (the paper's 1,000,000 switches take about half a second today).
-pub const THREAD_SWITCH_DEFAULT: Duration = Duration::from_secs(120);
-
-impl Default for Plan {
-    /// The paper's plan, but each thread-switch run measured for two minutes instead of
-    /// 1,000,000 switches; also what `board/hyperv/bench.conf` spells out.
-    fn default() -> Self {
-        Plan {
-            role: Role::Test,
-            tests: TestName::ALL.to_vec(),
-            cpu: Cpu::DEFAULT,
-            priority: Priority::DEFAULT,
-            clock_tick: ClockTickPlan {
-                amount: Amount::Count(50_000_000),
-                loop_us: LoopUs::DEFAULT,
-                threshold_us: ThresholdUs::DEFAULT,
-                attribute: Attribute::Auto,
-                hang: Hang::No,
-            },
-            thread_switch: ThreadSwitchPlan {
-                threads: Threads::DEFAULT.to_vec(),
-                amount: Amount::Duration(THREAD_SWITCH_DEFAULT),
-            },
-            osnoise_duration: Duration::from_secs(60),
-            trace_reader: TraceReader::Auto,
-            memory_load_size: MemorySize::Auto,
-            load_duration: None,
-            rt_throttling: RtThrottling::Off,
-            poweroff: true,
-            timeout: Duration::from_secs(3 * 3600),
-            scenario: None,
-            label: None,
-        }
-    }
+fn ser_sections<S: serde::Serializer>(
+    planned: &[Box<dyn Planned>],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(
+        planned
+            .iter()
+            .map(|p| (section_name(p.test().name()), p.to_json())),
+    )
 }
 
-/// A duration written back the way [`crate::plan::duration::parse`] reads it, in the largest unit that
-/// keeps it exact (`90m`, `5s`, `250ms`).
-pub fn format_duration(d: Duration) -> String {
-    let ns = d.as_nanos();
-    if ns == 0 {
-        return "0s".to_string();
-    }
-    let units: [(&str, u128); 5] = [
-        ("h", 3_600_000_000_000),
-        ("m", 60_000_000_000),
-        ("s", 1_000_000_000),
-        ("ms", 1_000_000),
-        ("us", 1_000),
-    ];
-    for (unit, size) in units {
-        if ns.is_multiple_of(size) {
-            return format!("{}{unit}", ns / size);
-        }
-    }
-    format!("{ns}ns")
-}
-
-fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format_duration(*d))
-}
-
-fn ser_opt_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => s.serialize_str(&format_duration(*d)),
+fn ser_until<S: serde::Serializer>(u: &Until, s: S) -> Result<S::Ok, S::Error> {
+    match u.0 {
+        Some(d) => s.serialize_str(&duration::format(d)),
         None => s.serialize_str("forever"),
     }
 }
 
-/// One part of a plan (a listed test, or the load of a load role): what it is asked to do
-/// and about how long that takes. `rust-bench run --check` prints them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Part {
-    /// The test's name, or `cpu load` / `memory load`.
-    pub name: String,
-    /// What it is asked to do, as a person reads it: `50000000 samples of a 68 us loop`.
-    pub amount: String,
-    /// About how long it measures (or loads); None when that depends on the machine (a
-    /// count of switches, of back-to-back timestamps) or a load runs until the timeout.
-    pub length: Option<Duration>,
-    /// The length is an estimate from the amount (not the amount itself).
-    pub estimate: bool,
+impl Default for Plan {
+    /// The plan of an empty file: every key at its default (docs/config.md); also what
+    /// `board/hyperv/bench.conf` spells out.
+    fn default() -> Self {
+        parse("bench.conf", b"").expect("the defaults make a plan")
+    }
+}
+
+impl PartialEq for Plan {
+    /// Plans are equal when they would run alike: their records are.
+    fn eq(&self, other: &Plan) -> bool {
+        self.to_json() == other.to_json()
+    }
 }
 
 /// What a test takes beyond its measuring time: calibrating, starting its threads,
@@ -239,18 +241,22 @@ pub struct Part {
 pub const START_UP: Duration = Duration::from_secs(5);
 
 impl Plan {
+    /// The plan as `run.json` records it: every plan-wide key, and each listed test's
+    /// section under the section's name.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
+    /// The listed test the plan makes hang (a knob for the watchdogs' tests), if any.
+    pub fn hang(&self) -> Option<(&'static str, Hang)> {
+        self.planned
+            .iter()
+            .find(|p| p.hang() != Hang::No)
+            .map(|p| (p.test().name(), p.hang()))
+    }
+
     /// The plan's parts, in the order they run.
     pub fn parts(&self) -> Vec<Part> {
-        let part = |name: &str, amount: String, length: Option<Duration>| Part {
-            name: name.to_string(),
-            amount,
-            length,
-            estimate: false,
-        };
-        let estimate = |name: &str, amount: String, length: Option<Duration>| Part {
-            estimate: true,
-            ..part(name, amount, length)
-        };
         match self.role {
             Role::CpuLoad | Role::MemoryLoad => {
                 let name = if self.role == Role::CpuLoad {
@@ -258,89 +264,18 @@ impl Plan {
                 } else {
                     "memory load"
                 };
-                vec![match self.load_duration {
-                    Some(d) => part(name, format!("for {}", format_duration(d)), Some(d)),
-                    None => part(name, "until the timeout".to_string(), None),
+                let (amount, length) = match self.load_duration.0 {
+                    Some(d) => (format!("for {}", duration::format(d)), Some(d)),
+                    None => ("until the timeout".to_string(), None),
+                };
+                vec![Part {
+                    name: name.to_string(),
+                    amount,
+                    length,
+                    estimate: false,
                 }]
             }
-            Role::Test => self
-                .tests
-                .iter()
-                .map(|&test| {
-                    let name = test.as_str();
-                    match test {
-                        TestName::ClockTick => {
-                            let c = &self.clock_tick;
-                            match c.amount {
-                                Amount::Duration(d) => part(name, format_duration(d), Some(d)),
-                                Amount::Count(n) => {
-                                    // Bursts of measuring with a pause between them.
-                                    let o = crate::measure::clock_tick::Options::default();
-                                    let busy = o.burst.as_secs_f64();
-                                    let share = (busy + o.gap.as_secs_f64()) / busy;
-                                    let ns = c.loop_us.ns();
-                                    estimate(
-                                        name,
-                                        format!("{n} samples of a {} us loop", c.loop_us),
-                                        (ns > 0).then(|| {
-                                            Duration::from_secs_f64(
-                                                n as f64 * ns as f64 * 1e-9 * share,
-                                            )
-                                        }),
-                                    )
-                                }
-                            }
-                        }
-                        TestName::ThreadSwitch => {
-                            let t = &self.thread_switch;
-                            let runs = t.threads.len();
-                            let counts = t
-                                .threads
-                                .iter()
-                                .map(|t| t.to_string())
-                                .collect::<Vec<_>>()
-                                .join(", ");
-                            let s = if runs == 1 { "" } else { "s" };
-                            let each = format!("{runs} run{s} ({counts} threads)");
-                            match t.amount {
-                                Amount::Duration(d) => {
-                                    let all = d * runs as u32;
-                                    let total = if runs == 1 {
-                                        String::new()
-                                    } else {
-                                        format!(", {} in all", format_duration(all))
-                                    };
-                                    part(
-                                        name,
-                                        format!("{each} of {}{total}", format_duration(d)),
-                                        Some(all),
-                                    )
-                                }
-                                Amount::Count(n) => {
-                                    part(name, format!("{each} of {n} switches"), None)
-                                }
-                            }
-                        }
-                        TestName::Osnoise => {
-                            // Whole periods, and the kernel's tracer often starts a
-                            // period late.
-                            let period = crate::measure::osnoise::Options::default().period_us;
-                            let periods = (self.osnoise_duration.as_micros() as u64)
-                                .div_ceil(period)
-                                .max(1);
-                            estimate(
-                                name,
-                                format!(
-                                    "{} in whole periods of {}",
-                                    format_duration(self.osnoise_duration),
-                                    format_duration(Duration::from_micros(period))
-                                ),
-                                Some(Duration::from_micros((periods + 1) * period)),
-                            )
-                        }
-                    }
-                })
-                .collect(),
+            Role::Test => self.planned.iter().map(|p| p.part()).collect(),
         }
     }
 
@@ -354,11 +289,10 @@ impl Plan {
     }
 
     /// Refuse a plan that would fail at its timeout: one whose expected length reaches it.
-    /// A plan made to hang (`clock_tick.hang`) is meant to, and a load that runs until the
-    /// timeout ends there.
+    /// A plan made to hang is meant to, and a load that runs until the timeout ends there.
     fn check_timeout(&self) -> Result<(), String> {
-        let until_timeout = self.role != Role::Test && self.load_duration.is_none();
-        if self.clock_tick.hang != Hang::No || until_timeout {
+        let until_timeout = self.role != Role::Test && self.load_duration.0.is_none();
+        if self.hang().is_some() || until_timeout {
             return Ok(());
         }
         let (expected, _) = self.expected_length();
@@ -371,15 +305,15 @@ impl Plan {
             .filter_map(|p| Some(format!("{} {}, ", p.name, approx(p.length?))))
             .collect();
         Err(format!(
-            "{} is not longer than the plan's expected length, about {} ({parts}and about {} a part to start and write its files); raise timeout to {} or more, or shorten {}",
-            format_duration(self.timeout),
+            "{} is not longer than the plan's expected length, about {} ({parts}and about {} a part to start and write its files); raise {TIMEOUT} to {} or more, or shorten {}",
+            duration::format(self.timeout),
             approx(expected),
             approx(START_UP),
             approx(round_up(expected.mul_f64(1.1))),
             if self.role == Role::Test {
                 "the tests"
             } else {
-                "load.duration"
+                LOAD_DURATION
             }
         ))
     }
@@ -408,33 +342,166 @@ fn round_up(d: Duration) -> Duration {
     Duration::from_secs(if s >= 600 { s.div_ceil(60) * 60 } else { s })
 }
 
-/// Every key the file may contain, with a short description (for the unknown-key message).
-pub const KEYS: &[&str] = &[
-    "role",
-    "tests",
-    "cpu",
-    "priority",
-    "clock_tick.samples",
-    "clock_tick.duration",
-    "clock_tick.loop_us",
-    "clock_tick.threshold_us",
-    "clock_tick.attribute",
-    "osnoise.duration",
-    "trace_reader",
-    "thread_switch.threads",
-    "thread_switch.switches",
-    "thread_switch.duration",
-    "memory_load.size",
-    "load.duration",
-    "rt_throttling",
-    "poweroff",
-    "timeout",
-    "scenario",
-    "label",
-];
+/// The command whose arguments are the plan-wide keys.
+fn plan_command() -> clap::Command {
+    Plan::augment_args(clap::Command::new("bench.conf"))
+}
 
-/// Keys for tests only, accepted but not listed in messages or docs/config.md.
-const HIDDEN_KEYS: &[&str] = &["clock_tick.hang"];
+/// The arguments of `cmd` that take a value, by their long name.
+fn value_args(cmd: &clap::Command) -> impl Iterator<Item = (&str, &clap::Arg)> {
+    cmd.get_arguments()
+        .filter(|a| a.get_action().takes_values())
+        .filter_map(|a| Some((a.get_long()?, a)))
+}
+
+/// One key of the file: an argument of the plan's command or of a test's.
+struct Key {
+    /// As the file spells it: `cpu`, `memory_load.size`, `clock_tick.loop_us`.
+    name: String,
+    /// The test whose section holds it; None for a plan-wide key.
+    test: Option<&'static dyn Test>,
+    /// Its argument's long name: `cpu`, `memory-load.size`, `loop-us`.
+    long: String,
+    /// A knob for tests, accepted but neither listed in messages nor documented.
+    hidden: bool,
+}
+
+impl Key {
+    /// The command whose argument it is.
+    fn command(&self) -> clap::Command {
+        match self.test {
+            Some(test) => test.command(),
+            None => plan_command(),
+        }
+    }
+
+    /// Check a value with the key's own parser, as the command line would; the error is
+    /// the option's message, without the key.
+    fn check(&self, value: &str) -> Result<(), String> {
+        parse_args(&self.command(), [arg(&self.long, value)]).map(drop)
+    }
+
+    /// Its default in a plan, as the file would spell it: the plan's own
+    /// ([`Test::plan_defaults`]), else none when it is excluded by one of those (a plan
+    /// that counts a test's samples by default has no default duration), else its flag's.
+    fn plan_default(&self) -> Option<String> {
+        if let Some(test) = self.test {
+            let defaults = test.plan_defaults();
+            if let Some((_, value)) = defaults.iter().find(|(l, _)| *l == self.long) {
+                return Some(value.to_string());
+            }
+            let cmd = test.command();
+            if defaults.iter().any(|(l, _)| excludes(&cmd, l, &self.long)) {
+                return None;
+            }
+        }
+        let cmd = self.command();
+        let (_, arg) = value_args(&cmd).find(|(l, _)| *l == self.long)?;
+        let values: Vec<String> = arg
+            .get_default_values()
+            .iter()
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect();
+        (!values.is_empty()).then(|| values.join(","))
+    }
+
+    /// Whether it and `other` exclude each other (`clock_tick.samples`, `.duration`).
+    fn excludes(&self, other: &Key) -> bool {
+        let same = match (self.test, other.test) {
+            (Some(a), Some(b)) => a.name() == b.name(),
+            (None, None) => true,
+            _ => false,
+        };
+        same && excludes(&self.command(), &self.long, &other.long)
+    }
+}
+
+/// Whether the arguments `a` and `b` of `cmd` exclude each other (either says so).
+fn excludes(cmd: &clap::Command, a: &str, b: &str) -> bool {
+    let find = |long: &str| {
+        value_args(cmd)
+            .find(|(l, _)| *l == long)
+            .map(|(_, arg)| arg)
+    };
+    let (Some(a), Some(b)) = (find(a), find(b)) else {
+        return false;
+    };
+    let names = |x: &clap::Arg, y: &clap::Arg| {
+        cmd.get_arg_conflicts_with(x)
+            .iter()
+            .any(|c| c.get_id() == y.get_id())
+    };
+    names(a, b) || names(b, a)
+}
+
+/// Every key: the plan-wide ones, then each test's section, in the order of
+/// [`suite::TESTS`].
+fn keys() -> Vec<Key> {
+    let plan = plan_command();
+    let mut keys: Vec<Key> = value_args(&plan)
+        .map(|(long, a)| Key {
+            name: long.replace('-', "_"),
+            test: None,
+            long: long.to_string(),
+            hidden: a.is_hide_set(),
+        })
+        .collect();
+    for &test in TESTS {
+        let section = test.section();
+        keys.extend(value_args(&section).map(|(long, a)| Key {
+            name: plan_key(test.name(), long),
+            test: Some(test),
+            long: long.to_string(),
+            hidden: a.is_hide_set(),
+        }));
+    }
+    keys
+}
+
+/// `key = value` as a command line argument: `--key=value` (a negative number or a value
+/// that starts with `-` stays the value).
+fn arg(long: &str, value: &str) -> String {
+    format!("--{long}={value}")
+}
+
+/// Parse `args` with `cmd`; a refusal is the option's own message (what its parser said,
+/// or which values it takes).
+fn parse_args(
+    cmd: &clap::Command,
+    args: impl IntoIterator<Item = String>,
+) -> Result<clap::ArgMatches, String> {
+    let argv = std::iter::once(cmd.get_name().to_string()).chain(args);
+    cmd.clone().try_get_matches_from(argv).map_err(|e| {
+        use clap::error::{ContextKind, ContextValue};
+        if let Some(source) = std::error::Error::source(&e) {
+            return source.to_string();
+        }
+        let context = |kind| match e.get(kind) {
+            Some(ContextValue::String(s)) => Some(s.clone()),
+            Some(ContextValue::Strings(v)) => Some(v.join(", ")),
+            _ => None,
+        };
+        match (
+            context(ContextKind::InvalidValue),
+            e.get(ContextKind::ValidValue),
+        ) {
+            (Some(value), Some(ContextValue::Strings(valid))) => {
+                let (last, others) = valid.split_last().map_or(("", &[][..]), |(l, o)| (l, o));
+                let list = if others.is_empty() {
+                    last.to_string()
+                } else {
+                    format!("{} or {last}", others.join(", "))
+                };
+                format!("{} is not {list}", quote(&value))
+            }
+            _ => e
+                .kind()
+                .as_str()
+                .unwrap_or("not a valid command line")
+                .to_string(),
+        }
+    })
+}
 
 /// A problem in the file: which line, what, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -472,9 +539,16 @@ pub fn load(path: &Path, machine: bool) -> Result<Plan, ConfigError> {
 
 /// Parse the bytes of a config file; `file` names it in messages. Nothing is checked
 /// against this machine (see [`load`]).
-#[allow(dead_code)] // used by the tests and for plans read elsewhere
 pub fn parse(file: &str, bytes: &[u8]) -> Result<Plan, ConfigError> {
     parse_for(file, bytes, false)
+}
+
+/// One `key = value` of the file.
+struct Entry {
+    /// Its key, in [`keys`].
+    key: usize,
+    line: usize,
+    value: String,
 }
 
 /// Parse; `machine`: also check the plan against this machine.
@@ -484,8 +558,9 @@ fn parse_for(file: &str, bytes: &[u8], machine: bool) -> Result<Plan, ConfigErro
         line,
         message,
     };
+    let keys = keys();
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    let mut entries: BTreeMap<&'static str, (usize, String)> = BTreeMap::new();
+    let mut entries: Vec<Entry> = Vec::new();
     for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         let number = index + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -522,22 +597,28 @@ fn parse_for(file: &str, bytes: &[u8], machine: bool) -> Result<Plan, ConfigErro
                 ),
             ));
         };
-        let key = text[..eq].trim();
-        let Some(&known) = KEYS.iter().chain(HIDDEN_KEYS).find(|k| **k == key) else {
-            let lower = key.to_ascii_lowercase();
-            let message = match KEYS.iter().find(|k| **k == lower) {
+        let name = text[..eq].trim();
+        let Some(key) = keys.iter().position(|k| k.name == name) else {
+            let listed: Vec<&str> = keys
+                .iter()
+                .filter(|k| !k.hidden)
+                .map(|k| k.name.as_str())
+                .collect();
+            let lower = name.to_ascii_lowercase();
+            let message = match listed.iter().find(|k| **k == lower) {
                 Some(k) => format!(
                     "unknown key {}; keys are lower case: write '{k}'",
-                    quote(key)
+                    quote(name)
                 ),
                 None => format!(
                     "unknown key {}; use one of {} (see docs/config.md)",
-                    quote(key),
-                    KEYS.join(", ")
+                    quote(name),
+                    listed.join(", ")
                 ),
             };
             return Err(err(Some(number), message));
         };
+        let known = &keys[key].name;
         let value = value_of(known, &text[eq + 1..])
             .map_err(|m| err(Some(number), format!("{known}: {m}")))?;
         if value.is_empty() {
@@ -546,15 +627,22 @@ fn parse_for(file: &str, bytes: &[u8], machine: bool) -> Result<Plan, ConfigErro
                 format!("'{known}' has no value; give one or remove the line"),
             ));
         }
-        if let Some((first, _)) = entries.get(known) {
+        if let Some(first) = entries.iter().find(|e| e.key == key) {
             return Err(err(
                 Some(number),
-                format!("'{known}' is already set on line {first}; keep only one of the two lines"),
+                format!(
+                    "'{known}' is already set on line {}; keep only one of the two lines",
+                    first.line
+                ),
             ));
         }
-        entries.insert(known, (number, value));
+        entries.push(Entry {
+            key,
+            line: number,
+            value,
+        });
     }
-    build(&entries, machine).map_err(|(line, message)| err(line, message))
+    build(&entries, &keys, machine).map_err(|(line, message)| err(line, message))
 }
 
 /// The value after a key's `=`: the text up to a `#` (which starts a comment), trimmed; or
@@ -584,198 +672,137 @@ fn value_of(key: &str, text: &str) -> Result<String, String> {
     Ok(value.to_string())
 }
 
-type Entries = BTreeMap<&'static str, (usize, String)>;
 type Fail = (Option<usize>, String);
 
-/// Turn the raw entries into a plan, checking each value (with the option types the
-/// command line uses, see [`crate::plan::options`]) and the combinations. `machine`: also check
-/// what depends on this machine (the CPU is online).
-fn build(entries: &Entries, machine: bool) -> Result<Plan, Fail> {
-    let mut plan = Plan::default();
-    let get = |key: &str| entries.get(key).map(|(n, v)| (*n, v.as_str()));
-    // An option's own message, prefixed with its key and placed on its line.
-    fn at(n: usize, key: &'static str) -> impl Fn(String) -> Fail {
-        move |m| (Some(n), format!("{key}: {m}"))
+/// Turn the entries into a plan: each value checked by its own parser (in the file's
+/// order, so the first mistake is the one named), then the keys that exclude each other,
+/// then the plan-wide keys and every test's section parsed whole (a test's section is
+/// checked whether or not the plan lists the test), then the plan's length against its
+/// timeout. `machine`: also check what depends on this machine (the CPU is online).
+fn build(entries: &[Entry], keys: &[Key], machine: bool) -> Result<Plan, Fail> {
+    for e in entries {
+        let key = &keys[e.key];
+        key.check(&e.value)
+            .map_err(|m| (Some(e.line), format!("{}: {m}", key.name)))?;
     }
-    if let Some((n, v)) = get("role") {
-        plan.role = parse_role(v).map_err(|m| (Some(n), m))?;
+    for (i, later) in entries.iter().enumerate() {
+        if let Some(first) = entries[..i]
+            .iter()
+            .find(|e| keys[e.key].excludes(&keys[later.key]))
+        {
+            return Err((
+                Some(later.line),
+                format!(
+                    "both {} (line {}) and {} (line {}) are set; keep one of them",
+                    keys[first.key].name, first.line, keys[later.key].name, later.line
+                ),
+            ));
+        }
     }
-    if let Some((n, v)) = get("tests") {
-        plan.tests = parse_tests(v).map_err(|m| (Some(n), m))?;
-    }
-    if let Some((n, v)) = get("cpu") {
-        plan.cpu = Cpu::parse(v).map_err(at(n, "cpu"))?;
-    }
+    let line_of = |name: &str| {
+        entries
+            .iter()
+            .find(|e| keys[e.key].name == name)
+            .map(|e| e.line)
+    };
+    let given = |test: Option<&'static str>| {
+        entries
+            .iter()
+            .filter(move |e| keys[e.key].test.map(|t| t.name()) == test)
+    };
+    let plan_cmd = plan_command();
+    let plan_args = given(None).map(|e| arg(&keys[e.key].long, &e.value));
+    let matches = parse_args(&plan_cmd, plan_args).map_err(|m| (None, m))?;
+    let mut plan = Plan::from_arg_matches(&matches).map_err(|e| (None, e.to_string()))?;
     if machine {
-        let line = get("cpu").map(|(n, _)| n);
         plan.cpu
             .check_usable()
-            .map_err(|m| (line, format!("cpu: {m}")))?;
+            .map_err(|m| (line_of(Cpu::LONG), format!("{}: {m}", Cpu::LONG)))?;
     }
-    if let Some((n, v)) = get("priority") {
-        plan.priority = Priority::parse(v).map_err(at(n, "priority"))?;
-    }
-    plan.clock_tick.amount = parse_amount(
-        get("clock_tick.samples"),
-        get("clock_tick.duration"),
-        ("clock_tick.samples", "clock_tick.duration"),
-        plan.clock_tick.amount,
-    )?;
-    if let Some((n, v)) = get("clock_tick.loop_us") {
-        plan.clock_tick.loop_us = LoopUs::parse(v).map_err(at(n, "clock_tick.loop_us"))?;
-    }
-    if let Some((n, v)) = get("clock_tick.threshold_us") {
-        plan.clock_tick.threshold_us =
-            ThresholdUs::parse(v).map_err(at(n, "clock_tick.threshold_us"))?;
-    }
-    if let Some((n, v)) = get("clock_tick.attribute") {
-        plan.clock_tick.attribute = Attribute::parse(v).map_err(at(n, "clock_tick.attribute"))?;
-    }
-    if let Some((n, v)) = get("osnoise.duration") {
-        plan.osnoise_duration = options::test_duration(v).map_err(at(n, "osnoise.duration"))?;
-    }
-    if let Some((n, v)) = get("trace_reader") {
-        plan.trace_reader = <TraceReader as clap::ValueEnum>::from_str(v, false)
-            .map_err(|_| format!("'{v}' is not auto, binary or text"))
-            .map_err(at(n, "trace_reader"))?;
-    }
-    if let Some((n, v)) = get("clock_tick.hang") {
-        plan.clock_tick.hang = match v {
-            "no" => Hang::No,
-            "yes" => Hang::Yes,
-            "unwatched" => Hang::Unwatched,
-            _ => {
-                return Err((
-                    Some(n),
-                    format!("clock_tick.hang is {}; use no, yes or unwatched", quote(v)),
-                ));
+    let mut sections = BTreeMap::new();
+    for &test in TESTS {
+        let cmd = test.command();
+        let mine: Vec<&Entry> = given(Some(test.name())).collect();
+        let mut args: Vec<String> = mine
+            .iter()
+            .map(|e| arg(&keys[e.key].long, &e.value))
+            .collect();
+        // The plan-wide keys it has a flag for (`--cpu`), as the plan has them.
+        for (long, _) in value_args(&cmd) {
+            let shared = value_args(&plan_cmd).find(|(l, _)| *l == long);
+            if let Some(raw) = shared.and_then(|(_, a)| matches.get_raw(a.get_id().as_str())) {
+                let values: Vec<String> = raw.map(|v| v.to_string_lossy().into_owned()).collect();
+                args.push(arg(long, &values.join(",")));
             }
-        };
+        }
+        // The plan's own defaults, unless it sets the option or one that excludes it.
+        for &(long, value) in test.plan_defaults() {
+            let set = mine.iter().any(|e| {
+                let given = &keys[e.key].long;
+                given == long || excludes(&cmd, given, long)
+            });
+            if !set {
+                args.push(arg(long, value));
+            }
+        }
+        let section = section_name(test.name());
+        let matches = parse_args(&cmd, args).map_err(|m| (None, format!("{section}: {m}")))?;
+        sections.insert(test.name(), matches);
     }
-    if let Some((n, v)) = get("thread_switch.threads") {
-        plan.thread_switch.threads =
-            Threads::parse_list(v).map_err(at(n, "thread_switch.threads"))?;
-    }
-    plan.thread_switch.amount = parse_amount(
-        get("thread_switch.switches"),
-        get("thread_switch.duration"),
-        ("thread_switch.switches", "thread_switch.duration"),
-        plan.thread_switch.amount,
-    )?;
-    if let Some((n, v)) = get("memory_load.size") {
-        plan.memory_load_size = MemorySize::parse(v).map_err(at(n, "memory_load.size"))?;
-    }
-    if let Some((n, v)) = get("load.duration") {
-        plan.load_duration = options::Until::parse(v)
-            .map(|u| u.0)
-            .map_err(at(n, "load.duration"))?;
-    }
-    if let Some((n, v)) = get("rt_throttling") {
-        plan.rt_throttling = parse_rt_throttling(v).map_err(|m| (Some(n), m))?;
-    }
-    if let Some((n, v)) = get("poweroff") {
-        plan.poweroff = parse_yes_no(v, "poweroff").map_err(|m| (Some(n), m))?;
-    }
-    if let Some((n, v)) = get("timeout") {
-        plan.timeout = options::positive_duration(v).map_err(at(n, "timeout"))?;
-    }
-    if let Some((n, v)) = get("scenario") {
-        plan.scenario = Some(Scenario::parse(v).map_err(at(n, "scenario"))?);
-    }
-    if let Some((n, v)) = get("label") {
-        plan.label = Some(Label::parse(v).map_err(at(n, "label"))?);
+    for test in &plan.tests.0 {
+        let planned = test
+            .planned(&sections[test.name()])
+            .map_err(|e| (None, format!("{}: {e:#}", test.name())))?;
+        plan.planned.push(planned);
     }
     plan.check_timeout()
-        .map_err(|m| (get("timeout").map(|(n, _)| n), format!("timeout: {m}")))?;
+        .map_err(|m| (line_of(TIMEOUT), format!("{TIMEOUT}: {m}")))?;
     Ok(plan)
 }
 
-fn parse_role(v: &str) -> Result<Role, String> {
-    match v.to_ascii_lowercase().as_str() {
-        "test" => Ok(Role::Test),
-        "cpu-load" => Ok(Role::CpuLoad),
-        "memory-load" => Ok(Role::MemoryLoad),
-        _ => Err(format!(
-            "unknown role {}; use test, cpu-load or memory-load",
-            quote(v)
-        )),
+/// A test's subcommand as the command line shows it: each option a plan sets says its key
+/// in the help (`[bench.conf: clock_tick.loop_us]`) and the plan's default where it differs
+/// from the flag's; each flag a plan-wide key feeds says that key.
+pub fn test_command(test: &'static dyn Test) -> clap::Command {
+    let keys = keys();
+    let mut cmd = test.command();
+    let notes: Vec<(String, String)> = value_args(&cmd)
+        .filter(|(_, a)| !a.is_hide_set())
+        .filter_map(|(long, a)| {
+            let flag: Vec<String> = a
+                .get_default_values()
+                .iter()
+                .map(|v| v.to_string_lossy().into_owned())
+                .collect();
+            let key = keys
+                .iter()
+                .find(|k| k.long == long && k.test.is_none_or(|t| t.name() == test.name()))?;
+            let note = if key.test.is_some() {
+                match key.plan_default() {
+                    Some(v) if v == flag.join(",") => format!("[bench.conf: {}]", key.name),
+                    Some(v) => format!("[bench.conf: {} = {v} by default]", key.name),
+                    None if flag.is_empty() => format!("[bench.conf: {}]", key.name),
+                    None => format!("[bench.conf: {}, unset by default]", key.name),
+                }
+            } else {
+                format!("[bench.conf: {}, a plan-wide key]", key.name)
+            };
+            Some((a.get_id().to_string(), note))
+        })
+        .collect();
+    for (id, note) in notes {
+        cmd = cmd.mut_arg(id, |a| {
+            let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+            a.help(format!("{help} {note}"))
+        });
     }
-}
-
-fn parse_tests(v: &str) -> Result<Vec<TestName>, String> {
-    let mut tests = Vec::new();
-    for item in v.split(',').map(str::trim) {
-        let test = match item.to_ascii_lowercase().as_str() {
-            "clock-tick" => TestName::ClockTick,
-            "thread-switch" => TestName::ThreadSwitch,
-            "osnoise" => TestName::Osnoise,
-            "" => {
-                return Err("empty entry in the test list; separate test names with commas".into());
-            }
-            _ => {
-                return Err(format!(
-                    "unknown test {}; use clock-tick, thread-switch and/or osnoise, separated by commas",
-                    quote(item)
-                ));
-            }
-        };
-        if tests.contains(&test) {
-            return Err(format!(
-                "test '{test}' is listed twice; list each test once"
-            ));
-        }
-        tests.push(test);
-    }
-    Ok(tests)
-}
-
-/// A test's length: a count key or a duration key, not both.
-fn parse_amount(
-    count: Option<(usize, &str)>,
-    time: Option<(usize, &str)>,
-    keys: (&str, &str),
-    default: Amount,
-) -> Result<Amount, Fail> {
-    match (count, time) {
-        (Some((n, _)), Some((m, _))) => Err((
-            Some(n.max(m)),
-            format!(
-                "both {} (line {n}) and {} (line {m}) are set; keep one of them",
-                keys.0, keys.1
-            ),
-        )),
-        (Some((n, v)), None) => Count::parse(v)
-            .map(|c| Amount::Count(c.0))
-            .map_err(|m| (Some(n), format!("{}: {m}", keys.0))),
-        (None, Some((n, v))) => options::test_duration(v)
-            .map(Amount::Duration)
-            .map_err(|m| (Some(n), format!("{}: {m}", keys.1))),
-        (None, None) => Ok(default),
-    }
-}
-
-fn parse_rt_throttling(v: &str) -> Result<RtThrottling, String> {
-    match v.to_ascii_lowercase().as_str() {
-        "off" => Ok(RtThrottling::Off),
-        "keep" => Ok(RtThrottling::Keep),
-        _ => Err(format!(
-            "rt_throttling must be off or keep, not {}",
-            quote(v)
-        )),
-    }
-}
-
-fn parse_yes_no(v: &str, key: &str) -> Result<bool, String> {
-    match v.to_ascii_lowercase().as_str() {
-        "yes" | "true" | "on" | "1" => Ok(true),
-        "no" | "false" | "off" | "0" => Ok(false),
-        _ => Err(format!("{key} must be yes or no, not {}", quote(v))),
-    }
+    cmd
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::options::Until;
 
     fn ok(text: &str) -> Plan {
         parse("bench.conf", text.as_bytes()).unwrap()
@@ -783,6 +810,11 @@ mod tests {
 
     fn fail(text: &[u8]) -> String {
         parse("bench.conf", text).unwrap_err().to_string()
+    }
+
+    /// A listed test's section, as run.json records it.
+    fn section(plan: &Plan, name: &str) -> serde_json::Value {
+        plan.to_json()[name].clone()
     }
 
     #[test]
@@ -793,30 +825,44 @@ mod tests {
 
     #[test]
     fn the_hang_knob_is_accepted_but_not_listed() {
-        assert_eq!(ok("").clock_tick.hang, Hang::No);
-        assert_eq!(ok("clock_tick.hang = yes\n").clock_tick.hang, Hang::Yes);
+        assert_eq!(ok("").hang(), None);
         assert_eq!(
-            ok("clock_tick.hang = unwatched\n").clock_tick.hang,
-            Hang::Unwatched
+            ok("clock_tick.hang = yes\n").hang(),
+            Some(("clock-tick", Hang::Yes))
+        );
+        assert_eq!(
+            ok("clock_tick.hang = unwatched\n").hang(),
+            Some(("clock-tick", Hang::Unwatched))
+        );
+        // Only a listed test hangs.
+        assert_eq!(
+            ok("tests = thread-switch\nclock_tick.hang = yes\n").hang(),
+            None
         );
         let err = fail(b"clock_tick.hang = maybe\n");
-        assert!(err.contains("use no, yes or unwatched"), "{err}");
+        assert_eq!(
+            err,
+            "bench.conf line 1: clock_tick.hang: 'maybe' is not no, yes or unwatched"
+        );
         assert!(!fail(b"colour = blue\n").contains("clock_tick.hang"));
-        let json = serde_json::to_value(ok("")).unwrap();
-        assert!(json["clock_tick"].get("hang").is_none(), "{json}");
-        let json = serde_json::to_value(ok("clock_tick.hang = yes\n")).unwrap();
-        assert_eq!(json["clock_tick"]["hang"], "yes");
+        let json = section(&ok(""), "clock_tick");
+        assert!(json.get("hang").is_none(), "{json}");
+        let json = section(&ok("clock_tick.hang = yes\n"), "clock_tick");
+        assert_eq!(json["hang"], "yes");
     }
 
     #[test]
     fn reads_every_key() {
         let plan = ok("role = test\n\
-             tests = thread-switch\n\
+             tests = thread-switch, clock-tick, osnoise\n\
              cpu = 1\n\
              priority = 80\n\
              clock_tick.duration = 2s\n\
              clock_tick.loop_us = 0\n\
              clock_tick.threshold_us = 5.5\n\
+             clock_tick.attribute = off\n\
+             trace_reader = text\n\
+             osnoise.duration = 3s\n\
              thread_switch.threads = 2, 100\n\
              thread_switch.duration = 1s\n\
              memory_load.size = 16MiB\n\
@@ -826,25 +872,29 @@ mod tests {
              timeout = 5m\n\
              scenario = 3\n\
              label = enlightened, one CPU load\n");
-        assert_eq!(plan.tests, vec![TestName::ThreadSwitch]);
+        assert_eq!(
+            plan.tests.names(),
+            ["thread-switch", "clock-tick", "osnoise"]
+        );
+        let order: Vec<&str> = plan.planned.iter().map(|p| p.test().name()).collect();
+        assert_eq!(order, plan.tests.names());
         assert_eq!(plan.cpu, Cpu(1));
         assert_eq!(plan.priority, Priority(80));
-        assert_eq!(
-            plan.clock_tick.amount,
-            Amount::Duration(Duration::from_secs(2))
-        );
-        assert_eq!(plan.clock_tick.loop_us, LoopUs(0.0));
-        assert_eq!(plan.clock_tick.threshold_us, ThresholdUs(5.5));
-        assert_eq!(plan.thread_switch.threads, vec![Threads(2), Threads(100)]);
-        assert_eq!(
-            plan.thread_switch.amount,
-            Amount::Duration(Duration::from_secs(1))
-        );
+        assert_eq!(plan.trace_reader, TraceReader::Text);
+        let clock_tick = section(&plan, "clock_tick");
+        assert_eq!(clock_tick["amount"]["duration"], "2s");
+        assert_eq!(clock_tick["loop_us"], 0.0);
+        assert_eq!(clock_tick["threshold_us"], 5.5);
+        assert_eq!(clock_tick["attribute"], "off");
+        let thread_switch = section(&plan, "thread_switch");
+        assert_eq!(thread_switch["threads"], serde_json::json!([2, 100]));
+        assert_eq!(thread_switch["amount"]["duration"], "1s");
+        assert_eq!(section(&plan, "osnoise")["duration"], "3s");
         assert_eq!(
             plan.memory_load_size,
             MemorySize::Fixed(crate::plan::options::Size(16 << 20))
         );
-        assert_eq!(plan.load_duration, Some(Duration::from_secs(600)));
+        assert_eq!(plan.load_duration, Until(Some(Duration::from_secs(600))));
         assert_eq!(plan.rt_throttling, RtThrottling::Keep);
         assert!(!plan.poweroff);
         assert_eq!(plan.timeout, Duration::from_secs(300));
@@ -862,14 +912,14 @@ mod tests {
     #[test]
     fn trailing_comments_and_grouped_digits() {
         let plan = ok("clock_tick.samples = 50_000_000   # the paper\n");
-        assert_eq!(plan.clock_tick.amount, Amount::Count(50_000_000));
+        assert_eq!(section(&plan, "clock_tick")["amount"]["count"], 50_000_000);
     }
 
     #[test]
     fn unknown_role_names_the_line_and_the_fix() {
         assert_eq!(
             fail(b"# x\n\nrole = foo\n"),
-            "bench.conf line 3: unknown role 'foo'; use test, cpu-load or memory-load"
+            "bench.conf line 3: role: 'foo' is not a role; use test, cpu-load or memory-load"
         );
     }
 
@@ -954,14 +1004,17 @@ mod tests {
             ),
             "{msg}"
         );
-        let plan = ok("clock_tick.attribute = Off\nosnoise.duration = 5s\n");
-        assert_eq!(plan.clock_tick.attribute, Attribute::Off);
-        assert_eq!(plan.osnoise_duration, Duration::from_secs(5));
-        assert!(
-            ok("thread_switch.threads = 2, 10000\nclock_tick.loop_us = 100000\nclock_tick.samples = 10\n")
-                .clock_tick
-                .loop_us
-                .eq(&LoopUs(100_000.0))
+        let plan =
+            ok("tests = clock-tick, osnoise\nclock_tick.attribute = Off\nosnoise.duration = 5s\n");
+        assert_eq!(section(&plan, "clock_tick")["attribute"], "off");
+        assert_eq!(section(&plan, "osnoise")["duration"], "5s");
+        let plan = ok(
+            "thread_switch.threads = 2, 10000\nclock_tick.loop_us = 100000\nclock_tick.samples = 10\n",
+        );
+        assert_eq!(section(&plan, "clock_tick")["loop_us"], 100_000.0);
+        assert_eq!(
+            section(&plan, "thread_switch")["threads"],
+            serde_json::json!([2, 10_000])
         );
     }
 
@@ -984,14 +1037,11 @@ mod tests {
             }
         }
         let plan = ok("clock_tick.duration = 100ms\nthread_switch.duration = 100ms\n");
-        assert_eq!(
-            plan.clock_tick.amount,
-            Amount::Duration(Duration::from_millis(100))
-        );
+        assert_eq!(section(&plan, "clock_tick")["amount"]["duration"], "100ms");
         // The timeout and a load's duration are not a test's: any length above zero.
         assert_eq!(
             ok("role = cpu-load\nload.duration = 50ms\n").load_duration,
-            Some(Duration::from_millis(50))
+            Until(Some(Duration::from_millis(50)))
         );
     }
 
@@ -1046,15 +1096,15 @@ mod tests {
             );
         }
         // Test names as documented (not case-sensitive), no other spelling.
-        assert_eq!(ok("tests = Clock-Tick\n").tests, vec![TestName::ClockTick]);
+        assert_eq!(ok("tests = Clock-Tick\n").tests.names(), ["clock-tick"]);
         assert!(
             fail(b"tests = clock_tick\n").contains("unknown test 'clock_tick'; use clock-tick")
         );
         // The documented synonyms of yes/no and of on/off.
         assert!(!ok("poweroff = off\n").poweroff);
         assert_eq!(
-            ok("clock_tick.attribute = yes\n").clock_tick.attribute,
-            Attribute::On
+            section(&ok("clock_tick.attribute = yes\n"), "clock_tick")["attribute"],
+            "on"
         );
     }
 
@@ -1167,15 +1217,8 @@ mod tests {
     }
 
     #[test]
-    fn durations_round_trip() {
-        for text in ["90m", "5s", "250ms", "68us", "2h", "61s"] {
-            assert_eq!(format_duration(duration::parse(text).unwrap()), text);
-        }
-    }
-
-    #[test]
     fn plan_serializes_readably() {
-        let json = serde_json::to_value(Plan::default()).unwrap();
+        let json = Plan::default().to_json();
         assert_eq!(json["role"], "test");
         assert_eq!(json["tests"][0], "clock-tick");
         assert_eq!(json["clock_tick"]["amount"]["count"], 50_000_000);
@@ -1184,5 +1227,218 @@ mod tests {
         assert_eq!(json["timeout"], "3h");
         assert_eq!(json["rt_throttling"], "off");
         assert_eq!(json["memory_load_size"], "auto");
+        // Only the listed tests' sections.
+        assert!(json.get("osnoise").is_none(), "{json}");
+        let json = ok("tests = osnoise\n").to_json();
+        assert_eq!(json["osnoise"]["duration"], "1m");
+        assert!(json.get("clock_tick").is_none(), "{json}");
+    }
+
+    /// Each key is one option: no two keys alike, a test's section never takes a plan-wide
+    /// key's name (which the plan gives every test that has the flag), and every key takes
+    /// a value.
+    #[test]
+    fn every_key_is_one_option() {
+        let keys = keys();
+        for (i, key) in keys.iter().enumerate() {
+            assert!(
+                keys[..i].iter().all(|k| k.name != key.name),
+                "{} twice",
+                key.name
+            );
+            if key.test.is_some() {
+                assert!(
+                    !keys.iter().any(|k| k.test.is_none() && k.long == key.long),
+                    "{} hides a plan-wide key",
+                    key.name
+                );
+            }
+        }
+        for test in TESTS {
+            let section = test.section();
+            for arg in section.get_arguments() {
+                assert!(arg.get_action().takes_values(), "{:?}", arg.get_id());
+            }
+            for (long, value) in test.plan_defaults() {
+                let key = keys
+                    .iter()
+                    .find(|k| k.test.is_some_and(|t| t.name() == test.name()) && k.long == *long)
+                    .unwrap_or_else(|| panic!("{}: no option {long} in its section", test.name()));
+                assert_eq!(key.check(value), Ok(()));
+            }
+        }
+    }
+
+    /// A plan gives each test the plan-wide keys it has a flag for: the CPU, the priority,
+    /// the trace reader, the plan's timeout (thread-switch's bound on a run).
+    #[test]
+    fn tests_get_the_plan_wide_keys_they_have_flags_for() {
+        let plan = ok("tests = thread-switch, osnoise\ncpu = 1\npriority = 42\n\
+             trace_reader = text\ntimeout = 20m\nthread_switch.switches = 5\n");
+        let debug: Vec<String> = plan.planned.iter().map(|p| format!("{p:?}")).collect();
+        assert!(debug[0].contains("cpu: Cpu(1)"), "{}", debug[0]);
+        assert!(debug[0].contains("priority: Priority(42)"), "{}", debug[0]);
+        assert!(debug[0].contains("timeout: 1200s"), "{}", debug[0]);
+        assert!(debug[1].contains("cpu: Cpu(1)"), "{}", debug[1]);
+        assert!(debug[1].contains("trace_reader: Text"), "{}", debug[1]);
+        // The defaults are the plan's too.
+        let plan = ok("tests = thread-switch\nthread_switch.switches = 5\n");
+        assert!(format!("{:?}", plan.planned[0]).contains("timeout: 10800s"));
+    }
+
+    /// `--help` names each option's key in a plan, and the plan's default where it differs.
+    #[test]
+    fn the_flags_help_names_their_keys() {
+        let mut cmd = test_command(crate::suite::find("clock-tick").unwrap());
+        let help = cmd.render_long_help().to_string();
+        for note in [
+            "[bench.conf: clock_tick.loop_us]",
+            "[bench.conf: clock_tick.samples = 50000000 by default]",
+            "[bench.conf: clock_tick.duration, unset by default]",
+            "[bench.conf: clock_tick.attribute = auto by default]",
+            "[bench.conf: cpu, a plan-wide key]",
+        ] {
+            assert!(help.contains(note), "{note} missing:\n{help}");
+        }
+        assert!(!help.contains("--hang"), "{help}");
+        assert!(!help.contains("burst_ms"), "{help}");
+    }
+
+    /// docs/config.md's table of keys is the definitions': every key and no other, each
+    /// with the plan's default, and with the range its parser enforces (tried at the edges
+    /// the table gives); each of the plan's own defaults is in the table of defaults that
+    /// differ from the command line's.
+    #[test]
+    fn the_documented_keys_are_the_definitions() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/config.md");
+        let text = std::fs::read_to_string(&path).expect("docs/config.md");
+        let table = text.split("\n## Keys\n").nth(1).expect("a Keys section");
+        let rows: Vec<Vec<String>> = table
+            .lines()
+            .skip_while(|l| !l.starts_with("| `"))
+            .take_while(|l| l.starts_with('|'))
+            .map(|l| {
+                l.split('|')
+                    .skip(1)
+                    .take(3)
+                    .map(|c| c.trim().to_string())
+                    .collect()
+            })
+            .collect();
+        let keys = keys();
+        for key in keys.iter().filter(|k| !k.hidden) {
+            let row = rows.iter().find(|r| r[0] == format!("`{}`", key.name));
+            let Some(row) = row else {
+                panic!("{} is not in docs/config.md's table of keys", key.name);
+            };
+            let (values, default) = (&row[1], &row[2]);
+            let documented = default.replace(['`', ' '], "");
+            let defined = key
+                .plan_default()
+                .map_or("—".to_string(), |d| d.replace(' ', ""));
+            assert_eq!(documented, defined, "{}'s default", key.name);
+            for (value, accepted) in probes(values) {
+                assert_eq!(
+                    key.check(&value).is_ok(),
+                    accepted,
+                    "{} = {value}: docs/config.md says {values}",
+                    key.name
+                );
+            }
+        }
+        for row in &rows {
+            let name = row[0].trim_matches('`');
+            assert!(
+                keys.iter().any(|k| !k.hidden && k.name == name),
+                "docs/config.md documents {name}, which is no option's key"
+            );
+        }
+        let tests = &rows.iter().find(|r| r[0] == "`tests`").unwrap()[1];
+        for test in TESTS {
+            assert!(tests.contains(&format!("`{}`", test.name())), "{tests}");
+        }
+        let differ = text
+            .split("\n## Defaults on the command line and in a plan\n")
+            .nth(1)
+            .and_then(|t| t.split("\n## ").next())
+            .expect("a section on the defaults that differ");
+        for test in TESTS {
+            for (long, value) in test.plan_defaults() {
+                let key = plan_key(test.name(), long);
+                assert!(
+                    differ.contains(&format!("`{key} = {value}`")),
+                    "{key} = {value} is not among docs/config.md's defaults that differ"
+                );
+            }
+        }
+    }
+
+    /// What a table cell of values says a key takes, as values to try and whether each is
+    /// accepted: every `quoted` value; both ends of `A to B` and the values just beyond
+    /// (one away from a whole number, a tenth of the last digit from a decimal);
+    /// `at least A` and `≥ A` and the value just below (a number keeps its unit: `100ms`,
+    /// `64 GiB`); a length in `characters` as that many characters.
+    fn probes(values: &str) -> Vec<(String, bool)> {
+        let mut probes: Vec<(String, bool)> = values
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(|v| (v.to_string(), true))
+            .collect();
+        let plain = values.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+        let words: Vec<&str> = plain
+            .split(|c: char| c.is_whitespace() || ",()".contains(c))
+            .filter(|w| !w.is_empty())
+            .collect();
+        let units = ["B", "KiB", "MiB", "GiB", "kB", "KB", "MB", "GB"];
+        // The quantity that starts at word i: its number, its decimals and its unit.
+        let quantity = |i: usize| -> Option<(f64, usize, String)> {
+            let w = *words.get(i)?;
+            let split = w
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(w.len());
+            let (number, unit) = w.split_at(split);
+            let decimals = number.split('.').nth(1).map_or(0, str::len);
+            let unit = match (unit, words.get(i + 1)) {
+                ("", Some(next)) if units.contains(next) => format!(" {next}"),
+                _ => unit.to_string(),
+            };
+            Some((number.parse().ok()?, decimals, unit))
+        };
+        let chars = words.contains(&"characters");
+        let show = |(n, decimals, unit): &(f64, usize, String), by: f64| -> String {
+            if chars {
+                return "x".repeat((n + by).max(0.0) as usize);
+            }
+            // A whole number's neighbour is one away; a decimal's a tenth of its last digit.
+            let places = if *decimals == 0 { 0 } else { decimals + 1 };
+            let step = 10f64.powi(-(places as i32));
+            format!("{:.*}{unit}", places, n + by * step)
+        };
+        for (i, w) in words.iter().enumerate() {
+            match *w {
+                "to" if i > 0 => {
+                    let low = if i >= 2 && units.contains(&words[i - 1]) {
+                        quantity(i - 2)
+                    } else {
+                        quantity(i - 1)
+                    };
+                    if let (Some(low), Some(high)) = (low, quantity(i + 1)) {
+                        probes.push((show(&low, 0.0), true));
+                        probes.push((show(&high, 0.0), true));
+                        probes.push((show(&low, -1.0), false));
+                        probes.push((show(&high, 1.0), false));
+                    }
+                }
+                "least" | "≥" => {
+                    if let Some(low) = quantity(i + 1) {
+                        probes.push((show(&low, 0.0), true));
+                        probes.push((show(&low, -1.0), false));
+                    }
+                }
+                _ => {}
+            }
+        }
+        probes
     }
 }

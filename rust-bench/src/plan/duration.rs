@@ -62,6 +62,28 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_nanos(nanos))
 }
 
+/// A duration written back the way [`parse`] reads it, in the largest unit that
+/// keeps it exact (`90m`, `5s`, `250ms`).
+pub fn format(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns == 0 {
+        return "0s".to_string();
+    }
+    let units: [(&str, u128); 5] = [
+        ("h", 3_600_000_000_000),
+        ("m", 60_000_000_000),
+        ("s", 1_000_000_000),
+        ("ms", 1_000_000),
+        ("us", 1_000),
+    ];
+    for (unit, size) in units {
+        if ns.is_multiple_of(size) {
+            return format!("{}{unit}", ns / size);
+        }
+    }
+    format!("{ns}ns")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +109,12 @@ mod tests {
         assert!(parse("s").is_err());
         assert!(parse("1..2s").is_err());
         assert!(parse("99999999999999999999999").is_err());
+    }
+
+    #[test]
+    fn formats_round_trip() {
+        for text in ["90m", "5s", "250ms", "68us", "2h", "61s", "0s", "7ns"] {
+            assert_eq!(format(parse(text).unwrap()), text);
+        }
     }
 }

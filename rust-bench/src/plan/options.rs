@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::quote;
+use crate::results::trace::TraceReader;
 
 /// A whole number; a single `_` between two digits may group them (`50_000_000`).
 fn whole(s: &str, example: &str) -> Result<u64, String> {
@@ -142,10 +143,10 @@ impl Priority {
 pub struct Threads(pub usize);
 
 impl Threads {
-    pub const DEFAULT: [Threads; 2] = [Threads(2), Threads(1000)];
     /// A switch needs two threads.
-    pub const MIN: usize = crate::measure::thread_switch::MIN_THREADS;
-    pub const MAX: usize = crate::measure::thread_switch::MAX_THREADS;
+    pub const MIN: usize = 2;
+    /// Most threads one run may use.
+    pub const MAX: usize = 10_000;
 
     pub fn parse(s: &str) -> Result<Threads, String> {
         let n = whole(s, "thread counts such as 2, 1000")?;
@@ -402,8 +403,8 @@ pub fn positive_duration(s: &str) -> Result<Duration, String> {
 /// whatever its other settings. A shorter duration would measure nothing.
 pub const MIN_TEST_DURATION: Duration = Duration::from_millis(100);
 
-/// How long a test measures (`--duration`, `clock_tick.duration`, `thread_switch.duration`,
-/// `osnoise.duration`): at least [`MIN_TEST_DURATION`].
+/// How long a test measures (each test's `--duration`, in a plan too): at least
+/// [`MIN_TEST_DURATION`].
 pub fn test_duration(s: &str) -> Result<Duration, String> {
     let d = crate::plan::duration::parse(s)?;
     if d < MIN_TEST_DURATION {
@@ -431,7 +432,7 @@ impl Until {
 }
 
 /// Whether clock-tick attributes its spikes to their causes from the kernel's trace
-/// (`--attribute`, `clock_tick.attribute`).
+/// (`--attribute`, in a plan too).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Attribute {
@@ -465,6 +466,86 @@ impl fmt::Display for Attribute {
         })
     }
 }
+
+/// An option that is the same flag wherever it is taken (each test's subcommand, a plan's
+/// plan-wide key): its type is flattened into a command (`#[command(flatten)] cpu: Cpu`),
+/// which gets `--$long` with this help, default and parser.
+macro_rules! flag {
+    ($t:ty, $long:literal, $value_name:literal, $help:expr, $default:expr, $parser:expr) => {
+        impl $t {
+            /// Its flag's long name, which is its key in a plan too.
+            pub const LONG: &'static str = $long;
+        }
+
+        impl clap::FromArgMatches for $t {
+            fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+                m.get_one::<$t>($long).copied().ok_or_else(|| {
+                    clap::Error::raw(
+                        clap::error::ErrorKind::MissingRequiredArgument,
+                        concat!("--", $long, " has no value"),
+                    )
+                })
+            }
+
+            fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+                *self = Self::from_arg_matches(m)?;
+                Ok(())
+            }
+        }
+
+        impl clap::Args for $t {
+            fn augment_args(cmd: clap::Command) -> clap::Command {
+                static DEFAULT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                let default: &'static str = DEFAULT.get_or_init(|| {
+                    let default: $t = $default;
+                    default.to_string()
+                });
+                cmd.arg(
+                    clap::Arg::new($long)
+                        .long($long)
+                        .value_name($value_name)
+                        .help($help)
+                        .default_value(default)
+                        .value_parser($parser),
+                )
+            }
+
+            fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+                Self::augment_args(cmd)
+            }
+        }
+    };
+}
+
+flag!(
+    Cpu,
+    "cpu",
+    "CPU",
+    format!("CPU to measure on (an online CPU, 0 to {})", Cpu::MAX),
+    Cpu::DEFAULT,
+    Cpu::parse
+);
+flag!(
+    Priority,
+    "priority",
+    "PRIORITY",
+    format!(
+        "SCHED_FIFO priority of the measuring threads ({} to {})",
+        Priority::MIN,
+        Priority::MAX
+    ),
+    Priority::DEFAULT,
+    Priority::parse
+);
+flag!(
+    TraceReader,
+    "trace-reader",
+    "TRACE_READER",
+    "How the kernel's trace is read: `auto` (binary pages where the kernel's layouts can be \
+     read, else text), `binary`, or `text` (to compare their cost)",
+    TraceReader::Auto,
+    clap::builder::EnumValueParser::<TraceReader>::new()
+);
 
 macro_rules! display_inner {
     ($($t:ty),*) => {$(

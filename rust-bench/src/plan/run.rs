@@ -18,13 +18,14 @@ use clap::Args as ClapArgs;
 
 use crate::error::{Interrupted, UsageError};
 use crate::load;
-use crate::plan::config::{self, Hang, Plan, Role, RtThrottling, TestName};
+use crate::plan::config::{self, Plan, Role, RtThrottling};
+use crate::plan::duration;
 use crate::platform::rt_setup::{self, RtSetup, RtSetupRecord};
 use crate::platform::{environment, rt, watchdog};
 use crate::results::run::{RunRecord, Status, TestRecord};
 use crate::results::time::{utc_now, utc_stamp};
 use crate::results::writer::write_file;
-use crate::suite::{self, test};
+use crate::suite::test::{self, Hang, Planned};
 
 /// Execute a plan file and write a results directory.
 #[derive(Debug, ClapArgs)]
@@ -177,14 +178,14 @@ fn check(config: &Path, machine: bool, results: Option<&Path>) -> Result<()> {
         };
         say(&format!("  {}: {}{length}", part.name, part.amount));
     }
-    let timeout = config::format_duration(plan.timeout);
-    if plan.role != Role::Test && plan.load_duration.is_none() {
+    let timeout = duration::format(plan.timeout);
+    if plan.role != Role::Test && plan.load_duration.0.is_none() {
         say(&format!(
             "  expected length: the timeout ({timeout}), which ends the load"
         ));
-    } else if plan.clock_tick.hang != Hang::No {
+    } else if let Some((test, _)) = plan.hang() {
         say(&format!(
-            "  expected length: none, clock_tick.hang makes the run overrun its timeout ({timeout})"
+            "  expected length: none, {test} is made to hang (a knob for tests): the run overruns its timeout ({timeout})"
         ));
     } else {
         let (expected, _) = plan.expected_length();
@@ -225,11 +226,14 @@ fn machine_needs(plan: &Plan) -> Vec<String> {
     if plan.role == Role::Test {
         needs.push(format!("SCHED_FIFO {} is allowed", plan.priority));
         if plan.rt_throttling == RtThrottling::Off {
-            needs.push("RT throttling can be lifted (rt_throttling = off)".to_string());
+            needs.push(format!(
+                "RT throttling can be lifted ({} = off)",
+                config::RT_THROTTLING
+            ));
         }
-        for &test in &plan.tests {
-            if let Some(need) = suite::find(test.as_str()).and_then(|t| t.needs(plan)) {
-                needs.push(format!("{test}: {need}"));
+        for planned in &plan.planned {
+            if let Some(need) = planned.needs() {
+                needs.push(format!("{}: {need}", planned.test().name()));
             }
         }
     }
@@ -242,11 +246,10 @@ fn machine_check(plan: &Plan) -> Result<()> {
     if plan.role != Role::Test {
         return Ok(());
     }
-    for &test in &plan.tests {
-        if let Some(found) = suite::find(test.as_str()) {
-            found.preflight(plan).map_err(|e| {
-                anyhow::anyhow!("{test} cannot run on this machine: {}", one_line(&e))
-            })?;
+    for planned in &plan.planned {
+        if let Some(why) = cannot_run(planned.as_ref()) {
+            let test = planned.test().name();
+            anyhow::bail!("{test} cannot run on this machine: {why}");
         }
     }
     rt::check_fifo(plan.priority.0)?;
@@ -254,6 +257,17 @@ fn machine_check(plan: &Plan) -> Result<()> {
         rt_setup::check_can_lift()?;
     }
     Ok(())
+}
+
+/// Why a listed test cannot run on this machine, with the test's fix and the plan's way
+/// out; None when it can.
+fn cannot_run(planned: &dyn Planned) -> Option<String> {
+    let err = planned.preflight().err()?;
+    let test = planned.test().name();
+    Some(format!(
+        "{}; or drop {test} from `tests =` in the plan",
+        one_line(&err)
+    ))
 }
 
 /// `report.html` for the run as it stands; a problem here is a warning, not a failure.
@@ -280,8 +294,9 @@ fn execute(run: &Arc<Run>, plan: &Plan) -> Result<()> {
         let lift = plan.rt_throttling == RtThrottling::Off;
         Some(RtSetup::apply(lift).map_err(|e| {
             anyhow::anyhow!(
-                "cannot lift RT throttling as the config asks (rt_throttling = off): {}; run as root or set rt_throttling = keep",
-                e.root_cause()
+                "cannot lift RT throttling as the config asks ({key} = off): {}; run as root or set {key} = keep",
+                e.root_cause(),
+                key = config::RT_THROTTLING,
             )
         })?)
     } else {
@@ -293,8 +308,8 @@ fn execute(run: &Arc<Run>, plan: &Plan) -> Result<()> {
         r.environment = Some(environment);
         r.rt_settings = record.clone();
     })?;
-    let timeout_ends_plan = plan.role != Role::Test && plan.load_duration.is_none();
-    if plan.clock_tick.hang != Hang::Unwatched {
+    let timeout_ends_plan = plan.role != Role::Test && plan.load_duration.0.is_none();
+    if plan.hang().is_none_or(|(_, hang)| hang != Hang::Unwatched) {
         watch_deadline(Arc::clone(run), plan.timeout, timeout_ends_plan);
     }
     let result = match plan.role {
@@ -348,14 +363,13 @@ impl Stop {
 /// Each listed test in run.json, interrupted until it ends.
 fn register_tests(run: &Run, plan: &Plan) -> Result<()> {
     run.update(|r| {
-        for test in &plan.tests {
+        for planned in &plan.planned {
+            let test = planned.test();
             r.tests.insert(
-                test.to_string(),
+                test.name().to_string(),
                 TestRecord {
                     status: Status::Interrupted,
-                    file: suite::find(test.as_str())
-                        .map(|t| t.file())
-                        .unwrap_or_else(|| format!("{test}.json")),
+                    file: test.file(),
                     error: None,
                 },
             );
@@ -369,8 +383,9 @@ fn register_tests(run: &Run, plan: &Plan) -> Result<()> {
 fn run_tests(run: &Arc<Run>, plan: &Plan, setup: Option<&RtSetupRecord>) -> Result<()> {
     mark_first_sample(run)?;
     let mut cut: Vec<String> = Vec::new();
-    let mut not_run: Vec<TestName> = Vec::new();
-    for &test in &plan.tests {
+    let mut not_run: Vec<&str> = Vec::new();
+    for planned in &plan.planned {
+        let test = planned.test().name();
         if let Some(stop) = Stop::now() {
             let error = format!("not run: {}", stop.reason(plan));
             run.update(|r| set_test(r, test, stop.status(), Some(error)))?;
@@ -379,7 +394,7 @@ fn run_tests(run: &Arc<Run>, plan: &Plan, setup: Option<&RtSetupRecord>) -> Resu
         }
         say(&format!("{test}: starting"));
         let started = Instant::now();
-        let outcome = measure(test, plan, &run.dir, setup).and_then(|missing| {
+        let outcome = measure(planned.as_ref(), plan, &run.dir, setup).and_then(|missing| {
             if missing.is_empty() {
                 return Ok(None);
             }
@@ -424,8 +439,7 @@ fn run_tests(run: &Arc<Run>, plan: &Plan, setup: Option<&RtSetupRecord>) -> Resu
         && (!cut.is_empty() || !not_run.is_empty())
     {
         if !not_run.is_empty() {
-            let names: Vec<&str> = not_run.iter().map(|t| t.as_str()).collect();
-            cut.push(format!("not run: {}", names.join(", ")));
+            cut.push(format!("not run: {}", not_run.join(", ")));
         }
         let reason = format!(
             "stopped by {} before the plan finished: {}; partial results kept",
@@ -451,13 +465,10 @@ fn interrupt(run: &Run, signal: i32, reason: String) -> Result<()> {
 /// one cannot, the run fails at once: that test records why, the others that they were
 /// not run, and nothing is measured.
 fn preflight(run: &Run, plan: &Plan) -> Result<bool> {
-    let failures: Vec<(TestName, String)> = plan
-        .tests
+    let failures: Vec<(&str, String)> = plan
+        .planned
         .iter()
-        .filter_map(|&test| {
-            let found = suite::find(test.as_str())?;
-            found.preflight(plan).err().map(|e| (test, one_line(&e)))
-        })
+        .filter_map(|p| Some((p.test().name(), cannot_run(p.as_ref())?)))
         .collect();
     let Some((first, why)) = failures.first() else {
         return Ok(true);
@@ -469,7 +480,7 @@ fn preflight(run: &Run, plan: &Plan) -> Result<bool> {
         reason += &format!("; {test} cannot run either: {why}");
     }
     run.update(|r| {
-        for &test in &plan.tests {
+        for test in plan.tests.0.iter().map(|t| t.name()) {
             let error = match failures.iter().find(|(t, _)| *t == test) {
                 Some((_, why)) => why.clone(),
                 None => format!("not run: {first} cannot run on this machine"),
@@ -482,8 +493,8 @@ fn preflight(run: &Run, plan: &Plan) -> Result<bool> {
     Ok(false)
 }
 
-fn set_test(record: &mut RunRecord, test: TestName, status: Status, error: Option<String>) {
-    if let Some(t) = record.tests.get_mut(test.as_str()) {
+fn set_test(record: &mut RunRecord, test: &str, status: Status, error: Option<String>) {
+    if let Some(t) = record.tests.get_mut(test) {
         t.status = status;
         t.error = error;
     }
@@ -493,17 +504,14 @@ fn set_test(record: &mut RunRecord, test: TestName, status: Status, error: Optio
 /// all its files (JSON, CSV, SVG) once at the end; returns what it lacks (nothing when it
 /// completed).
 fn measure(
-    test: TestName,
+    planned: &dyn Planned,
     plan: &Plan,
     dir: &Path,
     setup: Option<&RtSetupRecord>,
 ) -> Result<Vec<String>> {
-    let Some(test) = suite::find(test.as_str()) else {
-        anyhow::bail!("{test}: no such test in this rust-bench");
-    };
-    let name = test.name();
+    let name = planned.test().name();
     let pacer = test::Pacer::default();
-    let result = test.run_planned(plan, setup, &mut |partial| {
+    let result = planned.run(setup, &mut |partial| {
         pacer.write(|| {
             if let Err(err) = test::write_json_file(dir, partial) {
                 say(&format!(
@@ -543,12 +551,12 @@ fn run_load(run: &Run, plan: &Plan) -> Result<()> {
         _ => load::LoadKind::Cpu,
     };
     say("load: running");
-    let stats = load::generate(kind, Some(plan.cpu.0), plan.load_duration)?;
+    let stats = load::generate(kind, Some(plan.cpu.0), plan.load_duration.0)?;
     say(&format!(
         "load: {} rounds in {:.1} s",
         stats.rounds, stats.seconds
     ));
-    let failure = (TIMED_OUT.load(Ordering::SeqCst) && plan.load_duration.is_some())
+    let failure = (TIMED_OUT.load(Ordering::SeqCst) && plan.load_duration.0.is_some())
         .then(|| timeout_reason(plan.timeout));
     run.update(|r| {
         r.load = Some(stats);
@@ -559,8 +567,8 @@ fn run_load(run: &Run, plan: &Plan) -> Result<()> {
     })?;
     match Stop::now() {
         Some(Stop::Signal(signal)) => {
-            let until = match plan.load_duration {
-                Some(d) => format!("the {} asked", config::format_duration(d)),
+            let until = match plan.load_duration.0 {
+                Some(d) => format!("the {} asked", duration::format(d)),
                 None => "the plan's timeout".to_string(),
             };
             let reason = format!(
@@ -598,8 +606,9 @@ fn timeout_grace(timeout: Duration) -> Duration {
 
 fn timeout_reason(timeout: Duration) -> String {
     format!(
-        "the plan's timeout ({}) was reached before the plan finished; raise 'timeout' in the config or shorten the tests",
-        config::format_duration(timeout)
+        "the plan's timeout ({}) was reached before the plan finished; raise '{}' in the config or shorten the tests",
+        duration::format(timeout),
+        config::TIMEOUT
     )
 }
 
@@ -621,7 +630,7 @@ fn watch_deadline(run: Arc<Run>, timeout: Duration, ends_plan: bool) {
         if ends_plan {
             say(&format!(
                 "the plan's timeout ({}) has passed: stopping the load",
-                config::format_duration(timeout)
+                duration::format(timeout)
             ));
         } else {
             say(&timeout_reason(timeout));
@@ -632,8 +641,8 @@ fn watch_deadline(run: Arc<Run>, timeout: Duration, ends_plan: bool) {
         let demoted = watchdog::demote_other_threads();
         let reason = format!(
             "rust-bench's watchdog ended the run: it was still going {} after the plan's timeout ({}), deaf to the stop request",
-            config::format_duration(grace),
-            config::format_duration(timeout)
+            duration::format(grace),
+            duration::format(timeout)
         );
         let _ = run.fail(&reason);
         rt_setup::restore_now();
@@ -727,20 +736,17 @@ fn summary_lines(plan: &Plan) -> String {
 fn describe(plan: &Plan) -> String {
     match plan.role {
         Role::Test => format!(
-            "plan: tests {} on cpu {} at SCHED_FIFO {}, rt_throttling {}, timeout {}",
-            plan.tests
-                .iter()
-                .map(|t| t.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            "plan: tests {} on cpu {} at SCHED_FIFO {}, {} {}, timeout {}",
+            plan.tests,
             plan.cpu,
             plan.priority,
+            config::RT_THROTTLING,
             if plan.rt_throttling == RtThrottling::Off {
                 "off"
             } else {
                 "kept"
             },
-            config::format_duration(plan.timeout)
+            duration::format(plan.timeout)
         ),
         Role::CpuLoad | Role::MemoryLoad => format!(
             "plan: {} on cpu {} for {}",
@@ -751,10 +757,11 @@ fn describe(plan: &Plan) -> String {
             },
             plan.cpu,
             plan.load_duration
-                .map(config::format_duration)
+                .0
+                .map(duration::format)
                 .unwrap_or_else(|| format!(
                     "ever (until the timeout, {})",
-                    config::format_duration(plan.timeout)
+                    duration::format(plan.timeout)
                 ))
         ),
     }

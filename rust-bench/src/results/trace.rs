@@ -17,6 +17,12 @@ pub enum TraceReader {
     Text,
 }
 
+impl std::fmt::Display for TraceReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl TraceReader {
     pub fn as_str(self) -> &'static str {
         match self {

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Args as ClapArgs, FromArgMatches};
+use serde::Serialize;
 
 use crate::figures;
 use crate::figures::svg::{format_ns, group_thousands};
 use crate::measure::clock_tick::{Limit, Options, hang, measure};
-use crate::plan::config::{Amount, Hang, Plan, RtThrottling};
+use crate::plan::duration;
 use crate::plan::options::{self, Attribute, Count, Cpu, LoopUs, Priority, ThresholdUs};
 use crate::platform::tracefs::{Tracefs, wanted_events};
 use crate::platform::{rt_setup, tsc};
@@ -21,34 +22,18 @@ use crate::results::rt_setup::RtSetupRecord;
 use crate::results::trace::TraceReader;
 use crate::results::{read, writer};
 use crate::suite::test::{
-    CHECKPOINT_EVERY, Cell, Distribution, Figure, Line, Metric, Outputs, Test, TestResult, seconds,
-    standalone,
+    Amount, CHECKPOINT_EVERY, Cell, Distribution, Figure, Hang, Line, Metric, Outputs, Part,
+    Planned, RtThrottlingFlag, Test, TestResult, plan_key, seconds, standalone,
 };
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// CPU to measure on (an online CPU, 0 to 1023).
-    #[arg(long, default_value_t = Cpu::DEFAULT, value_parser = Cpu::parse)]
+    #[command(flatten)]
     pub cpu: Cpu,
-    /// SCHED_FIFO priority of the measuring thread (1 to 99).
-    #[arg(long, default_value_t = Priority::DEFAULT, value_parser = Priority::parse)]
+    #[command(flatten)]
     pub priority: Priority,
-    /// How long to measure, at least 100ms, e.g. 10s, 5m, 1h (default 10s unless --samples
-    /// is given: a quick look; a plan's default is the paper's 50000000 samples, see
-    /// docs/config.md).
-    #[arg(long, value_parser = options::test_duration, conflicts_with = "samples")]
-    pub duration: Option<Duration>,
-    /// How many samples to take (at least 1; the paper: 50000000).
-    #[arg(long, value_parser = Count::parse)]
-    pub samples: Option<Count>,
-    /// Busy-loop length in microseconds (0 to 100000; 0 = back-to-back timestamps, oslat's
-    /// method).
-    #[arg(long, default_value_t = LoopUs::DEFAULT, value_parser = LoopUs::parse)]
-    pub loop_us: LoopUs,
-    /// A sample whose overhead (sample - minimum) reaches this many microseconds is a spike
-    /// (0.001 to 1000000).
-    #[arg(long, default_value_t = ThresholdUs::DEFAULT, value_parser = ThresholdUs::parse)]
-    pub threshold_us: ThresholdUs,
+    #[command(flatten)]
+    pub section: Section,
     /// Length of one measuring burst in milliseconds (1 to 3600000).
     #[arg(long, default_value_t = 500, value_parser = options::whole_in(1, 3_600_000))]
     pub burst_ms: u64,
@@ -59,53 +44,98 @@ pub struct Args {
     /// Timestamp source.
     #[arg(long, value_enum, default_value_t)]
     pub clock: tsc::Choice,
-    /// Lift RT throttling (sched_rt_runtime_us = -1) and the fair_server reservation
-    /// (debugfs sched/fair_server/cpu*/runtime = 0) for the run, and restore both afterwards.
-    /// Not by default: from the command line rust-bench changes the machine's settings only
-    /// when asked; a plan lifts them by default (rt_throttling = off, docs/config.md).
-    #[arg(long)]
-    pub no_rt_throttling: bool,
+    #[command(flatten)]
+    pub throttling: RtThrottlingFlag,
     /// Initial timeline interval in microseconds (doubles whenever the timeline is full).
     #[arg(long, hide = true, default_value_t = 1000, value_parser = options::whole_in(1, 3_600_000_000))]
     pub timeline_us: u64,
-    /// Trace the measured CPU and split every spike into its causes (IRQ handlers, vectors,
-    /// softirqs, NMIs, other threads, unexplained). `auto`: only where tracefs is available.
-    /// Off unless given: from the command line rust-bench changes the machine's tracing only
-    /// when asked; a plan's default is auto (clock_tick.attribute, docs/config.md).
-    #[arg(long, num_args = 0..=1, require_equals = true, value_parser = Attribute::parse,
-          default_value_t = Attribute::Off, default_missing_value = "on")]
-    pub attribute: Attribute,
-    /// How --attribute reads the kernel's trace: `auto` (binary pages where the kernel's
-    /// layouts can be read, else text), `binary`, or `text` (to compare their cost).
-    #[arg(long, value_enum, default_value_t)]
+    #[command(flatten)]
     pub trace_reader: TraceReader,
     #[command(flatten)]
     pub outputs: Outputs,
 }
 
+// The options a plan sets in its section of bench.conf (`clock_tick.<option>`), as
+// `run.json` records them (the length as `amount`). (Not a doc comment: clap would take it
+// as the subcommand's about line.)
+#[derive(Debug, ClapArgs, Serialize)]
+pub struct Section {
+    /// How long to measure, at least 100ms, e.g. 10s, 5m, 1h, unless --samples is given (a
+    /// quick look from the command line).
+    #[arg(long, default_value = "10s", value_parser = options::test_duration, conflicts_with = "samples")]
+    #[serde(skip)]
+    pub duration: Duration,
+    /// How many samples to take (at least 1; the paper: 50000000).
+    #[arg(long, value_parser = Count::parse)]
+    #[serde(skip)]
+    pub samples: Option<Count>,
+    /// Busy-loop length in microseconds (0 to 100000; 0 = back-to-back timestamps, oslat's
+    /// method).
+    #[arg(long, default_value_t = LoopUs::DEFAULT, value_parser = LoopUs::parse)]
+    pub loop_us: LoopUs,
+    /// A sample whose overhead (sample - minimum) reaches this many microseconds is a spike
+    /// (0.001 to 1000000).
+    #[arg(long, default_value_t = ThresholdUs::DEFAULT, value_parser = ThresholdUs::parse)]
+    pub threshold_us: ThresholdUs,
+    /// Trace the measured CPU and split every spike into its causes (IRQ handlers, vectors,
+    /// softirqs, NMIs, other threads, unexplained). `auto`: only where tracefs is available.
+    /// Off unless given: from the command line rust-bench changes the machine's tracing only
+    /// when asked.
+    #[arg(long, num_args = 0..=1, require_equals = true, value_parser = Attribute::parse,
+          default_value_t = Attribute::Off, default_missing_value = "on")]
+    pub attribute: Attribute,
+    /// Make the run hang (a knob for the watchdogs' tests): the measuring thread spins for
+    /// ever, deaf to stop requests.
+    #[arg(long, hide = true, value_enum, default_value_t)]
+    #[serde(skip_serializing_if = "Hang::is_no")]
+    pub hang: Hang,
+}
+
+impl Section {
+    /// How long it measures: the samples when given, else the duration.
+    pub fn amount(&self) -> Amount {
+        match self.samples {
+            Some(n) => Amount::Count(n.0),
+            None => Amount::Duration(self.duration),
+        }
+    }
+}
+
 impl Options {
-    /// Build options from the command line.
+    /// The measurement the options ask for (from the command line or a plan).
     pub fn from_args(a: &Args) -> Options {
-        let limit = match (a.samples, a.duration) {
-            (Some(n), _) => Limit::Samples(n.0),
-            (None, Some(d)) => Limit::Duration(d),
-            (None, None) => Limit::Duration(Duration::from_secs(10)),
-        };
+        let s = &a.section;
         Options {
             cpu: a.cpu.0,
             priority: a.priority.0,
-            limit,
-            loop_ns: a.loop_us.ns(),
-            threshold_ns: a.threshold_us.ns(),
+            limit: match s.amount() {
+                Amount::Count(n) => Limit::Samples(n),
+                Amount::Duration(d) => Limit::Duration(d),
+            },
+            loop_ns: s.loop_us.ns(),
+            threshold_ns: s.threshold_us.ns(),
             burst: Duration::from_millis(a.burst_ms),
             gap: Duration::from_micros(a.gap_us),
             clock: a.clock,
-            lift_rt_throttling: a.no_rt_throttling,
+            lift_rt_throttling: a.throttling.no_rt_throttling,
+            rt_setup: None,
+            checkpoint_every: CHECKPOINT_EVERY,
+            checkpoint_settle: Duration::ZERO,
+            spike_list_cap: Options::SPIKE_LIST_CAP,
+            timeline_cap: Options::TIMELINE_CAP,
+            warmup: Options::WARMUP,
             timeline_interval: Duration::from_micros(a.timeline_us),
-            attribute: a.attribute,
+            attribute: s.attribute,
             trace_reader: a.trace_reader,
-            ..Options::default()
         }
+    }
+}
+
+impl Default for Args {
+    /// Every option at its default: what `rust-bench clock-tick` alone measures.
+    fn default() -> Args {
+        let matches = ClockTickTest.command().get_matches_from([NAME]);
+        Args::from_arg_matches(&matches).expect("the defaults are valid")
     }
 }
 
@@ -142,8 +172,26 @@ impl Test for ClockTickTest {
             .about("Test 1: clock tick processing duration (a fixed busy loop timed with the TSC)")
     }
 
+    fn section(&self) -> clap::Command {
+        Section::augment_args(clap::Command::new(NAME))
+    }
+
+    /// A plan measures the paper's hour, 50 million samples (the command line: a quick look
+    /// of 10 s), and attributes its spikes where the kernel can trace them (the command
+    /// line changes the machine's tracing only when asked).
+    fn plan_defaults(&self) -> &'static [(&'static str, &'static str)] {
+        &[("samples", "50000000"), ("attribute", "auto")]
+    }
+
+    fn planned(&self, matches: &clap::ArgMatches) -> Result<Box<dyn Planned>> {
+        Ok(Box::new(Args::from_arg_matches(matches)?))
+    }
+
     fn main(&self, matches: &clap::ArgMatches) -> Result<()> {
         let args = Args::from_arg_matches(matches)?;
+        if args.section.hang != Hang::No {
+            match hang(args.cpu.0, args.priority.0)? {}
+        }
         standalone(self, &args.outputs, |every, checkpoint| {
             let opts = Options {
                 checkpoint_every: every,
@@ -155,64 +203,105 @@ impl Test for ClockTickTest {
         })
     }
 
-    /// `clock_tick.attribute = on` needs tracefs and the tracepoints it records (`auto`
-    /// measures without attribution where they are missing, and says so).
-    fn preflight(&self, plan: &Plan) -> Result<()> {
-        if plan.clock_tick.attribute != Attribute::On || plan.clock_tick.hang != Hang::No {
+    fn read(&self, path: &Path) -> Result<Option<Box<dyn TestResult>>> {
+        let result: Option<ClockTick> = read::result(path, Some(NAME))?;
+        Ok(result.map(|r| Box::new(r) as Box<dyn TestResult>))
+    }
+}
+
+impl Planned for Args {
+    fn test(&self) -> &'static dyn Test {
+        &ClockTickTest
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        #[derive(Serialize)]
+        struct Json<'a> {
+            amount: Amount,
+            #[serde(flatten)]
+            section: &'a Section,
+        }
+        let json = Json {
+            amount: self.section.amount(),
+            section: &self.section,
+        };
+        serde_json::to_value(json).unwrap_or_default()
+    }
+
+    /// The samples' length, in bursts with a pause between them.
+    fn part(&self) -> Part {
+        let s = &self.section;
+        let (amount, length, estimate) = match s.amount() {
+            Amount::Duration(d) => (duration::format(d), Some(d), false),
+            Amount::Count(n) => {
+                let busy = self.burst_ms as f64 * 1e-3;
+                let share = (busy + self.gap_us as f64 * 1e-6) / busy;
+                let ns = s.loop_us.ns();
+                let length =
+                    (ns > 0).then(|| Duration::from_secs_f64(n as f64 * ns as f64 * 1e-9 * share));
+                (
+                    format!("{n} samples of a {} us loop", s.loop_us),
+                    length,
+                    true,
+                )
+            }
+        };
+        Part {
+            name: NAME.to_string(),
+            amount,
+            length,
+            estimate,
+        }
+    }
+
+    fn hang(&self) -> Hang {
+        self.section.hang
+    }
+
+    /// Attribution `on` needs tracefs and the tracepoints it records (`auto` measures
+    /// without attribution where they are missing, and says so).
+    fn preflight(&self) -> Result<()> {
+        if self.needs().is_none() {
             return Ok(());
         }
+        let key = plan_key(NAME, "attribute");
         Tracefs::open()
             .and_then(|fs| wanted_events(&fs.root().join("events")).map(drop))
             .map_err(|e| {
                 anyhow::anyhow!(
-                    "clock_tick.attribute = on needs the kernel's tracing: {e:#}; set \
-                     clock_tick.attribute = auto (attribution where tracing exists) or off in \
-                     the plan"
+                    "{key} = on needs the kernel's tracing: {e:#}; set {key} = auto \
+                     (attribution where tracing exists) or off in the plan"
                 )
             })
     }
 
-    fn needs(&self, plan: &Plan) -> Option<String> {
-        (plan.clock_tick.attribute == Attribute::On && plan.clock_tick.hang == Hang::No).then(
-            || "tracefs and the tracepoints attribution records (clock_tick.attribute = on)".into(),
-        )
+    fn needs(&self) -> Option<String> {
+        let s = &self.section;
+        (s.attribute == Attribute::On && s.hang == Hang::No).then(|| {
+            format!(
+                "tracefs and the tracepoints attribution records ({} = on)",
+                plan_key(NAME, "attribute")
+            )
+        })
     }
 
-    fn run_planned(
+    fn run(
         &self,
-        plan: &Plan,
         rt_setup: Option<&RtSetupRecord>,
         checkpoint: &mut dyn FnMut(&dyn TestResult),
     ) -> Result<Box<dyn TestResult>> {
-        if plan.clock_tick.hang != Hang::No {
+        if self.section.hang != Hang::No {
             eprintln!(
-                "rust-bench: {NAME}: clock_tick.hang (a test knob): spinning without sleeping, deaf to stop requests"
+                "rust-bench: {NAME}: made to hang (a knob for tests): spinning without sleeping, deaf to stop requests"
             );
-            match hang(plan.cpu.0, plan.priority.0)? {}
+            match hang(self.cpu.0, self.priority.0)? {}
         }
         let opts = Options {
-            cpu: plan.cpu.0,
-            priority: plan.priority.0,
-            limit: match plan.clock_tick.amount {
-                Amount::Count(n) => Limit::Samples(n),
-                Amount::Duration(d) => Limit::Duration(d),
-            },
-            loop_ns: plan.clock_tick.loop_us.ns(),
-            threshold_ns: plan.clock_tick.threshold_us.ns(),
-            lift_rt_throttling: plan.rt_throttling == RtThrottling::Off,
             rt_setup: rt_setup.cloned(),
-            checkpoint_every: CHECKPOINT_EVERY,
-            attribute: plan.clock_tick.attribute,
-            trace_reader: plan.trace_reader,
-            ..Options::default()
+            ..Options::from_args(self)
         };
         let result = measure(&opts, &mut |partial| checkpoint(partial))?;
         Ok(Box::new(result))
-    }
-
-    fn read(&self, path: &Path) -> Result<Option<Box<dyn TestResult>>> {
-        let result: Option<ClockTick> = read::result(path, Some(NAME))?;
-        Ok(result.map(|r| Box::new(r) as Box<dyn TestResult>))
     }
 }
 
@@ -583,6 +672,18 @@ mod tests {
         assert_eq!(o.loop_ns, 0);
         assert_eq!(o.threshold_ns, 2500);
         assert!(T::try_parse_from(["x", "--samples", "5", "--duration", "1s"]).is_err());
+        // Without either, the flags' default: a quick look of 10 s.
+        let o = Options::from_args(&Args::default());
+        assert_eq!(o.limit, Limit::Duration(Duration::from_secs(10)));
+        assert_eq!(
+            (o.burst, o.gap),
+            (Duration::from_millis(500), Duration::from_millis(2))
+        );
+        let t = T::try_parse_from(["x", "--duration", "1m"]).unwrap();
+        assert_eq!(
+            Options::from_args(&t.a).limit,
+            Limit::Duration(Duration::from_secs(60))
+        );
         assert!(T::try_parse_from(["x", "--samples", "0"]).is_err());
         assert!(T::try_parse_from(["x", "--priority", "100"]).is_err());
         assert!(T::try_parse_from(["x", "--duration", "soon"]).is_err());

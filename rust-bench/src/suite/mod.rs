@@ -1,5 +1,7 @@
-//! The tests of the suite, each one thing ([`test::Test`]): the command line, `rust-bench
-//! run` and `rust-bench report` know them only through [`TESTS`].
+//! The tests of the suite, each one thing ([`test::Test`]): its options (its subcommand's
+//! flags, of which some are its section of bench.conf), its measurement, its result and its
+//! report. The command line, the plan, `rust-bench run` and `rust-bench report` know them
+//! only through [`TESTS`].
 
 pub mod attribution;
 pub mod clock_tick;
@@ -10,7 +12,8 @@ pub mod thread_switch;
 use crate::suite::test::Test;
 
 /// Every test, in the order the report shows them. A new test is one module implementing
-/// [`Test`] and one line here.
+/// [`Test`] and one line here (and its keys in docs/config.md, which a unit test compares
+/// with its options).
 pub static TESTS: &[&dyn Test] = &[
     &clock_tick::ClockTickTest,
     &thread_switch::ThreadSwitchTest,

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Args as ClapArgs, FromArgMatches};
+use serde::Serialize;
 
-use crate::measure::osnoise::{self, Options, measure};
-use crate::plan::config::Plan;
+use crate::measure::osnoise::{self, Options, measure, periods_asked};
+use crate::plan::duration;
 use crate::plan::options::{self, Cpu};
 use crate::results::environment::Environment;
 use crate::results::osnoise::{NAME, Osnoise};
@@ -16,19 +17,16 @@ use crate::results::rt_setup::RtSetupRecord;
 use crate::results::trace::TraceReader;
 use crate::results::{read, writer};
 use crate::suite::test::{
-    CHECKPOINT_EVERY, Cell, Distribution, Figure, Line, Metric, Outputs, Test, TestResult,
-    standalone,
+    CHECKPOINT_EVERY, Cell, Distribution, Figure, Line, Metric, Outputs, Part, Planned, Test,
+    TestResult, ser_duration, standalone,
 };
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// CPU to measure on (an online CPU, 0 to 1023).
-    #[arg(long, default_value_t = Cpu::DEFAULT, value_parser = Cpu::parse)]
+    #[command(flatten)]
     pub cpu: Cpu,
-    /// How long to run the tracer, at least 100ms, e.g. 30s, 5m (the default is a plan's,
-    /// osnoise.duration).
-    #[arg(long, default_value = "60s", value_parser = options::test_duration)]
-    pub duration: Duration,
+    #[command(flatten)]
+    pub section: Section,
     /// The tracer's period in microseconds (100 to 10000000).
     #[arg(long, default_value_t = 1_000_000, value_parser = options::whole_in(100, 10_000_000))]
     pub period_us: u64,
@@ -36,12 +34,40 @@ pub struct Args {
     /// 10000000, at most the period).
     #[arg(long, default_value_t = 1_000_000, value_parser = options::whole_in(100, 10_000_000))]
     pub runtime_us: u64,
-    /// How the kernel's trace is read: `auto` (binary pages where the kernel's layouts can
-    /// be read, else text), `binary`, or `text` (to compare their cost).
-    #[arg(long, value_enum, default_value_t)]
+    #[command(flatten)]
     pub trace_reader: TraceReader,
     #[command(flatten)]
     pub outputs: Outputs,
+}
+
+// The options a plan sets in its section of bench.conf (`osnoise.<option>`), as `run.json`
+// records them. (Not a doc comment: clap would take it as the subcommand's about line.)
+#[derive(Debug, ClapArgs, Serialize)]
+pub struct Section {
+    /// How long to run the tracer, at least 100ms, e.g. 30s, 5m.
+    #[arg(long, default_value = "60s", value_parser = options::test_duration)]
+    #[serde(serialize_with = "ser_duration")]
+    pub duration: Duration,
+}
+
+/// The measurement the options ask for (from the command line or a plan).
+fn options(a: &Args) -> Options {
+    Options {
+        cpu: a.cpu.0,
+        duration: a.section.duration,
+        period_us: a.period_us,
+        runtime_us: a.runtime_us,
+        checkpoint_every: CHECKPOINT_EVERY,
+        trace_reader: a.trace_reader,
+    }
+}
+
+impl Default for Args {
+    /// Every option at its default: what `rust-bench osnoise` alone measures.
+    fn default() -> Args {
+        let matches = OsnoiseTest.command().get_matches_from([NAME]);
+        Args::from_arg_matches(&matches).expect("the defaults are valid")
+    }
 }
 
 /// The osnoise test.
@@ -70,16 +96,25 @@ impl Test for OsnoiseTest {
         )
     }
 
+    fn section(&self) -> clap::Command {
+        Section::augment_args(clap::Command::new(NAME))
+    }
+
+    /// A cross-check, run only when a plan lists it.
+    fn in_default_plan(&self) -> bool {
+        false
+    }
+
+    fn planned(&self, matches: &clap::ArgMatches) -> Result<Box<dyn Planned>> {
+        Ok(Box::new(Args::from_arg_matches(matches)?))
+    }
+
     fn main(&self, matches: &clap::ArgMatches) -> Result<()> {
         let a = Args::from_arg_matches(matches)?;
         standalone(self, &a.outputs, |every, checkpoint| {
             let opts = Options {
-                cpu: a.cpu.0,
-                duration: a.duration,
-                period_us: a.period_us,
-                runtime_us: a.runtime_us,
                 checkpoint_every: every,
-                trace_reader: a.trace_reader,
+                ..options(&a)
             };
             let planned = opts.duration.as_secs_f64().max(1e-9);
             measure(&opts, &mut |partial| {
@@ -89,42 +124,58 @@ impl Test for OsnoiseTest {
         })
     }
 
-    fn preflight(&self, plan: &Plan) -> Result<()> {
-        // The tracer's own message says what is missing and how to get it; the plan's way
-        // out follows it.
-        osnoise::preflight(plan.cpu.0)
-            .map_err(|e| anyhow::anyhow!("{e:#}; or drop {NAME} from `tests =` in the plan"))
+    fn read(&self, path: &Path) -> Result<Option<Box<dyn TestResult>>> {
+        let result: Option<Osnoise> = read::result(path, Some(NAME))?;
+        Ok(result.map(|r| Box::new(r) as Box<dyn TestResult>))
+    }
+}
+
+impl Planned for Args {
+    fn test(&self) -> &'static dyn Test {
+        &OsnoiseTest
     }
 
-    fn needs(&self, plan: &Plan) -> Option<String> {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.section).unwrap_or_default()
+    }
+
+    /// Whole periods, and one more: the kernel's tracer often starts a period late.
+    fn part(&self) -> Part {
+        let d = self.section.duration;
+        let periods = periods_asked(d, self.period_us).max(1);
+        Part {
+            name: NAME.to_string(),
+            amount: format!(
+                "{} in whole periods of {}",
+                duration::format(d),
+                duration::format(Duration::from_micros(self.period_us))
+            ),
+            length: Some(Duration::from_micros((periods + 1) * self.period_us)),
+            estimate: true,
+        }
+    }
+
+    /// The tracer's own message says what is missing and how to get it.
+    fn preflight(&self) -> Result<()> {
+        osnoise::preflight(self.cpu.0)
+    }
+
+    fn needs(&self) -> Option<String> {
         Some(format!(
             "tracefs and the kernel's osnoise tracer for cpu {}",
-            plan.cpu
+            self.cpu
         ))
     }
 
-    fn run_planned(
+    fn run(
         &self,
-        plan: &Plan,
         // The tracer's thread is the kernel's own: the plan's RT setup (done by `run`)
         // applies around it, there is no thread of ours to set up.
         _rt_setup: Option<&RtSetupRecord>,
         checkpoint: &mut dyn FnMut(&dyn TestResult),
     ) -> Result<Box<dyn TestResult>> {
-        let opts = Options {
-            cpu: plan.cpu.0,
-            duration: plan.osnoise_duration,
-            checkpoint_every: CHECKPOINT_EVERY,
-            trace_reader: plan.trace_reader,
-            ..Options::default()
-        };
-        let result = measure(&opts, &mut |partial| checkpoint(partial))?;
+        let result = measure(&options(self), &mut |partial| checkpoint(partial))?;
         Ok(Box::new(measured(result)))
-    }
-
-    fn read(&self, path: &Path) -> Result<Option<Box<dyn TestResult>>> {
-        let result: Option<Osnoise> = read::result(path, Some(NAME))?;
-        Ok(result.map(|r| Box::new(r) as Box<dyn TestResult>))
     }
 }
 
@@ -423,9 +474,9 @@ mod tests {
         );
     }
 
-    /// One default for the test's length, on the command line and in a plan.
+    /// The test's length, and its estimate in whole periods and one more.
     #[test]
-    fn the_flags_default_is_the_plans() {
+    fn the_length_and_its_estimate() {
         use clap::Parser;
         #[derive(Parser)]
         struct T {
@@ -433,8 +484,12 @@ mod tests {
             a: Args,
         }
         let t = T::try_parse_from(["x"]).unwrap();
-        assert_eq!(t.a.duration, Plan::default().osnoise_duration);
+        assert_eq!(t.a.section.duration, Duration::from_secs(60));
         assert!(T::try_parse_from(["x", "--duration", "99ms"]).is_err());
+        let t = T::try_parse_from(["x", "--duration", "2500ms"]).unwrap();
+        let part = t.a.part();
+        assert_eq!(part.amount, "2500ms in whole periods of 1s");
+        assert_eq!(part.length, Some(Duration::from_secs(4)));
     }
 
     #[test]

@@ -1,18 +1,21 @@
-//! What a test is: its options (a subcommand, a plan section), its measurement, its result
-//! (a file of the results contract), its summary, its files, and what the report shows of
-//! it. The command line, `rust-bench run` and `rust-bench report` only go through these
-//! traits, over the list of tests in `suite/mod.rs`.
+//! What a test is: its options (a subcommand, whose options a plan sets in its section of
+//! bench.conf), its measurement, its result (a file of the results contract), its summary,
+//! its files, and what the report shows of it. The command line, `rust-bench run` and
+//! `rust-bench report` only go through these traits, over the list of tests in
+//! `suite/mod.rs`.
 
 use std::cell;
+use std::fmt;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use serde::Serialize;
 
 use crate::error::{Interrupted, UsageError};
 use crate::figures::svg::format_ns;
-use crate::plan::config::Plan;
+use crate::plan::duration;
 use crate::results::environment::Environment;
 use crate::results::rt_setup::RtSetupRecord;
 use crate::results::stats::HistogramJson;
@@ -47,39 +50,140 @@ pub trait Test: Sync {
     /// One or two sentences under its table: how it measures, what the headline means.
     fn method(&self) -> &'static str;
 
-    /// The subcommand, with its options.
+    /// The subcommand, with all its options: the one definition of each (its type, range
+    /// and default), for the command line and for a plan.
     fn command(&self) -> clap::Command;
+
+    /// The options a plan sets in the test's section of bench.conf: a command holding only
+    /// those of [`Test::command`]'s arguments. `clock_tick.loop_us = 68` in a plan is
+    /// `rust-bench clock-tick --loop-us=68` ([`plan_key`]).
+    fn section(&self) -> clap::Command;
+
+    /// Where a plan's default differs from the command line's: `(option, value)` pairs,
+    /// given to [`Test::command`]'s parser when the plan sets neither the option nor one
+    /// that excludes it. docs/config.md says why, and `--help` shows each beside the flag.
+    fn plan_defaults(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+
+    /// Whether a plan that does not list its tests (`tests =`) runs this one.
+    fn in_default_plan(&self) -> bool {
+        true
+    }
+
+    /// The test as a plan runs it, from [`Test::command`]'s matches of the options the plan
+    /// gives it.
+    fn planned(&self, matches: &clap::ArgMatches) -> Result<Box<dyn Planned>>;
 
     /// `rust-bench <name> ...`: measure as the options say, write the result where they
     /// say, print the summary.
     fn main(&self, args: &clap::ArgMatches) -> Result<()>;
 
+    /// Read its result file (the contract type); None when the file does not exist.
+    fn read(&self, path: &Path) -> Result<Option<Box<dyn TestResult>>>;
+}
+
+/// The name of a test's section in a plan (and in `run.json`'s plan): the test's name with
+/// `_` for `-` (`clock_tick`).
+pub fn section_name(test: &str) -> String {
+    test.replace('-', "_")
+}
+
+/// The key of a test's option in a plan: its section's name, a dot, and the option's long
+/// name with `_` for `-` (`clock_tick.loop_us`).
+pub fn plan_key(test: &str, option: &str) -> String {
+    format!("{}.{}", section_name(test), option.replace('-', "_"))
+}
+
+/// A test as a plan runs it: its options as the plan gave them (its section of bench.conf
+/// and the plan-wide keys it has flags for), checked when the plan was read.
+pub trait Planned: fmt::Debug + Send + Sync {
+    fn test(&self) -> &'static dyn Test;
+
+    /// Its section as `run.json` records the plan.
+    fn to_json(&self) -> serde_json::Value;
+
+    /// What it is asked to do and about how long that takes (`run --check` prints it).
+    fn part(&self) -> Part;
+
+    /// Whether the plan made it hang (a knob for the watchdogs' tests).
+    fn hang(&self) -> Hang {
+        Hang::No
+    }
+
     /// Check, before any test of the plan measures, that this machine has what the test
     /// needs as the plan asks (`rust-bench run` calls it for every listed test first). An
-    /// error names the test, the problem and the fix.
-    fn preflight(&self, _plan: &Plan) -> Result<()> {
+    /// error names the problem and the fix (`run` adds that the test can be dropped from
+    /// the plan).
+    fn preflight(&self) -> Result<()> {
         Ok(())
     }
 
-    /// What [`Test::preflight`] checks for this plan, for `run --check` to say what it
-    /// checked (or, with `--plan-only`, what it left to the machine that runs the plan);
-    /// None when it checks nothing.
-    fn needs(&self, _plan: &Plan) -> Option<String> {
+    /// What [`Planned::preflight`] checks, for `run --check` to say what it checked (or,
+    /// with `--plan-only`, what it left to the machine that runs the plan); None when it
+    /// checks nothing.
+    fn needs(&self) -> Option<String> {
         None
     }
 
-    /// Measure as the plan says (`rust-bench run`), under the plan's RT setup (`rt_setup`,
-    /// done and restored by `run`; `None`: the test does its own as the plan says).
-    /// `checkpoint` is called about every [`CHECKPOINT_EVERY`] with the result so far.
-    fn run_planned(
+    /// Measure (`rust-bench run`), under the plan's RT setup (`rt_setup`, done and restored
+    /// by `run`; `None`: the test does its own as its options say). `checkpoint` is called
+    /// about every [`CHECKPOINT_EVERY`] with the result so far.
+    fn run(
         &self,
-        plan: &Plan,
         rt_setup: Option<&RtSetupRecord>,
         checkpoint: &mut dyn FnMut(&dyn TestResult),
     ) -> Result<Box<dyn TestResult>>;
+}
 
-    /// Read its result file (the contract type); None when the file does not exist.
-    fn read(&self, path: &Path) -> Result<Option<Box<dyn TestResult>>>;
+/// Test only: how a plan makes a test hang (a hidden option, so not in docs/config.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Hang {
+    /// Measure.
+    #[default]
+    No,
+    /// The measuring thread spins for ever at its SCHED_FIFO priority, never sleeping and
+    /// deaf to stop requests; rust-bench's deadline thread ends the run.
+    Yes,
+    /// The same, and rust-bench's deadline thread is not started, so only the appliance's
+    /// watchdog (`rust-bench watchdog`) can end it.
+    Unwatched,
+}
+
+impl Hang {
+    pub fn is_no(&self) -> bool {
+        *self == Hang::No
+    }
+}
+
+/// How long a test runs: a count (samples, switches) or a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Amount {
+    Count(u64),
+    #[serde(serialize_with = "ser_duration")]
+    Duration(Duration),
+}
+
+/// A duration as a plan writes it (`2m`).
+pub fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&duration::format(*d))
+}
+
+/// One part of a plan (a listed test, or the load of a load role): what it is asked to do
+/// and about how long that takes. `rust-bench run --check` prints them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    /// The test's name, or `cpu load` / `memory load`.
+    pub name: String,
+    /// What it is asked to do, as a person reads it: `50000000 samples of a 68 us loop`.
+    pub amount: String,
+    /// About how long it measures (or loads); None when that depends on the machine (a
+    /// count of switches, of back-to-back timestamps) or a load runs until the timeout.
+    pub length: Option<Duration>,
+    /// The length is an estimate from the amount (not the amount itself).
+    pub estimate: bool,
 }
 
 /// A test's result, as the writers, the console and the report use it.
@@ -514,6 +618,19 @@ pub fn shortfall(result: &dyn TestResult, why: &str) -> String {
         result.name(),
         result.missing().join("; ")
     )
+}
+
+// Lifting RT throttling from a test's subcommand: the same flag for every test that has it.
+// (Not a doc comment: clap would take it as the about line of every subcommand it is
+// flattened into.)
+#[derive(Debug, clap::Args)]
+pub struct RtThrottlingFlag {
+    /// Lift RT throttling (sched_rt_runtime_us = -1) and the fair_server reservation
+    /// (debugfs sched/fair_server/cpu*/runtime = 0) for the run, and restore both afterwards.
+    /// Not by default: from the command line rust-bench changes the machine's settings only
+    /// when asked; a plan lifts them by default (rt_throttling = off, docs/config.md).
+    #[arg(long)]
+    pub no_rt_throttling: bool,
 }
 
 // Where a test's own subcommand writes: the same three options for every test. (Not a doc

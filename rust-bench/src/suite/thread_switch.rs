@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Args as ClapArgs, FromArgMatches};
+use serde::Serialize;
 
 use crate::figures;
 use crate::figures::svg::group_thousands;
 use crate::measure::thread_switch::{Limit, Options, measure};
-use crate::plan::config::{Amount, Plan, RtThrottling};
+use crate::plan::duration;
 use crate::plan::options::{self, Count, Cpu, Priority, Threads};
 use crate::platform::{rt_setup, tsc};
 use crate::results::End;
@@ -20,29 +21,18 @@ use crate::results::rt_setup::RtSetupRecord;
 use crate::results::thread_switch::{NAME, ThreadSwitch};
 use crate::results::{read, writer};
 use crate::suite::test::{
-    CHECKPOINT_EVERY, Cell, Distribution, Figure, Line, Metric, Outputs, Test, TestResult, seconds,
-    standalone,
+    Amount, CHECKPOINT_EVERY, Cell, Distribution, Figure, Line, Metric, Outputs, Part, Planned,
+    RtThrottlingFlag, Test, TestResult, seconds, standalone,
 };
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// CPU all threads are pinned to (an online CPU, 0 to 1023).
-    #[arg(long, default_value_t = Cpu::DEFAULT, value_parser = Cpu::parse)]
+    #[command(flatten)]
     pub cpu: Cpu,
-    /// SCHED_FIFO priority of every thread (1 to 99).
-    #[arg(long, default_value_t = Priority::DEFAULT, value_parser = Priority::parse)]
+    #[command(flatten)]
     pub priority: Priority,
-    /// Thread counts, one run each, comma-separated (2 to 10000 each).
-    #[arg(long, value_delimiter = ',', default_value = "2,1000", value_parser = Threads::parse)]
-    pub threads: Vec<Threads>,
-    /// Switches to measure per run (at least 1; default 1000000, the paper's count, unless
-    /// --duration is given; a plan measures each run for 2m instead, docs/config.md says why).
-    #[arg(long, value_parser = Count::parse, conflicts_with = "duration")]
-    pub switches: Option<Count>,
-    /// Measure each run for this long instead of a number of switches, at least 100ms
-    /// (e.g. 10s).
-    #[arg(long, value_parser = options::test_duration)]
-    pub duration: Option<Duration>,
+    #[command(flatten)]
+    pub section: Section,
     /// Upper bound on one run when counting switches.
     #[arg(long, default_value = "10m", value_parser = options::positive_duration)]
     pub timeout: Duration,
@@ -58,36 +48,70 @@ pub struct Args {
     /// Timestamp source.
     #[arg(long, value_enum, default_value_t)]
     pub clock: tsc::Choice,
-    /// Lift RT throttling (sched_rt_runtime_us = -1) and the fair_server reservation
-    /// (debugfs sched/fair_server/cpu*/runtime = 0) for the run, and restore both afterwards.
-    /// Not by default: from the command line rust-bench changes the machine's settings only
-    /// when asked; a plan lifts them by default (rt_throttling = off, docs/config.md).
-    #[arg(long)]
-    pub no_rt_throttling: bool,
+    #[command(flatten)]
+    pub throttling: RtThrottlingFlag,
     #[command(flatten)]
     pub outputs: Outputs,
 }
 
+// The options a plan sets in its section of bench.conf (`thread_switch.<option>`), as
+// `run.json` records them (the length as `amount`). (Not a doc comment: clap would take it
+// as the subcommand's about line.)
+#[derive(Debug, ClapArgs, Serialize)]
+pub struct Section {
+    /// Thread counts, one run each, comma-separated (2 to 10000 each).
+    #[arg(long, value_delimiter = ',', default_value = "2,1000", value_parser = Threads::parse)]
+    pub threads: Vec<Threads>,
+    /// Switches to measure per run, at least 1, unless --duration is given (the paper's
+    /// count).
+    #[arg(long, default_value_t = Count(1_000_000), value_parser = Count::parse, conflicts_with = "duration")]
+    #[serde(skip)]
+    pub switches: Count,
+    /// Measure each run for this long instead of a number of switches, at least 100ms
+    /// (e.g. 10s).
+    #[arg(long, value_parser = options::test_duration)]
+    #[serde(skip)]
+    pub duration: Option<Duration>,
+}
+
+impl Section {
+    /// How long each run measures: the duration when given, else the switches.
+    pub fn amount(&self) -> Amount {
+        match self.duration {
+            Some(d) => Amount::Duration(d),
+            None => Amount::Count(self.switches.0),
+        }
+    }
+}
+
 impl Options {
+    /// The measurement the options ask for (from the command line or a plan).
     pub fn from_args(a: &Args) -> Options {
-        let limit = match (a.switches, a.duration) {
-            (Some(n), _) => Limit::Switches(n.0),
-            (None, Some(d)) => Limit::Duration(d),
-            (None, None) => Limit::Switches(1_000_000),
-        };
         Options {
             cpu: a.cpu.0,
             priority: a.priority.0,
-            threads: a.threads.iter().map(|t| t.0).collect(),
-            limit,
+            threads: a.section.threads.iter().map(|t| t.0).collect(),
+            limit: match a.section.amount() {
+                Amount::Count(n) => Limit::Switches(n),
+                Amount::Duration(d) => Limit::Duration(d),
+            },
             timeout: a.timeout,
             burst: Duration::from_millis(a.burst_ms),
             gap: Duration::from_micros(a.gap_us),
             stack_bytes: (a.stack_kib * 1024) as usize,
             clock: a.clock,
-            lift_rt_throttling: a.no_rt_throttling,
-            ..Options::default()
+            lift_rt_throttling: a.throttling.no_rt_throttling,
+            rt_setup: None,
+            checkpoint_every: CHECKPOINT_EVERY,
         }
+    }
+}
+
+impl Default for Args {
+    /// Every option at its default: what `rust-bench thread-switch` alone measures.
+    fn default() -> Args {
+        let matches = ThreadSwitchTest.command().get_matches_from([NAME]);
+        Args::from_arg_matches(&matches).expect("the defaults are valid")
     }
 }
 
@@ -121,6 +145,21 @@ impl Test for ThreadSwitchTest {
             .about("Test 2: thread switch latency between SCHED_FIFO threads of one priority")
     }
 
+    fn section(&self) -> clap::Command {
+        Section::augment_args(clap::Command::new(NAME))
+    }
+
+    /// A plan measures each run for 2 minutes, long enough to hold the host's
+    /// once-a-second events 120 times (the command line: the paper's 1,000,000 switches,
+    /// about half a second today).
+    fn plan_defaults(&self) -> &'static [(&'static str, &'static str)] {
+        &[("duration", "2m")]
+    }
+
+    fn planned(&self, matches: &clap::ArgMatches) -> Result<Box<dyn Planned>> {
+        Ok(Box::new(Args::from_arg_matches(matches)?))
+    }
+
     fn main(&self, matches: &clap::ArgMatches) -> Result<()> {
         let args = Args::from_arg_matches(matches)?;
         standalone(self, &args.outputs, |every, checkpoint| {
@@ -134,33 +173,74 @@ impl Test for ThreadSwitchTest {
         })
     }
 
-    fn run_planned(
+    fn read(&self, path: &Path) -> Result<Option<Box<dyn TestResult>>> {
+        let result: Option<ThreadSwitch> = read::result(path, Some(NAME))?;
+        Ok(result.map(|r| Box::new(r) as Box<dyn TestResult>))
+    }
+}
+
+impl Planned for Args {
+    fn test(&self) -> &'static dyn Test {
+        &ThreadSwitchTest
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        #[derive(Serialize)]
+        struct Json<'a> {
+            amount: Amount,
+            #[serde(flatten)]
+            section: &'a Section,
+        }
+        let json = Json {
+            amount: self.section.amount(),
+            section: &self.section,
+        };
+        serde_json::to_value(json).unwrap_or_default()
+    }
+
+    /// One run per thread count, each of the same length.
+    fn part(&self) -> Part {
+        let threads = &self.section.threads;
+        let runs = threads.len();
+        let counts = threads
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let s = if runs == 1 { "" } else { "s" };
+        let each = format!("{runs} run{s} ({counts} threads)");
+        let (amount, length) = match self.section.amount() {
+            Amount::Duration(d) => {
+                let all = d * runs as u32;
+                let total = if runs == 1 {
+                    String::new()
+                } else {
+                    format!(", {} in all", duration::format(all))
+                };
+                let amount = format!("{each} of {}{total}", duration::format(d));
+                (amount, Some(all))
+            }
+            Amount::Count(n) => (format!("{each} of {n} switches"), None),
+        };
+        Part {
+            name: NAME.to_string(),
+            amount,
+            length,
+            estimate: false,
+        }
+    }
+
+    fn run(
         &self,
-        plan: &Plan,
         rt_setup: Option<&RtSetupRecord>,
         checkpoint: &mut dyn FnMut(&dyn TestResult),
     ) -> Result<Box<dyn TestResult>> {
         let opts = Options {
-            cpu: plan.cpu.0,
-            priority: plan.priority.0,
-            threads: plan.thread_switch.threads.iter().map(|t| t.0).collect(),
-            limit: match plan.thread_switch.amount {
-                Amount::Count(n) => Limit::Switches(n),
-                Amount::Duration(d) => Limit::Duration(d),
-            },
-            timeout: plan.timeout,
-            lift_rt_throttling: plan.rt_throttling == RtThrottling::Off,
             rt_setup: rt_setup.cloned(),
-            checkpoint_every: CHECKPOINT_EVERY,
-            ..Options::default()
+            ..Options::from_args(self)
         };
         let result = measure(&opts, &mut |partial| checkpoint(partial))?;
         Ok(Box::new(result))
-    }
-
-    fn read(&self, path: &Path) -> Result<Option<Box<dyn TestResult>>> {
-        let result: Option<ThreadSwitch> = read::result(path, Some(NAME))?;
-        Ok(result.map(|r| Box::new(r) as Box<dyn TestResult>))
     }
 }
 
@@ -371,7 +451,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_flags_defaults_are_the_plans() {
+    fn the_flags_defaults() {
         use clap::Parser;
         #[derive(Parser)]
         struct T {
@@ -379,10 +459,15 @@ mod tests {
             a: Args,
         }
         let t = T::try_parse_from(["x"]).unwrap();
-        assert_eq!(t.a.threads, Threads::DEFAULT.to_vec());
-        let plan = crate::plan::config::Plan::default();
-        assert_eq!(t.a.threads, plan.thread_switch.threads);
-        assert_eq!((t.a.cpu, t.a.priority), (plan.cpu, plan.priority));
+        assert_eq!(t.a.section.threads, [Threads(2), Threads(1000)]);
+        // The paper's count unless a duration is given; not both.
+        assert_eq!(Options::from_args(&t.a).limit, Limit::Switches(1_000_000));
+        let t = T::try_parse_from(["x", "--duration", "3s"]).unwrap();
+        assert_eq!(
+            Options::from_args(&t.a).limit,
+            Limit::Duration(Duration::from_secs(3))
+        );
+        assert!(T::try_parse_from(["x", "--duration", "3s", "--switches", "5"]).is_err());
     }
 
     /// What an interrupted result lacks: each run cut short, each run never started.

@@ -28,7 +28,8 @@ use crate::results::osnoise::{self as contract, Counts, NoiseSource, Osnoise};
 use crate::results::trace::TraceReader;
 use crate::results::{End, Origin, SCHEMA};
 
-/// What an osnoise run needs.
+/// What an osnoise run needs: made from the test's options (`rust-bench osnoise`'s flags,
+/// or a plan's section), which hold every default and range ([`crate::suite::osnoise`]).
 #[derive(Clone, Debug)]
 pub struct Options {
     pub cpu: usize,
@@ -37,19 +38,6 @@ pub struct Options {
     pub runtime_us: u64,
     pub checkpoint_every: Duration,
     pub trace_reader: TraceReader,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            cpu: 0,
-            duration: Duration::from_secs(30),
-            period_us: 1_000_000,
-            runtime_us: 1_000_000,
-            checkpoint_every: Duration::from_secs(10),
-            trace_reader: TraceReader::Auto,
-        }
-    }
 }
 
 /// The instance's name under `instances/`.
