@@ -1196,8 +1196,8 @@ fn every_figure_keeps_its_text_inside_at_1280_and_800_px() {
         Some(&env),
         &["clock-tick", "thread-switch"],
     );
-    record.label = Some(rust_bench::plan::options::Label::parse(plan_label).unwrap());
-    record.scenario = Some(rust_bench::plan::options::Scenario(5));
+    record.label = Some(rust_bench::results::run::Label::parse(plan_label).unwrap());
+    record.scenario = Some(rust_bench::results::run::Scenario(5));
     write(&dir, "run.json", &serde_json::to_value(&record).unwrap());
     write(&dir, "clock-tick.json", &serde_json::to_value(&ct).unwrap());
     write(

@@ -23,7 +23,8 @@ use serde::Serialize;
 
 use crate::error::quote;
 use crate::plan::duration;
-use crate::plan::options::{self, Cpu, Label, MemorySize, Priority, Scenario, Until};
+use crate::plan::options::{self, Cpu, MemorySize, Priority, Until};
+use crate::results::run::{Label, Scenario};
 use crate::results::trace::TraceReader;
 use crate::suite::test::{Hang, Part, Planned, Test, plan_key, section_name};
 use crate::suite::{self, TESTS};

@@ -13,9 +13,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::quote;
+use crate::results::run::{Label, Scenario};
 use crate::results::trace::TraceReader;
 
 /// A whole number; a single `_` between two digits may group them (`50_000_000`).
@@ -296,11 +297,7 @@ impl fmt::Display for Size {
     }
 }
 
-/// The paper's scenario a run belongs to (1 to 7: bare VM, then the six load scenarios).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Scenario(pub u8);
-
+/// The rule of a run's [`Scenario`] (the type is the results': `run.json` records it).
 impl Scenario {
     pub const MIN: u8 = 1;
     pub const MAX: u8 = 7;
@@ -314,11 +311,7 @@ impl Scenario {
     }
 }
 
-/// A free name for a run (`enlightened, 2 load VMs`), shown beside its column.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Label(pub String);
-
+/// The rule of a run's [`Label`] (the type is the results': `run.json` records it).
 impl Label {
     /// Characters, so a label stays a column heading.
     pub const MAX: usize = 80;

@@ -544,8 +544,8 @@ mod rt_tests {
 #[cfg(test)]
 mod section_tests {
     use super::*;
-    use crate::plan::options::Scenario;
     use crate::results::fixture;
+    use crate::results::run::Scenario;
 
     fn run(id: &str, env: Environment, scenario: Option<u8>) -> Run {
         let mut record = fixture::run_record(id, Status::Complete, Some(&env), &[]);

@@ -12,13 +12,24 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::plan::options::{Label, Scenario};
 use crate::results::environment::Environment;
 use crate::results::rt_setup::{FairServerChange, FairServerRecord, RtSetupRecord};
 use crate::results::{Origin, SCHEMA, read, writer};
 
 /// The file's name in a run directory.
 pub const FILE: &str = "run.json";
+
+/// The paper's scenario a run belongs to (1 to 7: bare VM, then the six load scenarios).
+/// Its rule (range, parser) is the plan option's, in `options`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Scenario(pub u8);
+
+/// A free name for a run (`enlightened, 2 load VMs`), shown beside its column. Its rule
+/// (length, characters) is the plan option's, in `options`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Label(pub String);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
