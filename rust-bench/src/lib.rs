@@ -23,6 +23,7 @@ pub mod error;
 pub mod figures;
 pub mod load;
 pub mod measure;
+pub mod options;
 pub mod plan;
 pub mod platform;
 pub mod pull;

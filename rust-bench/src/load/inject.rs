@@ -10,8 +10,8 @@ use anyhow::Result;
 use clap::Args as ClapArgs;
 use serde::Serialize;
 
-use crate::plan::duration;
-use crate::plan::options::{Cpu, Priority, whole_in};
+use crate::options::duration;
+use crate::options::{Cpu, Priority, whole_in};
 use crate::platform::{rt, tsc};
 
 #[derive(Debug, ClapArgs)]
@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long, default_value_t = 200, value_parser = whole_in(1, 1_000_000))]
     pub spin_us: u64,
     /// How long to inject (e.g. 10s).
-    #[arg(long, value_parser = crate::plan::options::positive_duration)]
+    #[arg(long, value_parser = crate::options::positive_duration)]
     pub duration: Duration,
     /// Wait this long before the first injection (lets the measurement start).
     #[arg(long, default_value = "0s", value_parser = parse_delay)]

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use clap::{Args as ClapArgs, Subcommand};
 
-use crate::plan::options::{Cpu, MemorySize, Until};
+use crate::options::{Cpu, MemorySize, Until};
 use crate::platform::rt;
 pub use crate::results::run::LoadStats;
 

@@ -9,7 +9,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::plan::options::Size;
+use crate::options::Size;
 pub use crate::results::run::MemoryLoadSize;
 
 /// Used when neither sysfs nor CPUID tells the cache size: larger than any L3 sold in 2026

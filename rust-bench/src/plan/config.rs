@@ -22,8 +22,8 @@ use clap::{ArgAction, Args as ClapArgs, FromArgMatches};
 use serde::Serialize;
 
 use crate::error::quote;
-use crate::plan::duration;
-use crate::plan::options::{self, Cpu, MemorySize, Priority, Until};
+use crate::options::duration;
+use crate::options::{self, Cpu, MemorySize, Priority, Until};
 use crate::results::run::{Label, Scenario};
 use crate::results::trace::TraceReader;
 use crate::suite::test::{Hang, Part, Planned, Test, plan_key, section_name};
@@ -803,7 +803,7 @@ pub fn test_command(test: &'static dyn Test) -> clap::Command {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::options::Until;
+    use crate::options::Until;
 
     fn ok(text: &str) -> Plan {
         parse("bench.conf", text.as_bytes()).unwrap()
@@ -893,7 +893,7 @@ mod tests {
         assert_eq!(section(&plan, "osnoise")["duration"], "3s");
         assert_eq!(
             plan.memory_load_size,
-            MemorySize::Fixed(crate::plan::options::Size(16 << 20))
+            MemorySize::Fixed(crate::options::Size(16 << 20))
         );
         assert_eq!(plan.load_duration, Until(Some(Duration::from_secs(600))));
         assert_eq!(plan.rt_throttling, RtThrottling::Keep);
@@ -1187,7 +1187,7 @@ mod tests {
 
     #[test]
     fn sizes() {
-        use crate::plan::options::Size;
+        use crate::options::Size;
         let fixed = |s: Size| MemorySize::Fixed(s);
         assert_eq!(
             ok("memory_load.size = auto\n").memory_load_size,

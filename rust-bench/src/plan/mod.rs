@@ -4,8 +4,6 @@
 //! appliance's last resort for a run that does not end.
 
 pub mod config;
-pub mod duration;
 pub mod mark_failed;
-pub mod options;
 pub mod run;
 pub mod watchdog;

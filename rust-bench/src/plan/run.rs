@@ -18,8 +18,8 @@ use clap::Args as ClapArgs;
 
 use crate::error::{Interrupted, UsageError};
 use crate::load;
+use crate::options::duration;
 use crate::plan::config::{self, Plan, Role, RtThrottling};
-use crate::plan::duration;
 use crate::platform::rt_setup::{self, RtSetup, RtSetupRecord};
 use crate::platform::{environment, rt, watchdog};
 use crate::results::run::{RunRecord, Status, TestRecord};

@@ -66,7 +66,7 @@ pub struct Args {
 }
 
 fn nanos(s: &str) -> Result<u64, String> {
-    let d = crate::plan::duration::parse(s)?;
+    let d = crate::options::duration::parse(s)?;
     match u64::try_from(d.as_nanos()) {
         Ok(ns) if ns > 0 => Ok(ns),
         _ => Err(format!(

@@ -9,8 +9,8 @@ use clap::{Args as ClapArgs, FromArgMatches};
 use serde::Serialize;
 
 use crate::measure::osnoise::{self, Options, measure, periods_asked};
-use crate::plan::duration;
-use crate::plan::options::{self, Cpu};
+use crate::options::duration;
+use crate::options::{self, Cpu};
 use crate::results::environment::Environment;
 use crate::results::osnoise::{NAME, Osnoise};
 use crate::results::rt_setup::RtSetupRecord;

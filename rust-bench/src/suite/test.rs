@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::error::{Interrupted, UsageError};
 use crate::figures::svg::format_ns;
-use crate::plan::duration;
+use crate::options::duration;
 use crate::results::environment::Environment;
 use crate::results::rt_setup::RtSetupRecord;
 use crate::results::stats::HistogramJson;

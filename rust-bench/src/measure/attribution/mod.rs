@@ -543,7 +543,7 @@ impl Attributor {
     }
 }
 
-pub use crate::plan::options::Attribute;
+pub use crate::options::Attribute;
 
 /// Spikes kept per burst for attribution (more are counted in `spikes_skipped`).
 pub const BURST_SPIKES: usize = 4096;

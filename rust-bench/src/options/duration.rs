@@ -1,5 +1,5 @@
 //! Durations as people write them: `500ms`, `5s`, `10m`, `1h`, `1h30m` (sizes: see
-//! [`crate::plan::options::Size`]).
+//! [`crate::options::Size`]).
 
 use std::time::Duration;
 

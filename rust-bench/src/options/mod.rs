@@ -10,6 +10,8 @@
 //! Sizes: `kB`/`KB`, `MB`, `GB` are SI (powers of 1000), `KiB`, `MiB`, `GiB` powers of 1024,
 //! everywhere; a bare number is bytes.
 
+pub mod duration;
+
 use std::fmt;
 use std::time::Duration;
 
@@ -381,7 +383,7 @@ impl Serialize for MemorySize {
 
 /// A duration above zero (`500ms`, `5s`, `10m`, `1h30m`; a bare number is seconds).
 pub fn positive_duration(s: &str) -> Result<Duration, String> {
-    let d = crate::plan::duration::parse(s)?;
+    let d = crate::options::duration::parse(s)?;
     if d.is_zero() {
         return Err(format!(
             "{} must be longer than zero; e.g. 10s",
@@ -399,7 +401,7 @@ pub const MIN_TEST_DURATION: Duration = Duration::from_millis(100);
 /// How long a test measures (each test's `--duration`, in a plan too): at least
 /// [`MIN_TEST_DURATION`].
 pub fn test_duration(s: &str) -> Result<Duration, String> {
-    let d = crate::plan::duration::parse(s)?;
+    let d = crate::options::duration::parse(s)?;
     if d < MIN_TEST_DURATION {
         return Err(format!(
             "'{}' is out of range (at least 100ms, so that any test can take a sample); e.g. 10s",
