@@ -19,12 +19,12 @@ pub enum Command {
     /// Act as a load VM: burn a CPU or copy memory in a loop.
     Load(crate::load::Args),
     /// Execute a plan file (bench.conf) and write a results directory.
-    Run(crate::plan::run::Args),
+    Run(crate::command::run::Args),
     /// Render the paper's tables and figures from one or more result directories.
     Report(crate::report::Args),
     /// Record a run that did not finish as failed, and print its status (for the
     /// appliance's init).
-    MarkFailed(crate::plan::mark_failed::Args),
+    MarkFailed(crate::command::mark_failed::Args),
     /// Copy results/ out of a disk image (.img, .vhd, .vhdx) without mounting it.
     Pull(crate::pull::Args),
     /// Write a disk image as a fixed VHD and/or a VHDX for Hyper-V.
@@ -37,7 +37,7 @@ pub enum Command {
     /// failed and switch the machine off (SCHED_DEADLINE: a spinning FIFO 99 thread cannot
     /// starve it).
     #[command(hide = true)]
-    Watchdog(crate::plan::watchdog::Args),
+    Watchdog(crate::command::watchdog::Args),
 }
 
 /// The whole command line: the tests first, then the other subcommands.

@@ -19,6 +19,7 @@
 //! [`cli`] is the command line; `main.rs` parses it and dispatches.
 
 pub mod cli;
+pub mod command;
 pub mod error;
 pub mod figures;
 pub mod load;

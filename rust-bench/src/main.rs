@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::FromArgMatches;
 
 use rust_bench::cli::{self, Command};
-use rust_bench::{error, load, plan, pull, report, suite};
+use rust_bench::{command, error, load, pull, report, suite};
 
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -23,13 +23,13 @@ fn main() -> ExitCode {
         Some((test, args)) => test.main(args),
         None => match Command::from_arg_matches(&matches) {
             Ok(Command::Load(args)) => load::main(args),
-            Ok(Command::Run(args)) => plan::run::main(args),
+            Ok(Command::Run(args)) => command::run::main(args),
             Ok(Command::Report(args)) => report::main(args),
-            Ok(Command::MarkFailed(args)) => plan::mark_failed::main(args),
+            Ok(Command::MarkFailed(args)) => command::mark_failed::main(args),
             Ok(Command::Pull(args)) => pull::main(args),
             Ok(Command::Convert(args)) => pull::convert::main(args),
             Ok(Command::Inject(args)) => load::inject::main(args),
-            Ok(Command::Watchdog(args)) => plan::watchdog::main(args),
+            Ok(Command::Watchdog(args)) => command::watchdog::main(args),
             Err(err) => return error::clap_exit(err, &cli::invoked(&args)),
         },
     };

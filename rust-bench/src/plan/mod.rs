@@ -1,9 +1,5 @@
-//! The plan: bench.conf (whose keys are the plan's and the tests' flags, parsed by the
-//! flags' own parsers), durations, one type per option, `rust-bench run`, `rust-bench
-//! mark-failed` for a run that could not record its own end, and `rust-bench watchdog`, the
-//! appliance's last resort for a run that does not end.
+//! The plan: bench.conf, whose keys are the plan's and the tests' flags, parsed by the flags'
+//! own parsers. Above the tests ([`crate::suite`]), whose sections it holds; run by
+//! [`crate::command::run`].
 
 pub mod config;
-pub mod mark_failed;
-pub mod run;
-pub mod watchdog;

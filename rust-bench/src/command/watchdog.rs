@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args as ClapArgs;
 
-use crate::plan::mark_failed;
+use crate::command::mark_failed;
 use crate::platform::rt;
 use crate::platform::watchdog::{self, Scope};
 
@@ -94,7 +94,7 @@ fn say(line: &str, kmsg: bool) {
 
 #[cfg(test)]
 mod tests {
-    use crate::plan::mark_failed::mark;
+    use crate::command::mark_failed::mark;
     use crate::results::run::{RunRecord, Status, TestRecord};
 
     #[test]
