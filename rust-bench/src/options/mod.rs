@@ -9,6 +9,9 @@
 //!
 //! Sizes: `kB`/`KB`, `MB`, `GB` are SI (powers of 1000), `KiB`, `MiB`, `GiB` powers of 1024,
 //! everywhere; a bare number is bytes.
+//!
+//! Below the tests and loads that use these types: the one link up, to [`crate::load::size`],
+//! is documentation (what `auto` means), not an import.
 
 pub mod duration;
 
