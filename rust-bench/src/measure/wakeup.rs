@@ -5,7 +5,8 @@
 //! wakes and records how late it woke (now − deadline). The next deadline is the previous
 //! one plus the interval; a thread that woke after that one too skips to the first
 //! deadline still ahead and counts each one it skipped as an overflow (cyclictest's
-//! count). Memory is fixed whatever the length: a log-linear histogram and an array of
+//! count). As cyclictest does, it holds /dev/cpu_dma_latency at 0 for the run, so that a
+//! wake-up does not include leaving a deep idle state. Memory is fixed whatever the length: a log-linear histogram and an array of
 //! 1 µs buckets, allocated and touched before the first deadline.
 
 use std::time::Duration;
@@ -152,6 +153,7 @@ fn build(st: &State, m: &Meta, complete: bool, end: End, now: u64) -> Wakeup {
         rt_throttling_lifted: m.rt_setup.rt_throttling_lifted,
         rt_setup: Some(m.rt_setup.clone()),
         memory_locked: m.locked,
+        cpu_dma_latency_zero: m.cpu_dma_latency_zero,
         environment: m.environment.clone(),
     }
 }
@@ -162,6 +164,7 @@ struct Meta<'a> {
     environment: crate::results::environment::Environment,
     rt_setup: RtSetupRecord,
     locked: bool,
+    cpu_dma_latency_zero: bool,
     /// The first deadline (CLOCK_MONOTONIC ns).
     first: u64,
 }
@@ -186,6 +189,8 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Wakeup)) -> Result<Wa
     rt::pin_current_thread(opts.cpu)?;
     rt::set_fifo(opts.priority)?;
     let locked = rt::lock_memory();
+    // Held until the run returns (the file's drop withdraws the request).
+    let dma_latency = rt::hold_cpu_dma_latency_zero();
     rt::prefault_stack(256 * 1024);
     let mut st = State::new(opts.histogram_us);
 
@@ -197,6 +202,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Wakeup)) -> Result<Wa
         environment,
         rt_setup,
         locked,
+        cpu_dma_latency_zero: dma_latency.is_some(),
         first,
     };
     let (last_deadline, max_samples) = match opts.limit {

@@ -52,6 +52,8 @@ pub struct Wakeup {
     pub rt_throttling_lifted: bool,
     pub rt_setup: Option<RtSetupRecord>,
     pub memory_locked: bool,
+    /// /dev/cpu_dma_latency was held at 0 during the run (no deep idle states).
+    pub cpu_dma_latency_zero: bool,
     pub environment: Environment,
 }
 
@@ -133,6 +135,7 @@ mod tests {
             "histogram": {"unit": "ns", "relative_error": 0.0039, "sub_buckets": 128, "buckets": []},
             "fixed_histogram": h, "fail_above": null, "priority": 80, "cpu": 1,
             "rt_throttling_lifted": false, "rt_setup": null, "memory_locked": true,
+            "cpu_dma_latency_zero": true,
             "environment": crate::results::fixture::environment(None, false, false),
         }))
         .unwrap();
