@@ -9,13 +9,17 @@
 #      in binary form (by a thread on the other CPUs, and by the measuring thread itself
 #      with rust-bench confined to the measured CPU) and as text side by side, and the
 #      kernel's osnoise tracer's noise beside clock-tick's over the same length of time
-#      (both readers).
-# Needs root (SCHED_FIFO, RT throttling), oslat, a C compiler, GNU time and python3.
+#      (both readers);
+#   5. wakeup vs cyclictest (rt-tests), one after the other on the same CPU, priority and
+#      interval, idle and under the same injected interference: max and p50 side by side.
+# Needs root (SCHED_FIFO, RT throttling), oslat (cyclictest for section 5), a C compiler,
+# GNU time and python3.
 # Environment: CPU (default: the last online CPU), DURATION (seconds per clock-tick/oslat
 # run, default 10), PERIOD_US/SPIN_US (interference, default 10000/300), THRESHOLD_US
 # (default 100), SWITCHES (per thread-switch run, default 1000000), ROUNDS (default 3),
 # RUST_BENCH (binary; default: built from rust-bench/ with cargo --release), SECTIONS (which
-# of the four to run, default "1 2 3 4").
+# of the five to run, default "1 2 3 4"; 5 only when asked), INTERVAL_US (wakeup and
+# cyclictest, default 1000).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,6 +31,7 @@ SPIN_US=${SPIN_US:-300}
 THRESHOLD_US=${THRESHOLD_US:-100}
 SWITCHES=${SWITCHES:-1000000}
 ROUNDS=${ROUNDS:-3}
+INTERVAL_US=${INTERVAL_US:-1000}
 SECTIONS=${SECTIONS:-1 2 3 4}
 MEASURE_PRIO=80
 INJECT_PRIO=90
@@ -35,7 +40,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 for section in $SECTIONS; do
 	case $section in
 	1 | 2 | 3 | 4) ;;
-	*) die "SECTIONS: no section '$section'; give some of 1 2 3 4" ;;
+	5) command -v cyclictest >/dev/null || die "cyclictest not found; install rt-tests" ;;
+	*) die "SECTIONS: no section '$section'; give some of 1 2 3 4 5" ;;
 	esac
 done
 [ "$(id -u)" = 0 ] || die "run as root (SCHED_FIFO and RT throttling need it)"
@@ -242,6 +248,46 @@ for reader in ("binary", "text"):
     print(f"osnoise ({reader}): noise {o['noise_ns'] / run_s / 1000:.1f} us per s measured "
           f"(max single {o['max_single_noise_ns'] / 1000:.1f} us), rust-bench's own "
           f"{own / max(o['noise_ns'], 1) * 100:.1f} % of it; counts {o['counts']}")
+PY
+}
+
+section_5() {
+	echo "== 5. wakeup vs cyclictest on CPU $CPU, priority $MEASURE_PRIO, every ${INTERVAL_US}us, ${DURATION}s each; interference ${SPIN_US}us every ${PERIOD_US}us"
+	for load in idle injected; do
+		for tool in wakeup cyclictest; do
+			if [ "$load" = injected ]; then inject "$DURATION"; fi
+			if [ "$tool" = wakeup ]; then
+				"$RUST_BENCH" wakeup --cpu "$CPU" --priority "$MEASURE_PRIO" \
+					--interval-us "$INTERVAL_US" --duration "${DURATION}s" \
+					--json "$tmp/wakeup-$load.json" >/dev/null
+			else
+				cyclictest -m -p "$MEASURE_PRIO" -a "$CPU" -t 1 -i "$INTERVAL_US" \
+					-D "${DURATION}s" -q -h 1000 --json="$tmp/cyclictest-$load.json" >/dev/null
+			fi
+			if [ "$load" = injected ]; then wait "$inject_pid"; fi
+		done
+	done
+	python3 - "$tmp" <<'PY'
+import json, sys
+tmp = sys.argv[1]
+def cyclictest(path):
+    t = json.load(open(path))["thread"]["0"]
+    buckets = sorted((int(us), n) for us, n in t["histogram"].items())
+    seen, p50 = 0, None
+    for us, n in buckets:
+        seen += n
+        if p50 is None and seen * 2 >= t["cycles"]:
+            p50 = us
+    return t["cycles"], t["max"], p50
+print(f"{'':10} {'tool':11} {'wake-ups':>9} {'max us':>9} {'p50 us':>8}")
+for load in ("idle", "injected"):
+    w = json.load(open(f"{tmp}/wakeup-{load}.json"))
+    lat = w["latency_ns"]
+    print(f"{load:10} {'wakeup':11} {w['samples']:9} {lat['max'] / 1000:9.1f} {lat['p50'] / 1000:8.1f}"
+          f"  ({w['overflows']} overflows)")
+    cycles, mx, p50 = cyclictest(f"{tmp}/cyclictest-{load}.json")
+    print(f"{'':10} {'cyclictest':11} {cycles:9} {mx:9.1f} {p50 if p50 is not None else float('nan'):8.1f}"
+          "  (1 us buckets)")
 PY
 }
 

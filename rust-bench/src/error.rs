@@ -2,7 +2,8 @@
 //!
 //! Input and usage errors exit with 2, failures while running exit with 1, a measurement
 //! interrupted by a signal with 128 + the signal's number (130 for SIGINT, 143 for
-//! SIGTERM).
+//! SIGTERM), a wakeup run whose `--fail-above-us` threshold was crossed with 3 (the run
+//! completed and its results are written).
 
 use std::fmt;
 use std::process::ExitCode;
@@ -35,6 +36,23 @@ impl fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
+/// A measurement that completed, its results written, but crossed the threshold it was
+/// given (`rust-bench wakeup --fail-above-us`): `message` says how. Exits with
+/// [`THRESHOLD_CROSSED`].
+#[derive(Debug)]
+pub struct ThresholdCrossed(pub String);
+
+impl fmt::Display for ThresholdCrossed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ThresholdCrossed {}
+
+/// The exit status of a [`ThresholdCrossed`].
+pub const THRESHOLD_CROSSED: u8 = 3;
+
 /// Return early with a [`UsageError`] built like `format!`.
 #[macro_export]
 macro_rules! usage {
@@ -63,6 +81,10 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     if let Some(stop) = err.downcast_ref::<Interrupted>() {
         eprintln!("rust-bench: {}", stop.message.replace('\n', " "));
         return ExitCode::from(u8::try_from(128 + stop.signal).unwrap_or(1));
+    }
+    if let Some(crossed) = err.downcast_ref::<ThresholdCrossed>() {
+        eprintln!("rust-bench: {}", crossed.0.replace('\n', " "));
+        return ExitCode::from(THRESHOLD_CROSSED);
     }
     let mut line = err.to_string();
     for cause in err.chain().skip(1) {

@@ -6,3 +6,4 @@ pub mod attribution;
 pub mod clock_tick;
 pub mod osnoise;
 pub mod thread_switch;
+pub mod wakeup;

@@ -398,6 +398,28 @@ pub fn lock_memory() -> bool {
     true
 }
 
+/// Ask the kernel to keep every CPU out of idle states that take longer than 0 µs to leave,
+/// as cyclictest does by default: a PM QoS request through /dev/cpu_dma_latency, in force
+/// while the returned file is open and withdrawn by the kernel when it is closed (also when
+/// the process dies), so nothing is left to restore. None (with a warning on stderr) where
+/// the device is missing or refused: the wake-ups then include leaving an idle state.
+pub fn hold_cpu_dma_latency_zero() -> Option<std::fs::File> {
+    use std::io::Write;
+    let held = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/cpu_dma_latency")
+        .and_then(|mut f| f.write_all(&0i32.to_ne_bytes()).map(|()| f));
+    match held {
+        Ok(f) => Some(f),
+        Err(e) => {
+            eprintln!(
+                "rust-bench: warning: cannot hold /dev/cpu_dma_latency at 0 ({e}); wake-ups may include leaving a deep idle state"
+            );
+            None
+        }
+    }
+}
+
 /// Touch `bytes` of stack so the measured code never takes a stack page fault.
 #[inline(never)]
 pub fn prefault_stack(bytes: usize) {

@@ -3,6 +3,7 @@
 //!
 //! - `clock-tick.json`: [`clock_tick::ClockTick`]
 //! - `thread-switch.json`: [`thread_switch::ThreadSwitch`]
+//! - `wakeup.json`: [`wakeup::Wakeup`]
 //! - `run.json`: [`run::RunRecord`]
 //!
 //! Shared parts: [`environment::Environment`], [`clock::ClockInfo`], the histogram
@@ -23,6 +24,7 @@ pub mod stats;
 pub mod thread_switch;
 pub mod time;
 pub mod trace;
+pub mod wakeup;
 pub mod writer;
 
 use serde::{Deserialize, Serialize};
@@ -34,7 +36,7 @@ pub const SCHEMA: u32 = 1;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum End {
-    /// clock-tick reached `--samples`.
+    /// clock-tick reached `--samples`, wakeup `--loops`.
     Samples,
     /// thread-switch reached `--switches`.
     Switches,

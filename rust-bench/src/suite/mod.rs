@@ -8,6 +8,7 @@ pub mod clock_tick;
 pub mod osnoise;
 pub mod test;
 pub mod thread_switch;
+pub mod wakeup;
 
 use crate::suite::test::Test;
 
@@ -18,6 +19,7 @@ pub static TESTS: &[&dyn Test] = &[
     &clock_tick::ClockTickTest,
     &thread_switch::ThreadSwitchTest,
     &osnoise::OsnoiseTest,
+    &wakeup::WakeupTest,
 ];
 
 /// The test named `name`.
