@@ -81,15 +81,17 @@ OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 MARKER="rust-bench: first sample"
 
 # The plan booted in CI: the tests, briefly; clock-tick attributes its spikes.
+WAKEUP_S=2
 e2e_plan() {
 	cat <<-EOF
 	# e2e: the tests, briefly
 	role = test
-	tests = clock-tick, thread-switch, osnoise
+	tests = clock-tick, thread-switch, osnoise, wakeup
 	clock_tick.duration = 2s
 	clock_tick.loop_us = 68
 	clock_tick.attribute = on
 	osnoise.duration = 3s
+	wakeup.duration = ${WAKEUP_S}s
 	thread_switch.threads = 2, 100
 	thread_switch.duration = 1s
 	rt_throttling = off
@@ -531,7 +533,7 @@ check_os_release_field() {
 	log "$what: run.json os_release: ${os_release:-(none: this image has no /etc/os-release)}"
 }
 
-# A complete run with both tests, the variant's kernel (its linux.required) and firmware.
+# A complete run of every test of the plan, the variant's kernel (its linux.required) and firmware.
 # usage: check_complete VARIANT FIRMWARE RUN
 check_complete() {
 	variant=$1
@@ -573,6 +575,8 @@ check_complete() {
 	[ -n "$attributed" ] || die "$name: clock-tick.json has no attribution"
 	log "$name: attribution: $attributed spikes split, $(json_value "$run/clock-tick.json" events_read) events, $(json_value "$run/clock-tick.json" events_lost) lost"
 	check_osnoise "$name" "$run/osnoise.json"
+	check_wakeup "$name" "$run/wakeup.json"
+	log "$name: maxima: clock-tick overhead $(json_value "$run/clock-tick.json" max_overhead_ns) ns, wakeup latency $(json_max "$run/wakeup.json" latency_ns) ns"
 	log "$name: results ok: complete, PREEMPT_RT=$rt, HYPERV=${hyperv:-n}, firmware $got (secure_boot $secure_boot), clock-tick $samples samples, thread-switch switches $(echo "$switches" | tr '\n' ' ')"
 }
 
@@ -610,6 +614,34 @@ check_osnoise() {
 	hw=$(json_value "$json" hw_noise_ns)
 	[ -n "$hw" ] || die "$what: osnoise.json has no hw_noise_ns"
 	log "$what: osnoise: $periods periods in $taken s (asked $asked s, at most $bound s; $dropped), noise $noise ns of $runtime ns ($(awk -v n="$noise" -v r="$runtime" 'BEGIN { printf "%.2f", (r > 0 ? 100 * n / r : 0) }') %), not named (hw) $hw ns ($(awk -v h="$hw" -v n="$noise" 'BEGIN { printf "%.1f", (n > 0 ? 100 * h / n : 0) }') % of the noise), hw count $(json_value "$json" hw), max single $(json_value "$json" max_single_noise_ns) ns, $(json_value "$json" events_lost) events lost"
+}
+
+# wakeup slept to every deadline of the WAKEUP_S asked: each deadline before the end is a
+# wake-up measured, an overflow (the thread woke after the next one) or skipped for a
+# checkpoint, and no wake-up is measured at a deadline after the end
+# (rust-bench/src/measure/wakeup.rs). Timing does not enter: only the count of deadlines.
+check_wakeup() {
+	what=$1
+	json=$2
+	[ "$(json_value "$json" complete)" = true ] || die "$what: wakeup incomplete"
+	interval=$(json_value "$json" interval_ns)
+	samples=$(json_value "$json" samples)
+	overflows=$(json_value "$json" overflows)
+	skipped=$(json_value "$json" checkpoint_skipped)
+	[ "${interval:-0}" -gt 0 ] || die "$what: wakeup.json has no interval_ns"
+	deadlines=$((WAKEUP_S * 1000000000 / interval))
+	if [ "$samples" -eq 0 ] || [ "$samples" -gt "$deadlines" ]; then
+		die "$what: wakeup measured $samples wake-ups for $deadlines deadlines"
+	fi
+	[ $((samples + overflows + skipped)) -ge "$deadlines" ] ||
+		die "$what: wakeup accounts for $((samples + overflows + skipped)) of $deadlines deadlines ($samples measured, $overflows overflows, $skipped skipped)"
+	log "$what: wakeup: $samples wake-ups, $overflows overflows, $skipped skipped for a checkpoint ($deadlines deadlines), latency p50 $(json_value "$json" p50) ns, p99 $(json_value "$json" p99) ns, max $(json_max "$json" latency_ns) ns"
+}
+
+# The "max" inside the object KEY of a result (pretty-printed JSON: the first "max" after
+# the line that opens KEY).
+json_max() {
+	sed -n "/^ *\"$2\": {/,/}/s/^ *\"max\": \([0-9]*\),\{0,1\}\$/\1/p" "$1" | head -n 1
 }
 
 # A run that failed for the expected reason, on a VM that powered off by itself (through

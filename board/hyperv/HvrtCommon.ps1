@@ -227,6 +227,8 @@ function Edit-HvrtConfigText([string]$Text, [hashtable]$Values) {
         'clock_tick.duration' = 'clock_tick.samples'
         'thread_switch.switches' = 'thread_switch.duration'
         'thread_switch.duration' = 'thread_switch.switches'
+        'wakeup.loops' = 'wakeup.duration'
+        'wakeup.duration' = 'wakeup.loops'
     }
     foreach ($key in $Values.Keys) {
         if ($alternatives.ContainsKey($key) -and -not $Values.ContainsKey($alternatives[$key])) {
@@ -277,7 +279,7 @@ function Get-HvrtPlanSeconds([string]$Text) {
         if ($line -match '^\s*([A-Za-z0-9_.]+)\s*=\s*([^#]*)') { $v[$Matches[1]] = $Matches[2].Trim() }
     }
     $get = { param($key, $default) if ($v.ContainsKey($key) -and $v[$key]) { $v[$key] } else { $default } }
-    $tests = @((& $get 'tests' 'clock-tick, thread-switch') -split ',' | ForEach-Object { $_.Trim().ToLower() })
+    $tests = @((& $get 'tests' 'clock-tick, thread-switch, wakeup') -split ',' | ForEach-Object { $_.Trim().ToLower() })
     $seconds = 30.0
     if ('clock-tick' -in $tests) {
         if ($v.ContainsKey('clock_tick.duration')) {
@@ -297,6 +299,13 @@ function Get-HvrtPlanSeconds([string]$Text) {
         $seconds += $runs * $each
     }
     if ('osnoise' -in $tests) { $seconds += ConvertFrom-HvrtDuration (& $get 'osnoise.duration' '60s') }
+    if ('wakeup' -in $tests) {
+        if ($v.ContainsKey('wakeup.loops')) {
+            $seconds += [double]($v['wakeup.loops'] -replace '_', '') * [double](& $get 'wakeup.interval_us' '1000') / 1e6
+        } else {
+            $seconds += ConvertFrom-HvrtDuration (& $get 'wakeup.duration' '60s')
+        }
+    }
     [int][Math]::Min($seconds, (ConvertFrom-HvrtDuration (& $get 'timeout' '3h')))
 }
 
