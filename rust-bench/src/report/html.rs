@@ -118,6 +118,9 @@ fn render(title: &str, runs: &[Run], labels: &[String], paper: bool) -> String {
             .collect();
         if tables.is_empty() {
             body.push_str("<p class=\"sub\">Not measured.</p>\n");
+            if paper {
+                targets(&mut body, *test);
+            }
             continue;
         }
         for t in tables {
@@ -131,6 +134,9 @@ fn render(title: &str, runs: &[Run], labels: &[String], paper: bool) -> String {
             body.push_str(&html_table(&t));
         }
         let _ = writeln!(body, "<p class=\"sub\">{}</p>", escape(test.method()));
+        if paper {
+            targets(&mut body, *test);
+        }
     }
 
     if runs.len() > 1 {
@@ -194,6 +200,18 @@ fn render(title: &str, runs: &[Run], labels: &[String], paper: bool) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n",
         escape(title)
     )
+}
+
+/// A test's published targets, as a list under its tables: not measurements.
+fn targets(body: &mut String, test: &dyn crate::suite::test::Test) {
+    if test.targets().is_empty() {
+        return;
+    }
+    body.push_str("<p class=\"sub\">Published targets, not measurements:</p>\n<ul class=\"sub\">");
+    for target in test.targets() {
+        let _ = write!(body, "<li>{}</li>", escape(&target.text()));
+    }
+    body.push_str("</ul>\n");
 }
 
 /// The runs whose clock-tick result has an attribution (read again from the contract

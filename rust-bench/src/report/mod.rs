@@ -49,7 +49,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Add the paper's published values (Hyper-V Server 2012, Xeon E3-1220v2, Linux
-    /// 3.8.4-rt2) as reference columns.
+    /// 3.8.4-rt2) as reference columns, and the targets others publish for a test, with
+    /// their sources.
     #[arg(long)]
     pub paper: bool,
     /// Also write fixed-width histograms into DIR (created if needed), one file per run and

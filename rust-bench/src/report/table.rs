@@ -387,6 +387,9 @@ pub fn markdown(runs: &[Run], labels: &[String], paper: bool) -> String {
         out.push_str(&markdown_table(&table));
         out.push('\n');
     }
+    if paper {
+        out.push_str(&markdown_targets(runs));
+    }
     let notes = notes(runs, labels);
     if !notes.is_empty() {
         out.push_str("## Notes\n\n");
@@ -396,6 +399,30 @@ pub fn markdown(runs: &[Run], labels: &[String], paper: bool) -> String {
         out.push('\n');
     }
     out.push_str("Max overhead is the longest loop minus the shortest: the most time anything (an interrupt, the tick, the hypervisor) took from the measuring thread at once.\n");
+    out
+}
+
+/// The published targets of the tests some run asked for, as a section of their own:
+/// targets to compare with, not measurements.
+fn markdown_targets(runs: &[Run]) -> String {
+    let mut out = String::new();
+    for test in TESTS
+        .iter()
+        .filter(|t| runs.iter().any(|r| r.asked_for(t.name())))
+    {
+        if test.targets().is_empty() {
+            continue;
+        }
+        if out.is_empty() {
+            out.push_str("## Published targets\n\nWhat others require, in the same terms: targets, not measurements.\n\n");
+        }
+        for target in test.targets() {
+            let _ = writeln!(out, "- {}: {}", test.title(), md_escape(&target.text()));
+        }
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
     out
 }
 
@@ -597,6 +624,39 @@ mod section_tests {
                 scenario: None,
                 runs: vec![0, 1]
             }]
+        );
+    }
+
+    /// With the references (`--paper`), a test's published targets follow the tables, with
+    /// their sources, for the tests some run asked for; without, or for other tests, none.
+    #[test]
+    fn published_targets_only_with_the_references() {
+        let env = fixture::environment(None, false, false);
+        let mut asked = run("a", env.clone(), None);
+        let with_targets = crate::suite::TESTS
+            .iter()
+            .find(|t| !t.targets().is_empty())
+            .expect("a test publishes targets");
+        asked.record = Some(fixture::run_record(
+            "a",
+            Status::Complete,
+            Some(&env),
+            &[with_targets.name()],
+        ));
+        let labels = vec!["a".to_string()];
+        let md = markdown(std::slice::from_ref(&asked), &labels, true);
+        assert!(md.contains("## Published targets"), "{md}");
+        for target in with_targets.targets() {
+            assert!(md.contains(target.source), "{md}");
+            assert!(md.contains(target.target), "{md}");
+        }
+        assert!(!markdown(std::slice::from_ref(&asked), &labels, false).contains("Published"));
+        let other = run("b", env, None);
+        assert!(!markdown(&[other], &labels, true).contains("Published"));
+        let html = crate::report::html::render_runs(&[asked], &labels, true);
+        assert!(
+            html.contains("Published targets, not measurements"),
+            "{html}"
         );
     }
 

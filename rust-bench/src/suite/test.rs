@@ -81,6 +81,28 @@ pub trait Test: Sync {
 
     /// Read its result file (the contract type); None when the file does not exist.
     fn read(&self, path: &Path) -> Result<Option<Box<dyn TestResult>>>;
+
+    /// Targets others publish in this test's terms, shown where a report shows references
+    /// (`report --paper`): targets to compare with, never measurements.
+    fn targets(&self) -> &'static [PublishedTarget] {
+        &[]
+    }
+}
+
+/// A target someone published for what a test measures, with where it comes from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PublishedTarget {
+    /// The target as its source states it: "maximum below 40 µs over 60 s".
+    pub target: &'static str,
+    /// Who publishes it, for what, and where (a document's title, a repository's file).
+    pub source: &'static str,
+}
+
+impl PublishedTarget {
+    /// One line: the target, then its source.
+    pub fn text(&self) -> String {
+        format!("{} ({})", self.target, self.source)
+    }
 }
 
 /// The name of a test's section in a plan (and in `run.json`'s plan): the test's name with
