@@ -11,7 +11,9 @@
 #      kernel's osnoise tracer's noise beside clock-tick's over the same length of time
 #      (both readers);
 #   5. wakeup vs cyclictest (rt-tests), one after the other on the same CPU, priority and
-#      interval, idle and under the same injected interference: max and p50 side by side.
+#      interval, idle and under the same injected interference: max and p50 side by side;
+#      then wakeup's maximum resident set size in a 10 s and a WAKEUP_LONG_S run at an
+#      interval of 100 us (bounded memory whatever the length).
 # Needs root (SCHED_FIFO, RT throttling), oslat (cyclictest for section 5), a C compiler,
 # GNU time and python3.
 # Environment: CPU (default: the last online CPU), DURATION (seconds per clock-tick/oslat
@@ -19,7 +21,7 @@
 # (default 100), SWITCHES (per thread-switch run, default 1000000), ROUNDS (default 3),
 # RUST_BENCH (binary; default: built from rust-bench/ with cargo --release), SECTIONS (which
 # of the five to run, default "1 2 3 4"; 5 only when asked), INTERVAL_US (wakeup and
-# cyclictest, default 1000).
+# cyclictest, default 1000), WAKEUP_LONG_S (section 5's long run, default 600).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,6 +35,7 @@ SWITCHES=${SWITCHES:-1000000}
 ROUNDS=${ROUNDS:-3}
 INTERVAL_US=${INTERVAL_US:-1000}
 SECTIONS=${SECTIONS:-1 2 3 4}
+WAKEUP_LONG_S=${WAKEUP_LONG_S:-600}
 MEASURE_PRIO=80
 INJECT_PRIO=90
 
@@ -288,6 +291,23 @@ for load in ("idle", "injected"):
     cycles, mx, p50 = cyclictest(f"{tmp}/cyclictest-{load}.json")
     print(f"{'':10} {'cyclictest':11} {cycles:9} {mx:9.1f} {p50 if p50 is not None else float('nan'):8.1f}"
           "  (1 us buckets)")
+PY
+	for seconds in 10 "$WAKEUP_LONG_S"; do
+		/usr/bin/time -v "$RUST_BENCH" wakeup --cpu "$CPU" --priority "$MEASURE_PRIO" \
+			--interval-us 100 --duration "${seconds}s" --out "$tmp/wakeup-$seconds" \
+			>/dev/null 2>"$tmp/time-$seconds.txt"
+	done
+	python3 - "$tmp" 10 "$WAKEUP_LONG_S" <<'PY'
+import json, sys
+tmp, runs = sys.argv[1], sys.argv[2:]
+rss = []
+for s in runs:
+    kb = next(int(l.split(":")[1]) for l in open(f"{tmp}/time-{s}.txt") if "Maximum resident set size" in l)
+    w = json.load(open(f"{tmp}/wakeup-{s}/wakeup.json"))
+    rss.append(kb)
+    print(f"wakeup {s:>5} s every 100 us: {w['samples']} wake-ups, max RSS {kb / 1024:.1f} MiB")
+print(f"difference {abs(rss[1] - rss[0]) / 1024:.2f} MiB (bound 1 MiB: {'ok' if abs(rss[1] - rss[0]) <= 1024 else 'OVER'}), "
+      f"limit 16 MiB: {'ok' if max(rss) <= 16 * 1024 else 'OVER'}")
 PY
 }
 
