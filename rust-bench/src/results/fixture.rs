@@ -257,10 +257,12 @@ pub fn run_record(
                         status,
                         file: format!("{t}.json"),
                         error: None,
+                        fail_above: None,
                     },
                 )
             })
             .collect(),
+        threshold_crossed: Vec::new(),
         load: None,
         memory_load: None,
     }
