@@ -45,6 +45,13 @@ pub struct Crossings {
     first_ns: u64,
 }
 
+impl Default for Crossings {
+    /// No threshold: never crossed.
+    fn default() -> Crossings {
+        Crossings::new(None)
+    }
+}
+
 impl Crossings {
     pub fn new(threshold_us: Option<u64>) -> Crossings {
         Crossings {

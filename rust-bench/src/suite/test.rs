@@ -854,6 +854,56 @@ mod tests {
         assert!(!slow.write(|| panic!("too early")));
     }
 
+    /// The threshold as every test shows it: in the summary, the exit message and the
+    /// report, from [`TestResult::fail_above`] alone.
+    #[test]
+    fn the_threshold_is_shown_alike_for_every_test() {
+        use crate::results::fixture;
+        let env = fixture::environment(None, false, false);
+        let mut r = fixture::clock_tick(&env, 68_000, 90_000);
+        assert_eq!(fail_above_summary(&r), None);
+        assert_eq!(crossed_message(&r), None);
+        let plain = report_lines(&r);
+        assert_eq!(plain, r.lines());
+        r.fail_above = Some(FailAbove {
+            threshold_us: 20,
+            crossed: 0,
+            first_at_s: None,
+            first_ns: None,
+        });
+        assert_eq!(
+            fail_above_summary(&r).unwrap(),
+            "  pass: no overheads above --fail-above-us 20 us"
+        );
+        assert_eq!(crossed_message(&r), None);
+        let line = report_lines(&r).pop().unwrap();
+        assert_eq!(line.cell, Cell::Text("pass: none above 20 µs".into()));
+        r.fail_above = Some(FailAbove {
+            threshold_us: 20,
+            crossed: 1234,
+            first_at_s: Some(77.5),
+            first_ns: Some(22_000),
+        });
+        assert_eq!(
+            fail_above_summary(&r).unwrap(),
+            "  FAIL: 1,234 overheads above --fail-above-us 20 us, the first at 77.500 s (22.000 us)"
+        );
+        assert_eq!(
+            crossed_message(&r).unwrap(),
+            "clock-tick: threshold crossed: 1,234 overheads above --fail-above-us 20 us, the first at 77.500 s; results written"
+        );
+        let lines = report_lines(&r);
+        assert_eq!(lines.len(), plain.len() + 1);
+        let line = lines.last().unwrap();
+        assert_eq!(line.name, "threshold (--fail-above-us)");
+        assert_eq!(line.metric, Metric::new("above_threshold", 1234.0, "count"));
+        assert!(line.key > plain.iter().map(|l| l.key).max().unwrap());
+        assert_eq!(
+            line.cell.text(),
+            "FAIL: 1,234 above 20 µs, the first at 77.5 s (22 µs)"
+        );
+    }
+
     #[test]
     fn progress_lines() {
         let p = Progress {
