@@ -54,6 +54,13 @@ impl std::error::Error for ThresholdCrossed {}
 /// The exit status of a [`ThresholdCrossed`].
 pub const THRESHOLD_CROSSED: u8 = 3;
 
+/// The exit statuses, as `--help` lists them below the options of `rust-bench`, `run` and
+/// each test.
+pub const EXIT_STATUSES: &str = "Exit status: 0 done (a plan: complete); 1 failed; 2 refused \
+input (flags, a plan); 3 complete, but a test's --fail-above-us threshold (a plan's \
+<test>.fail_above_us) was crossed, results written; 130 or 143 interrupted by SIGINT or \
+SIGTERM, partial results kept.";
+
 /// Return early with a [`UsageError`] built like `format!`.
 #[macro_export]
 macro_rules! usage {
