@@ -7,7 +7,13 @@ use crate::suite;
 
 /// Real-time latency suite: clock tick processing duration and thread switch latency.
 #[derive(Debug, Parser)]
-#[command(name = "rust-bench", version, about, propagate_version = true)]
+#[command(
+    name = "rust-bench",
+    version,
+    about,
+    propagate_version = true,
+    after_help = crate::error::EXIT_STATUSES
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -50,8 +56,13 @@ pub fn command() -> clap::Command {
     for (i, name) in others.into_iter().enumerate() {
         cmd = cmd.mut_subcommand(name, |s| s.display_order(suite::TESTS.len() + i));
     }
+    cmd = cmd.mut_subcommand("run", |s| s.after_help(crate::error::EXIT_STATUSES));
     for (i, test) in suite::TESTS.iter().enumerate() {
-        cmd = cmd.subcommand(crate::plan::config::test_command(*test).display_order(i));
+        cmd = cmd.subcommand(
+            crate::plan::config::test_command(*test)
+                .display_order(i)
+                .after_help(crate::error::EXIT_STATUSES),
+        );
     }
     negative_numbers_reach_their_parser(cmd)
 }

@@ -2,8 +2,9 @@
 //!
 //! Input and usage errors exit with 2, failures while running exit with 1, a measurement
 //! interrupted by a signal with 128 + the signal's number (130 for SIGINT, 143 for
-//! SIGTERM), a wakeup run whose `--fail-above-us` threshold was crossed with 3 (the run
-//! completed and its results are written).
+//! SIGTERM), a test whose `--fail-above-us` threshold was crossed, or a plan (`rust-bench
+//! run`) that completed with such a test, with 3 (the run completed and its results are
+//! written).
 
 use std::fmt;
 use std::process::ExitCode;
@@ -37,8 +38,8 @@ impl fmt::Display for Interrupted {
 impl std::error::Error for Interrupted {}
 
 /// A measurement that completed, its results written, but crossed the threshold it was
-/// given (`rust-bench wakeup --fail-above-us`): `message` says how. Exits with
-/// [`THRESHOLD_CROSSED`].
+/// given (`rust-bench <test> --fail-above-us`, or `<test>.fail_above_us` in a plan that
+/// completed): `message` says how. Exits with [`THRESHOLD_CROSSED`].
 #[derive(Debug)]
 pub struct ThresholdCrossed(pub String);
 
@@ -52,6 +53,13 @@ impl std::error::Error for ThresholdCrossed {}
 
 /// The exit status of a [`ThresholdCrossed`].
 pub const THRESHOLD_CROSSED: u8 = 3;
+
+/// The exit statuses, as `--help` lists them below the options of `rust-bench`, `run` and
+/// each test.
+pub const EXIT_STATUSES: &str = "Exit status: 0 done (a plan: complete); 1 failed; 2 refused \
+input (flags, a plan); 3 complete, but a test's --fail-above-us threshold (a plan's \
+<test>.fail_above_us) was crossed, results written; 130 or 143 interrupted by SIGINT or \
+SIGTERM, partial results kept.";
 
 /// Return early with a [`UsageError`] built like `format!`.
 #[macro_export]

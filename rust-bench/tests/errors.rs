@@ -377,7 +377,8 @@ fn long_values_are_cut() {
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{}", &err[..err.len().min(300)]);
         assert_eq!(err.lines().count(), 1, "{}", &err[..300]);
-        assert!(err.len() < 600, "{} bytes: {}", err.len(), &err[..300]);
+        // Bounded whatever the value; the unknown key's message also lists every key.
+        assert!(err.len() < 1000, "{} bytes: {}", err.len(), &err[..300]);
         assert!(err.contains("…' (10485760 bytes)"), "{err}");
     }
 }

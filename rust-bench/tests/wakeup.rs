@@ -133,7 +133,7 @@ fn fail_above_exits_with_3_and_records_the_crossing() {
     ]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("later than --fail-above-us 1 us"),
+        stderr(&o).contains("wake-up latencies above --fail-above-us 1 us"),
         "{}",
         stderr(&o)
     );
@@ -144,6 +144,11 @@ fn fail_above_exits_with_3_and_records_the_crossing() {
     assert_eq!(u(&v, "fail_above.crossed"), samples);
     let first = f(&v, "fail_above.first_at_s");
     assert!((0.0..=f(&v, "duration_s")).contains(&first), "{first}");
+    let first_ns = u(&v, "fail_above.first_ns");
+    assert!(
+        (1001..=u(&v, "latency_ns.max")).contains(&first_ns),
+        "{first_ns}"
+    );
 
     let o = wakeup(&[
         "--duration",
@@ -158,6 +163,7 @@ fn fail_above_exits_with_3_and_records_the_crossing() {
     let v = json_file(&json);
     assert_eq!(u(&v, "fail_above.crossed"), 0);
     assert!(v["fail_above"]["first_at_s"].is_null());
+    assert!(v["fail_above"]["first_ns"].is_null());
 }
 
 /// Memory does not grow with the length: the maximum RSS of a 2 s and a 20 s run of

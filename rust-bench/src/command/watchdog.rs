@@ -107,6 +107,7 @@ mod tests {
                 status: Status::Interrupted,
                 file: "clock-tick.json".into(),
                 error: None,
+                fail_above: None,
             },
         );
         record.write(dir.path()).unwrap();

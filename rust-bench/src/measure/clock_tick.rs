@@ -35,6 +35,7 @@ use crate::results::clock_tick::{
 };
 use crate::results::histogram::Histogram;
 use crate::results::stats::{self, HistogramJson};
+use crate::results::threshold::Crossings;
 use crate::results::trace::TraceReader;
 use crate::results::{End, Origin, SCHEMA};
 
@@ -85,6 +86,8 @@ pub struct Options {
     pub attribute: Attribute,
     /// How the attribution reads the trace.
     pub trace_reader: TraceReader,
+    /// Count the overheads (as spikes are measured) above this many microseconds.
+    pub fail_above_us: Option<u64>,
 }
 
 impl Options {
@@ -149,6 +152,8 @@ struct State {
     prev_last: Option<u64>,
     /// This burst's spikes for attribution (capacity 0 when attribution is off).
     burst_spikes: Vec<RawSpike>,
+    /// The overheads above `--fail-above-us` (their time in ticks since the start).
+    fail_above: Crossings,
 }
 
 impl State {
@@ -197,6 +202,7 @@ impl State {
             pauses: PauseStats::default(),
             prev_last: None,
             burst_spikes,
+            fail_above: Crossings::new(opts.fail_above_us),
         }
     }
 
@@ -259,6 +265,7 @@ impl State {
             self.run_min = ns;
         }
         let over = ns - self.run_min;
+        self.fail_above.record(over, from - self.start);
         if over >= self.threshold_ns {
             self.spike_count += 1;
             self.spike_hist.record(over);
@@ -296,10 +303,12 @@ impl State {
         let min = p.wake_min_ns.map_or(wake_ns, |m| m.min(wake_ns));
         p.wake_min_ns = Some(min);
         let late_ns = wake_ns - min;
+        let from = deadline + self.clock.ticks(min);
+        self.fail_above
+            .record(late_ns, from.saturating_sub(self.start));
         if late_ns < self.threshold_ns {
             return;
         }
-        let from = deadline + self.clock.ticks(min);
         p.late += 1;
         p.late_max_ns = p.late_max_ns.max(late_ns);
         self.spike_count += 1;
@@ -623,6 +632,9 @@ fn build_report(st: &State, m: &Meta, complete: bool, end: End) -> ClockTick {
             late: st.pauses.late,
             late_max_ns: st.pauses.late_max_ns,
         }),
+        fail_above: st
+            .fail_above
+            .result(m.opts.fail_above_us, |ticks| ticks as f64 / hz),
     }
 }
 
@@ -844,6 +856,7 @@ mod tests {
             timeline_interval: Duration::from_millis(1),
             attribute: Attribute::Off,
             trace_reader: TraceReader::Auto,
+            fail_above_us: Some(1),
         };
         State::new(clock, &opts, 1_000)
     }
@@ -868,6 +881,20 @@ mod tests {
         assert_eq!(st.spikes, vec![(1_200 - 1_000, 100), (1_400 - 1_000, 100)]);
         assert_eq!(st.spike_hist.max(), Some(960));
         assert_eq!(st.hist.min(), Some(40));
+        // --fail-above-us 1: only an overhead above 1000 ns crosses, counted from the
+        // sample's start.
+        assert_eq!(
+            st.fail_above.result(Some(1), |t| t as f64).unwrap().crossed,
+            0
+        );
+        for (ns, t) in [(1040, 1_700), (1041, 1_800), (5000, 1_900)] {
+            st.record(ns, t - 100, t);
+        }
+        let f = st.fail_above.result(Some(1), |t| t as f64).unwrap();
+        assert_eq!(
+            (f.crossed, f.first_at_s, f.first_ns),
+            (2, Some(700.0), Some(1001))
+        );
     }
 
     #[test]

@@ -30,6 +30,7 @@ use crate::platform::tsc::{self, Clock, ClockInfo};
 use crate::results::histogram::SharedHistogram;
 use crate::results::stats::{self, HistogramJson};
 use crate::results::thread_switch::{self as contract, SwitchRun, ThreadSwitch};
+use crate::results::threshold::{self, SharedCrossings};
 use crate::results::{End, Origin, SCHEMA};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -57,6 +58,8 @@ pub struct Options {
     /// The RT setup done by the caller (`run`); `None`: the measurement does its own.
     pub rt_setup: Option<RtSetupRecord>,
     pub checkpoint_every: Duration,
+    /// Count the switches slower than this many microseconds.
+    pub fail_above_us: Option<u64>,
 }
 
 const NONE: u32 = u32::MAX;
@@ -67,6 +70,10 @@ struct Shared {
     slot_id: AtomicU32,
     slot_t: AtomicU64,
     hist: SharedHistogram,
+    /// The switches above `--fail-above-us` (their time in ticks since the run's start).
+    fail_above: SharedCrossings,
+    /// The tick the run started at (set with `started`).
+    start_tick: AtomicU64,
     yields: AtomicU64,
     switches: AtomicU64,
     done: AtomicBool,
@@ -85,6 +92,7 @@ struct Shared {
     run_end: AtomicU64,
     burst_ticks: u64,
     gap_ns: u64,
+    fail_above_us: Option<u64>,
     setup_error: Mutex<Option<String>>,
     gate: Gate,
 }
@@ -97,6 +105,8 @@ impl Shared {
             slot_id: AtomicU32::new(NONE),
             slot_t: AtomicU64::new(0),
             hist: SharedHistogram::new(),
+            fail_above: SharedCrossings::new(opts.fail_above_us),
+            start_tick: AtomicU64::new(0),
             yields: AtomicU64::new(0),
             switches: AtomicU64::new(0),
             done: AtomicBool::new(false),
@@ -114,6 +124,7 @@ impl Shared {
             run_end: AtomicU64::new(u64::MAX),
             burst_ticks,
             gap_ns: opts.gap.as_nanos() as u64,
+            fail_above_us: opts.fail_above_us,
             setup_error: Mutex::new(None),
             gate: Gate::new(),
         }
@@ -185,6 +196,7 @@ fn measure_loop(id: u32, sh: &Shared) {
         sh.started.store(true, Relaxed);
         sh.wall_start_ns.store(tsc::monotonic_ns(), Relaxed);
         let t = clock.now();
+        sh.start_tick.store(t, Relaxed);
         sh.burst_start.store(t, Relaxed);
         sh.burst_end
             .store(t.saturating_add(sh.burst_ticks), Relaxed);
@@ -201,8 +213,11 @@ fn measure_loop(id: u32, sh: &Shared) {
         if who != NONE {
             bump(&sh.yields);
             if who != id {
-                sh.hist
-                    .record(clock.to_ns(t.wrapping_sub(sh.slot_t.load(Relaxed))));
+                let from = sh.slot_t.load(Relaxed);
+                let ns = clock.to_ns(t.wrapping_sub(from));
+                sh.hist.record(ns);
+                sh.fail_above
+                    .record(ns, from.saturating_sub(sh.start_tick.load(Relaxed)));
                 bump(&sh.switches);
             }
             sh.slot_id.store(NONE, Relaxed);
@@ -276,6 +291,15 @@ fn report(opts: &Options, c: &Common, runs: Vec<SwitchRun>, complete: bool) -> T
         started: Some(c.origin.started.clone()),
         complete,
         threads_asked: opts.threads.clone(),
+        fail_above: threshold::combined(
+            runs.iter()
+                .scan(0.0, |started_s, r| {
+                    let part = (*started_s, r.fail_above.as_ref());
+                    *started_s += r.duration_s;
+                    Some(part)
+                })
+                .filter_map(|(at, f)| Some((at, f?))),
+        ),
         runs,
         clock: c.clock_info.clone(),
         priority: opts.priority,
@@ -290,6 +314,7 @@ fn report(opts: &Options, c: &Common, runs: Vec<SwitchRun>, complete: bool) -> T
 }
 
 fn run_of(sh: &Shared, threads: usize, running: bool) -> SwitchRun {
+    let opts_fail_above_us = sh.fail_above_us;
     let h = sh.hist.snapshot();
     let wall_start = sh.wall_start_ns.load(Relaxed);
     let duration_s = if wall_start == 0 {
@@ -322,6 +347,10 @@ fn run_of(sh: &Shared, threads: usize, running: bool) -> SwitchRun {
         bursts: sh.bursts.load(Relaxed) + u64::from(!running),
         switch_ns: stats::summary(&h),
         histogram: HistogramJson::from(&h),
+        fail_above: sh
+            .fail_above
+            .snapshot()
+            .result(opts_fail_above_us, |ticks| ticks as f64 / sh.clock.hz()),
         // A run without a switch measured nothing: never complete.
         complete: matches!(end, End::Switches | End::Duration) && h.count() > 0,
         end,
@@ -464,6 +493,7 @@ mod tests {
             lift_rt_throttling: false,
             rt_setup: None,
             checkpoint_every: Duration::from_secs(10),
+            fail_above_us: Some(5),
         };
         let clock = Clock::for_test(1e9);
         let sh = Shared::new(&opts, clock, 10, 1_000_000);
@@ -474,6 +504,10 @@ mod tests {
         assert_eq!(run.end, End::Signal);
         let json = serde_json::to_value(&run).unwrap();
         assert_eq!(json["switch_ns"], serde_json::Value::Null);
+        assert_eq!(
+            json["fail_above"],
+            serde_json::json!({"threshold_us": 5, "crossed": 0, "first_at_s": null, "first_ns": null})
+        );
     }
 
     #[test]

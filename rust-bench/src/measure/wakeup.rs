@@ -19,7 +19,8 @@ use crate::platform::rt_setup::{RtSetup, RtSetupRecord};
 use crate::platform::tsc::monotonic_ns;
 use crate::results::histogram::Histogram;
 use crate::results::stats::HistogramJson;
-use crate::results::wakeup::{self as contract, FailAbove, FixedHistogram, Latency, Wakeup};
+use crate::results::threshold::Crossings;
+use crate::results::wakeup::{self as contract, FixedHistogram, Latency, Wakeup};
 use crate::results::{End, Origin, SCHEMA};
 
 /// When a run ends.
@@ -61,12 +62,11 @@ struct State {
     samples: u64,
     overflows: u64,
     checkpoint_skipped: u64,
-    crossed: u64,
-    first_cross_ns: Option<u64>,
+    fail_above: Crossings,
 }
 
 impl State {
-    fn new(histogram_us: u64) -> State {
+    fn new(histogram_us: u64, fail_above_us: Option<u64>) -> State {
         State {
             hist: Histogram::new(),
             fixed: vec![0; histogram_us as usize],
@@ -74,24 +74,20 @@ impl State {
             samples: 0,
             overflows: 0,
             checkpoint_skipped: 0,
-            crossed: 0,
-            first_cross_ns: None,
+            fail_above: Crossings::new(fail_above_us),
         }
     }
 
     /// One wake-up `late_ns` after its deadline, `at_ns` after the first deadline.
     #[inline(always)]
-    fn record(&mut self, late_ns: u64, at_ns: u64, fail_above_ns: u64) {
+    fn record(&mut self, late_ns: u64, at_ns: u64) {
         self.hist.record(late_ns);
         self.samples += 1;
         match self.fixed.get_mut((late_ns / 1000) as usize) {
             Some(c) => *c += 1,
             None => self.fixed_over += 1,
         }
-        if late_ns > fail_above_ns {
-            self.crossed += 1;
-            self.first_cross_ns.get_or_insert(at_ns);
-        }
+        self.fail_above.record(late_ns, at_ns);
     }
 }
 
@@ -143,11 +139,9 @@ fn build(st: &State, m: &Meta, complete: bool, end: End, now: u64) -> Wakeup {
                 .collect(),
             overflow: st.fixed_over,
         },
-        fail_above: m.opts.fail_above_us.map(|threshold_us| FailAbove {
-            threshold_us,
-            crossed: st.crossed,
-            first_at_s: st.first_cross_ns.map(|ns| round6(ns as f64 / 1e9)),
-        }),
+        fail_above: st
+            .fail_above
+            .result(m.opts.fail_above_us, |ns| ns as f64 / 1e9),
         priority: m.opts.priority,
         cpu: m.opts.cpu,
         rt_throttling_lifted: m.rt_setup.rt_throttling_lifted,
@@ -192,7 +186,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Wakeup)) -> Result<Wa
     // Held until the run returns (the file's drop withdraws the request).
     let dma_latency = rt::hold_cpu_dma_latency_zero();
     rt::prefault_stack(256 * 1024);
-    let mut st = State::new(opts.histogram_us);
+    let mut st = State::new(opts.histogram_us, opts.fail_above_us);
 
     let interval = opts.interval_ns.max(1);
     let first = monotonic_ns() + interval;
@@ -209,9 +203,6 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Wakeup)) -> Result<Wa
         Limit::Duration(d) => (first + d.as_nanos() as u64, u64::MAX),
         Limit::Loops(n) => (u64::MAX, n),
     };
-    let fail_above_ns = opts
-        .fail_above_us
-        .map_or(u64::MAX, |us| us.saturating_mul(1000));
     let every = opts.checkpoint_every.as_nanos() as u64;
     let mut next_checkpoint = first + every;
     let mut deadline = first;
@@ -231,7 +222,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Wakeup)) -> Result<Wa
             // Woken early by a signal: look at the stop flag, then sleep again.
             continue;
         }
-        st.record(now - deadline, now - first, fail_above_ns);
+        st.record(now - deadline, now - first);
         let (next, skipped) = next_deadline(deadline + interval, now, interval);
         st.overflows += skipped;
         deadline = next;
@@ -269,13 +260,17 @@ mod tests {
 
     #[test]
     fn buckets_and_threshold() {
-        let mut st = State::new(3);
+        let mut st = State::new(3, Some(1));
         for (late, at) in [(0, 10), (999, 20), (1000, 30), (2999, 40), (3000, 50)] {
-            st.record(late, at, 1000);
+            st.record(late, at);
         }
         assert_eq!(st.fixed, vec![2, 1, 1]);
         assert_eq!(st.fixed_over, 1);
-        assert_eq!((st.crossed, st.first_cross_ns), (2, Some(40)));
+        let f = st.fail_above.result(Some(1), |ns| ns as f64).unwrap();
+        assert_eq!(
+            (f.crossed, f.first_at_s, f.first_ns),
+            (2, Some(40.0), Some(2999))
+        );
         assert_eq!((st.hist.min(), st.hist.max()), (Some(0), Some(3000)));
     }
 }

@@ -242,6 +242,33 @@ impl fmt::Display for ThresholdUs {
     }
 }
 
+// A test's pass/fail threshold (`--fail-above-us`, `<test>.fail_above_us` in a plan): the
+// same option in every latency test, flattened into its section. (Not a doc comment: clap
+// would take it as the about line of every subcommand it is flattened into.)
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::Args)]
+pub struct FailAboveUs {
+    /// Fail above this many microseconds (1 to 10000000): count the test's values above
+    /// it and record how many and the first (when, and how large) in the result's
+    /// `fail_above`. The run completes; when any value crossed it, rust-bench exits with
+    /// status 3.
+    #[arg(long, value_name = "US", value_parser = FailAboveUs::parse)]
+    pub fail_above_us: Option<u64>,
+}
+
+impl FailAboveUs {
+    pub const MIN: u64 = 1;
+    /// 10 s.
+    pub const MAX: u64 = 10_000_000;
+
+    pub fn parse(s: &str) -> Result<u64, String> {
+        let n = whole(s, "microseconds such as 100")?;
+        if !(Self::MIN..=Self::MAX).contains(&n) {
+            return Err(out_of_range(n, Self::MIN, Self::MAX));
+        }
+        Ok(n)
+    }
+}
+
 /// A size in bytes: `kB`/`KB`, `MB`, `GB` are powers of 1000 (SI), `KiB`, `MiB`, `GiB`
 /// powers of 1024, a bare number (or `B`) is bytes. Units are not case-sensitive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -580,6 +607,12 @@ mod tests {
         assert_eq!(LoopUs::parse("0").unwrap().ns(), 0);
         assert!(LoopUs::parse("-1").unwrap_err().contains("negative"));
         assert!(ThresholdUs::parse("0").is_err());
+        assert_eq!(FailAboveUs::parse("1_000"), Ok(1000));
+        assert_eq!(
+            FailAboveUs::parse("10000001").unwrap_err(),
+            "10000001 is out of range (1 to 10000000)"
+        );
+        assert!(FailAboveUs::parse("0").is_err());
         assert_eq!(ThresholdUs::parse("2.5").unwrap().ns(), 2500);
         assert!(Cpu::parse("1024").is_err());
         assert_eq!(Cpu::parse("3"), Ok(Cpu(3)));

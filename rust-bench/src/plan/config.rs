@@ -976,6 +976,23 @@ mod tests {
         assert!(fail(b"rt_throttling = sometimes\n").contains("off or keep"));
         assert!(fail(b"memory_load.size = 9 parsecs\n").contains("unknown unit"));
         assert!(fail(b"clock_tick.threshold_us = 0\n").contains("out of range"));
+        // The threshold: one option, one range, in every latency test's section.
+        for section in ["clock_tick", "thread_switch", "osnoise", "wakeup"] {
+            for (value, why) in [
+                ("0", "0 is out of range (1 to 10000000)"),
+                ("10000001", "10000001 is out of range (1 to 10000000)"),
+                ("4.5", "'4.5' is not a whole number"),
+            ] {
+                let text = format!("# gate\n{section}.fail_above_us = {value}\n");
+                let msg = fail(text.as_bytes());
+                let want = format!("bench.conf line 2: {section}.fail_above_us: {why}");
+                assert!(msg.starts_with(&want), "{msg}");
+            }
+            let all = "tests = clock-tick, thread-switch, osnoise, wakeup\n";
+            let plan = ok(&format!("{all}{section}.fail_above_us = 10_000_000\n"));
+            assert_eq!(self::section(&plan, section)["fail_above_us"], 10_000_000);
+            assert!(self::section(&ok(all), section)["fail_above_us"].is_null());
+        }
         assert_eq!(
             fail(b"scenario = 8\n"),
             "bench.conf line 1: scenario: 8 is out of range (1 to 7)"

@@ -11,7 +11,7 @@ use crate::platform::rt_setup;
 use crate::results::environment::{Environment, Firmware};
 use crate::results::run::Status;
 use crate::suite::TESTS;
-use crate::suite::test::{Line, Test};
+use crate::suite::test::{Line, Test, report_lines};
 
 /// The runs' environments: what each column measured.
 pub fn environments(runs: &[Run], labels: &[String]) -> Table {
@@ -244,7 +244,7 @@ pub fn test_tables(runs: &[Run], labels: &[String]) -> Vec<(&'static str, Table)
 fn for_test_of(test: &dyn Test, runs: &[&Run], labels: &[String]) -> Option<Table> {
     let lines: Vec<Option<Vec<Line>>> = runs
         .iter()
-        .map(|r| r.result(test.name()).map(|t| t.lines()))
+        .map(|r| r.result(test.name()).map(report_lines))
         .collect();
     if lines.iter().all(Option::is_none) {
         return None;
@@ -301,7 +301,7 @@ pub fn comparison_groups(runs: &[Run]) -> Vec<Group> {
             let Some(result) = run.result(test.name()) else {
                 continue;
             };
-            for line in result.lines() {
+            for line in report_lines(result) {
                 if let (Some(group), Some(metric)) = (line.compare, line.metric) {
                     keyed
                         .entry((line.key, group))
@@ -335,7 +335,7 @@ pub fn csv(runs: &[Run], labels: &[String], paper: bool) -> String {
             .and_then(|r| r.scenario)
             .map_or(String::new(), |s| s.0.to_string());
         for result in &run.results {
-            let mut lines = result.lines();
+            let mut lines = report_lines(result.as_ref());
             lines.sort_by_key(|l| l.key);
             for m in lines.into_iter().filter_map(|l| l.metric) {
                 let _ = writeln!(

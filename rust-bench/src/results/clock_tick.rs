@@ -4,6 +4,8 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use crate::results::threshold::FailAbove;
+
 use crate::results::End;
 use crate::results::attribution::Attribution;
 use crate::results::clock::ClockInfo;
@@ -69,6 +71,10 @@ pub struct ClockTick {
     /// existed.
     #[serde(default)]
     pub pauses: Option<Pauses>,
+    /// What `--fail-above-us` found (the samples' and pauses' overheads above it, as
+    /// spikes are measured), when given; absent in files written before it existed.
+    #[serde(default)]
+    pub fail_above: Option<FailAbove>,
 }
 
 /// `loop_calibration`: the busy loop's calibration and how well it held.
@@ -218,6 +224,7 @@ impl ClockTick {
             environment: self.environment.clone(),
             attribution: self.attribution.clone(),
             pauses: self.pauses.clone(),
+            fail_above: self.fail_above.clone(),
         }
     }
 }

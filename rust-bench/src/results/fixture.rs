@@ -122,6 +122,7 @@ pub fn clock_tick(env: &Environment, min: u64, max: u64) -> ClockTick {
         checkpoint_settle_ms: 0,
         attribution: None,
         pauses: None,
+        fail_above: None,
         loop_ns: LoopSummary {
             target: 68_000,
             min,
@@ -195,6 +196,7 @@ pub fn thread_switch(env: &Environment, stats: &[(usize, [f64; 3])]) -> ThreadSw
                 max: max as u64,
             }),
             histogram: histogram(&[(min as u64, 99_999), (max as u64, 1)]),
+            fail_above: None,
             complete: true,
             end: End::Switches,
         })
@@ -207,6 +209,7 @@ pub fn thread_switch(env: &Environment, stats: &[(usize, [f64; 3])]) -> ThreadSw
         started: Some("2026-11-27T10:30:00Z".into()),
         complete: true,
         threads_asked: stats.iter().map(|s| s.0).collect(),
+        fail_above: None,
         runs,
         clock: clock(),
         priority: 99,
@@ -257,10 +260,12 @@ pub fn run_record(
                         status,
                         file: format!("{t}.json"),
                         error: None,
+                        fail_above: None,
                     },
                 )
             })
             .collect(),
+        threshold_crossed: Vec::new(),
         load: None,
         memory_load: None,
     }

@@ -6,7 +6,7 @@
 //! - `wakeup.json`: [`wakeup::Wakeup`]
 //! - `run.json`: [`run::RunRecord`]
 //!
-//! Shared parts: [`environment::Environment`], [`clock::ClockInfo`], the histogram
+//! Shared parts: [`environment::Environment`], [`threshold::FailAbove`], [`clock::ClockInfo`], the histogram
 //! ([`stats::HistogramJson`], bucket layout in [`histogram`]) and summaries ([`stats`]).
 
 pub mod attribution;
@@ -22,6 +22,7 @@ pub mod rt_setup;
 pub mod run;
 pub mod stats;
 pub mod thread_switch;
+pub mod threshold;
 pub mod time;
 pub mod trace;
 pub mod wakeup;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::results::End;
 use crate::results::environment::Environment;
+use crate::results::threshold::FailAbove;
 use crate::results::trace::TraceReader;
 
 /// The test's name: `test` in its file, the file's stem, the subcommand.
@@ -62,6 +63,11 @@ pub struct Osnoise {
     pub max_period_noise_ns: u64,
     /// The longest single noise.
     pub max_single_noise_ns: u64,
+    /// What `--fail-above-us` found (the periods whose longest single noise is above it;
+    /// the first's time is its period's start), when given; absent in files written
+    /// before it existed.
+    #[serde(default)]
+    pub fail_above: Option<FailAbove>,
     /// The lowest share of the CPU left to the thread in one period, percent.
     pub min_available_pct: Option<f64>,
     /// The tracer's interference counters summed over the periods.

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::results::environment::Environment;
 use crate::results::rt_setup::{FairServerChange, FairServerRecord, RtSetupRecord};
+use crate::results::threshold::FailAbove;
 use crate::results::{Origin, SCHEMA, read, writer};
 
 /// The file's name in a run directory.
@@ -59,6 +60,10 @@ pub struct TestRecord {
     pub file: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What its `fail_above_us` threshold found (its result's `fail_above`), when the plan
+    /// gave it one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_above: Option<FailAbove>,
 }
 
 /// `run.json`.
@@ -101,6 +106,12 @@ pub struct RunRecord {
     pub boot_to_first_sample_s: Option<f64>,
     #[serde(default)]
     pub tests: BTreeMap<String, TestRecord>,
+    /// The tests whose `fail_above_us` threshold was crossed, in the plan's order (each
+    /// test's count in its `fail_above`): the run still completes, and `rust-bench run`
+    /// exits with status 3 when its status is `complete`. Absent in files written before
+    /// it was recorded.
+    #[serde(default)]
+    pub threshold_crossed: Vec<String>,
     /// What a load role did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<LoadStats>,
@@ -224,6 +235,7 @@ impl RunRecord {
             rt_settings: None,
             boot_to_first_sample_s: None,
             tests: BTreeMap::new(),
+            threshold_crossed: Vec::new(),
             load: None,
             memory_load: None,
         }
@@ -262,8 +274,24 @@ mod tests {
                 status: Status::Interrupted,
                 file: "clock-tick.json".into(),
                 error: None,
+                fail_above: None,
             },
         );
+        r.tests.insert(
+            "wakeup".into(),
+            TestRecord {
+                status: Status::Complete,
+                file: "wakeup.json".into(),
+                error: None,
+                fail_above: Some(FailAbove {
+                    threshold_us: 40,
+                    crossed: 3,
+                    first_at_s: Some(1.25),
+                    first_ns: Some(41_000),
+                }),
+            },
+        );
+        r.threshold_crossed.push("wakeup".into());
         r.write(dir.path()).unwrap();
         assert_eq!(RunRecord::read(dir.path()).unwrap(), Some(r.clone()));
         r.fail("first");

@@ -9,6 +9,7 @@ use crate::results::clock::ClockInfo;
 use crate::results::environment::Environment;
 use crate::results::rt_setup::RtSetupRecord;
 use crate::results::stats::{HistogramJson, Summary};
+use crate::results::threshold::FailAbove;
 
 /// The test's name: `test` in its file, the file's stem, the subcommand.
 pub const NAME: &str = "thread-switch";
@@ -34,6 +35,11 @@ pub struct ThreadSwitch {
     /// `runs` never started. Empty in files written before it was recorded.
     #[serde(default)]
     pub threads_asked: Vec<usize>,
+    /// What `--fail-above-us` found over all runs (the switch latencies above it; each
+    /// run's first crossing time counts from the test's start as the runs' durations add
+    /// up), when given; absent in files written before it existed.
+    #[serde(default)]
+    pub fail_above: Option<FailAbove>,
     pub runs: Vec<SwitchRun>,
     pub clock: ClockInfo,
     pub priority: i32,
@@ -65,6 +71,10 @@ pub struct SwitchRun {
     /// Null when the run measured no switch (cut short before the first one).
     pub switch_ns: Option<Summary>,
     pub histogram: HistogramJson,
+    /// What `--fail-above-us` found in this run (`first_at_s` since the run's start), when
+    /// given; absent in files written before it existed.
+    #[serde(default)]
+    pub fail_above: Option<FailAbove>,
     /// False while running (checkpoint) or when interrupted / timed out.
     pub complete: bool,
     /// switches, duration, timeout, signal, error, or running.

@@ -9,6 +9,7 @@ use crate::results::End;
 use crate::results::environment::Environment;
 use crate::results::rt_setup::RtSetupRecord;
 use crate::results::stats::HistogramJson;
+pub use crate::results::threshold::FailAbove;
 
 /// The test's name: `test` in its file, the file's stem, the subcommand.
 pub const NAME: &str = "wakeup";
@@ -45,7 +46,7 @@ pub struct Wakeup {
     pub histogram: HistogramJson,
     /// cyclictest's `-h` histogram: 1 µs buckets up to `limit_us`.
     pub fixed_histogram: FixedHistogram,
-    /// `--fail-above-us`, when given.
+    /// What `--fail-above-us` found (the wake-up latencies above it), when given.
     pub fail_above: Option<FailAbove>,
     pub priority: i32,
     pub cpu: usize,
@@ -79,16 +80,6 @@ pub struct FixedHistogram {
     pub overflow: u64,
 }
 
-/// What `--fail-above-us` found.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct FailAbove {
-    pub threshold_us: u64,
-    /// Wake-ups later than the threshold.
-    pub crossed: u64,
-    /// When the first of them woke (s since the first deadline); null when none did.
-    pub first_at_s: Option<f64>,
-}
-
 impl Wakeup {
     /// `lower_us,count` for every bucket, then `>=LIMIT,count` (`wakeup-histogram.csv`),
     /// as `cyclictest -h` lists them.
@@ -108,11 +99,6 @@ impl Wakeup {
         }
         let _ = writeln!(s, ">={},{}", h.limit_us, h.overflow);
         s
-    }
-
-    /// Whether `--fail-above-us` was crossed.
-    pub fn crossed(&self) -> Option<&FailAbove> {
-        self.fail_above.as_ref().filter(|f| f.crossed > 0)
     }
 }
 

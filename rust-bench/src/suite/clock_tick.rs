@@ -13,12 +13,13 @@ use crate::figures;
 use crate::figures::svg::{format_ns, group_thousands};
 use crate::measure::clock_tick::{Limit, Options, hang, measure};
 use crate::options::duration;
-use crate::options::{self, Attribute, Count, Cpu, LoopUs, Priority, ThresholdUs};
+use crate::options::{self, Attribute, Count, Cpu, FailAboveUs, LoopUs, Priority, ThresholdUs};
 use crate::platform::tracefs::{Tracefs, wanted_events};
 use crate::platform::{rt_setup, tsc};
 use crate::results::clock_tick::{ClockTick, LoopCalibration, NAME};
 use crate::results::environment::Environment;
 use crate::results::rt_setup::RtSetupRecord;
+use crate::results::threshold::FailAbove;
 use crate::results::trace::TraceReader;
 use crate::results::{read, writer};
 use crate::suite::test::{
@@ -89,6 +90,9 @@ pub struct Section {
     #[arg(long, hide = true, value_enum, default_value_t)]
     #[serde(skip_serializing_if = "Hang::is_no")]
     pub hang: Hang,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub fail_above: FailAboveUs,
 }
 
 impl Section {
@@ -114,6 +118,7 @@ impl Options {
             },
             loop_ns: s.loop_us.ns(),
             threshold_ns: s.threshold_us.ns(),
+            fail_above_us: s.fail_above.fail_above_us,
             burst: Duration::from_millis(a.burst_ms),
             gap: Duration::from_micros(a.gap_us),
             clock: a.clock,
@@ -501,6 +506,14 @@ impl TestResult for ClockTick {
         }]
     }
 
+    fn fail_above(&self) -> Option<&FailAbove> {
+        self.fail_above.as_ref()
+    }
+
+    fn fail_above_values(&self) -> &'static str {
+        "overheads"
+    }
+
     fn figures(&self, label: &str) -> Vec<Figure> {
         let mut figures = vec![
             Figure {
@@ -671,6 +684,15 @@ mod tests {
         assert_eq!(o.limit, Limit::Samples(5));
         assert_eq!(o.loop_ns, 0);
         assert_eq!(o.threshold_ns, 2500);
+        assert_eq!(o.fail_above_us, None);
+        let t = T::try_parse_from(["x", "--fail-above-us", "40"]).unwrap();
+        assert_eq!(Options::from_args(&t.a).fail_above_us, Some(40));
+        let Err(err) = T::try_parse_from(["x", "--fail-above-us", "0"]) else {
+            panic!("--fail-above-us 0 accepted");
+        };
+        let err = err.to_string();
+        assert!(err.contains("--fail-above-us"), "{err}");
+        assert!(err.contains("0 is out of range (1 to 10000000)"), "{err}");
         assert!(T::try_parse_from(["x", "--samples", "5", "--duration", "1s"]).is_err());
         // Without either, the flags' default: a quick look of 10 s.
         let o = Options::from_args(&Args::default());

@@ -10,10 +10,11 @@ use serde::Serialize;
 
 use crate::measure::osnoise::{self, Options, measure, periods_asked};
 use crate::options::duration;
-use crate::options::{self, Cpu};
+use crate::options::{self, Cpu, FailAboveUs};
 use crate::results::environment::Environment;
 use crate::results::osnoise::{NAME, Osnoise};
 use crate::results::rt_setup::RtSetupRecord;
+use crate::results::threshold::FailAbove;
 use crate::results::trace::TraceReader;
 use crate::results::{read, writer};
 use crate::suite::test::{
@@ -48,6 +49,9 @@ pub struct Section {
     #[arg(long, default_value = "60s", value_parser = options::test_duration)]
     #[serde(serialize_with = "ser_duration")]
     pub duration: Duration,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub fail_above: FailAboveUs,
 }
 
 /// The measurement the options ask for (from the command line or a plan).
@@ -59,6 +63,7 @@ fn options(a: &Args) -> Options {
         runtime_us: a.runtime_us,
         checkpoint_every: CHECKPOINT_EVERY,
         trace_reader: a.trace_reader,
+        fail_above_us: a.section.fail_above.fail_above_us,
     }
 }
 
@@ -368,6 +373,14 @@ impl TestResult for Osnoise {
     }
 
     /// No distribution of samples: the tracer reports sums and maxima per period.
+    fn fail_above(&self) -> Option<&FailAbove> {
+        self.fail_above.as_ref()
+    }
+
+    fn fail_above_values(&self) -> &'static str {
+        "periods' longest single noises"
+    }
+
     fn distributions(&self) -> Vec<Distribution<'_>> {
         Vec::new()
     }
@@ -407,6 +420,7 @@ mod tests {
             noise_ns: 9_000,
             max_period_noise_ns: 5_000,
             max_single_noise_ns: 4_000,
+            fail_above: None,
             min_available_pct: Some(99.9),
             counts: Counts::default(),
             sources: vec![NoiseSource {

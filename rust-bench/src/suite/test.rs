@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::error::{Interrupted, UsageError};
-use crate::figures::svg::format_ns;
+use crate::error::{Interrupted, ThresholdCrossed, UsageError};
+use crate::figures::svg::{format_ns, group_thousands};
 use crate::options::duration;
 use crate::results::environment::Environment;
 use crate::results::rt_setup::RtSetupRecord;
 use crate::results::stats::HistogramJson;
+use crate::results::threshold::FailAbove;
 use crate::results::writer::{self, Target};
 
 /// How often a test checkpoints (writes its JSON so far, for a run cut short).
@@ -244,6 +245,82 @@ pub trait TestResult {
 
     /// Its sample distributions, one column each in the fixed-width histogram export.
     fn distributions(&self) -> Vec<Distribution<'_>>;
+
+    /// What its pass/fail threshold found (`fail_above` in its file), None without one. A
+    /// test gets the threshold by flattening [`crate::options::FailAboveUs`] into its
+    /// section (`--fail-above-us`, `<section>.fail_above_us`), counting its values with
+    /// [`crate::results::threshold::Crossings`] and returning them here: the exit status
+    /// ([`ThresholdCrossed`]), run.json and the report take it from here alone.
+    fn fail_above(&self) -> Option<&FailAbove> {
+        None
+    }
+
+    /// What its values compared with the threshold are, plural (`wake-up latencies`), for
+    /// the messages about them.
+    fn fail_above_values(&self) -> &'static str {
+        "values"
+    }
+}
+
+/// The threshold's line in a summary (`FAIL: ...` when crossed); None without one.
+pub fn fail_above_summary(result: &dyn TestResult) -> Option<String> {
+    let f = result.fail_above()?;
+    let what = result.fail_above_values();
+    Some(match (f.first_at_s, f.first_ns) {
+        (Some(at), first) if f.is_crossed() => format!(
+            "  FAIL: {} {what} above --fail-above-us {} us, the first at {at:.3} s{}",
+            group_thousands(f.crossed),
+            f.threshold_us,
+            first.map_or(String::new(), |ns| format!(
+                " ({:.3} us)",
+                ns as f64 / 1000.0
+            )),
+        ),
+        _ => format!(
+            "  pass: no {what} above --fail-above-us {} us",
+            f.threshold_us
+        ),
+    })
+}
+
+/// What a crossed threshold says as the command's last line, its results written; None
+/// when it was not crossed (or not given).
+pub fn crossed_message(result: &dyn TestResult) -> Option<String> {
+    let f = result.fail_above().filter(|f| f.is_crossed())?;
+    Some(format!(
+        "{}: threshold crossed: {} {} above --fail-above-us {} us, the first at {:.3} s; results written",
+        result.name(),
+        group_thousands(f.crossed),
+        result.fail_above_values(),
+        f.threshold_us,
+        f.first_at_s.unwrap_or(0.0)
+    ))
+}
+
+/// A result's lines in the report: its own ([`TestResult::lines`]), and the threshold's
+/// when it had one, last.
+pub fn report_lines(result: &dyn TestResult) -> Vec<Line> {
+    let mut lines = result.lines();
+    if let Some(f) = result.fail_above() {
+        let limit = format_ns(f.threshold_us as f64 * 1000.0);
+        let text = match (f.first_at_s, f.is_crossed()) {
+            (Some(at), true) => format!(
+                "FAIL: {} above {limit}, the first at {}{}",
+                group_thousands(f.crossed),
+                seconds(at),
+                f.first_ns
+                    .map_or(String::new(), |ns| format!(" ({})", format_ns(ns as f64))),
+            ),
+            _ => format!("pass: none above {limit}"),
+        };
+        lines.push(Line::new(
+            u64::MAX,
+            "threshold (--fail-above-us)",
+            Cell::Text(text),
+            Metric::new("above_threshold", f.crossed as f64, "count"),
+        ));
+    }
+    lines
 }
 
 /// One distribution of samples: the exact (log-linear) histogram and its exact extremes.
@@ -599,6 +676,10 @@ impl Destinations<'_> {
             .map(|l| format!("{l}\n"))
             .collect::<String>();
         text += &result.summary();
+        if let Some(line) = fail_above_summary(result) {
+            text += &line;
+            text.push('\n');
+        }
         if matches!(json_target, Some(Ok(Target::Stdout))) {
             eprint!("{text}");
         } else {
@@ -675,7 +756,8 @@ pub struct Outputs {
 
 /// A test's own subcommand (`rust-bench <name> ...`): SIGINT/SIGTERM end the measurement,
 /// the destinations are proven before the first sample, every checkpoint is written and
-/// shown as progress on a terminal, then the result and its files are written. `measure`
+/// shown as progress on a terminal, then the result and its files are written; a complete
+/// result that crossed its `--fail-above-us` then ends in [`ThresholdCrossed`]. `measure`
 /// gets the checkpoint interval and a callback for each partial result with the fraction
 /// of the planned work done.
 pub fn standalone<R: TestResult>(
@@ -698,7 +780,11 @@ pub fn standalone<R: TestResult>(
         dest.checkpoint(partial);
         progress.show(done);
     })?;
-    dest.finish(&result)
+    dest.finish(&result)?;
+    match crossed_message(&result) {
+        Some(message) => Err(ThresholdCrossed(message).into()),
+        None => Ok(()),
+    }
 }
 
 /// Progress of a test run from the command line: percent done and time left, on stderr
@@ -788,6 +874,56 @@ mod tests {
         let next = slow.next.get().unwrap();
         assert!(next >= Instant::now() + Duration::from_secs(14), "{next:?}");
         assert!(!slow.write(|| panic!("too early")));
+    }
+
+    /// The threshold as every test shows it: in the summary, the exit message and the
+    /// report, from [`TestResult::fail_above`] alone.
+    #[test]
+    fn the_threshold_is_shown_alike_for_every_test() {
+        use crate::results::fixture;
+        let env = fixture::environment(None, false, false);
+        let mut r = fixture::clock_tick(&env, 68_000, 90_000);
+        assert_eq!(fail_above_summary(&r), None);
+        assert_eq!(crossed_message(&r), None);
+        let plain = report_lines(&r);
+        assert_eq!(plain, r.lines());
+        r.fail_above = Some(FailAbove {
+            threshold_us: 20,
+            crossed: 0,
+            first_at_s: None,
+            first_ns: None,
+        });
+        assert_eq!(
+            fail_above_summary(&r).unwrap(),
+            "  pass: no overheads above --fail-above-us 20 us"
+        );
+        assert_eq!(crossed_message(&r), None);
+        let line = report_lines(&r).pop().unwrap();
+        assert_eq!(line.cell, Cell::Text("pass: none above 20 µs".into()));
+        r.fail_above = Some(FailAbove {
+            threshold_us: 20,
+            crossed: 1234,
+            first_at_s: Some(77.5),
+            first_ns: Some(22_000),
+        });
+        assert_eq!(
+            fail_above_summary(&r).unwrap(),
+            "  FAIL: 1,234 overheads above --fail-above-us 20 us, the first at 77.500 s (22.000 us)"
+        );
+        assert_eq!(
+            crossed_message(&r).unwrap(),
+            "clock-tick: threshold crossed: 1,234 overheads above --fail-above-us 20 us, the first at 77.500 s; results written"
+        );
+        let lines = report_lines(&r);
+        assert_eq!(lines.len(), plain.len() + 1);
+        let line = lines.last().unwrap();
+        assert_eq!(line.name, "threshold (--fail-above-us)");
+        assert_eq!(line.metric, Metric::new("above_threshold", 1234.0, "count"));
+        assert!(line.key > plain.iter().map(|l| l.key).max().unwrap());
+        assert_eq!(
+            line.cell.text(),
+            "FAIL: 1,234 above 20 µs, the first at 77.5 s (22 µs)"
+        );
     }
 
     #[test]

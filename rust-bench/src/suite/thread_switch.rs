@@ -13,12 +13,13 @@ use crate::figures;
 use crate::figures::svg::group_thousands;
 use crate::measure::thread_switch::{Limit, Options, measure};
 use crate::options::duration;
-use crate::options::{self, Count, Cpu, Priority, Threads};
+use crate::options::{self, Count, Cpu, FailAboveUs, Priority, Threads};
 use crate::platform::{rt_setup, tsc};
 use crate::results::End;
 use crate::results::environment::Environment;
 use crate::results::rt_setup::RtSetupRecord;
 use crate::results::thread_switch::{NAME, ThreadSwitch};
+use crate::results::threshold::FailAbove;
 use crate::results::{read, writer};
 use crate::suite::test::{
     Amount, CHECKPOINT_EVERY, Cell, Distribution, Figure, Line, Metric, Outputs, Part, Planned,
@@ -72,6 +73,9 @@ pub struct Section {
     #[arg(long, value_parser = options::test_duration)]
     #[serde(skip)]
     pub duration: Option<Duration>,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub fail_above: FailAboveUs,
 }
 
 impl Section {
@@ -103,6 +107,7 @@ impl Options {
             lift_rt_throttling: a.throttling.no_rt_throttling,
             rt_setup: None,
             checkpoint_every: CHECKPOINT_EVERY,
+            fail_above_us: a.section.fail_above.fail_above_us,
         }
     }
 }
@@ -387,6 +392,14 @@ impl TestResult for ThreadSwitch {
             }
         }
         lines
+    }
+
+    fn fail_above(&self) -> Option<&FailAbove> {
+        self.fail_above.as_ref()
+    }
+
+    fn fail_above_values(&self) -> &'static str {
+        "switch latencies"
     }
 
     fn distributions(&self) -> Vec<Distribution<'_>> {

@@ -2,7 +2,6 @@
 //! measurement ([`crate::measure::wakeup`]), its result ([`crate::results::wakeup`]), its
 //! summary, its files and its part of the report.
 
-use std::cell::RefCell;
 use std::path::Path;
 use std::time::Duration;
 
@@ -10,15 +9,15 @@ use anyhow::Result;
 use clap::{Args as ClapArgs, FromArgMatches};
 use serde::Serialize;
 
-use crate::error::ThresholdCrossed;
-use crate::figures::svg::{format_ns, group_thousands};
+use crate::figures::svg::group_thousands;
 use crate::measure::wakeup::{Limit, Options, measure};
 use crate::options::duration;
-use crate::options::{self, Count, Cpu, Priority};
+use crate::options::{self, Count, Cpu, FailAboveUs, Priority};
 use crate::platform::rt_setup;
 use crate::results::environment::Environment;
 use crate::results::read;
 use crate::results::rt_setup::RtSetupRecord;
+use crate::results::threshold::FailAbove;
 use crate::results::wakeup::{NAME, Wakeup};
 use crate::results::writer;
 use crate::suite::test::{
@@ -60,10 +59,9 @@ pub struct Section {
     /// of the wake-ups later still (1 to 100000; cyclictest -h).
     #[arg(long, default_value_t = 1000, value_parser = options::whole_in(1, 100_000))]
     pub histogram_us: u64,
-    /// Count the wake-ups later than this many microseconds; when any was, the run
-    /// completes, records them and exits with status 3 (1 to 10000000).
-    #[arg(long, value_parser = options::whole_in(1, 10_000_000))]
-    pub fail_above_us: Option<u64>,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub fail_above: FailAboveUs,
 }
 
 impl Section {
@@ -89,7 +87,7 @@ impl Options {
             },
             interval_ns: s.interval_us * 1000,
             histogram_us: s.histogram_us,
-            fail_above_us: s.fail_above_us,
+            fail_above_us: s.fail_above.fail_above_us,
             lift_rt_throttling: a.throttling.no_rt_throttling,
             rt_setup: None,
             checkpoint_every: CHECKPOINT_EVERY,
@@ -159,41 +157,21 @@ impl Test for WakeupTest {
 
     fn main(&self, matches: &clap::ArgMatches) -> Result<()> {
         let args = Args::from_arg_matches(matches)?;
-        let crossed = RefCell::new(None);
         standalone(self, &args.outputs, |every, checkpoint| {
             let opts = Options {
                 checkpoint_every: every,
                 ..Options::from_args(&args)
             };
-            let result = measure(&opts, &mut |partial| {
+            measure(&opts, &mut |partial| {
                 checkpoint(partial, done(&opts, partial))
-            })?;
-            *crossed.borrow_mut() = crossed_message(&result);
-            Ok(result)
-        })?;
-        match crossed.into_inner() {
-            Some(message) => Err(ThresholdCrossed(message).into()),
-            None => Ok(()),
-        }
+            })
+        })
     }
 
     fn read(&self, path: &Path) -> Result<Option<Box<dyn TestResult>>> {
         let result: Option<Wakeup> = read::result(path, Some(NAME))?;
         Ok(result.map(|r| Box::new(r) as Box<dyn TestResult>))
     }
-}
-
-/// What a crossed `--fail-above-us` says, the run's results written.
-fn crossed_message(r: &Wakeup) -> Option<String> {
-    let f = r.crossed()?;
-    Some(format!(
-        "{NAME}: {} of {} wake-ups later than --fail-above-us {} us, the first at {:.3} s; \
-         results written",
-        f.crossed,
-        r.samples,
-        f.threshold_us,
-        f.first_at_s.unwrap_or(0.0)
-    ))
 }
 
 impl Planned for Args {
@@ -313,15 +291,6 @@ impl TestResult for Wakeup {
                 self.fixed_histogram.overflow, self.fixed_histogram.limit_us
             );
         }
-        if let Some(f) = &self.fail_above {
-            s += &match f.first_at_s {
-                Some(at) => format!(
-                    "  FAIL: {} wake-ups later than {} us, the first at {at:.3} s\n",
-                    f.crossed, f.threshold_us
-                ),
-                None => format!("  no wake-up later than {} us\n", f.threshold_us),
-            };
-        }
         if self.checkpoint_skipped > 0 {
             s += &format!(
                 "  {} deadlines skipped while checkpoints were written\n",
@@ -367,7 +336,7 @@ impl TestResult for Wakeup {
                 Metric::new(metric, v as f64, "count"),
             )
         };
-        let mut lines = vec![
+        vec![
             Line {
                 headline: true,
                 compare: measured.then(|| "wake-up\nmax latency".to_string()),
@@ -413,25 +382,7 @@ impl TestResult for Wakeup {
                 Cell::Text(seconds(self.duration_s)),
                 Metric::new("duration", self.duration_s, "s"),
             ),
-        ];
-        if let Some(f) = &self.fail_above {
-            let text = match f.first_at_s {
-                Some(at) => format!(
-                    "{} above {}, the first at {}",
-                    group_thousands(f.crossed),
-                    format_ns(f.threshold_us as f64 * 1000.0),
-                    seconds(at)
-                ),
-                None => format!("none above {}", format_ns(f.threshold_us as f64 * 1000.0)),
-            };
-            lines.push(Line::new(
-                10,
-                "threshold (--fail-above-us)",
-                Cell::Text(text),
-                Metric::new("above_threshold", f.crossed as f64, "count"),
-            ));
-        }
-        lines
+        ]
     }
 
     fn distributions(&self) -> Vec<Distribution<'_>> {
@@ -446,6 +397,14 @@ impl TestResult for Wakeup {
 
     fn figures(&self, _label: &str) -> Vec<Figure> {
         Vec::new()
+    }
+
+    fn fail_above(&self) -> Option<&FailAbove> {
+        self.fail_above.as_ref()
+    }
+
+    fn fail_above_values(&self) -> &'static str {
+        "wake-up latencies"
     }
 }
 

@@ -25,6 +25,7 @@ use crate::platform::trace_raw::{Decoder, Item};
 use crate::platform::tracefs::{self, Entry as TraceEntry, TracePipe, Tracefs, cpumask};
 use crate::platform::{environment, rt};
 use crate::results::osnoise::{self as contract, Counts, NoiseSource, Osnoise};
+use crate::results::threshold::Crossings;
 use crate::results::trace::TraceReader;
 use crate::results::{End, Origin, SCHEMA};
 
@@ -38,6 +39,8 @@ pub struct Options {
     pub runtime_us: u64,
     pub checkpoint_every: Duration,
     pub trace_reader: TraceReader,
+    /// Count the periods whose longest single noise is above this many microseconds.
+    pub fail_above_us: Option<u64>,
 }
 
 /// The instance's name under `instances/`.
@@ -157,6 +160,8 @@ struct Sums {
     noise_ns: u64,
     max_period_noise_ns: u64,
     max_single_noise_ns: u64,
+    /// The periods whose longest single noise is above `--fail-above-us` (their index).
+    fail_above: Crossings,
     min_available_pct: Option<f64>,
     counts: Counts,
     sources: BTreeMap<(&'static str, String), NoiseSource>,
@@ -171,9 +176,10 @@ struct Sums {
 }
 
 impl Sums {
-    fn new(asked: Option<u64>) -> Sums {
+    fn new(asked: Option<u64>, fail_above_us: Option<u64>) -> Sums {
         Sums {
             asked,
+            fail_above: Crossings::new(fail_above_us),
             ..Sums::default()
         }
     }
@@ -200,6 +206,7 @@ impl Sums {
                 max_single_ns,
                 counts,
             } => {
+                self.fail_above.record(max_single_ns, self.periods);
                 self.periods += 1;
                 self.runtime_ns += runtime_ns;
                 self.noise_ns += noise_ns;
@@ -598,7 +605,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
     let (_, lost_before) = buffer_stats(&dir, opts.cpu);
     let deadline = start + opts.duration;
     let asked = periods_asked(opts.duration, opts.period_us);
-    let mut sums = Sums::new(Some(asked));
+    let mut sums = Sums::new(Some(asked), opts.fail_above_us);
     let mut next_checkpoint = start + opts.checkpoint_every;
     let report = |sums: &Sums, complete: bool, end: End, lost: u64| {
         let mut sources: Vec<NoiseSource> = sums.sources.values().cloned().collect();
@@ -626,6 +633,9 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
             noise_ns: sums.noise_ns,
             max_period_noise_ns: sums.max_period_noise_ns,
             max_single_noise_ns: sums.max_single_noise_ns,
+            fail_above: sums.fail_above.result(opts.fail_above_us, |period| {
+                (period * opts.period_us) as f64 / 1e6
+            }),
             min_available_pct: sums.min_available_pct,
             counts: sums.counts.clone(),
             hw_noise_ns: Some(contract::unnamed_noise_ns(sums.noise_ns, &sources)),
@@ -752,7 +762,7 @@ mod tests {
 
     #[test]
     fn sums() {
-        let mut s = Sums::new(None);
+        let mut s = Sums::new(None, Some(10));
         for l in [
             "  o-1 [001] ....  1.0: 1000000  200  99.98 9 1 0 10 2 1",
             "  o-1 [001] d.h.  1.1: irq_noise: local_timer:236 start 1.0 duration 1000 ns",
@@ -769,6 +779,12 @@ mod tests {
             (2, 300_000, 200_000)
         );
         assert_eq!(s.max_single_noise_ns, 12_000);
+        // --fail-above-us 10: the second period's 12 us (the first's 9 us is not above).
+        let f = s.fail_above.result(Some(10), |p| p as f64).unwrap();
+        assert_eq!(
+            (f.crossed, f.first_at_s, f.first_ns),
+            (1, Some(1.0), Some(12_000))
+        );
         assert_eq!(s.min_available_pct, Some(99.98));
         assert_eq!((s.counts.hw, s.counts.irq, s.counts.thread), (1, 20, 1));
         let t = &s.sources[&("irq", "local_timer".to_string())];
@@ -822,7 +838,7 @@ mod tests {
 
         /// A run of 3 periods of 1 s, read as the measurement reads it after its deadline.
         fn run(mut self) -> (Sums, Duration) {
-            let mut sums = Sums::new(Some(periods_asked(Duration::from_secs(3), 1_000_000)));
+            let mut sums = Sums::new(Some(periods_asked(Duration::from_secs(3), 1_000_000)), None);
             // The run's own readings up to its deadline, on time.
             self.now = self.start + Duration::from_secs(3);
             let until = self.now;
