@@ -4,6 +4,8 @@
 //! - `clock-tick.json`: [`clock_tick::ClockTick`]
 //! - `thread-switch.json`: [`thread_switch::ThreadSwitch`]
 //! - `wakeup.json`: [`wakeup::Wakeup`]
+//! - `osnoise.json`: [`osnoise::Osnoise`]
+//! - `timerlat.json`: [`timerlat::Timerlat`]
 //! - `run.json`: [`run::RunRecord`]
 //!
 //! Shared parts: [`environment::Environment`], [`clock::ClockInfo`], the histogram
@@ -23,6 +25,7 @@ pub mod run;
 pub mod stats;
 pub mod thread_switch;
 pub mod time;
+pub mod timerlat;
 pub mod trace;
 pub mod wakeup;
 pub mod writer;
