@@ -108,7 +108,8 @@ pub struct Worst {
     /// The timer's own handler.
     pub timer_irq_ns: u64,
     /// The thread that ran when the timer expired and ran on before the tracer's thread
-    /// (net of the interrupts it suffered); null when none did (the CPU was idle).
+    /// (net of the interrupts it suffered; `swapper/N`, the idle task, when the CPU was
+    /// idle, as rtla names it); null when its noise event was not read.
     pub blocking_thread: Option<Source>,
     /// Interference after the timer's handler, by class (net times, as the tracer gives
     /// them).

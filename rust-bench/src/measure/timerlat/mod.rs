@@ -136,7 +136,8 @@ struct Activation {
     /// When the timer expired: the IRQ sample's time less its latency.
     expiry: u64,
     irq_latency_ns: u64,
-    /// The task the timer interrupted (0: idle).
+    /// The task the timer interrupted (0: the idle task, whose noise after the handler
+    /// is the idle exit: the blocking thread, as rtla names it).
     run_pid: i32,
     timer_irq: Option<(u64, u64)>,
     previous_irq: Option<Source>,
@@ -362,7 +363,7 @@ impl Sums {
                             .filter(|b| b.start + b.duration > a.expiry && b.start < start)
                             .map(|b| b.source);
                     }
-                    Class::Thread if a.run_pid != 0 && pid == a.run_pid && a.blocking.is_none() => {
+                    Class::Thread if pid == a.run_pid && a.blocking.is_none() => {
                         a.blocking = Some(Source {
                             class: "thread".to_string(),
                             name,
@@ -741,6 +742,18 @@ mod tests {
         );
         // 12 000 - (2 000 + 1 200 + 4 000 + 300 + 700 + 1 000)
         assert_eq!(w.unexplained_ns, 2_800);
+        // From idle: the idle task's noise is the blocking thread, as rtla names it.
+        let mut idle = Sums::new(1000, Duration::from_millis(10));
+        idle.add(irq(1_004_000, 0, 1, 4_000));
+        idle.add(noise(Class::Irq, "local_timer", 0, 1_003_000, 1_000));
+        idle.add(noise(Class::Thread, "swapper/0", 0, 1_004_000, 2_000));
+        idle.add(thread(1_007_000, 1, 7_000));
+        let iw = idle.worst.unwrap();
+        assert_eq!(iw.blocking_thread.unwrap().name, "swapper/0");
+        assert_eq!(
+            (iw.irq_delay_ns, iw.thread_ns, iw.unexplained_ns),
+            (3_000, 0, 1_000)
+        );
         assert_eq!(w.sources[0].name, "kworker/0:1");
         assert_eq!(w.sources.len(), 3);
         let t = Sums::latency(&s.thread).unwrap();
