@@ -82,16 +82,18 @@ MARKER="rust-bench: first sample"
 
 # The plan booted in CI: the tests, briefly; clock-tick attributes its spikes.
 WAKEUP_S=2
+TIMERLAT_S=2
 e2e_plan() {
 	cat <<-EOF
 	# e2e: the tests, briefly
 	role = test
-	tests = clock-tick, thread-switch, osnoise, wakeup
+	tests = clock-tick, thread-switch, osnoise, wakeup, timerlat
 	clock_tick.duration = 2s
 	clock_tick.loop_us = 68
 	clock_tick.attribute = on
 	osnoise.duration = 3s
 	wakeup.duration = ${WAKEUP_S}s
+	timerlat.duration = ${TIMERLAT_S}s
 	thread_switch.threads = 2, 100
 	thread_switch.duration = 1s
 	rt_throttling = off
@@ -576,7 +578,8 @@ check_complete() {
 	log "$name: attribution: $attributed spikes split, $(json_value "$run/clock-tick.json" events_read) events, $(json_value "$run/clock-tick.json" events_lost) lost"
 	check_osnoise "$name" "$run/osnoise.json"
 	check_wakeup "$name" "$run/wakeup.json"
-	log "$name: maxima: clock-tick overhead $(json_value "$run/clock-tick.json" max_overhead_ns) ns, wakeup latency $(json_max "$run/wakeup.json" latency_ns) ns"
+	check_timerlat "$name" "$run/timerlat.json"
+	log "$name: maxima: clock-tick overhead $(json_value "$run/clock-tick.json" max_overhead_ns) ns, wakeup latency $(json_max "$run/wakeup.json" latency_ns) ns, timerlat IRQ latency $(json_max "$run/timerlat.json" irq_latency_ns) ns, timerlat thread latency $(json_max "$run/timerlat.json" thread_latency_ns) ns"
 	log "$name: results ok: complete, PREEMPT_RT=$rt, HYPERV=${hyperv:-n}, firmware $got (secure_boot $secure_boot), clock-tick $samples samples, thread-switch switches $(echo "$switches" | tr '\n' ' ')"
 }
 
@@ -636,6 +639,34 @@ check_wakeup() {
 	[ $((samples + overflows + skipped)) -ge "$deadlines" ] ||
 		die "$what: wakeup accounts for $((samples + overflows + skipped)) of $deadlines deadlines ($samples measured, $overflows overflows, $skipped skipped)"
 	log "$what: wakeup: $samples wake-ups, $overflows overflows, $skipped skipped for a checkpoint ($deadlines deadlines), latency p50 $(json_value "$json" p50) ns, p99 $(json_value "$json" p99) ns, max $(json_max "$json" latency_ns) ns"
+}
+
+# timerlat measured the window of TIMERLAT_S asked: its periods from the first activation,
+# each with an activation or counted as without one, and a sample of the period after it was
+# read (complete); timing does not enter (rust-bench/src/measure/timerlat/mod.rs).
+check_timerlat() {
+	what=$1
+	json=$2
+	[ "$(json_value "$json" complete)" = true ] || die "$what: timerlat incomplete"
+	activations=$(json_value "$json" activations)
+	[ "${activations:-0}" -gt 0 ] || die "$what: timerlat recorded no activation"
+	period_us=$(json_value "$json" period_us)
+	[ "${period_us:-0}" -gt 0 ] || die "$what: timerlat.json has no period_us"
+	periods=$((TIMERLAT_S * 1000000 / period_us))
+	asked=$(json_value "$json" periods_asked)
+	missed=$(json_value "$json" periods_missed)
+	[ "$asked" = "$periods" ] ||
+		die "$what: timerlat.json says periods_asked '$asked' for ${TIMERLAT_S} s of $period_us us"
+	[ $((activations + missed)) -eq "$periods" ] ||
+		die "$what: timerlat accounts for $((activations + missed)) of $periods periods ($activations activations, $missed without)"
+	log "$what: timerlat: $activations activations ($(json_value "$json" thread_samples) with the thread's sample), $missed of $periods periods without, $(json_value "$json" events_lost) events lost; IRQ latency p50 $(json_in "$json" irq_latency_ns p50) ns, p99 $(json_in "$json" irq_latency_ns p99) ns, max $(json_max "$json" irq_latency_ns) ns; thread latency p50 $(json_in "$json" thread_latency_ns p50) ns, p99 $(json_in "$json" thread_latency_ns p99) ns, max $(json_max "$json" thread_latency_ns) ns; worst not explained by a guest event $(json_value "$json" unexplained_ns) ns"
+}
+
+# The value of FIELD inside the object KEY of a result (pretty-printed JSON: the first
+# FIELD after the line that opens KEY).
+# usage: json_in FILE KEY FIELD
+json_in() {
+	sed -n "/^ *\"$2\": {/,/}/s/^ *\"$3\": \([0-9.]*\),\{0,1\}\$/\1/p" "$1" | head -n 1
 }
 
 # The "max" inside the object KEY of a result (pretty-printed JSON: the first "max" after

@@ -306,6 +306,7 @@ function Get-HvrtPlanSeconds([string]$Text) {
             $seconds += ConvertFrom-HvrtDuration (& $get 'wakeup.duration' '60s')
         }
     }
+    if ('timerlat' -in $tests) { $seconds += ConvertFrom-HvrtDuration (& $get 'timerlat.duration' '60s') }
     [int][Math]::Min($seconds, (ConvertFrom-HvrtDuration (& $get 'timeout' '3h')))
 }
 

@@ -122,7 +122,7 @@ fn bad_duration_and_numbers() {
 /// by every test, naming the floor.
 #[test]
 fn a_duration_that_cannot_yield_a_sample_is_refused() {
-    for test in ["clock-tick", "thread-switch", "osnoise"] {
+    for test in ["clock-tick", "thread-switch", "osnoise", "timerlat"] {
         for short in ["1ns", "1ms", "99ms"] {
             one_line_error(
                 &[test, "--cpu", "0", "--duration", short],
@@ -383,39 +383,43 @@ fn long_values_are_cut() {
     }
 }
 
-/// A plan whose test cannot run on this machine (osnoise without the kernel's tracer)
+/// A plan whose test cannot run on this machine (osnoise or timerlat without the kernel's tracer)
 /// says why once: as the run's error, not again in lines before it.
 #[test]
 fn a_preflight_failure_is_said_once() {
     let tracers =
         std::fs::read_to_string("/sys/kernel/tracing/available_tracers").unwrap_or_default();
-    if !is_root() || tracers.split_whitespace().any(|t| t == "osnoise") {
-        eprintln!("\n*** SKIPPED: needs root and a kernel without the osnoise tracer ***\n");
-        return;
+    for test in ["osnoise", "timerlat"] {
+        if !is_root() || tracers.split_whitespace().any(|t| t == test) {
+            eprintln!("\n*** SKIPPED: needs root and a kernel without the {test} tracer ***\n");
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let plan = dir.path().join("bench.conf");
+        std::fs::write(&plan, format!("tests = {test}\ncpu = 0\n")).unwrap();
+        let results = dir.path().join("results");
+        let o = run(&[
+            "run",
+            "--config",
+            plan.to_str().unwrap(),
+            "--results",
+            results.to_str().unwrap(),
+        ]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert_eq!(err.matches(&format!("{test} tracer")).count(), 1, "{err}");
+        let last = err.lines().last().unwrap();
+        assert!(
+            last.starts_with(&format!(
+                "rust-bench: error: {test} cannot run on this machine"
+            )),
+            "{err}"
+        );
+        assert!(
+            last.ends_with(&format!("or drop {test} from `tests =` in the plan")),
+            "{err}"
+        );
     }
-    let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("bench.conf");
-    std::fs::write(&plan, "tests = osnoise\ncpu = 0\n").unwrap();
-    let results = dir.path().join("results");
-    let o = run(&[
-        "run",
-        "--config",
-        plan.to_str().unwrap(),
-        "--results",
-        results.to_str().unwrap(),
-    ]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert_eq!(err.matches("osnoise tracer").count(), 1, "{err}");
-    let last = err.lines().last().unwrap();
-    assert!(
-        last.starts_with("rust-bench: error: osnoise cannot run on this machine"),
-        "{err}"
-    );
-    assert!(
-        last.ends_with("or drop osnoise from `tests =` in the plan"),
-        "{err}"
-    );
 }
 
 /// pull names an entry it skips for its name with its directory, one slash between parts.

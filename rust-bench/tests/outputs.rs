@@ -41,6 +41,7 @@ fn an_earlier_result_in_out_is_kept() {
         ("clock-tick", "clock-tick.json"),
         ("thread-switch", "thread-switch.json"),
         ("osnoise", "osnoise.json"),
+        ("timerlat", "timerlat.json"),
     ] {
         std::fs::write(dir.join(file), "{\"earlier\": true}\n").unwrap();
         let cpu = test_cpu().to_string();
@@ -89,6 +90,10 @@ fn unwritable_destinations_fail_before_measuring() {
     );
     refused_at_once(
         &["osnoise", "--duration", ASKED, "--out", "/proc/x"],
+        "/proc/x",
+    );
+    refused_at_once(
+        &["timerlat", "--duration", ASKED, "--out", "/proc/x"],
         "/proc/x",
     );
     refused_at_once(

@@ -6,4 +6,5 @@ pub mod attribution;
 pub mod clock_tick;
 pub mod osnoise;
 pub mod thread_switch;
+pub mod timerlat;
 pub mod wakeup;

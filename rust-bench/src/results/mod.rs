@@ -4,6 +4,8 @@
 //! - `clock-tick.json`: [`clock_tick::ClockTick`]
 //! - `thread-switch.json`: [`thread_switch::ThreadSwitch`]
 //! - `wakeup.json`: [`wakeup::Wakeup`]
+//! - `osnoise.json`: [`osnoise::Osnoise`]
+//! - `timerlat.json`: [`timerlat::Timerlat`]
 //! - `run.json`: [`run::RunRecord`]
 //!
 //! Shared parts: [`environment::Environment`], [`threshold::FailAbove`], [`clock::ClockInfo`], the histogram
@@ -24,6 +26,7 @@ pub mod stats;
 pub mod thread_switch;
 pub mod threshold;
 pub mod time;
+pub mod timerlat;
 pub mod trace;
 pub mod wakeup;
 pub mod writer;

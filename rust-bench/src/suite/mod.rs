@@ -8,6 +8,7 @@ pub mod clock_tick;
 pub mod osnoise;
 pub mod test;
 pub mod thread_switch;
+pub mod timerlat;
 pub mod wakeup;
 
 use crate::suite::test::Test;
@@ -20,6 +21,7 @@ pub static TESTS: &[&dyn Test] = &[
     &thread_switch::ThreadSwitchTest,
     &osnoise::OsnoiseTest,
     &wakeup::WakeupTest,
+    &timerlat::TimerlatTest,
 ];
 
 /// The test named `name`.

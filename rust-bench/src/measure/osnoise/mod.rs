@@ -391,7 +391,7 @@ fn open_instance(root: &Path, cpu: usize, buffer_kb: u64) -> Result<(Instance, I
 }
 
 /// The buffer's `entries` (unread) and `overrun` + `dropped events` (lost) on `cpu`.
-fn buffer_stats(dir: &Path, cpu: usize) -> (u64, u64) {
+pub fn buffer_stats(dir: &Path, cpu: usize) -> (u64, u64) {
     let stats = fs::read_to_string(dir.join(format!("per_cpu/cpu{cpu}/stats"))).unwrap_or_default();
     let field = |name: &str| -> u64 {
         stats
