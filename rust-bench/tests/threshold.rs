@@ -206,11 +206,12 @@ fn a_plan_completes_and_names_the_tests_that_crossed() {
     assert!(html.contains("pass: none above"), "{html}");
 }
 
-/// The option is the same in every latency test: a value out of its range is refused
-/// before anything is measured, the message naming the flag (exit status 2).
+/// The option is the same in every test of the suite (each measures a latency): a value
+/// out of its range is refused before anything is measured, the message naming the flag
+/// (exit status 2). A test added without the threshold fails here.
 #[test]
 fn every_test_refuses_a_threshold_out_of_range() {
-    for test in ["clock-tick", "thread-switch", "osnoise", "wakeup"] {
+    for test in rust_bench::suite::TESTS.iter().map(|t| t.name()) {
         for value in ["0", "10000001", "1.5"] {
             let o = run(&[test, "--fail-above-us", value]);
             assert_eq!(o.status.code(), Some(2), "{test} {value}: {}", stderr(&o));

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::results::End;
 use crate::results::environment::Environment;
 use crate::results::stats::HistogramJson;
+use crate::results::threshold::FailAbove;
 use crate::results::trace::TraceReader;
 
 /// The test's name: `test` in its file, the file's stem, the subcommand.
@@ -58,6 +59,10 @@ pub struct Timerlat {
     /// The activation of the largest thread latency, and what delayed it (rtla timerlat's
     /// auto-analysis); null before the first complete activation.
     pub worst: Option<Worst>,
+    /// What `--fail-above-us` found (the thread latencies above it), when given; absent in
+    /// files written before timerlat took a threshold.
+    #[serde(default)]
+    pub fail_above: Option<FailAbove>,
     /// Events not read: overwritten or dropped by the kernel, or left unread at the end.
     pub events_lost: u64,
     pub trace_reader: Option<TraceReader>,

@@ -12,9 +12,10 @@ use serde::Serialize;
 use crate::figures::svg::group_thousands;
 use crate::measure::timerlat::{self, Options, measure};
 use crate::options::duration;
-use crate::options::{self, Cpu};
+use crate::options::{self, Cpu, FailAboveUs};
 use crate::results::environment::Environment;
 use crate::results::rt_setup::RtSetupRecord;
+use crate::results::threshold::FailAbove;
 use crate::results::timerlat::{Latency, NAME, Source, Timerlat};
 use crate::results::{read, writer};
 use crate::suite::test::{
@@ -43,6 +44,9 @@ pub struct Section {
     /// The tracer's period in microseconds (100 to 1000000; rtla timerlat -p).
     #[arg(long, default_value_t = 1000, value_parser = options::whole_in(100, 1_000_000))]
     pub period_us: u64,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub fail_above: FailAboveUs,
 }
 
 /// The measurement the options ask for (from the command line or a plan).
@@ -51,6 +55,7 @@ fn options(a: &Args) -> Options {
         cpu: a.cpu.0,
         duration: a.section.duration,
         period_us: a.section.period_us,
+        fail_above_us: a.section.fail_above.fail_above_us,
         checkpoint_every: CHECKPOINT_EVERY,
     }
 }
@@ -426,6 +431,14 @@ impl TestResult for Timerlat {
 
     fn figures(&self, _label: &str) -> Vec<Figure> {
         Vec::new()
+    }
+
+    fn fail_above(&self) -> Option<&FailAbove> {
+        self.fail_above.as_ref()
+    }
+
+    fn fail_above_values(&self) -> &'static str {
+        "thread latencies"
     }
 }
 

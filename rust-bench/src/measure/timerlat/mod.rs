@@ -28,6 +28,7 @@ use crate::platform::tracefs::{self, Entry as TraceEntry, TracePipe, Tracefs, cp
 use crate::platform::{environment, rt};
 use crate::results::histogram::Histogram;
 use crate::results::stats::HistogramJson;
+use crate::results::threshold::Crossings;
 use crate::results::timerlat::{
     self as contract, FixedHistogram, Latency, MAX_SOURCES, Source, Timerlat, Worst,
 };
@@ -42,6 +43,8 @@ pub struct Options {
     pub cpu: usize,
     pub duration: Duration,
     pub period_us: u64,
+    /// Count the thread latencies above this many µs (`--fail-above-us`).
+    pub fail_above_us: Option<u64>,
     pub checkpoint_every: Duration,
 }
 
@@ -226,10 +229,12 @@ struct Sums {
     before: Option<Before>,
     current: Option<Activation>,
     worst: Option<Worst>,
+    /// The thread latencies above `--fail-above-us`, at their expiry's ns after the first's.
+    fail_above: Crossings,
 }
 
 impl Sums {
-    fn new(period_us: u64, duration: Duration) -> Sums {
+    fn new(period_us: u64, duration: Duration, fail_above_us: Option<u64>) -> Sums {
         Sums {
             period_ns: period_us * 1000,
             periods_asked: periods_asked(duration, period_us),
@@ -247,6 +252,7 @@ impl Sums {
             before: None,
             current: None,
             worst: None,
+            fail_above: Crossings::new(fail_above_us),
         }
     }
 
@@ -321,6 +327,8 @@ impl Sums {
                 };
                 self.thread_samples += 1;
                 self.record(1, latency_ns);
+                let since_first = a.expiry - self.first_expiry.unwrap_or(a.expiry);
+                self.fail_above.record(latency_ns, since_first);
                 if self
                     .worst
                     .as_ref()
@@ -589,7 +597,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Timerlat)) -> Result<
     // the thread it preempts), and the CPU's other events.
     let events_per_s = 6 * 1_000_000 / opts.period_us + 2_000;
     let buffer_kb = tracefs::buffer_kb_for(events_per_s, read_every, tracefs::mem_available_kb());
-    let mut sums = Sums::new(opts.period_us, opts.duration);
+    let mut sums = Sums::new(opts.period_us, opts.duration, opts.fail_above_us);
     let (instance, start) = open_instance(tracefs.root(), opts.cpu, buffer_kb)?;
     *RUNNING.lock().unwrap_or_else(|e| e.into_inner()) = Some(instance.dir.clone());
     let _sched = rt::ThreadSchedGuard::save();
@@ -624,6 +632,9 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Timerlat)) -> Result<
         thread_histogram: HistogramJson::from(&sums.thread),
         fixed_histogram: sums.fixed_histogram(),
         worst: sums.worst.clone(),
+        fail_above: sums
+            .fail_above
+            .result(opts.fail_above_us, |ns| ns as f64 / 1e9),
         events_lost: lost,
         trace_reader: Some(TraceReader::Binary),
         buffer_size_kb: Some(buffer_kb),
@@ -708,12 +719,31 @@ mod tests {
         }
     }
 
+    /// `--fail-above-us` counts the thread latencies above it (a thread's latency includes
+    /// its IRQ's), the first at its expiry's time after the first activation's.
+    #[test]
+    fn a_threshold_counts_the_thread_latencies_above_it() {
+        let mut s = Sums::new(1000, Duration::from_millis(10), Some(5));
+        s.add(irq(1_000_500, 0, 1, 500));
+        s.add(thread(1_002_000, 1, 2_000));
+        s.add(irq(2_003_000, 0, 2, 3_000));
+        s.add(thread(2_012_000, 2, 12_000));
+        s.add(irq(3_001_000, 0, 3, 1_000));
+        s.add(thread(3_006_000, 3, 6_000));
+        let f = s.fail_above.result(Some(5), |ns| ns as f64 / 1e9).unwrap();
+        assert_eq!(
+            (f.threshold_us, f.crossed, f.first_at_s, f.first_ns),
+            (5, 2, Some(0.001), Some(12_000))
+        );
+        assert_eq!(s.fail_above.result(None, |ns| ns as f64), None);
+    }
+
     /// The worst activation's delays, as rtla timerlat -a takes them apart: a previous IRQ
     /// running into the expiry, the timer's handler, the thread that ran on, interference,
     /// and what no event explains.
     #[test]
     fn the_worst_activation_is_taken_apart() {
-        let mut s = Sums::new(1000, Duration::from_millis(10));
+        let mut s = Sums::new(1000, Duration::from_millis(10), None);
         // Activation 1 at 1 ms: quiet.
         s.add(irq(1_000_500, 0, 1, 500));
         s.add(noise(Class::Irq, "local_timer", 0, 1_000_300, 900));
@@ -743,7 +773,7 @@ mod tests {
         // 12 000 - (2 000 + 1 200 + 4 000 + 300 + 700 + 1 000)
         assert_eq!(w.unexplained_ns, 2_800);
         // From idle: the idle task's noise is the blocking thread, as rtla names it.
-        let mut idle = Sums::new(1000, Duration::from_millis(10));
+        let mut idle = Sums::new(1000, Duration::from_millis(10), None);
         idle.add(irq(1_004_000, 0, 1, 4_000));
         idle.add(noise(Class::Irq, "local_timer", 0, 1_003_000, 1_000));
         idle.add(noise(Class::Thread, "swapper/0", 0, 1_004_000, 2_000));
@@ -766,7 +796,7 @@ mod tests {
     /// after it closes it, and it and later samples are read and not counted.
     #[test]
     fn samples_after_the_window_are_dropped() {
-        let mut s = Sums::new(1000, Duration::from_millis(3));
+        let mut s = Sums::new(1000, Duration::from_millis(3), None);
         for k in 1..=5u64 {
             // Activation 3 was skipped (its period passed while the thread was held off).
             if k == 3 {
@@ -780,7 +810,7 @@ mod tests {
         assert!(s.window_read());
         assert_eq!(s.periods_asked, 3);
         // A thread sample without its IRQ sample belongs to no activation.
-        let mut s = Sums::new(1000, Duration::from_millis(3));
+        let mut s = Sums::new(1000, Duration::from_millis(3), None);
         s.add(thread(900, 7, 900));
         s.add(Event::Lost(3));
         assert_eq!((s.activations, s.thread_samples, s.lost), (0, 0, 3));
@@ -799,7 +829,7 @@ mod tests {
         let decode = binary::Decode::load(&events).unwrap();
         let decoder = Decoder::load(&events).unwrap();
         let raw = fs::read(dir.join("cpu0.raw")).unwrap();
-        let mut s = Sums::new(1000, Duration::from_secs(1));
+        let mut s = Sums::new(1000, Duration::from_secs(1), None);
         for page in raw.chunks(decoder.page_size()) {
             decoder
                 .page(page, &mut |item| match item {
@@ -835,7 +865,7 @@ mod tests {
 
     #[test]
     fn the_sources_of_an_activation_are_bounded() {
-        let mut s = Sums::new(1000, Duration::from_secs(1));
+        let mut s = Sums::new(1000, Duration::from_secs(1), None);
         s.add(irq(1_000_400, 0, 1, 400));
         for k in 0..200u64 {
             s.add(noise(
