@@ -976,8 +976,10 @@ mod tests {
         assert!(fail(b"rt_throttling = sometimes\n").contains("off or keep"));
         assert!(fail(b"memory_load.size = 9 parsecs\n").contains("unknown unit"));
         assert!(fail(b"clock_tick.threshold_us = 0\n").contains("out of range"));
-        // The threshold: one option, one range, in every latency test's section.
-        for section in ["clock_tick", "thread_switch", "osnoise", "wakeup"] {
+        // The threshold: one option, one range, in every test's section.
+        let names: Vec<&str> = crate::suite::TESTS.iter().map(|t| t.name()).collect();
+        let all = format!("tests = {}\n", names.join(", "));
+        for section in names.iter().map(|n| crate::suite::test::section_name(n)) {
             for (value, why) in [
                 ("0", "0 is out of range (1 to 10000000)"),
                 ("10000001", "10000001 is out of range (1 to 10000000)"),
@@ -988,10 +990,9 @@ mod tests {
                 let want = format!("bench.conf line 2: {section}.fail_above_us: {why}");
                 assert!(msg.starts_with(&want), "{msg}");
             }
-            let all = "tests = clock-tick, thread-switch, osnoise, wakeup\n";
             let plan = ok(&format!("{all}{section}.fail_above_us = 10_000_000\n"));
-            assert_eq!(self::section(&plan, section)["fail_above_us"], 10_000_000);
-            assert!(self::section(&ok(all), section)["fail_above_us"].is_null());
+            assert_eq!(self::section(&plan, &section)["fail_above_us"], 10_000_000);
+            assert!(self::section(&ok(&all), &section)["fail_above_us"].is_null());
         }
         assert_eq!(
             fail(b"scenario = 8\n"),
@@ -1155,7 +1156,7 @@ mod tests {
             "tests = thread-switch, osnoise\nthread_switch.threads = 2\nthread_switch.duration = 10s\nosnoise.duration = 10s\ntimeout = 37s\n",
         );
         // The default plan: the paper's 50 million loops of 68 us in bursts of 500 ms with
-        // 2 ms pauses and two runs of 2 minutes, then a minute of wakeup.
+        // 2 ms pauses and two runs of 2 minutes, then a minute of wake-up latency.
         let (default, unknown) = Plan::default().expected_length();
         assert!(!unknown);
         let measured = 50e6 * 68e-6 * 502.0 / 500.0 + 240.0 + 60.0;
