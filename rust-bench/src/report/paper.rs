@@ -130,14 +130,19 @@ pub fn extend(table: &mut Table, test: Option<&str>) {
         {
             continue;
         }
-        table.columns.push(name);
         let Some(test) = test else {
+            table.columns.push(name);
             for row in &mut table.rows {
                 row.cells.push(environment_cell(&row.name, &machine));
             }
             continue;
         };
         let values: Vec<&Value> = values.iter().filter(|v| v.test == test).collect();
+        // No column of dashes for a test this machine's table of the paper did not measure.
+        if values.is_empty() {
+            continue;
+        }
+        table.columns.push(name);
         let width = table.columns.len();
         for row in &mut table.rows {
             let v = values
@@ -199,5 +204,30 @@ mod tests {
         assert!(
             parse("table\ttest\tscenario\tmachine\tmetric\tthreads\tvalue\tunit\n-\tx\n").is_err()
         );
+    }
+
+    /// A test the paper measured gets its reference columns; one it did not gets none (a
+    /// column of dashes says nothing).
+    #[test]
+    fn reference_columns_only_where_the_paper_has_values() {
+        let table = |test: &str| {
+            let mut t = Table {
+                title: test.to_string(),
+                text_left: false,
+                columns: vec!["run".into()],
+                rows: vec![Row {
+                    name: "max".into(),
+                    headline: true,
+                    cells: vec![Cell::Missing],
+                    metric: Some("max".into()),
+                }],
+                scenario: None,
+            };
+            extend(&mut t, Some(test));
+            t.columns.len()
+        };
+        let measured = &values()[0].test;
+        assert!(table(measured) > 1);
+        assert_eq!(table("not-in-the-paper"), 1);
     }
 }
