@@ -8,5 +8,6 @@ pub mod rt;
 pub mod rt_setup;
 pub mod trace_raw;
 pub mod tracefs;
+pub mod tracer;
 pub mod tsc;
 pub mod watchdog;

@@ -14,15 +14,15 @@ mod binary;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
 use crate::measure::attribution::{find_cpu_field, split_fields};
 use crate::platform::trace_raw::{Decoder, Item};
-use crate::platform::tracefs::{self, Entry as TraceEntry, TracePipe, Tracefs, cpumask};
+use crate::platform::tracefs::{self, Entry as TraceEntry, TracePipe, Tracefs};
+use crate::platform::tracer::{Instance, Saved, Tracer, write};
 use crate::platform::{environment, rt};
 use crate::results::osnoise::{self as contract, Counts, NoiseSource, Osnoise};
 use crate::results::threshold::Crossings;
@@ -45,6 +45,15 @@ pub struct Options {
 
 /// The instance's name under `instances/`.
 pub const INSTANCE: &str = "hvrt-osnoise";
+
+/// The tracer: in its own instance or, where the kernel refuses that, at the top level if
+/// no tracer is in use there.
+const TRACER: Tracer = Tracer {
+    name: "osnoise",
+    instance: INSTANCE,
+    events: &EVENTS,
+    top_level_fallback: true,
+};
 
 /// The tracer's noise events that name their source. Not `sample_threshold`: it fires for
 /// every gap no guest event explains, thousands a second in an emulated VM, and its time
@@ -256,140 +265,6 @@ impl Sums {
     }
 }
 
-/// The tracer's global settings (`osnoise/`), restored after the run.
-struct Saved {
-    dir: PathBuf,
-    values: Vec<(&'static str, String)>,
-}
-
-impl Saved {
-    fn save(dir: &Path) -> Saved {
-        let values = ["cpus", "period_us", "runtime_us"]
-            .into_iter()
-            .filter_map(|f| Some((f, fs::read_to_string(dir.join(f)).ok()?.trim().to_string())))
-            .collect();
-        Saved {
-            dir: dir.to_path_buf(),
-            values,
-        }
-    }
-}
-
-impl Drop for Saved {
-    fn drop(&mut self) {
-        // runtime before period when shrinking, period before runtime when growing:
-        // write both orders; one of them is accepted.
-        for _ in 0..2 {
-            for (f, v) in &self.values {
-                let _ = fs::write(self.dir.join(f), v);
-            }
-        }
-    }
-}
-
-/// The instance running the tracer; stopped and removed when dropped.
-struct Instance {
-    dir: PathBuf,
-    /// A private instance (removed afterwards) rather than the top level.
-    private: bool,
-    /// `tracing_on` to restore at the top level.
-    tracing_on: String,
-}
-
-/// The directory of the tracer while it runs, for [`stop_now`].
-static RUNNING: Mutex<Option<PathBuf>> = Mutex::new(None);
-
-/// Stop the tracer when a second stop signal ends rust-bench at once: its in-kernel
-/// workload would otherwise keep the CPU busy after rust-bench is gone.
-fn stop_now() {
-    if let Some(dir) = RUNNING.lock().unwrap_or_else(|e| e.into_inner()).take() {
-        let _ = fs::write(dir.join("tracing_on"), "0");
-        let _ = fs::write(dir.join("current_tracer"), "nop");
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        RUNNING.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let _ = fs::write(self.dir.join("tracing_on"), "0");
-        let _ = fs::write(self.dir.join("current_tracer"), "nop");
-        for e in EVENTS {
-            let _ = fs::write(self.dir.join(format!("events/osnoise/{e}/enable")), "0");
-        }
-        if self.private {
-            let _ = fs::remove_dir(&self.dir);
-        } else {
-            let _ = fs::write(self.dir.join("tracing_on"), &self.tracing_on);
-        }
-    }
-}
-
-/// Enable the noise events in `dir` and make osnoise its tracer, tracing on: the tracer's
-/// workload starts with it, and skips a whole period when it finds tracing off (switching
-/// tracing on later does not wake it). Returns when it started.
-fn start_tracer(dir: &Path) -> Result<Instant> {
-    write(&dir.join("tracing_on"), "1")?;
-    for e in EVENTS {
-        let p = dir.join(format!("events/osnoise/{e}/enable"));
-        if p.exists() {
-            write(&p, "1")?;
-        }
-    }
-    let started = Instant::now();
-    write(&dir.join("current_tracer"), "osnoise")?;
-    Ok(started)
-}
-
-/// Run the tracer in `instances/hvrt-osnoise` (the global buffer untouched) or, where the
-/// kernel does not allow it in an instance, at the top level when no tracer is in use there.
-/// Returns it and when the tracer started.
-fn open_instance(root: &Path, cpu: usize, buffer_kb: u64) -> Result<(Instance, Instant)> {
-    let dir = root.join("instances").join(INSTANCE);
-    if dir.exists() {
-        fs::remove_dir(&dir).with_context(|| {
-            format!(
-                "a tracing instance {} exists and cannot be removed; is another rust-bench \
-                 running? remove it with rmdir",
-                dir.display()
-            )
-        })?;
-    }
-    fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let instance = Instance {
-        dir: dir.clone(),
-        private: true,
-        tracing_on: String::new(),
-    };
-    write(&dir.join("tracing_cpumask"), &cpumask(cpu))?;
-    write(&dir.join("buffer_size_kb"), &buffer_kb.to_string())?;
-    let in_instance = match start_tracer(&dir) {
-        Ok(started) => return Ok((instance, started)),
-        Err(e) => e,
-    };
-    drop(instance);
-    let current = fs::read_to_string(root.join("current_tracer")).unwrap_or_default();
-    if current.trim() != "nop" {
-        return Err(in_instance.context(format!(
-            "the osnoise tracer cannot run in a tracing instance here, and the top level's \
-             tracer is in use ({}); set it to nop or drop osnoise from the tests",
-            current.trim()
-        )));
-    }
-    eprintln!(
-        "rust-bench: osnoise: the tracer cannot run in a tracing instance ({in_instance:#}); \
-         using the top level"
-    );
-    let top = Instance {
-        dir: root.to_path_buf(),
-        private: false,
-        tracing_on: fs::read_to_string(root.join("tracing_on"))
-            .map(|v| v.trim().to_string())
-            .unwrap_or_else(|_| "1".to_string()),
-    };
-    let started = start_tracer(root).context("cannot start the osnoise tracer")?;
-    Ok((top, started))
-}
-
 /// The buffer's `entries` (unread) and `overrun` + `dropped events` (lost) on `cpu`.
 pub fn buffer_stats(dir: &Path, cpu: usize) -> (u64, u64) {
     let stats = fs::read_to_string(dir.join(format!("per_cpu/cpu{cpu}/stats"))).unwrap_or_default();
@@ -524,10 +399,6 @@ pub fn periods_asked(duration: Duration, period_us: u64) -> u64 {
     (duration.as_micros() as u64).div_ceil(period_us)
 }
 
-fn write(path: &Path, value: &str) -> Result<()> {
-    fs::write(path, value).with_context(|| format!("cannot write '{value}' to {}", path.display()))
-}
-
 /// Check that the kernel offers the osnoise tracer under `fs`.
 pub fn check(fs: &Tracefs) -> Result<()> {
     let tracers = fs.available_tracers();
@@ -569,7 +440,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
     check(&tracefs)?;
     let environment = environment::collect();
     let osnoise_dir = tracefs.root().join("osnoise");
-    let _saved = Saved::save(&osnoise_dir);
+    let _saved = Saved::save(&osnoise_dir, &["cpus", "period_us", "runtime_us"]);
     write(&osnoise_dir.join("cpus"), &opts.cpu.to_string())?;
     // The runtime may not exceed the period: set whichever keeps that true first.
     let (period, runtime) = (opts.period_us.to_string(), opts.runtime_us.to_string());
@@ -578,7 +449,6 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
         write(&osnoise_dir.join("period_us"), &period)?;
     }
     write(&osnoise_dir.join("runtime_us"), &runtime)?;
-    rt::on_second_signal(stop_now);
     // The tracer first: the kernel refuses to change it while its trace_pipe is open. The
     // events since it started wait in the buffer; the run is timed from its start.
     // Read the trace from another CPU where there is one, every second: reading on the
@@ -591,14 +461,13 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
     };
     let buffer_kb = tracefs::buffer_kb_for(EVENTS_PER_S, read_every, tracefs::mem_available_kb());
     let prepared = KernelTrace::prepare(&tracefs.root().join("events"), opts.trace_reader)?;
-    let (instance, start) = open_instance(tracefs.root(), opts.cpu, buffer_kb)?;
-    *RUNNING.lock().unwrap_or_else(|e| e.into_inner()) = Some(instance.dir.clone());
+    let (instance, start) = Instance::open(tracefs.root(), &TRACER, opts.cpu, buffer_kb)?;
     // Restored afterwards.
     let _sched = rt::ThreadSchedGuard::save();
     if let Some(other) = other {
         let _ = rt::pin_current_thread(other);
     }
-    let dir = instance.dir.clone();
+    let dir = instance.dir().to_path_buf();
     let mut trace = KernelTrace::open(&dir, opts.cpu, prepared)?;
     let trace_reader = trace.pipe.reader();
     // At the top level the buffer may hold an earlier count.

@@ -15,16 +15,14 @@
 mod binary;
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
 use crate::measure::osnoise::{buffer_stats, events_lost};
 use crate::platform::trace_raw::{Decoder, Item};
-use crate::platform::tracefs::{self, Entry as TraceEntry, TracePipe, Tracefs, cpumask};
+use crate::platform::tracefs::{self, Entry as TraceEntry, TracePipe, Tracefs};
+use crate::platform::tracer::{Instance, Saved, Tracer, write};
 use crate::platform::{environment, rt};
 use crate::results::histogram::Histogram;
 use crate::results::stats::HistogramJson;
@@ -53,6 +51,14 @@ pub const INSTANCE: &str = "hvrt-timerlat";
 
 /// The noise events the analysis of the worst activation reads.
 const NOISE_EVENTS: [&str; 4] = ["nmi_noise", "irq_noise", "softirq_noise", "thread_noise"];
+
+/// The tracer, in its own instance only.
+const TRACER: Tracer = Tracer {
+    name: "timerlat",
+    instance: INSTANCE,
+    events: &NOISE_EVENTS,
+    top_level_fallback: false,
+};
 
 /// The fixed histogram's 1 µs buckets (`timerlat-histogram.csv`).
 pub const FIXED_LIMIT_US: u64 = 1000;
@@ -417,96 +423,6 @@ pub fn periods_asked(duration: Duration, period_us: u64) -> u64 {
     (duration.as_micros() as u64).div_ceil(period_us).max(1)
 }
 
-/// The tracer's global settings (`osnoise/`), restored after the run.
-struct Saved {
-    dir: PathBuf,
-    values: Vec<(&'static str, String)>,
-}
-
-impl Saved {
-    fn save(dir: &Path) -> Saved {
-        let values = ["cpus", "timerlat_period_us"]
-            .into_iter()
-            .filter_map(|f| Some((f, fs::read_to_string(dir.join(f)).ok()?.trim().to_string())))
-            .collect();
-        Saved {
-            dir: dir.to_path_buf(),
-            values,
-        }
-    }
-}
-
-impl Drop for Saved {
-    fn drop(&mut self) {
-        for (f, v) in &self.values {
-            let _ = fs::write(self.dir.join(f), v);
-        }
-    }
-}
-
-/// The instance running the tracer; stopped and removed when dropped.
-struct Instance {
-    dir: PathBuf,
-}
-
-/// The directory of the tracer while it runs, for [`stop_now`].
-static RUNNING: Mutex<Option<PathBuf>> = Mutex::new(None);
-
-/// Stop the tracer when a second stop signal ends rust-bench at once: its thread and timer
-/// would otherwise keep running after rust-bench is gone.
-fn stop_now() {
-    if let Some(dir) = RUNNING.lock().unwrap_or_else(|e| e.into_inner()).take() {
-        let _ = fs::write(dir.join("tracing_on"), "0");
-        let _ = fs::write(dir.join("current_tracer"), "nop");
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        RUNNING.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let _ = fs::write(self.dir.join("tracing_on"), "0");
-        let _ = fs::write(self.dir.join("current_tracer"), "nop");
-        for e in NOISE_EVENTS {
-            let _ = fs::write(self.dir.join(format!("events/osnoise/{e}/enable")), "0");
-        }
-        let _ = fs::remove_dir(&self.dir);
-    }
-}
-
-/// A private instance `instances/hvrt-timerlat` tracing `cpu` into a buffer of `buffer_kb`,
-/// the noise events on, the tracer started: returns it and when the tracer started.
-fn open_instance(root: &Path, cpu: usize, buffer_kb: u64) -> Result<(Instance, Instant)> {
-    let dir = root.join("instances").join(INSTANCE);
-    if dir.exists() {
-        fs::remove_dir(&dir).with_context(|| {
-            format!(
-                "a tracing instance {} exists and cannot be removed; is another rust-bench \
-                 running? remove it with rmdir",
-                dir.display()
-            )
-        })?;
-    }
-    fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let instance = Instance { dir: dir.clone() };
-    write(&dir.join("tracing_cpumask"), &cpumask(cpu))?;
-    write(&dir.join("buffer_size_kb"), &buffer_kb.to_string())?;
-    write(&dir.join("tracing_on"), "1")?;
-    for e in NOISE_EVENTS {
-        let p = dir.join(format!("events/osnoise/{e}/enable"));
-        if p.exists() {
-            write(&p, "1")?;
-        }
-    }
-    let started = Instant::now();
-    write(&dir.join("current_tracer"), "timerlat")
-        .context("the timerlat tracer cannot run in a tracing instance here")?;
-    Ok((instance, started))
-}
-
-fn write(path: &Path, value: &str) -> Result<()> {
-    fs::write(path, value).with_context(|| format!("cannot write '{value}' to {}", path.display()))
-}
-
 /// Check that the kernel offers the timerlat tracer under `fs`.
 pub fn check(fs: &Tracefs) -> Result<()> {
     let tracers = fs.available_tracers();
@@ -579,13 +495,12 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Timerlat)) -> Result<
         .context("the timerlat test reads the kernel's trace in its binary form")?;
     let decode = binary::Decode::load(&events)?;
     let osnoise_dir = tracefs.root().join("osnoise");
-    let _saved = Saved::save(&osnoise_dir);
+    let _saved = Saved::save(&osnoise_dir, &["cpus", "timerlat_period_us"]);
     write(&osnoise_dir.join("cpus"), &opts.cpu.to_string())?;
     write(
         &osnoise_dir.join("timerlat_period_us"),
         &opts.period_us.to_string(),
     )?;
-    rt::on_second_signal(stop_now);
     // Read from another CPU where there is one: reading on the measured CPU delays its
     // thread. On a one-CPU machine only at checkpoints, into a buffer sized for that.
     let other = rt::usable_cpus().into_iter().find(|&c| c != opts.cpu);
@@ -598,13 +513,12 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Timerlat)) -> Result<
     let events_per_s = 6 * 1_000_000 / opts.period_us + 2_000;
     let buffer_kb = tracefs::buffer_kb_for(events_per_s, read_every, tracefs::mem_available_kb());
     let mut sums = Sums::new(opts.period_us, opts.duration, opts.fail_above_us);
-    let (instance, start) = open_instance(tracefs.root(), opts.cpu, buffer_kb)?;
-    *RUNNING.lock().unwrap_or_else(|e| e.into_inner()) = Some(instance.dir.clone());
+    let (instance, start) = Instance::open(tracefs.root(), &TRACER, opts.cpu, buffer_kb)?;
     let _sched = rt::ThreadSchedGuard::save();
     if let Some(other) = other {
         let _ = rt::pin_current_thread(other);
     }
-    let dir = instance.dir.clone();
+    let dir = instance.dir().to_path_buf();
     let mut trace = Trace {
         pipe: TracePipe::open_with(&dir, opts.cpu, Some(decoder), READ_CHUNK)?,
         decode,
@@ -687,6 +601,9 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Timerlat)) -> Result<
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+    use std::path::Path;
+
     use super::*;
 
     fn irq(ts: u64, pid: i32, seqnum: u64, latency_ns: u64) -> Event {
