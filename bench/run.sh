@@ -10,8 +10,9 @@
 #      with rust-bench confined to the measured CPU) and as text side by side, and the
 #      kernel's osnoise tracer's noise beside clock-tick's over the same length of time
 #      (both readers);
-#   5. wakeup vs cyclictest (rt-tests), one after the other on the same CPU, priority and
-#      interval, idle and under the same injected interference: max and p50 side by side;
+#   5. wakeup vs cyclictest (rt-tests), taking turns on the same CPU, priority and
+#      interval, idle and under the same injected interference, ROUNDS rounds: each round's
+#      max and the medians of max and p50 side by side;
 #      then wakeup's maximum resident set size in a 10 s and a WAKEUP_LONG_S run at an
 #      interval of 100 us (bounded memory whatever the length).
 # Needs root (SCHED_FIFO, RT throttling), oslat (cyclictest for section 5), a C compiler,
@@ -77,8 +78,9 @@ echo -1 >"$rt_runtime"
 
 "$CC" -O2 -Wall -pthread -o "$tmp/pingpong" "$here/pingpong.c"
 
+# Interference for $1 seconds (and 3 more), every $2 us (default PERIOD_US).
 inject() {
-	"$RUST_BENCH" inject --cpu "$CPU" --priority "$INJECT_PRIO" --period-us "$PERIOD_US" \
+	"$RUST_BENCH" inject --cpu "$CPU" --priority "$INJECT_PRIO" --period-us "${2:-$PERIOD_US}" \
 		--spin-us "$SPIN_US" --duration "$(($1 + 3))s" >"$tmp/inject.json" &
 	inject_pid=$!
 	sleep 0.2
@@ -255,24 +257,32 @@ PY
 }
 
 section_5() {
-	echo "== 5. wakeup vs cyclictest on CPU $CPU, priority $MEASURE_PRIO, every ${INTERVAL_US}us, ${DURATION}s each; interference ${SPIN_US}us every ${PERIOD_US}us"
-	for load in idle injected; do
-		for tool in wakeup cyclictest; do
-			if [ "$load" = injected ]; then inject "$DURATION"; fi
-			if [ "$tool" = wakeup ]; then
-				"$RUST_BENCH" wakeup --cpu "$CPU" --priority "$MEASURE_PRIO" \
-					--interval-us "$INTERVAL_US" --duration "${DURATION}s" \
-					--json "$tmp/wakeup-$load.json" >/dev/null
-			else
-				cyclictest -m -p "$MEASURE_PRIO" -a "$CPU" -t 1 -i "$INTERVAL_US" \
-					-D "${DURATION}s" -q -h 1000 --json="$tmp/cyclictest-$load.json" >/dev/null
-			fi
-			if [ "$load" = injected ]; then wait "$inject_pid"; fi
+	echo "== 5. wakeup vs cyclictest on CPU $CPU, priority $MEASURE_PRIO, every ${INTERVAL_US}us, ${DURATION}s each, $ROUNDS rounds taking turns; interference ${SPIN_US}us every $((PERIOD_US + 7))us"
+	i=0
+	while [ "$i" -lt "$ROUNDS" ]; do
+		for load in idle injected; do
+			for tool in wakeup cyclictest; do
+				# A period that drifts against the interval (by 7 us a period), so that
+				# each tool meets the interference at every phase of its own period, not
+				# at the one its start happened to fall on.
+				if [ "$load" = injected ]; then inject "$DURATION" $((PERIOD_US + 7)); fi
+				if [ "$tool" = wakeup ]; then
+					"$RUST_BENCH" wakeup --cpu "$CPU" --priority "$MEASURE_PRIO" \
+						--interval-us "$INTERVAL_US" --duration "${DURATION}s" \
+						--json "$tmp/wakeup-$load-$i.json" >/dev/null
+				else
+					cyclictest -m -p "$MEASURE_PRIO" -a "$CPU" -t 1 -i "$INTERVAL_US" \
+						-D "${DURATION}s" -q -h 1000 \
+						--json="$tmp/cyclictest-$load-$i.json" >/dev/null
+				fi
+				if [ "$load" = injected ]; then wait "$inject_pid"; fi
+			done
 		done
+		i=$((i + 1))
 	done
-	python3 - "$tmp" <<'PY'
-import json, sys
-tmp = sys.argv[1]
+	python3 - "$tmp" "$ROUNDS" <<'PY'
+import json, statistics, sys
+tmp, rounds = sys.argv[1], int(sys.argv[2])
 def cyclictest(path):
     t = json.load(open(path))["thread"]["0"]
     buckets = sorted((int(us), n) for us, n in t["histogram"].items())
@@ -281,16 +291,20 @@ def cyclictest(path):
         seen += n
         if p50 is None and seen * 2 >= t["cycles"]:
             p50 = us
-    return t["cycles"], t["max"], p50
-print(f"{'':10} {'tool':11} {'wake-ups':>9} {'max us':>9} {'p50 us':>8}")
+    return t["max"], p50
+def wakeup(path):
+    lat = json.load(open(path))["latency_ns"]
+    return lat["max"] / 1000, lat["p50"] / 1000
+print(f"{'':10} {'tool':11} {'max us, each round':>32} {'median':>8} {'p50 us, median':>15}")
 for load in ("idle", "injected"):
-    w = json.load(open(f"{tmp}/wakeup-{load}.json"))
-    lat = w["latency_ns"]
-    print(f"{load:10} {'wakeup':11} {w['samples']:9} {lat['max'] / 1000:9.1f} {lat['p50'] / 1000:8.1f}"
-          f"  ({w['overflows']} overflows)")
-    cycles, mx, p50 = cyclictest(f"{tmp}/cyclictest-{load}.json")
-    print(f"{'':10} {'cyclictest':11} {cycles:9} {mx:9.1f} {p50 if p50 is not None else float('nan'):8.1f}"
-          "  (1 us buckets)")
+    for tool, read in (("wakeup", wakeup), ("cyclictest", cyclictest)):
+        runs = [read(f"{tmp}/{tool}-{load}-{i}.json") for i in range(rounds)]
+        maxima = [m for m, _ in runs]
+        print(f"{load if tool == 'wakeup' else '':10} {tool:11} "
+              f"{' '.join(f'{m:.1f}' for m in maxima):>32} {statistics.median(maxima):8.1f} "
+              f"{statistics.median(p for _, p in runs):15.1f}")
+print("(cyclictest: 1 us buckets; a round's maximum is one event: the host's own stalls make it vary "
+      "from run to run for either tool, the rounds show by how much)")
 PY
 	for seconds in 10 "$WAKEUP_LONG_S"; do
 		/usr/bin/time -v "$RUST_BENCH" wakeup --cpu "$CPU" --priority "$MEASURE_PRIO" \
