@@ -486,16 +486,7 @@ impl Session {
 
     /// Overrun plus dropped events of the CPU's buffer so far.
     fn lost_total(&self) -> u64 {
-        let stats = fs::read_to_string(self.dir.join(format!("per_cpu/cpu{}/stats", self.cpu)))
-            .unwrap_or_default();
-        stats
-            .lines()
-            .filter_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                matches!(k.trim(), "overrun" | "dropped events")
-                    .then(|| v.trim().parse::<u64>().ok())?
-            })
-            .sum()
+        buffer_stats(&self.dir, self.cpu).1
     }
 
     /// Read everything recorded so far, handing each line or record to `each`; returns
@@ -562,6 +553,20 @@ pub fn set_thread_name(name: &std::ffi::CStr) {
     let _ = nix::sys::prctl::set_name(name);
 }
 
+/// The buffer's `entries` (unread) and `overrun` + `dropped events` (lost) on `cpu`.
+pub fn buffer_stats(dir: &Path, cpu: usize) -> (u64, u64) {
+    let stats = fs::read_to_string(dir.join(format!("per_cpu/cpu{cpu}/stats"))).unwrap_or_default();
+    let field = |name: &str| -> u64 {
+        stats
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(k, _)| k.trim() == name)
+            .filter_map(|(_, v)| v.trim().parse::<u64>().ok())
+            .sum()
+    };
+    (field("entries"), field("overrun") + field("dropped events"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -582,5 +587,20 @@ mod tests {
         // The kernel's fix; each caller adds its own way out (tests/attribution.rs).
         assert!(msg.contains("use a kernel with tracing"), "{msg}");
         assert!(!msg.contains("--attribute"), "{msg}");
+    }
+
+    #[test]
+    fn reads_the_buffer_counters() {
+        let dir = std::env::temp_dir().join(format!("rust-bench-tracefs-{}", std::process::id()));
+        fs::create_dir_all(dir.join("per_cpu/cpu1")).unwrap();
+        fs::write(
+            dir.join("per_cpu/cpu1/stats"),
+            "entries: 12\noverrun: 3\ncommit overrun: 9\nbytes: 4096\n\
+             oldest event ts: 5.1\nnow ts: 6.2\ndropped events: 2\nread events: 40\n",
+        )
+        .unwrap();
+        assert_eq!(buffer_stats(&dir, 1), (12, 5));
+        assert_eq!(buffer_stats(&dir, 0), (0, 0));
+        fs::remove_dir_all(&dir).unwrap();
     }
 }

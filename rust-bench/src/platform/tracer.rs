@@ -1,16 +1,17 @@
-//! A tracer of the kernel's osnoise family (osnoise, timerlat) run through tracefs: its
-//! global `osnoise/` settings saved and restored, and the tracing instance that runs it,
-//! stopped when dropped or when a second stop signal ends rust-bench at once.
+//! A tracer of the kernel's osnoise family (osnoise, timerlat) run through tracefs: the
+//! check that the kernel has it, its global `osnoise/` settings saved and restored, the
+//! tracing instance that runs it, stopped when dropped or when a second stop signal ends
+//! rust-bench at once, and the count of the events its buffer lost.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::platform::rt;
-use crate::platform::tracefs::cpumask;
+use crate::platform::tracefs::{Tracefs, cpumask};
 
 /// A tracer and how it is run.
 #[derive(Clone, Copy, Debug)]
@@ -23,6 +24,47 @@ pub struct Tracer {
     pub events: &'static [&'static str],
     /// Where an instance cannot run it, run it at the top level if no tracer is in use there.
     pub top_level_fallback: bool,
+    /// The kernel option that provides it.
+    pub config: &'static str,
+    /// A path under tracefs that its settings need (`osnoise`, `osnoise/timerlat_period_us`).
+    pub settings: &'static str,
+}
+
+impl Tracer {
+    /// Check that the kernel offers the tracer under `fs`, and its settings.
+    pub fn check(&self, fs: &Tracefs) -> Result<()> {
+        let name = self.name;
+        let tracers = fs.available_tracers();
+        if !tracers.iter().any(|t| t == name) {
+            bail!(
+                "the kernel has no {name} tracer (available_tracers in {}: {}); the {name} \
+                 test needs a kernel with {} (the hvrt kernels have it)",
+                fs.root().display(),
+                tracers.join(" "),
+                self.config
+            );
+        }
+        let settings = fs.root().join(self.settings);
+        if !settings.exists() {
+            bail!(
+                "the kernel lists the {name} tracer but {} is missing",
+                settings.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// Everything a run of the tracer on `cpu` needs before it starts: the CPU, tracefs
+    /// (returned) and the tracer.
+    pub fn open_tracefs(&self, cpu: usize) -> Result<Tracefs> {
+        rt::check_cpu(cpu)?;
+        let name = self.name;
+        let fs = Tracefs::open().with_context(|| {
+            format!("the {name} test drives the kernel's {name} tracer through tracefs")
+        })?;
+        self.check(&fs)?;
+        Ok(fs)
+    }
 }
 
 /// Global settings (files of `osnoise/`), restored when dropped.
@@ -203,6 +245,12 @@ pub fn write(path: &Path, value: &str) -> Result<()> {
     fs::write(path, value).with_context(|| format!("cannot write '{value}' to {}", path.display()))
 }
 
+/// Events not read: what the trace said was lost or the buffer's counters say was
+/// overwritten or dropped (the same events, counted twice over), plus what was left unread.
+pub fn events_lost(lost_lines: u64, overrun_dropped: u64, unread: u64) -> u64 {
+    lost_lines.max(overrun_dropped) + unread
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +260,8 @@ mod tests {
         instance: "hvrt-test",
         events: &["irq_noise"],
         top_level_fallback: false,
+        config: "CONFIG_OSNOISE_TRACER",
+        settings: "osnoise",
     };
 
     /// The tests that drop an instance, which clears [`RUNNING`], one at a time.
@@ -294,5 +344,16 @@ mod tests {
         assert_eq!(read(&dir.join("current_tracer")), "nop");
         assert_eq!(read(&dir.join("tracing_on")), "1");
         assert!(dir.exists());
+    }
+
+    #[test]
+    fn lost_events_are_counted_once_and_unread_ones_added() {
+        // The trace's LOST lines and the buffer's overrun count the same events.
+        assert_eq!(events_lost(5, 5, 0), 5);
+        assert_eq!(events_lost(0, 7, 0), 7);
+        assert_eq!(events_lost(3, 0, 0), 3);
+        // Left in the buffer at the end: lost too.
+        assert_eq!(events_lost(5, 5, 100), 105);
+        assert_eq!(events_lost(0, 0, 0), 0);
     }
 }

@@ -17,12 +17,12 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 
 use crate::measure::attribution::{find_cpu_field, split_fields};
 use crate::platform::trace_raw::{Decoder, Item};
-use crate::platform::tracefs::{self, Entry as TraceEntry, TracePipe, Tracefs};
-use crate::platform::tracer::{Instance, Saved, Tracer, write};
+use crate::platform::tracefs::{self, Entry as TraceEntry, TracePipe, buffer_stats};
+use crate::platform::tracer::{Instance, Saved, Tracer, events_lost, write};
 use crate::platform::{environment, rt};
 use crate::results::osnoise::{self as contract, Counts, NoiseSource, Osnoise};
 use crate::results::threshold::Crossings;
@@ -53,6 +53,8 @@ const TRACER: Tracer = Tracer {
     instance: INSTANCE,
     events: &EVENTS,
     top_level_fallback: true,
+    config: "CONFIG_OSNOISE_TRACER",
+    settings: "osnoise",
 };
 
 /// The tracer's noise events that name their source. Not `sample_threshold`: it fires for
@@ -265,26 +267,6 @@ impl Sums {
     }
 }
 
-/// The buffer's `entries` (unread) and `overrun` + `dropped events` (lost) on `cpu`.
-pub fn buffer_stats(dir: &Path, cpu: usize) -> (u64, u64) {
-    let stats = fs::read_to_string(dir.join(format!("per_cpu/cpu{cpu}/stats"))).unwrap_or_default();
-    let field = |name: &str| -> u64 {
-        stats
-            .lines()
-            .filter_map(|l| l.split_once(':'))
-            .filter(|(k, _)| k.trim() == name)
-            .filter_map(|(_, v)| v.trim().parse::<u64>().ok())
-            .sum()
-    };
-    (field("entries"), field("overrun") + field("dropped events"))
-}
-
-/// Events not read: what the trace said was lost or the buffer's counters say was
-/// overwritten or dropped (the same events, counted twice over), plus what was left unread.
-pub fn events_lost(lost_lines: u64, overrun_dropped: u64, unread: u64) -> u64 {
-    lost_lines.max(overrun_dropped) + unread
-}
-
 /// The trace as the run reads it, and the clock it waits on: the kernel's `trace_pipe` and
 /// the monotonic clock, or a stand-in in the tests.
 trait Trace {
@@ -399,32 +381,9 @@ pub fn periods_asked(duration: Duration, period_us: u64) -> u64 {
     (duration.as_micros() as u64).div_ceil(period_us)
 }
 
-/// Check that the kernel offers the osnoise tracer under `fs`.
-pub fn check(fs: &Tracefs) -> Result<()> {
-    let tracers = fs.available_tracers();
-    if !tracers.iter().any(|t| t == "osnoise") {
-        bail!(
-            "the kernel has no osnoise tracer (available_tracers in {}: {}); the osnoise test \
-             needs a kernel with CONFIG_OSNOISE_TRACER (the hvrt kernels have it)",
-            fs.root().display(),
-            tracers.join(" ")
-        );
-    }
-    if !fs.root().join("osnoise").is_dir() {
-        bail!(
-            "the kernel lists the osnoise tracer but {} is missing",
-            fs.root().join("osnoise").display()
-        );
-    }
-    Ok(())
-}
-
 /// Everything [`measure`] needs on `cpu` before it starts: the CPU, tracefs, the tracer.
 pub fn preflight(cpu: usize) -> Result<()> {
-    rt::check_cpu(cpu)?;
-    let tracefs = Tracefs::open()
-        .context("the osnoise test drives the kernel's osnoise tracer through tracefs")?;
-    check(&tracefs)
+    TRACER.open_tracefs(cpu).map(drop)
 }
 
 /// Run the osnoise tracer on `opts.cpu` for `opts.duration`; `checkpoint` gets the
@@ -434,10 +393,7 @@ pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Osnoise)) -> Result<O
         crate::usage!("the osnoise runtime must be between 1 us and the period");
     }
     let origin = Origin::now();
-    rt::check_cpu(opts.cpu)?;
-    let tracefs = Tracefs::open()
-        .context("the osnoise test drives the kernel's osnoise tracer through tracefs")?;
-    check(&tracefs)?;
+    let tracefs = TRACER.open_tracefs(opts.cpu)?;
     let environment = environment::collect();
     let osnoise_dir = tracefs.root().join("osnoise");
     let _saved = Saved::save(&osnoise_dir, &["cpus", "period_us", "runtime_us"]);
@@ -601,32 +557,6 @@ mod tests {
         );
         assert_eq!(parse_line("CPU:1 [LOST 3 EVENTS]"), Some(Line::Lost(3)));
         assert_eq!(parse_line("# tracer: osnoise"), None);
-    }
-
-    #[test]
-    fn lost_events_are_counted_once_and_unread_ones_added() {
-        // The trace's LOST lines and the buffer's overrun count the same events.
-        assert_eq!(events_lost(5, 5, 0), 5);
-        assert_eq!(events_lost(0, 7, 0), 7);
-        assert_eq!(events_lost(3, 0, 0), 3);
-        // Left in the buffer at the end: lost too.
-        assert_eq!(events_lost(5, 5, 100), 105);
-        assert_eq!(events_lost(0, 0, 0), 0);
-    }
-
-    #[test]
-    fn reads_the_buffer_counters() {
-        let dir = std::env::temp_dir().join(format!("rust-bench-osnoise-{}", std::process::id()));
-        fs::create_dir_all(dir.join("per_cpu/cpu1")).unwrap();
-        fs::write(
-            dir.join("per_cpu/cpu1/stats"),
-            "entries: 12\noverrun: 3\ncommit overrun: 9\nbytes: 4096\n\
-             oldest event ts: 5.1\nnow ts: 6.2\ndropped events: 2\nread events: 40\n",
-        )
-        .unwrap();
-        assert_eq!(buffer_stats(&dir, 1), (12, 5));
-        assert_eq!(buffer_stats(&dir, 0), (0, 0));
-        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

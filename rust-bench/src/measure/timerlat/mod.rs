@@ -17,12 +17,11 @@ mod binary;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
-use crate::measure::osnoise::{buffer_stats, events_lost};
 use crate::platform::trace_raw::{Decoder, Item};
-use crate::platform::tracefs::{self, Entry as TraceEntry, TracePipe, Tracefs};
-use crate::platform::tracer::{Instance, Saved, Tracer, write};
+use crate::platform::tracefs::{self, Entry as TraceEntry, TracePipe, buffer_stats};
+use crate::platform::tracer::{Instance, Saved, Tracer, events_lost, write};
 use crate::platform::{environment, rt};
 use crate::results::histogram::Histogram;
 use crate::results::stats::HistogramJson;
@@ -58,6 +57,8 @@ const TRACER: Tracer = Tracer {
     instance: INSTANCE,
     events: &NOISE_EVENTS,
     top_level_fallback: false,
+    config: "CONFIG_TIMERLAT_TRACER",
+    settings: "osnoise/timerlat_period_us",
 };
 
 /// The fixed histogram's 1 µs buckets (`timerlat-histogram.csv`).
@@ -423,33 +424,9 @@ pub fn periods_asked(duration: Duration, period_us: u64) -> u64 {
     (duration.as_micros() as u64).div_ceil(period_us).max(1)
 }
 
-/// Check that the kernel offers the timerlat tracer under `fs`.
-pub fn check(fs: &Tracefs) -> Result<()> {
-    let tracers = fs.available_tracers();
-    if !tracers.iter().any(|t| t == "timerlat") {
-        bail!(
-            "the kernel has no timerlat tracer (available_tracers in {}: {}); the timerlat \
-             test needs a kernel with CONFIG_TIMERLAT_TRACER (the hvrt kernels have it)",
-            fs.root().display(),
-            tracers.join(" ")
-        );
-    }
-    let period = fs.root().join("osnoise/timerlat_period_us");
-    if !period.is_file() {
-        bail!(
-            "the kernel lists the timerlat tracer but {} is missing",
-            period.display()
-        );
-    }
-    Ok(())
-}
-
 /// Everything [`measure`] needs on `cpu` before it starts: the CPU, tracefs, the tracer.
 pub fn preflight(cpu: usize) -> Result<()> {
-    rt::check_cpu(cpu)?;
-    let tracefs = Tracefs::open()
-        .context("the timerlat test drives the kernel's timerlat tracer through tracefs")?;
-    check(&tracefs)
+    TRACER.open_tracefs(cpu).map(drop)
 }
 
 /// The instance's buffer of the measured CPU, decoded.
@@ -485,10 +462,7 @@ impl Trace {
 /// so far about every `opts.checkpoint_every`.
 pub fn measure(opts: &Options, checkpoint: &mut dyn FnMut(&Timerlat)) -> Result<Timerlat> {
     let origin = Origin::now();
-    rt::check_cpu(opts.cpu)?;
-    let tracefs = Tracefs::open()
-        .context("the timerlat test drives the kernel's timerlat tracer through tracefs")?;
-    check(&tracefs)?;
+    let tracefs = TRACER.open_tracefs(opts.cpu)?;
     let environment = environment::collect();
     let events = tracefs.root().join("events");
     let decoder = Decoder::load(&events)
